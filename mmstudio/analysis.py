@@ -1,0 +1,171 @@
+"""The Analyzer: Sample -> Analysis. The one entry point the GUI, the CLI and tests use."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from mmstudio import MODALITIES
+from mmstudio.explain.shapley import coalition_masks, shapley_matrix, shapley_values
+from mmstudio.inputs.errors import InputError
+from mmstudio.inputs.sample import Sample
+from mmstudio.models.device import describe_device, pick_device
+from mmstudio.result import Analysis
+
+_EMPTY_SAMPLE = "nothing to analyse: give an image, a text or an audio clip (or switch one on)"
+
+
+class _Stopwatch:
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.marks: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        now = time.perf_counter()
+        self.marks[name] = (now - self._last) * 1000.0
+        self._last = now
+
+
+class Analyzer:
+    """Runs a fusion model and explains each prediction.
+
+    For every sample: probabilities, the model's own modality weights, exact Shapley
+    values of the modalities (value function: the predicted class's log-probability),
+    and heatmaps over the image, text tokens and spectrogram.
+    """
+
+    def __init__(self, model, device: str | torch.device | None = None, *, explain: bool = True):
+        self.device = device if isinstance(device, torch.device) else pick_device(device)
+        self.model = model.to(self.device).eval()
+        self.explain = explain
+        self.modalities: tuple[str, ...] = tuple(getattr(model, "modalities", MODALITIES))
+        self._masks = coalition_masks(len(self.modalities))
+        self._shapley = shapley_matrix(self._masks)
+        self.device_name = describe_device(self.device)
+
+    @property
+    def model_name(self) -> str:
+        return getattr(self.model, "name", type(self.model).__name__)
+
+    def analyze(self, sample: Sample) -> Analysis:
+        return self.analyze_batch([sample])[0]
+
+    @torch.no_grad()
+    def analyze_batch(self, samples: Sequence[Sample]) -> list[Analysis]:
+        if not samples:
+            return []
+        if any(not s.present for s in samples):
+            raise InputError(_EMPTY_SAMPLE)
+        watch = _Stopwatch(self.device)
+        if hasattr(self.model, "coalition_logits"):
+            logits, weights, heatmaps, seen = self._run_whole(samples, watch)
+        else:
+            logits, weights, heatmaps, seen = self._run_split(samples, watch)
+        total = sum(watch.marks.values())
+        return [
+            self._assemble(row, sample, logits[row], weights, heatmaps, seen[row], watch.marks, total)
+            for row, sample in enumerate(samples)
+        ]
+
+    def _present_mask(self, samples: Sequence[Sample]) -> torch.Tensor:
+        return torch.tensor([[m in s.present for m in self.modalities] for s in samples], dtype=torch.bool)
+
+    def _run_split(self, samples, watch):
+        batch = self.model.preprocess(samples).to(self.device)
+        watch.lap("preprocess")
+        encoded = self.model.encode(batch)
+        watch.lap("encode")
+        count = len(samples)
+        presence = self._masks.to(self.device).unsqueeze(0).expand(count, -1, -1)
+        output = self.model.fuse(encoded, presence)  # every coalition in one call
+        watch.lap("fuse_and_coalitions")
+        logits = output.logits.float()
+        weights = output.modality_weights
+        heatmaps = None
+        if self.explain and hasattr(self.model, "heatmaps"):
+            predicted = logits[:, -1].argmax(-1)
+            full = _full_coalition(output)
+            heatmaps = self.model.heatmaps(batch, encoded, full, predicted)
+            watch.lap("heatmaps")
+        return logits, weights, heatmaps, _what_the_model_saw(batch, encoded, len(samples))
+
+    def _run_whole(self, samples, watch):
+        count = len(samples)
+        presence = self._masks.unsqueeze(0).expand(count, -1, -1) & self._present_mask(samples).unsqueeze(1)
+        logits = self.model.coalition_logits(samples, presence.to(self.device)).float()
+        watch.lap("coalitions")
+        return logits, None, None, [{} for _ in samples]
+
+    def _assemble(self, row, sample, coalition_logits, weights, heatmaps, seen, marks, total) -> Analysis:
+        log_probs = torch.log_softmax(coalition_logits, -1)  # (K, C)
+        full = log_probs[-1]
+        predicted = int(full.argmax())
+        values = log_probs[:, predicted].double().cpu().numpy()
+        phi = shapley_values(values[None], self._shapley)[0]
+        present = [m for m in self.modalities if m in sample.present]
+        shapley = {m: float(phi[i]) for i, m in enumerate(self.modalities) if m in present}
+        analysis = Analysis(
+            labels=list(self.model.labels),
+            probabilities=full.exp().float().cpu().numpy(),
+            predicted_index=predicted,
+            modalities=list(self.modalities),
+            present=present,
+            fusion_weights=_present_weights(weights, row, self.modalities, present),
+            fusion_weights_kind=getattr(self.model, "fusion_weights_kind", ""),
+            shapley=shapley,
+            shapley_base=float(values[0]),
+            full_score=float(values[-1]),
+            timings_ms={**marks, "total": total},
+            model_name=self.model_name,
+            device=self.device_name,
+            notes=seen.get("notes", list(sample.notes)),
+            tokens=seen.get("tokens", []),
+            spectrogram=seen.get("spectrogram"),
+            spectrogram_hop_seconds=seen.get("hop_seconds"),
+        )
+        if heatmaps is not None:
+            maps = heatmaps[row]
+            analysis.image_heatmap = maps.image
+            analysis.token_weights = maps.tokens
+            analysis.audio_heatmap = maps.audio
+            analysis.heatmap_method = maps.method
+        return analysis
+
+
+def _full_coalition(output):
+    """The same output restricted to its last coalition (all modalities), K = 1."""
+    attention = output.attention[:, -1:] if output.attention is not None else None
+    return type(output)(output.logits[:, -1:], output.modality_weights[:, -1:], attention, output.attention_spans)
+
+
+def _present_weights(weights, row, modalities, present) -> dict[str, float]:
+    if weights is None or not present:
+        return {}
+    full = weights[row, -1].float().cpu().numpy()
+    chosen = np.array([full[modalities.index(m)] for m in present], dtype=np.float64)
+    total = chosen.sum()
+    chosen = chosen / total if total > 0 else np.full(len(present), 1.0 / len(present))
+    return {m: float(w) for m, w in zip(present, chosen)}
+
+
+def _what_the_model_saw(batch, encoded, count: int) -> list[dict]:
+    """Per sample: the model's text tokens, its log-mel spectrogram and preprocessing notes."""
+    spectrogram = getattr(encoded, "spectrogram", None)
+    frames = getattr(encoded, "spectrogram_frames", None)
+    hop_seconds = getattr(batch, "hop_seconds", None)
+    seen = []
+    for row in range(count):
+        entry = {"notes": list(batch.notes[row]) if getattr(batch, "notes", None) else []}
+        if getattr(batch, "tokens", None):
+            entry["tokens"] = list(batch.tokens[row])
+        if spectrogram is not None and bool(batch.present[row, -1]):
+            entry["spectrogram"] = spectrogram[row, :, : int(frames[row])].float().cpu().numpy()
+            entry["hop_seconds"] = hop_seconds
+        seen.append(entry)
+    return seen

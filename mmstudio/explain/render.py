@@ -1,0 +1,73 @@
+"""PNG renderings of an Analysis for the command line: heatmap overlays without Qt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from mmstudio.inputs.sample import Sample
+from mmstudio.result import Analysis
+
+# Anchor colours of the "inferno" colormap; interpolated to 256 entries.
+_INFERNO_ANCHORS = np.array(
+    [[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66],
+     [245, 125, 21], [250, 193, 39], [252, 255, 164]], dtype=np.float32)
+
+
+def colormap(values: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] -> uint8 RGB through the inferno colormap."""
+    positions = np.linspace(0.0, 1.0, len(_INFERNO_ANCHORS))
+    clipped = np.clip(np.nan_to_num(values), 0.0, 1.0)
+    channels = [np.interp(clipped, positions, _INFERNO_ANCHORS[:, c]) for c in range(3)]
+    return np.stack(channels, axis=-1).astype(np.uint8)
+
+
+def image_overlay(image: Image.Image, heatmap: np.ndarray, opacity: float = 0.5) -> Image.Image:
+    base = image.convert("RGB")
+    heat = Image.fromarray(colormap(heatmap)).resize(base.size, Image.Resampling.BILINEAR)
+    return Image.blend(base, heat, opacity)
+
+
+def spectrogram_overlay(spectrogram: np.ndarray, heatmap: np.ndarray | None, scale: int = 4) -> Image.Image:
+    low, high = np.percentile(spectrogram, [5, 99.5])
+    grey = np.clip((spectrogram - low) / max(high - low, 1e-6), 0, 1)[::-1]  # low frequencies at the bottom
+    rgb = np.repeat((grey * 255).astype(np.uint8)[..., None], 3, axis=-1)
+    picture = Image.fromarray(rgb)
+    if heatmap is not None:
+        picture = Image.blend(picture, Image.fromarray(colormap(heatmap[::-1])), 0.5)
+    return picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
+
+
+def tokens_picture(tokens: list[str], weights: np.ndarray, width: int = 640) -> Image.Image:
+    font = ImageFont.load_default(size=22)
+    cell_w, cell_h, margin = 22, 34, 8
+    per_row = max(1, (width - 2 * margin) // cell_w)
+    rows = max(1, -(-len(tokens) // per_row))
+    picture = Image.new("RGB", (width, rows * cell_h + 2 * margin), "white")
+    draw = ImageDraw.Draw(picture)
+    colours = colormap(np.asarray(weights, dtype=np.float32))
+    for index, (token, colour) in enumerate(zip(tokens, colours)):
+        x = margin + (index % per_row) * cell_w
+        y = margin + (index // per_row) * cell_h
+        draw.rectangle([x, y, x + cell_w - 2, y + cell_h - 4], fill=tuple(int(c) for c in colour))
+        ink = "black" if colour.mean() > 128 else "white"
+        draw.text((x + cell_w / 2, y + cell_h / 2 - 2), token, fill=ink, font=font, anchor="mm")
+    return picture
+
+
+def write_heatmap_pngs(analysis: Analysis, sample: Sample, folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    if analysis.image_heatmap is not None and sample.image is not None:
+        written.append(folder / "image_heatmap.png")
+        image_overlay(sample.image, analysis.image_heatmap).save(written[-1])
+    if analysis.spectrogram is not None:
+        written.append(folder / "audio_heatmap.png")
+        spectrogram_overlay(analysis.spectrogram, analysis.audio_heatmap).save(written[-1])
+    if analysis.tokens and analysis.token_weights is not None:
+        written.append(folder / "text_heatmap.png")
+        tokens_picture(analysis.tokens, analysis.token_weights).save(written[-1])
+    return written

@@ -1,0 +1,174 @@
+"""Per-modality encoders. Each returns a ModalityEncoding of tokens, a mask and a pooled vector.
+
+Tokens keep their spatial or temporal layout so fusion attention and gradients can be
+drawn back onto the image, the text and the spectrogram.
+"""
+
+from __future__ import annotations
+
+import torch
+import torchaudio
+from torch import nn
+
+from mmstudio.models.config import FusionConfig
+from mmstudio.models.types import ModalityEncoding
+
+
+def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+def masked_mean(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask.to(tokens.dtype).unsqueeze(-1)
+    return (tokens * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+
+
+class SmallCNNImageEncoder(nn.Module):
+    """Four narrow conv blocks down to an (S/8 x S/8) map: cheap enough for live video on a CPU."""
+
+    def __init__(self, config: FusionConfig):
+        super().__init__()
+        dim = config.dim
+        self.features = nn.Sequential(
+            _conv_block(3, 24), nn.MaxPool2d(2),
+            _conv_block(24, 48), nn.MaxPool2d(2),
+            _conv_block(48, 64), nn.MaxPool2d(2),
+            _conv_block(64, dim),
+        )
+        side = config.image_size // 8
+        self.position = nn.Parameter(torch.zeros(1, side * side, dim))
+        nn.init.trunc_normal_(self.position, std=0.02)
+
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.features(images)
+
+    def forward_tokens(self, feature_map: torch.Tensor) -> ModalityEncoding:
+        batch, dim, rows, cols = feature_map.shape
+        tokens = feature_map.flatten(2).transpose(1, 2)
+        pooled = tokens.mean(1)
+        tokens = tokens + self.position[:, : rows * cols]
+        mask = torch.ones(batch, rows * cols, dtype=torch.bool, device=tokens.device)
+        return ModalityEncoding(tokens, mask, pooled, grid=(rows, cols))
+
+
+class ResNetImageEncoder(SmallCNNImageEncoder):
+    """torchvision's ResNet-18 trunk for larger, natural images (stride 32)."""
+
+    def __init__(self, config: FusionConfig):
+        nn.Module.__init__(self)
+        from torchvision.models import resnet18
+
+        trunk = resnet18(weights=None)
+        self.features = nn.Sequential(
+            trunk.conv1, trunk.bn1, trunk.relu, trunk.maxpool,
+            trunk.layer1, trunk.layer2, trunk.layer3, trunk.layer4,
+            nn.Conv2d(512, config.dim, 1),
+        )
+        side = max(1, config.image_size // 32)
+        self.position = nn.Parameter(torch.zeros(1, side * side, config.dim))
+        nn.init.trunc_normal_(self.position, std=0.02)
+
+
+def build_image_encoder(config: FusionConfig) -> SmallCNNImageEncoder:
+    if config.image_encoder == "resnet18":
+        return ResNetImageEncoder(config)
+    return SmallCNNImageEncoder(config)
+
+
+class TextEncoder(nn.Module):
+    """Character embeddings and a small pre-norm transformer encoder."""
+
+    def __init__(self, config: FusionConfig):
+        super().__init__()
+        self.embedding = nn.Embedding(config.text_vocab_size, config.dim, padding_idx=0)
+        self.position = nn.Embedding(config.text_max_tokens, config.dim)
+        layer = nn.TransformerEncoderLayer(
+            config.dim,
+            config.text_heads,
+            dim_feedforward=2 * config.dim,
+            dropout=config.dropout,
+            batch_first=True,
+            norm_first=True,
+        )
+        self.encoder = nn.TransformerEncoder(layer, config.text_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(config.dim)
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.embedding(ids)
+
+    def forward_tokens(self, embeddings: torch.Tensor, mask: torch.Tensor) -> ModalityEncoding:
+        positions = torch.arange(embeddings.shape[1], device=embeddings.device)
+        # A row with no characters (text absent) would make attention all-masked and
+        # produce NaNs; let it attend to its first pad slot. Its output is replaced by
+        # the learned "absent" embedding downstream anyway.
+        safe_mask = mask.clone()
+        safe_mask[:, 0] |= ~mask.any(1)
+        hidden = self.encoder(embeddings + self.position(positions), src_key_padding_mask=~safe_mask)
+        tokens = self.norm(hidden)
+        return ModalityEncoding(tokens, mask, masked_mean(tokens, mask))
+
+
+class LogMelFrontend(nn.Module):
+    """Waveform -> log-mel (dB) -> a gain-invariant normalised map for the CNN."""
+
+    def __init__(self, config: FusionConfig):
+        super().__init__()
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=config.audio_sample_rate,
+            n_fft=config.audio_n_fft,
+            hop_length=config.audio_hop,
+            n_mels=config.audio_n_mels,
+        )
+        self.hop = config.audio_hop
+
+    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
+        power = self.mel(waveforms)
+        return 10.0 * torch.log10(power.clamp_min(1e-10))
+
+    @staticmethod
+    def normalize(decibels: torch.Tensor) -> torch.Tensor:
+        # Relative to each clip's peak, so recording gain does not change the input.
+        peak = decibels.amax(dim=(-2, -1), keepdim=True)
+        return (decibels.clamp_min(peak - 80.0) - peak) / 20.0 + 2.0
+
+    def frames_for(self, sample_counts: torch.Tensor) -> torch.Tensor:
+        return sample_counts // self.hop + 1
+
+
+class AudioEncoder(nn.Module):
+    """A CNN over time and frequency; its output grid (bands x frames) gives the tokens."""
+
+    downsample = 8
+
+    def __init__(self, config: FusionConfig):
+        super().__init__()
+        dim = config.dim
+        self.frontend = LogMelFrontend(config)
+        self.cnn = nn.Sequential(
+            _conv_block(1, 16), nn.MaxPool2d(2),
+            _conv_block(16, 32), nn.MaxPool2d(2),
+            _conv_block(32, 64), nn.MaxPool2d(2),
+            _conv_block(64, dim),
+        )
+        bands = config.audio_n_mels // self.downsample
+        max_frames = int(config.audio_max_seconds * config.audio_sample_rate) // config.audio_hop + 1
+        self.band_position = nn.Parameter(torch.zeros(1, bands, 1, dim))
+        self.time_position = nn.Parameter(torch.zeros(1, 1, max_frames // self.downsample + 1, dim))
+        nn.init.trunc_normal_(self.band_position, std=0.02)
+        nn.init.trunc_normal_(self.time_position, std=0.02)
+
+    def forward_tokens(self, normalized: torch.Tensor, frames: torch.Tensor) -> ModalityEncoding:
+        grid = self.cnn(normalized.unsqueeze(1))  # (B, D, bands, T')
+        batch, dim, bands, steps = grid.shape
+        grid = grid.permute(0, 2, 3, 1)  # (B, bands, T', D)
+        valid_steps = torch.div(frames + self.downsample - 1, self.downsample, rounding_mode="floor")
+        step_mask = torch.arange(steps, device=grid.device)[None, :] < valid_steps[:, None]
+        mask = step_mask[:, None, :].expand(batch, bands, steps).reshape(batch, -1)
+        content = grid.reshape(batch, -1, dim)
+        pooled = masked_mean(content, mask)
+        tokens = (grid + self.band_position + self.time_position[:, :, :steps]).reshape(batch, -1, dim)
+        return ModalityEncoding(tokens, mask, pooled, grid=(bands, steps))

@@ -1,0 +1,120 @@
+"""FusionNet: the built-in image + text + audio fusion classifier."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from mmstudio import MODALITIES
+from mmstudio.explain.heatmaps import attention_heatmaps, gradient_heatmaps
+from mmstudio.inputs.sample import Sample
+from mmstudio.models.config import FusionConfig
+from mmstudio.models.encoders import AudioEncoder, TextEncoder, build_image_encoder
+from mmstudio.models.fusion import build_fusion
+from mmstudio.models.preprocess import Preprocessor
+from mmstudio.models.types import Batch, Encoded, FusionOutput
+
+
+class FusionNet(nn.Module):
+    """Encoders per modality plus a named fusion strategy.
+
+    The split follows timm: ``encode`` (forward_features) runs each encoder once;
+    ``fuse`` (forward_head) runs the fusion head under any number of modality
+    coalitions. ``forward`` is both, used for training with modality dropout.
+    """
+
+    modalities: tuple[str, ...] = MODALITIES
+
+    def __init__(self, config: FusionConfig):
+        super().__init__()
+        self.config = config
+        self.image_encoder = build_image_encoder(config)
+        self.text_encoder = TextEncoder(config)
+        self.audio_encoder = AudioEncoder(config)
+        self.fusion = build_fusion(config)
+        self.preprocessor = Preprocessor(config)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.config.labels
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def preprocess(self, samples: Sequence[Sample]) -> Batch:
+        return self.preprocessor(samples)
+
+    def encode(self, batch: Batch, *, keep_for_explain: bool = False) -> Encoded:
+        """Run every encoder once. With ``keep_for_explain`` the intermediate tensors that
+        Grad-CAM and gradient x input need carry gradients."""
+        feature_map = self.image_encoder.forward_features(batch.images)
+        embeddings = self.text_encoder.embed(batch.text_ids)
+        frontend = self.audio_encoder.frontend
+        decibels = frontend(batch.waveforms)
+        normalized = frontend.normalize(decibels)
+        if keep_for_explain:
+            # The spectrogram comes from the waveform through fixed transforms, so it
+            # is a leaf without gradients unless we ask for them.
+            normalized = normalized.detach().requires_grad_(True)
+        frames = frontend.frames_for(batch.waveform_mask.sum(1))
+        encodings = {
+            "image": self.image_encoder.forward_tokens(feature_map),
+            "text": self.text_encoder.forward_tokens(embeddings, batch.text_mask),
+            "audio": self.audio_encoder.forward_tokens(normalized, frames),
+        }
+        return Encoded(
+            encodings,
+            batch.present,
+            spectrogram=decibels,
+            spectrogram_frames=frames,
+            image_features=feature_map,
+            text_embeddings=embeddings,
+            normalized_spectrogram=normalized,
+        )
+
+    def fuse(self, encoded: Encoded, presence: torch.Tensor) -> FusionOutput:
+        """``presence`` (B, K, M): K coalitions per sample. Logits are temperature-scaled."""
+        presence = presence & encoded.present.unsqueeze(1)
+        output = self.fusion(encoded.modalities, presence)
+        output.logits = output.logits / self.config.temperature
+        return output
+
+    def forward(self, batch: Batch) -> FusionOutput:
+        presence = batch.present
+        if self.training and self.config.modality_dropout > 0:
+            keep = torch.rand(presence.shape, device=presence.device) >= self.config.modality_dropout
+            presence = presence & keep
+        encoded = self.encode(batch)
+        output = self.fuse(encoded, presence.unsqueeze(1))
+        output.logits = output.logits[:, 0]
+        return output
+
+    @property
+    def fusion_weights_kind(self) -> str:
+        return {
+            "attention": "attention mass of the fusion query on each modality's tokens",
+            "gated": "mean gate value of the gated multimodal unit",
+            "concat": "share of each modality in the first fusion layer's input",
+            "tensor": "share of each modality's reduced vector norm in the tensor product",
+            "late": "fixed equal weights of the averaged unimodal heads",
+        }[self.config.fusion]
+
+    def heatmaps(self, batch: Batch, encoded: Encoded, output: FusionOutput, predicted: torch.Tensor) -> list:
+        """Per-sample heatmaps for the predicted classes, ``output`` being the full coalition's."""
+        if output.attention is not None:
+            return attention_heatmaps(batch, encoded, output, coalition=0)
+        with torch.enable_grad():
+            explained = self.encode(batch, keep_for_explain=True)
+            logits = self.fuse(explained, batch.present.unsqueeze(1)).logits[:, 0]
+            scores = logits.gather(1, predicted[:, None])[:, 0]
+            return gradient_heatmaps(batch, explained, scores)
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,89 @@
+"""Typed tensors passed between preprocessing, encoders and the fusion head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class Batch:
+    """Model-ready tensors for B samples; ``present`` is (B, M) bool in MODALITIES order.
+
+    Shapes: images (B, 3, S, S); text_ids / text_mask (B, T); waveforms (B, L);
+    waveform_mask (B, L) marks real samples as opposed to padding.
+    """
+
+    images: torch.Tensor
+    text_ids: torch.Tensor
+    text_mask: torch.Tensor
+    waveforms: torch.Tensor
+    waveform_mask: torch.Tensor
+    present: torch.Tensor
+    tokens: list[list[str]] = field(default_factory=list)
+    # Where the original image sits inside the square input: (left, top, width, height)
+    # in input pixels, so heatmaps can be mapped back onto the original image.
+    image_boxes: list[tuple[int, int, int, int] | None] = field(default_factory=list)
+    image_sizes: list[tuple[int, int] | None] = field(default_factory=list)
+    notes: list[list[str]] = field(default_factory=list)
+    hop_seconds: float | None = None
+
+    def to(self, device: torch.device) -> Batch:
+        return Batch(
+            images=self.images.to(device),
+            text_ids=self.text_ids.to(device),
+            text_mask=self.text_mask.to(device),
+            waveforms=self.waveforms.to(device),
+            waveform_mask=self.waveform_mask.to(device),
+            present=self.present.to(device),
+            tokens=self.tokens,
+            image_boxes=self.image_boxes,
+            image_sizes=self.image_sizes,
+            notes=self.notes,
+            hop_seconds=self.hop_seconds,
+        )
+
+
+@dataclass
+class ModalityEncoding:
+    """One modality's encoder output.
+
+    tokens: (B, N, D); mask: (B, N) True for real tokens; pooled: (B, D).
+    grid: the (rows, cols) layout of the tokens when they tile a 2-D map (image
+    positions, or mel bands x frames), None for sequences.
+    """
+
+    tokens: torch.Tensor
+    mask: torch.Tensor
+    pooled: torch.Tensor
+    grid: tuple[int, int] | None = None
+
+
+@dataclass
+class Encoded:
+    """All encoders' outputs for a batch, plus the tensors explanations need."""
+
+    modalities: dict[str, ModalityEncoding]
+    present: torch.Tensor
+    spectrogram: torch.Tensor | None = None  # (B, n_mels, frames) log-mel in dB
+    spectrogram_frames: torch.Tensor | None = None  # (B,) real frames per sample
+    image_features: torch.Tensor | None = None  # (B, D, h, w) last image feature map
+    text_embeddings: torch.Tensor | None = None  # (B, T, D) token embeddings
+    normalized_spectrogram: torch.Tensor | None = None  # the audio CNN's input
+
+
+@dataclass
+class FusionOutput:
+    """The fusion head's output for B samples under K coalitions each.
+
+    logits: (B, K, C). modality_weights: (B, K, M) what the model weighted each
+    modality by, summing to 1. attention: (B, K, N) the fusion query's attention
+    over the concatenated tokens (attention fusion only); attention_spans gives the
+    [start, end) slice of each modality's tokens in that axis.
+    """
+
+    logits: torch.Tensor
+    modality_weights: torch.Tensor
+    attention: torch.Tensor | None = None
+    attention_spans: dict[str, tuple[int, int]] | None = None

@@ -1,0 +1,192 @@
+"""Short phrases that name a digit, in eight languages, with typos and distractor words.
+
+The held-out test is about phrasing, not vocabulary: every split uses the same number words and
+languages, but the sentence templates of val and test never occur in training, so a text model
+has to find the number inside an unfamiliar sentence rather than memorise whole strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LANGUAGES: tuple[str, ...] = ("en", "fr", "de", "es", "it", "ru", "zh", "ja")
+
+# Several spellings per digit where people really use them; the first is the usual one.
+NUMBER_WORDS: dict[str, list[list[str]]] = {
+    "en": [["zero"], ["one"], ["two"], ["three"], ["four"], ["five"], ["six"], ["seven"],
+           ["eight"], ["nine"]],
+    "fr": [["zéro"], ["un"], ["deux"], ["trois"], ["quatre"], ["cinq"], ["six"], ["sept"],
+           ["huit"], ["neuf"]],
+    "de": [["null"], ["eins"], ["zwei"], ["drei"], ["vier"], ["fünf"], ["sechs"], ["sieben"],
+           ["acht"], ["neun"]],
+    "es": [["cero"], ["uno"], ["dos"], ["tres"], ["cuatro"], ["cinco"], ["seis"], ["siete"],
+           ["ocho"], ["nueve"]],
+    "it": [["zero"], ["uno"], ["due"], ["tre"], ["quattro"], ["cinque"], ["sei"], ["sette"],
+           ["otto"], ["nove"]],
+    "ru": [["ноль", "нуль"], ["один"], ["два"], ["три"], ["четыре"], ["пять"], ["шесть"],
+           ["семь"], ["восемь"], ["девять"]],
+    "zh": [["零", "〇"], ["一"], ["二", "两"], ["三"], ["四"], ["五"], ["六"], ["七"], ["八"],
+           ["九"]],
+    # Single-kana readings such as し (4) and く (9) are left out: they are too common inside
+    # ordinary words to carry a label. に (2) and ご (5) stay, being the only readings.
+    "ja": [["ゼロ", "れい", "零"], ["いち", "一"], ["に", "二"], ["さん", "三"], ["よん", "四"],
+           ["ご", "五"], ["ろく", "六"], ["なな", "しち", "七"], ["はち", "八"], ["きゅう", "九"]],
+}
+
+# {n} is the number. Templates are split three ways and never shared between splits.
+TEMPLATES: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "train": ["{n}", "I think it is a {n}", "the number is {n}", "it's {n}",
+                  "that looks like a {n}", "my guess is {n}", "this digit is {n}",
+                  "definitely {n}"],
+        "val": ["probably a {n}", "I would say {n}"],
+        "test": ["pretty sure that's a {n}", "the answer must be {n}", "{n}, I believe"],
+    },
+    "fr": {
+        "train": ["{n}", "c'est un {n}", "le nombre est {n}", "je pense que c'est {n}",
+                  "on dirait un {n}", "chiffre : {n}"],
+        "val": ["plutôt {n}", "je dirais {n}"],
+        "test": ["c'est sûrement un {n}", "la réponse est {n}", "{n}, je crois"],
+    },
+    "de": {
+        "train": ["{n}", "das ist eine {n}", "die Zahl ist {n}", "ich glaube, es ist {n}",
+                  "sieht aus wie {n}", "Ziffer: {n}"],
+        "val": ["wahrscheinlich {n}", "ich würde sagen {n}"],
+        "test": ["bestimmt eine {n}", "die Antwort ist {n}", "{n}, glaube ich"],
+    },
+    "es": {
+        "train": ["{n}", "es un {n}", "el número es {n}", "creo que es {n}", "parece un {n}",
+                  "dígito: {n}"],
+        "val": ["probablemente {n}", "yo diría {n}"],
+        "test": ["seguro que es un {n}", "la respuesta es {n}", "{n}, creo"],
+    },
+    "it": {
+        "train": ["{n}", "è un {n}", "il numero è {n}", "penso che sia {n}", "sembra un {n}",
+                  "cifra: {n}"],
+        "val": ["probabilmente {n}", "direi {n}"],
+        "test": ["sicuramente un {n}", "la risposta è {n}", "{n}, credo"],
+    },
+    "ru": {
+        "train": ["{n}", "это {n}", "число {n}", "я думаю, это {n}", "похоже на {n}",
+                  "цифра: {n}"],
+        "val": ["наверное, {n}", "я бы сказал {n}"],
+        "test": ["точно {n}", "ответ: {n}", "{n}, мне кажется"],
+    },
+    "zh": {
+        "train": ["{n}", "这是{n}", "数字是{n}", "我觉得是{n}", "看起来像{n}", "答案：{n}"],
+        "val": ["大概是{n}", "应该是{n}"],
+        "test": ["我猜是{n}", "这个数字是{n}", "{n}吧"],
+    },
+    "ja": {
+        # Templates avoid the particle に, which would read as the number 2.
+        "train": ["{n}", "これは{n}です", "数字は{n}", "{n}だと思う", "{n}っぽい", "答え：{n}"],
+        "val": ["たぶん{n}", "{n}でしょう"],
+        "test": ["きっと{n}だ", "正解は{n}", "{n}かな"],
+    },
+}
+
+_RAW_DISTRACTORS: dict[str, list[str]] = {
+    "en": ["hmm", "well", "okay", "maybe", "look", "picture", "blue", "quickly", "hello",
+           "please", "really", "sure", "so", "right", "yes", "honestly", "wow", "cat", "red"],
+    "fr": ["bon", "alors", "voilà", "bref", "oui", "euh", "regarde", "image", "vraiment",
+           "merci", "bleu", "chat"],
+    "de": ["also", "naja", "ja", "hallo", "Bild", "bitte", "wirklich", "gut", "blau", "Katze"],
+    "es": ["bueno", "pues", "vale", "mira", "imagen", "hola", "gracias", "azul", "gato", "sí"],
+    "it": ["allora", "beh", "ecco", "guarda", "immagine", "ciao", "grazie", "blu", "gatto", "sì"],
+    "ru": ["ну", "вот", "ладно", "смотри", "картинка", "привет", "спасибо", "кот", "да"],
+    "zh": ["嗯", "好", "看", "图片", "你好", "谢谢", "猫", "蓝色"],
+    "ja": ["ええと", "まあ", "ほら", "写真", "ありがとう", "猫", "青"],
+}
+
+
+def _all_number_words() -> set[str]:
+    words = {str(d) for d in range(10)}
+    for per_digit in NUMBER_WORDS.values():
+        for spellings in per_digit:
+            words.update(word.lower() for word in spellings)
+    return words
+
+
+def _clean_distractors() -> dict[str, list[str]]:
+    """Drop any distractor that contains a number word of any language ("todos" holds "dos")."""
+    numbers = _all_number_words()
+    return {
+        lang: [w for w in words if not any(number in w.lower() for number in numbers)]
+        for lang, words in _RAW_DISTRACTORS.items()
+    }
+
+
+DISTRACTORS: dict[str, list[str]] = _clean_distractors()
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    """How noisy generated phrases are; the defaults suit training data, not corruption."""
+
+    numeral_rate: float = 0.2  # write "7" instead of the word
+    distractor_rate: float = 0.3  # add one or two unrelated words
+    typo_rate: float = 0.5  # phrases with any typo at all
+    typo_char_rate: float = 0.04  # per-character edit rate inside such a phrase
+    english_weight: float = 2.0  # English is what most users will type
+
+
+def make_text(
+    digit: int, split: str, rng: np.random.Generator, style: TextStyle = TextStyle()
+) -> tuple[str, dict[str, str]]:
+    """A phrase naming ``digit`` using ``split``'s templates, and metadata about how it was made."""
+    weights = np.array([style.english_weight if lang == "en" else 1.0 for lang in LANGUAGES])
+    lang = LANGUAGES[int(rng.choice(len(LANGUAGES), p=weights / weights.sum()))]
+    template = _pick(TEMPLATES[lang][split], rng)
+    if rng.random() < style.numeral_rate:
+        number, form = str(digit), "numeral"
+    else:
+        number, form = _pick(NUMBER_WORDS[lang][digit], rng), "word"
+    text = template.format(n=number)
+    if rng.random() < style.distractor_rate:
+        text = _insert_distractors(text, lang, rng)
+    if rng.random() < style.typo_rate:
+        text = add_typos(text, style.typo_char_rate, rng)
+    return text, {"text_lang": lang, "text_form": form}
+
+
+def phrase(digit: int, lang: str, template: str, *, numeral: bool = False) -> str:
+    """A clean phrase, for hand-picked examples."""
+    number = str(digit) if numeral else NUMBER_WORDS[lang][digit][0]
+    return template.format(n=number)
+
+
+def add_typos(text: str, rate: float, rng: np.random.Generator) -> str:
+    """Swap, drop or double characters, the slips of a hurried typist."""
+    chars = list(text)
+    out: list[str] = []
+    i = 0
+    while i < len(chars):
+        char = chars[i]
+        if char.isspace() or rng.random() >= rate:
+            out.append(char)
+            i += 1
+            continue
+        action = rng.integers(3)
+        if action == 0 and i + 1 < len(chars) and not chars[i + 1].isspace():
+            out.extend([chars[i + 1], char])
+            i += 2
+            continue
+        if action == 1:
+            out.append(char * 2)
+        # action 2 (or a swap at a word end) drops the character
+        i += 1
+    result = "".join(out)
+    return result if result.strip() else text
+
+
+def _insert_distractors(text: str, lang: str, rng: np.random.Generator) -> str:
+    words = text.split(" ")
+    for _ in range(int(rng.integers(1, 3))):
+        words.insert(int(rng.integers(len(words) + 1)), _pick(DISTRACTORS[lang], rng))
+    return " ".join(words)
+
+
+def _pick(options: list[str], rng: np.random.Generator) -> str:
+    return options[int(rng.integers(len(options)))]
