@@ -260,7 +260,9 @@ def _file_field(row: dict[str, Any], name: str, root: Path, fail) -> Path | None
 
 
 def _line_error(path: Path, line_no: int, message: str) -> InputError:
-    return InputError(f"line {line_no}: {message}", path)
+    # "line 3 is not valid JSON" reads better than "line 3: is not valid JSON".
+    joiner = " " if message.startswith(("is ", "has ")) else ": "
+    return InputError(f"line {line_no}{joiner}{message}", path)
 
 
 # --------------------------------------------------------------------------------------- writing

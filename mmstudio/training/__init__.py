@@ -1,0 +1,1 @@
+"""Datasets, training, evaluation and the digits dataset builder (no Qt)."""

@@ -1,0 +1,196 @@
+"""Manifest records as a torch Dataset of Samples, with corruption as augmentation.
+
+Decoding dominates the cost of a training step's input side: the digits set reuses a few
+thousand audio clips across many records, so every file is decoded once and kept in memory.
+
+Training draws a corruption level per modality (mostly clean, sometimes levels 1-3) so the
+model learns to lean on whichever modality is still reliable. Evaluation applies one fixed
+level to every modality, with a generator seeded by the record id, so a score is repeatable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from mmstudio.inputs import AudioClip, Sample, load_audio, load_image, normalize_text
+from mmstudio.training.corruption import (
+    CORRUPTION_LEVELS,
+    corrupt_audio,
+    corrupt_image,
+    corrupt_text,
+)
+from mmstudio.training.manifest import Manifest, Record
+
+# Fallback split of a manifest without a split column, in record-hash order.
+SPLIT_SHARES: tuple[tuple[str, float], ...] = (("train", 0.8), ("val", 0.1), ("test", 0.1))
+
+
+@dataclass(frozen=True)
+class CorruptionMix:
+    """How training picks corruption levels.
+
+    ``probabilities[k]`` is the chance of level k for one modality. With probability
+    ``shared`` a single level is drawn for the whole sample instead: independent levels
+    rarely corrupt every modality at once, yet that is where fusion has to work hardest.
+    """
+
+    probabilities: tuple[float, ...] = (0.55, 0.15, 0.15, 0.15)
+    shared: float = 0.3
+
+    def __post_init__(self) -> None:
+        if len(self.probabilities) != len(CORRUPTION_LEVELS):
+            raise ValueError(f"give one probability per level {CORRUPTION_LEVELS}")
+        if abs(sum(self.probabilities) - 1.0) > 1e-6:
+            raise ValueError("corruption level probabilities must sum to 1")
+
+    def draw(self, rng: np.random.Generator, count: int) -> list[int]:
+        if rng.random() < self.shared:
+            return [int(rng.choice(CORRUPTION_LEVELS, p=self.probabilities))] * count
+        return [int(v) for v in rng.choice(CORRUPTION_LEVELS, size=count, p=self.probabilities)]
+
+
+CLEAN = CorruptionMix(probabilities=(1.0, 0.0, 0.0, 0.0), shared=0.0)
+
+
+class MediaCache:
+    """Decoded images and audio clips by path, shared by the datasets of one manifest."""
+
+    def __init__(self, audio_rate: int = 16000):
+        self.audio_rate = audio_rate
+        self._images: dict[Path, Image.Image] = {}
+        self._clips: dict[Path, AudioClip] = {}
+
+    def image(self, path: Path) -> Image.Image:
+        if path not in self._images:
+            image = load_image(path)
+            image.load()  # decode now, not lazily in whichever step first touches it
+            self._images[path] = image
+        return self._images[path]
+
+    def audio(self, path: Path) -> AudioClip:
+        if path not in self._clips:
+            self._clips[path] = load_audio(path, target_rate=self.audio_rate)
+        return self._clips[path]
+
+
+def stable_fraction(*parts: object) -> float:
+    """A number in [0, 1) fixed by ``parts``; Python's hash() changes between runs."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def stable_seed(*parts: object) -> int:
+    return int(stable_fraction(*parts) * 2**63)
+
+
+def split_records(manifest: Manifest, split: str, seed: int = 0) -> list[Record]:
+    """The records of one split; a manifest without splits is divided 80/10/10 by id hash."""
+    if manifest.has_splits:
+        return manifest.split(split)
+    return [r for r in manifest.records if _hashed_split(r.id, seed) == split]
+
+
+def _hashed_split(record_id: str, seed: int) -> str:
+    position = stable_fraction("split", seed, record_id)
+    edge = 0.0
+    for name, share in SPLIT_SHARES:
+        edge += share
+        if position < edge:
+            return name
+    return SPLIT_SHARES[-1][0]
+
+
+class RecordDataset(Dataset):
+    """Items are ``(Sample, label index)``.
+
+    ``level=None`` is training mode: levels come from ``mix`` and vary with ``epoch``
+    (call :meth:`set_epoch`), so each pass sees different corruptions yet a rerun with
+    the same seed sees the same ones. An integer ``level`` is evaluation mode.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[Record],
+        labels: Sequence[str],
+        *,
+        level: int | None = None,
+        mix: CorruptionMix = CorruptionMix(),
+        seed: int = 0,
+        cache: MediaCache | None = None,
+    ):
+        if level is not None and level not in CORRUPTION_LEVELS:
+            raise ValueError(f"corruption level must be one of {CORRUPTION_LEVELS}")
+        index = {label: i for i, label in enumerate(labels)}
+        self.records = list(records)
+        self.targets = [index[r.label] for r in self.records]
+        self.level = level
+        self.mix = mix
+        self.seed = seed
+        self.epoch = 0
+        self.cache = cache or MediaCache()
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __getitem__(self, i: int) -> tuple[Sample, int]:
+        record = self.records[i]
+        rng, levels = self._corruption(record)
+        return self._sample(record, levels, rng), self.targets[i]
+
+    def _corruption(self, record: Record) -> tuple[np.random.Generator, list[int]]:
+        if self.level is not None:
+            rng = np.random.default_rng(stable_seed("eval", self.seed, record.id, self.level))
+            return rng, [self.level] * 3
+        rng = np.random.default_rng(stable_seed("train", self.seed, self.epoch, record.id))
+        return rng, self.mix.draw(rng, 3)
+
+    def _sample(self, record: Record, levels: list[int], rng: np.random.Generator) -> Sample:
+        image_level, text_level, audio_level = levels
+        image = text = audio = None
+        if record.image is not None:
+            image = corrupt_image(self.cache.image(record.image), image_level, rng)
+        if record.text is not None:
+            # The same cleaning the app applies to typed text, so training sees what users type.
+            text, _ = normalize_text(corrupt_text(record.text, text_level, rng))
+        if record.audio is not None:
+            clip = self.cache.audio(record.audio)
+            samples = corrupt_audio(clip.samples, clip.sample_rate, audio_level, rng)
+            audio = AudioClip(samples, clip.sample_rate, clip.source)
+        return Sample(image=image, text=text or None, audio=audio)
+
+
+class Collate:
+    """Samples -> (model Batch, label tensor) through the model's own preprocessing."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, items: list[tuple[Sample, int]]):
+        samples = [sample for sample, _ in items]
+        labels = torch.tensor([label for _, label in items], dtype=torch.long)
+        return self.model.preprocess(samples), labels
+
+
+def make_loader(dataset: RecordDataset, model, batch_size: int, *, shuffle: bool, seed: int = 0):
+    """A single-process loader: worker processes would pickle the model and the cache,
+    and on the small CPUs this trains on they only compete with the training threads."""
+    generator = torch.Generator().manual_seed(stable_seed("order", seed, dataset.epoch)) if shuffle else None
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=generator,
+        collate_fn=Collate(model),
+        num_workers=0,
+    )

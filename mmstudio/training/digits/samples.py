@@ -1,0 +1,131 @@
+"""The handful of sample inputs shipped with the app (resources/samples/).
+
+They come from the *test* pools (held-out fonts, handwriting, voices and phrasings), so trying
+them in the window shows the default model on inputs it never trained on. ``examples.json``
+names ready-made combinations, including ones where the modalities disagree, which is where a
+fusion model's behaviour is most interesting to watch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mmstudio.training.corruption import corrupt_image
+
+from . import images, speech
+
+_SAMPLE_STREAM = 99  # keeps sample randomness apart from the dataset's streams
+
+_PRINTED = {"digit_3.png": 3, "digit_7.png": 7, "digit_9.png": 9}
+_HANDWRITTEN = {"handwritten_5.png": 5, "handwritten_2.png": 2}
+_NOISY = {"noisy_4.png": 4}  # a level-3 corrupted image, to show speech rescuing it
+_SPOKEN = {"seven.wav": 7, "two.wav": 2, "three.wav": 3, "four.wav": 4, "five.wav": 5}
+_TEXTS: list[tuple[str, int, str]] = [
+    ("I think it is a seven", 7, "en"),
+    ("the number is 3", 3, "en"),
+    ("deux", 2, "fr"),
+    ("c'est un cinq", 5, "fr"),
+    ("die Antwort ist vier", 4, "de"),
+    ("creo que es nueve", 9, "es"),
+    ("è un sette", 7, "it"),
+    ("это семь", 7, "ru"),
+    ("我觉得是九", 9, "zh"),
+    ("答えはななです", 7, "ja"),
+]
+
+_EXAMPLES: list[dict[str, str | None]] = [
+    {"name": "all agree: seven", "image": "digit_7.png", "audio": "seven.wav",
+     "text": "I think it is a seven", "expected": "7",
+     "note": "Image, speech and text all say 7."},
+    {"name": "outvoted image", "image": "digit_3.png", "audio": "seven.wav",
+     "text": "seven", "expected": "7",
+     "note": "The image shows a 3 but speech and text both say seven; expected by majority. "
+             "Watch the fusion weights shift away from the image."},
+    {"name": "outvoted speech", "image": "handwritten_5.png", "audio": "three.wav",
+     "text": "c'est un cinq", "expected": "5",
+     "note": "The speech says three; handwriting and French text say 5 (majority)."},
+    {"name": "noisy image, clear speech", "image": "noisy_4.png", "audio": "four.wav",
+     "text": None, "expected": "4",
+     "note": "The image is corrupted at level 3; the spoken word should carry the prediction."},
+    {"name": "handwriting only", "image": "handwritten_2.png", "audio": None, "text": None,
+     "expected": "2", "note": "A single modality: the others use the model's absent embeddings."},
+    {"name": "speech only", "image": None, "audio": "two.wav", "text": None, "expected": "2",
+     "note": "A held-out voice the model never heard in training."},
+    {"name": "text only, French", "image": None, "audio": None, "text": "deux", "expected": "2",
+     "note": "Number words in eight languages are understood."},
+    {"name": "image and Russian text", "image": "digit_9.png", "audio": None,
+     "text": "я думаю, это девять", "expected": "9",
+     "note": "Two modalities agree; speech is absent."},
+    {"name": "Chinese text and speech", "image": None, "audio": "five.wav", "text": "我猜是五",
+     "expected": "5", "note": "Cross-lingual agreement: English speech, Chinese text."},
+]
+
+
+def write_samples(out_dir: str | Path, *, seed: int = 0) -> list[Path]:
+    """Write sample images, WAVs, texts and ``examples.json``; returns the files written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = _write_images(out, seed) + _write_audio(out, seed) + _write_texts(out)
+    examples = out / "examples.json"
+    examples.write_text(json.dumps(_EXAMPLES, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return [*written, examples]
+
+
+def _rng(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng([seed, _SAMPLE_STREAM, *key])
+
+
+def _write_images(out: Path, seed: int) -> list[Path]:
+    test_fonts = images.fonts_by_split()["test"]
+    written = []
+    for k, (name, digit) in enumerate({**_PRINTED, **_NOISY}.items()):
+        rng = _rng(seed, 1, k)
+        image = images.render_printed(digit, images.pick_font(test_fonts, rng), rng)
+        if name in _NOISY:
+            image = corrupt_image(image, 3, rng)
+        written.append(_save(image, out / name))
+    hand_images, hand_labels = images.handwriting()
+    test_pool = images.handwriting_indices("test")
+    for k, (name, digit) in enumerate(_HANDWRITTEN.items()):
+        rng = _rng(seed, 2, k)
+        candidates = test_pool[hand_labels[test_pool] == digit]
+        index = int(candidates[int(rng.integers(len(candidates)))])
+        written.append(_save(images.render_handwritten(hand_images[index], rng), out / name))
+    return written
+
+
+def _save(image, path: Path) -> Path:
+    image.save(path)
+    return path
+
+
+def _write_audio(out: Path, seed: int) -> list[Path]:
+    test_voices = speech.voices_by_split()["test"]
+    plans = [
+        speech.plan_utterance(digit, test_voices, (seed, _SAMPLE_STREAM, 3, k))
+        for k, digit in enumerate(_SPOKEN.values())
+    ]
+    written = []
+    for name, clip in zip(_SPOKEN, speech.synthesize_many(plans)):
+        speech.write_wav(out / name, clip)
+        written.append(out / name)
+    return written
+
+
+def _write_texts(out: Path) -> list[Path]:
+    lines = [phrase for phrase, _, _ in _TEXTS]
+    txt = out / "texts.txt"
+    txt.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    jsonl = out / "texts.jsonl"
+    jsonl.write_text(
+        "".join(
+            json.dumps({"text": p, "expected": str(d), "lang": lang}, ensure_ascii=False) + "\n"
+            for p, d, lang in _TEXTS
+        ),
+        encoding="utf-8",
+    )
+    return [txt, jsonl]
+

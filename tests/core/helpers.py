@@ -1,0 +1,28 @@
+"""Small models and inputs made in the tests themselves: no downloads, no shipped data."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from mmstudio.inputs.sample import AudioClip, Sample
+
+DIGIT_LABELS = [str(i) for i in range(10)]
+
+
+def tiny_model(fusion: str = "attention", seed: int = 0, **overrides):
+    import torch
+
+    from mmstudio.models import FusionConfig, FusionNet
+
+    torch.manual_seed(seed)
+    settings = {"dim": 32, "fusion_heads": 2, "text_heads": 2, "text_layers": 1, "tensor_rank_dim": 4}
+    settings.update(overrides)
+    return FusionNet(FusionConfig(labels=DIGIT_LABELS, fusion=fusion, **settings)).eval()
+
+
+def random_sample(seed: int = 0, size: tuple[int, int] = (90, 120), seconds: float = 1.0) -> Sample:
+    rng = np.random.default_rng(seed)
+    image = Image.fromarray((rng.random((size[1], size[0], 3)) * 255).astype("uint8"))
+    audio = AudioClip((rng.standard_normal(int(16000 * seconds)) * 0.1).astype("float32"), 16000)
+    return Sample(image=image, text=f"I think it is a seven ({seed})", audio=audio)
