@@ -93,7 +93,7 @@ class Analyzer:
             full = _full_coalition(output)
             heatmaps = self.model.heatmaps(batch, encoded, full, predicted)
             watch.lap("heatmaps")
-        return logits, weights, heatmaps, _what_the_model_saw(batch, encoded, len(samples))
+        return logits, weights, heatmaps, _what_the_model_saw(batch, encoded, samples)
 
     def _run_whole(self, samples, watch):
         count = len(samples)
@@ -141,7 +141,8 @@ class Analyzer:
 def _full_coalition(output):
     """The same output restricted to its last coalition (all modalities), K = 1."""
     attention = output.attention[:, -1:] if output.attention is not None else None
-    return type(output)(output.logits[:, -1:], output.modality_weights[:, -1:], attention, output.attention_spans)
+    weights = output.modality_weights[:, -1:] if output.modality_weights is not None else None
+    return type(output)(output.logits[:, -1:], weights, attention, output.attention_spans)
 
 
 def _present_weights(weights, row, modalities, present) -> dict[str, float]:
@@ -154,17 +155,17 @@ def _present_weights(weights, row, modalities, present) -> dict[str, float]:
     return {m: float(w) for m, w in zip(present, chosen)}
 
 
-def _what_the_model_saw(batch, encoded, count: int) -> list[dict]:
+def _what_the_model_saw(batch, encoded, samples: Sequence[Sample]) -> list[dict]:
     """Per sample: the model's text tokens, its log-mel spectrogram and preprocessing notes."""
     spectrogram = getattr(encoded, "spectrogram", None)
     frames = getattr(encoded, "spectrogram_frames", None)
     hop_seconds = getattr(batch, "hop_seconds", None)
     seen = []
-    for row in range(count):
+    for row, sample in enumerate(samples):
         entry = {"notes": list(batch.notes[row]) if getattr(batch, "notes", None) else []}
         if getattr(batch, "tokens", None):
             entry["tokens"] = list(batch.tokens[row])
-        if spectrogram is not None and bool(batch.present[row, -1]):
+        if spectrogram is not None and "audio" in sample.present:
             entry["spectrogram"] = spectrogram[row, :, : int(frames[row])].float().cpu().numpy()
             entry["hop_seconds"] = hop_seconds
         seen.append(entry)

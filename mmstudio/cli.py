@@ -24,6 +24,9 @@ def _add_gui(subparsers) -> None:
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="a registered model name or a checkpoint folder (default: the built-in digits model)")
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    parser.add_argument("--labels", help='candidate labels for zero-shot models such as clip-clap, e.g. "dog, cat, siren"')
+    parser.add_argument("--allow-download", action="store_true",
+                        help="let the clip-clap backend download missing weights into the Hugging Face cache")
 
 
 def _add_predict(subparsers) -> None:
@@ -65,8 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
-        args.model, args.device = None, None
-        return _run_gui(args)
+        return _run_gui(argparse.Namespace(model=None, device=None))
     return args.handler(args)
 
 
@@ -90,11 +92,10 @@ def _run_predict(args) -> int:
         from mmstudio.analysis import Analyzer
         from mmstudio.inputs import make_sample
         from mmstudio.models.device import pick_device
-        from mmstudio.models.registry import get_model
 
         sample = make_sample(image=args.image, text=args.text, audio=args.audio)
         device = pick_device(args.device)
-        analyzer = Analyzer(get_model(args.model, device), device)
+        analyzer = Analyzer(_load_model(args, device), device)
         analysis = analyzer.analyze(sample)
     except InputError as error:
         return _fail(str(error))
@@ -110,6 +111,22 @@ def _run_predict(args) -> int:
                 print(f"wrote {path}")
     print(analysis.to_json() if args.json else format_summary(analysis, args.top))
     return 0
+
+
+def _load_model(args, device):
+    from mmstudio.inputs import InputError
+    from mmstudio.models.registry import get_model
+    from mmstudio.models.zeroshot import is_clip_clap_source, load_clip_clap
+
+    if args.allow_download and is_clip_clap_source(args.model or ""):
+        model = load_clip_clap(args.model, device, allow_download=True)
+    else:
+        model = get_model(args.model, device)
+    if args.labels:
+        if not hasattr(model, "set_labels"):
+            raise InputError(f"the model '{model.name}' has fixed labels; --labels is for zero-shot models such as clip-clap")
+        model.set_labels(args.labels)
+    return model
 
 
 def format_summary(analysis, top: int = 5) -> str:

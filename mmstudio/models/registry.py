@@ -52,6 +52,12 @@ def register_model(
 
 
 def _load_folder(folder: Path, device: Any) -> Any:
+    from mmstudio.models.zeroshot import is_clip_clap_source  # light: no torch
+
+    if is_clip_clap_source(folder):
+        from mmstudio.models.zeroshot import load_clip_clap
+
+        return load_clip_clap(folder, device)
     from mmstudio.models.checkpoint import load_checkpoint  # imports torch: only when loading
 
     return load_checkpoint(folder, device)
@@ -72,6 +78,9 @@ def _register_builtins() -> None:
         problem="" if trained else "the shipped weights are missing from this installation",
         overwrite=True,
     )
+    from mmstudio.models.zeroshot import register_builtin_backends
+
+    register_builtin_backends()
 
 
 def _discover_plugins() -> None:

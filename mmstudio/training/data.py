@@ -30,6 +30,7 @@ from mmstudio.training.corruption import (
 from mmstudio.training.manifest import Manifest, Record
 
 # Fallback split of a manifest without a split column, in record-hash order.
+SPREAD = "spread"
 SPLIT_SHARES: tuple[tuple[str, float], ...] = (("train", 0.8), ("val", 0.1), ("test", 0.1))
 
 
@@ -113,7 +114,9 @@ class RecordDataset(Dataset):
 
     ``level=None`` is training mode: levels come from ``mix`` and vary with ``epoch``
     (call :meth:`set_epoch`), so each pass sees different corruptions yet a rerun with
-    the same seed sees the same ones. An integer ``level`` is evaluation mode.
+    the same seed sees the same ones. An integer ``level`` is evaluation mode, and
+    ``level="spread"`` gives each record one fixed level, evenly spread over the levels:
+    a single validation score that covers clean and corrupted inputs alike.
     """
 
     def __init__(
@@ -121,13 +124,13 @@ class RecordDataset(Dataset):
         records: Sequence[Record],
         labels: Sequence[str],
         *,
-        level: int | None = None,
+        level: int | str | None = None,
         mix: CorruptionMix = CorruptionMix(),
         seed: int = 0,
         cache: MediaCache | None = None,
     ):
-        if level is not None and level not in CORRUPTION_LEVELS:
-            raise ValueError(f"corruption level must be one of {CORRUPTION_LEVELS}")
+        if level not in (None, SPREAD, *CORRUPTION_LEVELS):
+            raise ValueError(f"corruption level must be one of {CORRUPTION_LEVELS} or {SPREAD!r}")
         index = {label: i for i, label in enumerate(labels)}
         self.records = list(records)
         self.targets = [index[r.label] for r in self.records]
@@ -148,10 +151,18 @@ class RecordDataset(Dataset):
         rng, levels = self._corruption(record)
         return self._sample(record, levels, rng), self.targets[i]
 
+    def level_of(self, record: Record) -> int | None:
+        """The evaluation level of ``record``; None in training mode."""
+        if self.level == SPREAD:
+            position = stable_fraction("spread", self.seed, record.id)
+            return CORRUPTION_LEVELS[int(position * len(CORRUPTION_LEVELS))]
+        return self.level
+
     def _corruption(self, record: Record) -> tuple[np.random.Generator, list[int]]:
-        if self.level is not None:
-            rng = np.random.default_rng(stable_seed("eval", self.seed, record.id, self.level))
-            return rng, [self.level] * 3
+        level = self.level_of(record)
+        if level is not None:
+            rng = np.random.default_rng(stable_seed("eval", self.seed, record.id, level))
+            return rng, [level] * 3
         rng = np.random.default_rng(stable_seed("train", self.seed, self.epoch, record.id))
         return rng, self.mix.draw(rng, 3)
 
@@ -185,7 +196,11 @@ class Collate:
 def make_loader(dataset: RecordDataset, model, batch_size: int, *, shuffle: bool, seed: int = 0):
     """A single-process loader: worker processes would pickle the model and the cache,
     and on the small CPUs this trains on they only compete with the training threads."""
-    generator = torch.Generator().manual_seed(stable_seed("order", seed, dataset.epoch)) if shuffle else None
+    generator = (
+        torch.Generator().manual_seed(stable_seed("order", seed, dataset.epoch))
+        if shuffle
+        else None
+    )
     return torch.utils.data.DataLoader(
         dataset,
         batch_size=batch_size,

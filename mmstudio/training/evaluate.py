@@ -32,7 +32,7 @@ def _subset_masks() -> tuple[list[str], torch.Tensor]:
     count = len(MODALITIES)
     rows = [[bool(code >> i & 1) for i in range(count)] for code in range(1, 2**count)]
     rows.sort(key=lambda row: (sum(row), [not v for v in row]))
-    names = ["+".join(m for m, on in zip(MODALITIES, row) if on) for row in rows]
+    names = ["+".join(m for m, on in zip(MODALITIES, row, strict=True) if on) for row in rows]
     return names, torch.tensor(rows, dtype=torch.bool)
 
 
@@ -41,7 +41,9 @@ FULL = SUBSETS[-1]
 
 
 @torch.no_grad()
-def collect_logits(model, loader, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def collect_logits(
+    model, loader, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Logits (N, S, C) for every subset in SUBSETS, labels (N,), and presence (N, M)."""
     model.eval()
     masks = SUBSET_MASKS.to(device)
@@ -62,7 +64,9 @@ def subset_validity(present: torch.Tensor) -> torch.Tensor:
     return (~needed | present.unsqueeze(1)).all(-1)
 
 
-def subset_accuracy(logits: torch.Tensor, labels: torch.Tensor, present: torch.Tensor) -> dict[str, float | None]:
+def subset_accuracy(
+    logits: torch.Tensor, labels: torch.Tensor, present: torch.Tensor
+) -> dict[str, float | None]:
     correct = logits.argmax(-1) == labels.unsqueeze(1)
     valid = subset_validity(present)
     result: dict[str, float | None] = {}
@@ -72,7 +76,9 @@ def subset_accuracy(logits: torch.Tensor, labels: torch.Tensor, present: torch.T
     return result
 
 
-def expected_calibration_error(probabilities: torch.Tensor, labels: torch.Tensor, bins: int = ECE_BINS) -> float:
+def expected_calibration_error(
+    probabilities: torch.Tensor, labels: torch.Tensor, bins: int = ECE_BINS
+) -> float:
     """Equal-width confidence bins; the gap between confidence and accuracy, weighted by bin size."""
     if len(labels) == 0:
         return float("nan")
@@ -90,7 +96,9 @@ def expected_calibration_error(probabilities: torch.Tensor, labels: torch.Tensor
     return ece
 
 
-def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, classes: int) -> list[list[int]]:
+def confusion_matrix(
+    predicted: torch.Tensor, labels: torch.Tensor, classes: int
+) -> list[list[int]]:
     """Rows are true labels, columns predictions."""
     matrix = torch.zeros(classes, classes, dtype=torch.long)
     matrix.index_put_((labels, predicted), torch.ones_like(labels), accumulate=True)
@@ -135,7 +143,9 @@ def evaluate(
     started = time.perf_counter()
     for level in levels:
         dataset = RecordDataset(records, labels, level=level, seed=seed, cache=cache)
-        logits, target, present = collect_logits(model, make_loader(dataset, model, batch_size, shuffle=False), device)
+        logits, target, present = collect_logits(
+            model, make_loader(dataset, model, batch_size, shuffle=False), device
+        )
         by_level[str(level)] = _level_metrics(logits, target, present)
         if level == 0:
             full = subset_validity(present)[:, -1]
@@ -168,10 +178,16 @@ def evaluate(
     return metrics
 
 
-def _level_metrics(logits: torch.Tensor, target: torch.Tensor, present: torch.Tensor) -> dict[str, Any]:
+def _level_metrics(
+    logits: torch.Tensor, target: torch.Tensor, present: torch.Tensor
+) -> dict[str, Any]:
     full = subset_validity(present)[:, -1]
     probabilities = logits[full, -1].softmax(-1)
-    nll = torch.nn.functional.cross_entropy(logits[full, -1], target[full]) if full.any() else torch.tensor(float("nan"))
+    nll = (
+        torch.nn.functional.cross_entropy(logits[full, -1], target[full])
+        if full.any()
+        else torch.tensor(float("nan"))
+    )
     return {
         "accuracy": subset_accuracy(logits, target, present),
         "ece": expected_calibration_error(probabilities, target[full]),
@@ -179,7 +195,9 @@ def _level_metrics(logits: torch.Tensor, target: torch.Tensor, present: torch.Te
     }
 
 
-def measure_latency(model, record, cache: MediaCache, *, runs: int = LATENCY_RUNS) -> dict[str, Any]:
+def measure_latency(
+    model, record, cache: MediaCache, *, runs: int = LATENCY_RUNS
+) -> dict[str, Any]:
     """Median wall time of one full analysis (prediction, Shapley, heatmaps) on the CPU.
 
     The CPU rather than the evaluation device: that is what a user without a GPU waits
@@ -237,16 +255,22 @@ def format_report(metrics: dict[str, Any]) -> str:
             f"full analysis {latency['analyze_median']:.1f} ms, prediction only {latency['predict_median']:.1f} ms"
         )
     if metrics.get("confusion_matrix"):
-        lines += ["", "confusion matrix, all three modalities, clean (rows: true, columns: predicted)"]
+        lines += [
+            "",
+            "confusion matrix, all three modalities, clean (rows: true, columns: predicted)",
+        ]
         lines += _format_confusion(metrics["confusion_matrix"], metrics["labels"])
     return "\n".join(lines)
 
 
 def _format_confusion(matrix: list[list[int]], labels: list[str]) -> list[str]:
-    cell = max(4, max(len(str(v)) for row in matrix for v in row) + 1, max(len(label) for label in labels) + 1)
+    cell = max(
+        4,
+        max(len(str(v)) for row in matrix for v in row) + 1,
+        max(len(label) for label in labels) + 1,
+    )
     head = max(len(label) for label in labels) + 1
     lines = [" " * head + "".join(f"{label:>{cell}}" for label in labels)]
-    for label, row in zip(labels, matrix):
+    for label, row in zip(labels, matrix, strict=True):
         lines.append(f"{label:<{head}}" + "".join(f"{v:>{cell}}" for v in row))
     return lines
-

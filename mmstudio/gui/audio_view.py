@@ -1,0 +1,127 @@
+"""The audio as the model heard it: waveform above the log-mel spectrogram, heatmap over it.
+
+Both plots share one time axis in seconds. A clip longer than the model's window is shown
+whole, with the spectrogram placed over the stretch the model analysed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+
+from mmstudio.gui import colormaps
+from mmstudio.gui.audio_input import clip_envelope
+from mmstudio.gui.plotting import pg
+from mmstudio.gui.theme import MODALITY_COLORS, style_plot
+from mmstudio.inputs import AudioClip
+
+
+def analysed_offset(samples: np.ndarray, rate: int, seconds: float) -> float:
+    """Start (s) of the loudest ``seconds`` of the clip: the stretch FusionNet's preprocessing keeps
+    (mmstudio.models.preprocess.loudest_window). Recomputed here because the Analysis does not
+    record the offset, and that module imports torch, which the GUI thread must not."""
+    length = int(round(seconds * rate))
+    if len(samples) <= length or length <= 0:
+        return 0.0
+    energy = np.concatenate([[0.0], np.cumsum(np.asarray(samples, dtype=np.float64) ** 2)])
+    return float(np.argmax(energy[length:] - energy[:-length])) / rate
+
+
+class AudioMapView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("<b>Audio</b>")
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setObjectName("audioMap")
+        self.graphics.setMinimumSize(200, 140)
+        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        self.wave_plot = self.graphics.addPlot(row=0, col=0)
+        self.spec_plot = self.graphics.addPlot(row=1, col=0)
+        self.graphics.ci.layout.setRowStretchFactor(0, 1)
+        self.graphics.ci.layout.setRowStretchFactor(1, 3)
+        for plot in (self.wave_plot, self.spec_plot):
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.getAxis("left").setWidth(42)  # equal widths keep the two time axes aligned
+        self.wave_plot.setXLink(self.spec_plot)
+        self.wave_plot.setMouseEnabled(x=True, y=False)
+        self.wave_plot.getAxis("bottom").setStyle(showValues=False)
+        self.wave_plot.setYRange(-1.0, 1.0, padding=0.05)
+        self.wave_plot.getAxis("left").setTicks([[(-1.0, "-1"), (0.0, "0"), (1.0, "1")]])
+        self.wave = self.wave_plot.plot(pen=pg.mkPen(MODALITY_COLORS["audio"], width=1))
+        self.window_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(128, 128, 128, 40), pen=pg.mkPen(None))
+        self.wave_plot.addItem(self.window_region)
+        self.spec_plot.setLabel("bottom", "time", units="s")
+        self.spec_plot.setLabel("left", "mel band")
+        self.spec_plot.setMouseEnabled(x=True, y=False)
+        self.spectrogram = pg.ImageItem()
+        self.spectrogram.setLookupTable(colormaps.GREY_LUT)
+        self.overlay = pg.ImageItem()
+        self.overlay.setZValue(10)
+        self.spec_plot.addItem(self.spectrogram)
+        self.spec_plot.addItem(self.overlay)
+        self.colorbar = pg.ColorBarItem(
+            values=(0.0, 1.0), colorMap=colormaps.get(colormaps.DEFAULT), interactive=False, width=12
+        )
+        self.colorbar.setImageItem(self.overlay)
+        self.graphics.addItem(self.colorbar, row=1, col=1)
+        style_plot(self.graphics, self)
+        self.empty = QLabel("No audio in this analysis")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet("color: palette(placeholder-text);")
+        self._stack = QStackedLayout()
+        self._stack.addWidget(self.empty)
+        self._stack.addWidget(self.graphics)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.title)
+        layout.addLayout(self._stack, 1)
+
+    def show_map(
+        self,
+        clip: AudioClip | None,
+        spectrogram: np.ndarray | None,
+        heatmap: np.ndarray | None,
+        hop_seconds: float | None,
+    ) -> None:
+        if clip is None or spectrogram is None or not hop_seconds:
+            self.clear()
+            return
+        mels, frames = spectrogram.shape
+        analysed = max(frames - 1, 1) * hop_seconds
+        offset = analysed_offset(clip.samples, clip.sample_rate, analysed) if clip.duration > analysed + hop_seconds else 0.0
+        x, y = clip_envelope(clip.samples, clip.sample_rate)
+        self.wave.setData(x, y)
+        self.window_region.setRegion((offset, offset + analysed))
+        self.window_region.setVisible(offset > 0 or clip.duration > analysed + hop_seconds)
+        low, high = np.percentile(spectrogram, [5.0, 99.5])
+        rect = QRectF(offset, 0.0, frames * hop_seconds, float(mels))
+        self.spectrogram.setImage(np.asarray(spectrogram, dtype=np.float32), levels=(low, max(high, low + 1e-3)),
+                                  autoLevels=False, rect=rect)
+        if heatmap is not None:
+            self.overlay.setImage(np.asarray(heatmap, dtype=np.float32), levels=(0.0, 1.0), autoLevels=False, rect=rect)
+            self.overlay.show()
+        else:
+            self.overlay.hide()
+        self.spec_plot.setXRange(0.0, max(clip.duration, offset + frames * hop_seconds), padding=0)
+        self.spec_plot.setYRange(0.0, float(mels), padding=0)
+        self.title.setText(f"<b>Audio</b> <span style='color:gray'>· log-mel spectrogram, {mels} bands</span>")
+        self._stack.setCurrentWidget(self.graphics)
+
+    def clear(self) -> None:
+        self.wave.setData([], [])
+        self.spectrogram.clear()
+        self.overlay.clear()
+        self.title.setText("<b>Audio</b>")
+        self._stack.setCurrentWidget(self.empty)
+
+    def has_map(self) -> bool:
+        return self._stack.currentWidget() is self.graphics
+
+    def set_colormap(self, name: str) -> None:
+        self.colorbar.setColorMap(colormaps.get(name))
+
+    def set_opacity(self, opacity: float) -> None:
+        self.overlay.setOpacity(opacity)

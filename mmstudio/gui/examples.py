@@ -1,0 +1,57 @@
+"""The named examples shipped in resources/samples/examples.json, for the Examples menu."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmstudio.resources import samples_dir
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    image: Path | None
+    audio: Path | None
+    text: str | None
+    expected: str | None
+    note: str
+
+
+def load_examples(folder: Path | None = None) -> tuple[list[Example], str]:
+    """The examples, and a reason when there are none (shown in the menu instead)."""
+    try:
+        folder = folder or samples_dir()
+    except FileNotFoundError as error:
+        return [], str(error)
+    index = folder / "examples.json"
+    if not index.is_file():
+        return [], f"no examples: {index} is missing"
+    try:
+        entries = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return [], f"examples.json cannot be read: {error}"
+    examples = [_example(entry, folder) for entry in entries if isinstance(entry, dict) and entry.get("name")]
+    return examples, "" if examples else "examples.json lists no examples"
+
+
+def _example(entry: dict, folder: Path) -> Example:
+    def file(key: str) -> Path | None:
+        name = entry.get(key)
+        return folder / name if name else None
+
+    expected = entry.get("expected")
+    return Example(
+        name=str(entry["name"]),
+        image=file("image"),
+        audio=file("audio"),
+        text=entry.get("text") or None,
+        expected=str(expected) if expected is not None else None,
+        note=str(entry.get("note") or ""),
+    )
+
+
+def find_example(name: str, examples: list[Example]) -> Example | None:
+    folded = name.casefold()
+    return next((e for e in examples if e.name.casefold() == folded), None)

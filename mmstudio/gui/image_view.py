@@ -1,0 +1,86 @@
+"""The input image with the model's relevance heatmap over it, a colour bar beside it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+
+from mmstudio.gui import colormaps
+from mmstudio.gui.plotting import pg
+from mmstudio.gui.theme import style_plot
+
+# Screens show no more than this; striding a larger image keeps redraws and memory small.
+DISPLAY_MAX_SIDE = 1024
+
+
+def _display_stride(height: int, width: int) -> int:
+    return max(1, math.ceil(max(height, width) / DISPLAY_MAX_SIDE))
+
+
+class ImageMapView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("<b>Image</b>")
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setObjectName("imageMap")
+        self.graphics.setMinimumSize(160, 140)
+        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        self.view = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.base = pg.ImageItem()
+        self.overlay = pg.ImageItem()
+        self.overlay.setZValue(10)  # above the picture, whatever order they were added in
+        self.view.addItem(self.base)
+        self.view.addItem(self.overlay)
+        self.colorbar = pg.ColorBarItem(
+            values=(0.0, 1.0), colorMap=colormaps.get(colormaps.DEFAULT), interactive=False, width=12
+        )
+        self.colorbar.setImageItem(self.overlay)
+        self.graphics.addItem(self.colorbar, row=0, col=1)
+        style_plot(self.graphics, self)
+        self.empty = QLabel("No image in this analysis")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet("color: palette(placeholder-text);")
+        self._stack = QStackedLayout()
+        self._stack.addWidget(self.empty)
+        self._stack.addWidget(self.graphics)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.title)
+        layout.addLayout(self._stack, 1)
+
+    def show_map(self, image: Image.Image | None, heatmap: np.ndarray | None, method: str = "") -> None:
+        if image is None:
+            self.clear()
+            return
+        pixels = np.asarray(image.convert("RGB"))
+        step = _display_stride(*pixels.shape[:2])
+        self.base.setImage(pixels[::step, ::step], levels=(0, 255), autoLevels=False)
+        if heatmap is not None:
+            self.overlay.setImage(np.asarray(heatmap, dtype=np.float32)[::step, ::step], levels=(0.0, 1.0), autoLevels=False)
+            self.overlay.show()
+        else:
+            self.overlay.hide()
+        self.title.setText("<b>Image</b>" + (f" <span style='color:gray'>· {method}</span>" if method else ""))
+        self.title.setToolTip("Brighter regions mattered more to the prediction")
+        self._stack.setCurrentWidget(self.graphics)
+        self.view.autoRange(padding=0.01)
+
+    def clear(self) -> None:
+        self.base.clear()
+        self.overlay.clear()
+        self.title.setText("<b>Image</b>")
+        self._stack.setCurrentWidget(self.empty)
+
+    def has_map(self) -> bool:
+        return self._stack.currentWidget() is self.graphics and self.overlay.image is not None
+
+    def set_colormap(self, name: str) -> None:
+        self.colorbar.setColorMap(colormaps.get(name))
+
+    def set_opacity(self, opacity: float) -> None:
+        self.overlay.setOpacity(opacity)

@@ -1,0 +1,382 @@
+"""Live mode's controller: camera and microphone in, the live worker, results out to the view.
+
+The GUI thread does only cheap things per frame: keep a reference, draw it, and overwrite the
+pending request. Pixels for the model, the audio window and the model itself are the worker's.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtMultimedia import QCameraDevice
+
+from mmstudio.audio import (
+    DEFAULT_WINDOW_SECONDS,
+    GatedWindow,
+    LevelGate,
+    MicrophoneError,
+    MicrophoneStream,
+)
+from mmstudio.audio.level import peak_frame_dbfs
+from mmstudio.inputs import InputError, make_sample
+from mmstudio.inputs.sample import Sample
+
+from .camera import CameraFeed, default_camera
+from .frames import SNAPSHOT_MAX_SIDE, FrameGrabber, LiveFrame, frame_to_pil
+from .latest import LatestSlot
+from .permissions import request_permissions
+from .prediction_log import PredictionLog
+from .stats import LiveStats, describe
+from .view import LiveView
+from .worker import LiveRequest, LiveResult, LiveWorker
+
+log = logging.getLogger(__name__)
+
+DEFAULT = "default"
+# Without a camera nothing paces the stream, so a timer does: fast enough to follow speech.
+FRAMELESS_INTERVAL_MS = 100
+# A camera frame older than this no longer counts as "the camera is delivering".
+FRAME_STALE_S = 0.5
+STATUS_INTERVAL_MS = 100
+
+ModelSpec = str | Path | Callable[[], str | Path]
+
+
+class _LiveThread(QThread):
+    """A QThread whose event loop runs inside a Python ``run``.
+
+    With a plain QThread, PySide makes a fresh Python thread state for each slot call and frees
+    it afterwards. When torch is first imported in such a slot, its pybind11 layer keeps a
+    pointer to that short-lived state, and a later slot's torch call (``tensor[i] = ...``) waits
+    forever for the GIL this same thread holds: the whole application freezes (seen with
+    PySide6 6.12, torch 2.11, Python 3.11). A Python ``run`` keeps one thread state alive for
+    the thread's lifetime, so every slot runs on it.
+    """
+
+    def run(self) -> None:
+        self.exec()
+
+
+class LiveSession(QObject):
+    """Signals:
+        snapshot(Sample): the frozen frame, audio window and text, for the analysis view.
+        message(text, kind): what is missing or went wrong ("info" or "error"); "" clears.
+        running_changed(bool)
+        result_shown(LiveResult, latency_ms): after a result was drawn.
+    """
+
+    snapshot = Signal(object)
+    message = Signal(str, str)
+    running_changed = Signal(bool)
+    result_shown = Signal(object, float)
+
+    _wake = Signal()
+    _load = Signal(object, object)
+
+    def __init__(
+        self,
+        view: LiveView,
+        text_getter: Callable[[], str | None],
+        model_spec: ModelSpec = "digits",
+        device: str | None | Callable[[], str | None] = None,
+        parent: QObject | None = None,
+    ) -> None:
+        """``model_spec`` and ``device`` may be callables: they are read at each start, so live
+        mode follows the model and device chosen in the main window."""
+        super().__init__(parent)
+        self.view = view
+        self.text_getter = text_getter
+        self.model_spec = model_spec
+        self.device = device
+        # QCameraDevice, DEFAULT, or None for "no camera"; likewise a PortAudio device for the mic.
+        self.camera_choice: QCameraDevice | str | None = DEFAULT
+        self.microphone_choice: int | str | None = DEFAULT
+        self.window_seconds = DEFAULT_WINDOW_SECONDS
+        self.gate = LevelGate()
+        self.log = PredictionLog()
+        self.stats = LiveStats()
+        self.microphone: MicrophoneStream | None = None
+        self.grabber = FrameGrabber(self)
+        self.grabber.frame_arrived.connect(self._on_frame)
+        self.camera = CameraFeed(self.grabber, self)
+        self.camera.failed.connect(self._on_camera_failed)
+        self.slot: LatestSlot[LiveRequest] = LatestSlot()
+        self.worker = LiveWorker(self.slot)
+        self._thread: QThread | None = None
+        self._running = False
+        self._starting = False
+        self._problems: dict[str, str] = {}
+        self._frames_at_start = 0
+        self._last_frame_at = 0.0
+        self.wakes_posted = 0
+        self.max_wakes_pending = 0
+        self.max_pending = 0
+        self._frameless = QTimer(self)
+        self._frameless.setInterval(FRAMELESS_INTERVAL_MS)
+        self._frameless.timeout.connect(self._on_frameless_tick)
+        self._status = QTimer(self)
+        self._status.setInterval(STATUS_INTERVAL_MS)
+        self._status.timeout.connect(self._on_status_tick)
+
+    # ---- starting and stopping -------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def set_running(self, on: bool) -> None:
+        if on:
+            self.start()
+        else:
+            self.stop()
+
+    def start(self) -> None:
+        if self._running or self._starting:
+            return
+        self._starting = True
+        request_permissions(
+            self, self.camera_choice is not None, self.microphone_choice is not None, self._start_streams
+        )
+
+    def _start_streams(self, camera_allowed: bool, microphone_allowed: bool) -> None:
+        self._starting = False
+        self._problems.clear()
+        self._ensure_thread()
+        spec = self.model_spec() if callable(self.model_spec) else self.model_spec
+        device = self.device() if callable(self.device) else self.device
+        self._load.emit(spec, device)
+        self._start_camera(camera_allowed)
+        self._start_microphone(microphone_allowed)
+        self._reset_counts()
+        self.view.clear("Waiting for the camera…" if self.camera.camera is not None else "No camera")
+        self.view.probability.setText("Loading the model…")
+        self._running = True
+        self._frameless.start()
+        self._status.start()
+        self._report()
+        self.running_changed.emit(True)
+
+    def _reset_counts(self) -> None:
+        self.slot.take()
+        self.slot.reset_counts()
+        self.worker.discarded = 0
+        self.stats.reset()
+        self._frames_at_start = self.grabber.frames_seen
+
+    @Slot(str)
+    def _on_model_ready(self, _name: str) -> None:
+        # Frames dropped while torch and the model loaded say nothing about the stream.
+        if self._running:
+            self._reset_counts()
+            self.view.probability.setText("")
+
+    def _start_camera(self, allowed: bool) -> None:
+        if self.camera_choice is None:
+            return
+        if not allowed:
+            self._problems["camera"] = "camera access was denied (allow it in the system's privacy settings)"
+            return
+        device = default_camera() if self.camera_choice == DEFAULT else self.camera_choice
+        problem = self.camera.start(device)
+        if problem:
+            self._problems["camera"] = problem
+
+    def _start_microphone(self, allowed: bool) -> None:
+        self.worker.audio = None
+        if self.microphone_choice is None:
+            return
+        if not allowed:
+            self._problems["microphone"] = "microphone access was denied (allow it in the system's privacy settings)"
+            return
+        device = None if self.microphone_choice == DEFAULT else self.microphone_choice
+        microphone = MicrophoneStream(device)
+        try:
+            microphone.start()
+        except MicrophoneError as error:
+            self._problems["microphone"] = str(error)
+            return
+        self.microphone = microphone
+        self.gate.reset()
+        self.worker.audio = GatedWindow(microphone, self.window_seconds, self.gate)
+
+    def stop(self) -> None:
+        self._starting = False
+        if not self._running:
+            return
+        self._running = False
+        self._frameless.stop()
+        self._status.stop()
+        self.camera.stop()
+        self._stop_microphone()
+        self.slot.take()
+        self.grabber.release()
+        self.view.clear()
+        self.running_changed.emit(False)
+
+    def _stop_microphone(self) -> None:
+        self.worker.audio = None
+        microphone, self.microphone = self.microphone, None
+        if microphone is not None:
+            microphone.stop()
+
+    def shutdown(self) -> None:
+        """Stop streaming and the worker thread; call before the window closes."""
+        self.stop()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self.worker.stopping = True
+            thread.quit()
+            thread.wait()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = QThread()
+        self._thread.setObjectName("mmstudio-live")
+        self.worker.stopping = False
+        self.worker.moveToThread(self._thread)
+        self._wake.connect(self.worker.wake)
+        self._load.connect(self.worker.load_model)
+        self.worker.result.connect(self._on_result)
+        self.worker.failed.connect(self._on_analysis_failed)
+        self.worker.model_failed.connect(self._on_model_failed)
+        self.worker.model_ready.connect(self._on_model_ready)
+        # Where the OS honours it, drawing frames wins over analysing them.
+        self._thread.start(QThread.Priority.LowPriority)
+
+    # ---- per frame ---------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_frame(self, frame: LiveFrame) -> None:
+        if not self._running:
+            return
+        self._last_frame_at = frame.captured_at
+        self.view.show_frame(frame.frame)
+        self._submit(LiveRequest(frame, self._text(), time.perf_counter()))
+
+    @Slot()
+    def _on_frameless_tick(self) -> None:
+        if time.perf_counter() - self._last_frame_at > FRAME_STALE_S:
+            self._submit(LiveRequest(None, self._text(), time.perf_counter()))
+
+    def _submit(self, request: LiveRequest) -> None:
+        if self.slot.put(request):
+            self.wakes_posted += 1
+            self._wake.emit()
+        self.max_pending = max(self.max_pending, len(self.slot))
+        self.max_wakes_pending = max(self.max_wakes_pending, self.wakes_posted - self.worker.wakes_handled)
+
+    def _text(self) -> str | None:
+        try:
+            return self.text_getter()
+        except RuntimeError:  # the text box was deleted while the window closes
+            return None
+
+    # ---- results -----------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_result(self, result: LiveResult) -> None:
+        if not self._running:
+            return
+        self.view.show_result(result)
+        now = time.perf_counter()
+        latency_ms = (now - result.captured_at) * 1000.0
+        if result.analysis is not None:
+            self.stats.record(now, latency_ms)
+            self.log.add(result.analysis, result.frame_id, latency_ms)
+            if self._problems.pop("analysis", None):
+                self._report()
+        self.result_shown.emit(result, latency_ms)
+
+    @property
+    def frames_captured(self) -> int:
+        return self.grabber.frames_seen - self._frames_at_start
+
+    @property
+    def frames_dropped(self) -> int:
+        return self.slot.replaced + self.worker.discarded
+
+    @Slot()
+    def _on_status_tick(self) -> None:
+        now = time.perf_counter()
+        self.view.show_stats(describe(self.stats, now, self.frames_captured, self.frames_dropped))
+        microphone = self.microphone
+        if microphone is None:
+            return
+        problem = microphone.problem()
+        if problem:
+            self._problems["microphone"] = problem
+            self._stop_microphone()
+            self.view.show_level(None, False)
+            self._report()
+            return
+        rate = microphone.sample_rate
+        self.view.show_level(peak_frame_dbfs(microphone.latest(rate // 10), rate), self.gate.is_open)
+
+    # ---- problems ----------------------------------------------------------------------------
+
+    @Slot(str)
+    def _on_camera_failed(self, text: str) -> None:
+        self._problems["camera"] = text
+        self.grabber.release()
+        self.view.clear("The camera stopped")  # a frozen last frame would look live
+        self._report()
+
+    @Slot(str)
+    def _on_analysis_failed(self, text: str) -> None:
+        self._problems["analysis"] = text
+        self._report()
+
+    @Slot(str)
+    def _on_model_failed(self, text: str) -> None:
+        self._problems["model"] = text
+        self._report()
+        self.stop()
+
+    def _report(self) -> None:
+        if not self._problems:
+            self.view.show_message("")
+            self.message.emit("", "info")
+            return
+        using = self._inputs_in_use()
+        lines = [f"Live: {text}." for text in self._problems.values()]
+        if "model" not in self._problems:
+            lines.append(f"Live mode goes on with {using}." if using else "Live mode has no input left.")
+        text = " ".join(lines)
+        kind = "error" if "model" in self._problems or not using else "info"
+        self.view.show_message(text, kind)
+        self.message.emit(text, kind)
+
+    def _inputs_in_use(self) -> str:
+        names = []
+        if self.camera.active or (self.camera_choice is not None and "camera" not in self._problems):
+            names.append("the camera")
+        if self.microphone is not None:
+            names.append("the microphone")
+        names.append("the typed text")
+        return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+    # ---- snapshot ----------------------------------------------------------------------------
+
+    def take_snapshot(self) -> Sample | None:
+        """Freeze the newest frame, audio window and text into a Sample, emit it and stop."""
+        frame = self.grabber.latest
+        image = frame_to_pil(frame.frame, SNAPSHOT_MAX_SIDE) if frame is not None else None
+        audio = None
+        if self.microphone is not None:
+            audio = GatedWindow(self.microphone, self.window_seconds, self.gate).peek().clip()
+        try:
+            sample = make_sample(image=image, text=self._text() or None, audio=audio)
+        except InputError as error:
+            self.view.show_message(f"Snapshot: {error}", "error")
+            return None
+        if not sample.present:
+            self.view.show_message("Snapshot: there is nothing to keep yet (no frame, voice or text).", "info")
+            return None
+        self.stop()
+        self.snapshot.emit(sample)
+        return sample

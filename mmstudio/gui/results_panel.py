@@ -1,0 +1,249 @@
+"""The right-hand side: the prediction and contributions above, the heatmaps below.
+
+Two things keep the window responsive here:
+
+* The views are built after the window's first paint (``build``), not in the constructor:
+  nine pyqtgraph plots take a noticeable fraction of a second to create, and until a model is
+  loaded the panel only shows a placeholder anyway.
+* A result is drawn one view per turn of the event loop (``show_analysis`` queues the stages),
+  so each repaint covers one view, a few milliseconds, instead of freezing the window for all
+  of them at once. A newer result replaces the stages still queued: the latest wins here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmstudio.gui import colormaps
+from mmstudio.inputs import Sample
+from mmstudio.result import Analysis
+
+DEFAULT_OPACITY = 0.55
+SPLITTERS = ("resultsSplitter", "summarySplitter", "mapsSplitter", "textSplitter")
+
+
+class ResultsPanel(QWidget):
+    colormap_changed = Signal(str)
+    opacity_changed = Signal(float)
+    rendered = Signal()  # every view now shows ``analysis``
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("resultsPanel")
+        self.analysis: Analysis | None = None
+        self.built = False
+        self._colormap = colormaps.DEFAULT
+        self._opacity = DEFAULT_OPACITY
+        self._splitter_states: dict[str, QByteArray] = {}
+        self._stages: list[Callable[[], None]] = []
+        self._stage_timer = QTimer(self)
+        self._stage_timer.setSingleShot(True)
+        self._stage_timer.setInterval(0)
+        self._stage_timer.timeout.connect(self._run_next_stage)
+        self.placeholder = QLabel()
+        self.placeholder.setObjectName("resultsPlaceholder")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet("color: palette(placeholder-text); font-size: 15px;")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self.show_placeholder("Drop an image, type some text or record audio\nto see what the model predicts.")
+
+    # Building
+
+    def build(self) -> None:
+        """Create the views (once). Called after the first paint, or when first needed."""
+        if self.built:
+            return
+        self.built = True
+        # Imported here as well as built here: pyqtgraph's plot modules are part of the cost.
+        from mmstudio.gui.audio_view import AudioMapView
+        from mmstudio.gui.contribution_view import ContributionView
+        from mmstudio.gui.fusion_view import FusionAttentionView
+        from mmstudio.gui.image_view import ImageMapView
+        from mmstudio.gui.prediction_view import PredictionView
+        from mmstudio.gui.text_view import TextMapView
+
+        self.prediction = PredictionView()
+        self.contributions = ContributionView()
+        self.image_map = ImageMapView()
+        self.audio_map = AudioMapView()
+        self.text_map = TextMapView()
+        self.fusion_map = FusionAttentionView()
+        self.notes = QLabel()
+        self.notes.setObjectName("analysisNotes")
+        self.notes.setWordWrap(True)
+        self.notes.setStyleSheet("color: palette(placeholder-text);")
+        self.notes.hide()
+        self.splitter = self._build_splitters()
+        self.stack.addWidget(self.splitter)
+        self.set_colormap(self._colormap)
+        self.set_opacity(self._opacity)
+        for name, splitter in self.splitters().items():
+            if name in self._splitter_states:
+                splitter.restoreState(self._splitter_states[name])
+
+    def _build_splitters(self) -> QSplitter:
+        self.summary_splitter = _splitter("summarySplitter", Qt.Orientation.Horizontal,
+                                          [(self.prediction, 2), (self.contributions, 3)])
+        self.maps_splitter = _splitter("mapsSplitter", Qt.Orientation.Horizontal,
+                                       [(self.image_map, 1), (self.audio_map, 1)])
+        self.text_splitter = _splitter("textSplitter", Qt.Orientation.Vertical,
+                                       [(self.maps_splitter, 4), (self.text_map, 1), (self.fusion_map, 1)])
+        maps = QWidget()
+        maps_layout = QVBoxLayout(maps)
+        maps_layout.setContentsMargins(0, 0, 0, 0)
+        maps_layout.setSpacing(4)
+        maps_layout.addLayout(self._build_map_controls())
+        maps_layout.addWidget(self.text_splitter, 1)
+        maps_layout.addWidget(self.notes)
+        splitter = _splitter("resultsSplitter", Qt.Orientation.Vertical, [(self.summary_splitter, 2), (maps, 3)])
+        splitter.setChildrenCollapsible(False)
+        return splitter
+
+    def _build_map_controls(self) -> QHBoxLayout:
+        heading = QLabel("<b>Where the model looked</b>")
+        self.colormap_box = QComboBox()
+        self.colormap_box.setObjectName("colormapBox")
+        self.colormap_box.addItems(colormaps.CHOICES)
+        self.colormap_box.setToolTip("Colormap of the heatmaps")
+        self.colormap_box.currentTextChanged.connect(self._on_colormap_changed)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setObjectName("opacitySlider")
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setFixedWidth(120)
+        self.opacity_slider.setToolTip("Opacity of the heatmaps over the image and the spectrogram")
+        self.opacity_slider.valueChanged.connect(self._on_opacity_changed)
+        row = QHBoxLayout()
+        row.addWidget(heading)
+        row.addStretch(1)
+        row.addWidget(QLabel("Colormap"))
+        row.addWidget(self.colormap_box)
+        row.addSpacing(8)
+        row.addWidget(QLabel("Opacity"))
+        row.addWidget(self.opacity_slider)
+        return row
+
+    # Showing results
+
+    def show_analysis(self, analysis: Analysis, sample: Sample, expected: str | None = None, note: str = "") -> None:
+        """Draw ``analysis``; ``rendered`` is emitted once every view shows it."""
+        self.build()
+        self.analysis = analysis
+        present = analysis.present
+        notes = " · ".join(filter(None, [note, *(f"Note: {n}" for n in analysis.notes)]))
+        self._stages = [
+            lambda: self._show_first(analysis, expected, notes),
+            lambda: self.contributions.show_analysis(analysis),
+            lambda: self.image_map.show_map(sample.image if "image" in present else None,
+                                            analysis.image_heatmap, analysis.heatmap_method),
+            lambda: self.audio_map.show_map(sample.audio if "audio" in present else None, analysis.spectrogram,
+                                            analysis.audio_heatmap, analysis.spectrogram_hop_seconds),
+            lambda: self.text_map.show_map(analysis.tokens if "text" in present else [], analysis.token_weights),
+            lambda: self.fusion_map.show_analysis(analysis),
+        ]
+        self._run_next_stage()
+
+    def _show_first(self, analysis: Analysis, expected: str | None, notes: str) -> None:
+        self.prediction.show_analysis(analysis, expected)
+        self.notes.setText(notes)
+        self.notes.setVisible(bool(notes))
+        self.stack.setCurrentWidget(self.splitter)
+
+    def _run_next_stage(self) -> None:
+        if not self._stages:
+            return
+        self._stages.pop(0)()
+        if self._stages:
+            self._stage_timer.start()  # the repaint of this view happens before the next stage
+        else:
+            self.rendered.emit()
+
+    def is_rendering(self) -> bool:
+        return bool(self._stages)
+
+    def show_placeholder(self, text: str) -> None:
+        self._stages = []
+        self._stage_timer.stop()
+        self.analysis = None
+        self.placeholder.setText(text)
+        self.stack.setCurrentWidget(self.placeholder)
+
+    def has_result(self) -> bool:
+        return self.analysis is not None
+
+    # Heatmap settings
+
+    @property
+    def colormap(self) -> str:
+        return self._colormap
+
+    def set_colormap(self, name: str) -> None:
+        self._colormap = name if name in colormaps.CHOICES else colormaps.DEFAULT
+        if self.built:
+            self.colormap_box.setCurrentText(self._colormap)
+            self._on_colormap_changed(self._colormap)
+
+    @property
+    def opacity(self) -> float:
+        return self._opacity
+
+    def set_opacity(self, opacity: float) -> None:
+        self._opacity = min(max(float(opacity), 0.0), 1.0)
+        if self.built:
+            self.opacity_slider.setValue(round(self._opacity * 100))
+            self._on_opacity_changed(self.opacity_slider.value())
+
+    def _on_colormap_changed(self, name: str) -> None:
+        self._colormap = name
+        for view in (self.image_map, self.audio_map, self.text_map):
+            view.set_colormap(name)
+        self.colormap_changed.emit(name)
+
+    def _on_opacity_changed(self, value: int) -> None:
+        self._opacity = value / 100.0
+        for view in (self.image_map, self.audio_map):
+            view.set_opacity(self._opacity)
+        self.opacity_changed.emit(self._opacity)
+
+    # Splitter state, kept across the deferred build
+
+    def splitters(self) -> dict[str, QSplitter]:
+        if not self.built:
+            return {}
+        return {s.objectName(): s for s in (self.splitter, self.summary_splitter, self.maps_splitter, self.text_splitter)}
+
+    def splitter_states(self) -> dict[str, QByteArray]:
+        states = dict(self._splitter_states)
+        states.update({name: splitter.saveState() for name, splitter in self.splitters().items()})
+        return states
+
+    def restore_splitter_states(self, states: dict[str, QByteArray]) -> None:
+        self._splitter_states = dict(states)
+        for name, splitter in self.splitters().items():
+            if name in states:
+                splitter.restoreState(states[name])
+
+
+def _splitter(name: str, orientation: Qt.Orientation, widgets: list[tuple[QWidget, int]]) -> QSplitter:
+    splitter = QSplitter(orientation)
+    splitter.setObjectName(name)
+    for index, (widget, stretch) in enumerate(widgets):
+        splitter.addWidget(widget)
+        splitter.setStretchFactor(index, stretch)
+    return splitter

@@ -1,0 +1,88 @@
+"""The text input, debounced: the model runs once the typing pauses, not once per key."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+# Long enough to cover the gap between keystrokes of a fluent typist, short enough to feel live.
+DEBOUNCE_MS = 300
+MAX_CHARS = 512  # what normalize_text keeps
+
+
+class TextInput(QWidget):
+    """Emits ``text_changed`` once per pause in typing, with the whole text."""
+
+    text_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.editor = QPlainTextEdit()
+        self.editor.setObjectName("textEditor")
+        self.editor.setPlaceholderText("Type or paste text, e.g. “I think it is a seven”")
+        self.editor.setTabChangesFocus(True)
+        line = self.editor.fontMetrics().lineSpacing()
+        self.editor.setFixedHeight(int(line * 3.4) + 10)
+        self.editor.textChanged.connect(self._on_editor_changed)
+        self.count = QLabel()
+        self.count.setStyleSheet("color: palette(placeholder-text);")
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight)
+        hint = QLabel("Ctrl+Enter analyses at once")
+        hint.setStyleSheet("color: palette(placeholder-text);")
+        footer = QHBoxLayout()
+        footer.addWidget(hint)
+        footer.addStretch(1)
+        footer.addWidget(self.count)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.editor)
+        layout.addLayout(footer)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._on_debounce_timeout)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(keys), self.editor)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(self.flush)
+        self._update_count()
+
+    def text(self) -> str:
+        return self.editor.toPlainText()
+
+    def set_text(self, text: str, *, notify: bool = True) -> None:
+        """Replace the text; ``notify=False`` when the caller requests the analysis itself."""
+        self.editor.blockSignals(True)
+        self.editor.setPlainText(text)
+        self.editor.blockSignals(False)
+        self._debounce.stop()
+        self._update_count()
+        if notify:
+            self.text_changed.emit(self.text())
+
+    def flush(self) -> None:
+        """Send a pending edit now instead of waiting for the pause."""
+        if self._debounce.isActive():
+            self._debounce.stop()
+        self.text_changed.emit(self.text())
+
+    def is_pending(self) -> bool:
+        return self._debounce.isActive()
+
+    def summary(self) -> str:
+        words = len(self.text().split())
+        return "no text" if words == 0 else f"{words} word{'s' if words != 1 else ''}"
+
+    def _on_editor_changed(self) -> None:
+        self._update_count()
+        self._debounce.start()  # restarting is the debounce
+
+    def _on_debounce_timeout(self) -> None:
+        self.text_changed.emit(self.text())
+
+    def _update_count(self) -> None:
+        length = len(self.text())
+        over = length > MAX_CHARS
+        self.count.setText(f"{length} / {MAX_CHARS}" + (" — the rest is ignored" if over else ""))

@@ -1,0 +1,43 @@
+"""Zero-shot classification over typed labels with pretrained CLIP (image, text) and CLAP
+(audio, text), fused by a log-linear pool.
+
+Importing this package is light (no torch, no transformers), so the registry can ask whether
+the weights are present while the window starts; the model itself is imported on first use.
+"""
+
+from importlib import import_module
+
+from mmstudio.models.zeroshot.sources import (
+    ARCHITECTURE,
+    DEFAULT_CLAP,
+    DEFAULT_CLIP,
+    DEFAULT_LABELS,
+    is_clip_clap_folder,
+    is_clip_clap_source,
+    parse_labels,
+    register_builtin_backends,
+)
+
+_LAZY = {
+    "ClipClapModel": "mmstudio.models.zeroshot.model",
+    "load_clip_clap": "mmstudio.models.zeroshot.loading",
+}
+
+__all__ = [
+    "ARCHITECTURE",
+    "DEFAULT_CLAP",
+    "DEFAULT_CLIP",
+    "DEFAULT_LABELS",
+    "ClipClapModel",
+    "is_clip_clap_folder",
+    "is_clip_clap_source",
+    "load_clip_clap",
+    "parse_labels",
+    "register_builtin_backends",
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mmstudio.models.zeroshot' has no attribute {name!r}")

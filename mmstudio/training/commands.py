@@ -1,0 +1,285 @@
+"""Command-line subcommands for training: train, evaluate, build-digits and model-card.
+
+``mmstudio.cli`` calls :func:`add_subcommands` on its subparsers and dispatches to
+``args.handler(args)``; ``python -m mmstudio.training.commands`` runs the same commands on
+their own, which is what packaging/train_default_model.sh uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from mmstudio.inputs.errors import InputError
+from mmstudio.models.config import FUSION_STRATEGIES
+
+# What a checkpoint folder ships with; the training state stays behind in the run folder.
+SHIPPED_FILES = ("model.safetensors", "config.json", "labels.txt", "metrics.json")
+TEST_METRICS = "metrics_test.json"
+DEFAULT_CARD = Path("resources/models/digits/MODEL_CARD.md")
+
+
+def add_subcommands(subparsers) -> None:
+    _add_train(subparsers)
+    _add_evaluate(subparsers)
+    _add_build_digits(subparsers)
+    _add_model_card(subparsers)
+
+
+def _add_train(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a fusion model on a dataset folder",
+        description="Train a FusionNet on a manifest folder's train split.",
+    )
+    parser.add_argument(
+        "data", type=Path, help="dataset folder with manifest.jsonl or manifest.csv"
+    )
+    parser.add_argument("--fusion", choices=FUSION_STRATEGIES, default="attention")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="run folder for the checkpoint and state"
+    )
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--patience", type=int, default=4, help="epochs without improvement before stopping"
+    )
+    parser.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a model setting, e.g. --set dim=64 (JSON values)",
+    )
+    parser.set_defaults(handler=run_train)
+
+
+def _add_evaluate(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a model on a dataset split",
+        description="Accuracy per modality subset and corruption level, "
+        "calibration, confusion matrix, size and CPU latency.",
+    )
+    parser.add_argument("model", help="checkpoint folder or registered model name")
+    parser.add_argument("data", type=Path, help="dataset folder")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--json", type=Path, dest="json_path", help="write the metrics here")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.set_defaults(handler=run_evaluate)
+
+
+def _add_build_digits(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "build-digits", help="build the image + speech + text digits dataset"
+    )
+    parser.add_argument("out", type=Path, help="folder to write the dataset into")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", choices=("small", "full"), default="full")
+    parser.set_defaults(handler=run_build_digits)
+
+
+def _add_model_card(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "model-card",
+        help="compare training runs and write the model card",
+        description="Compare evaluated runs, choose the best and write MODEL_CARD.md.",
+    )
+    parser.add_argument(
+        "--runs", type=Path, nargs="+", required=True, help="run folders with metrics_test.json"
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_CARD)
+    parser.add_argument(
+        "--data", type=Path, help="dataset folder with build_info.json (default: from the runs)"
+    )
+    parser.add_argument(
+        "--install",
+        action="store_true",
+        help="also copy the chosen run's checkpoint next to the card",
+    )
+    parser.set_defaults(handler=run_model_card)
+
+
+def _reporting_input_errors(handler):
+    """User mistakes become one line on stderr and exit status 2, never a traceback."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except InputError as error:
+            print(f"mmstudio: {error}", file=sys.stderr)
+            return 2
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+# ------------------------------------------------------------------------------------ handlers
+
+
+@_reporting_input_errors
+def run_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from mmstudio.training.trainer import train
+
+    events = train(
+        args.data,
+        fusion=args.fusion,
+        out_dir=args.out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        device=args.device,
+        seed=args.seed,
+        patience=args.patience,
+        resume=args.resume,
+        config_overrides=_overrides(args.set),
+    )
+    bar = None
+    for event in events:
+        if event.kind == "start":
+            print(event.message, flush=True)
+            bar = tqdm(total=event.total_steps, initial=event.step, unit="step", dynamic_ncols=True)
+        elif event.kind == "step":
+            bar.total = event.total_steps
+            bar.update(event.step - bar.n)
+            bar.set_description(f"epoch {event.epoch}/{event.epochs}")
+            bar.set_postfix(loss=f"{event.loss:.3f}", acc=f"{event.accuracy:.1%}", refresh=False)
+        elif event.kind == "epoch":
+            bar.write(event.message)
+        elif event.kind == "done":
+            bar.close()
+            print(event.message)
+    return 0
+
+
+def _overrides(pairs: list[str]) -> dict[str, Any]:
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise InputError(f"--set expects KEY=VALUE, got '{pair}'")
+        try:
+            overrides[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = value  # a bare word such as a name
+    return overrides
+
+
+@_reporting_input_errors
+def run_evaluate(args: argparse.Namespace) -> int:
+    from mmstudio.models.device import pick_device
+    from mmstudio.models.registry import get_model
+    from mmstudio.training.evaluate import evaluate, format_report
+
+    device = pick_device(args.device)
+    model = get_model(args.model, device)
+    if not hasattr(model, "config") or not hasattr(model, "encode"):
+        raise InputError(f"'{args.model}' is not a FusionNet; evaluate needs encode and fuse")
+    metrics = evaluate(
+        model,
+        args.data,
+        split=args.split,
+        batch_size=args.batch_size,
+        device=device,
+        json_path=args.json_path,
+    )
+    print(format_report(metrics))
+    if args.json_path:
+        print(f"\nmetrics written to {args.json_path}")
+    return 0
+
+
+@_reporting_input_errors
+def run_build_digits(args: argparse.Namespace) -> int:
+    from mmstudio.training.digits import build_digits_dataset
+
+    try:
+        manifest = build_digits_dataset(args.out, seed=args.seed, size=args.size)
+    except (FileExistsError, RuntimeError) as error:
+        raise InputError(str(error), args.out) from error
+    counts = ", ".join(
+        f"{split} {len(manifest.split(split))}" for split in ("train", "val", "test")
+    )
+    print(f"wrote {len(manifest.records)} records ({counts}) to {args.out}")
+    return 0
+
+
+@_reporting_input_errors
+def run_model_card(args: argparse.Namespace) -> int:
+    from mmstudio.training.model_card import choose_best, write_model_card
+
+    comparison = {}
+    for folder in args.runs:
+        metrics = load_run(folder)
+        comparison[metrics["fusion"]] = metrics
+    chosen = choose_best(comparison)
+    data = args.data or Path(comparison[chosen]["data"])
+    build_info = (
+        _read_json(data / "build_info.json") if (data / "build_info.json").is_file() else {}
+    )
+    if args.install:
+        install_checkpoint(Path(comparison[chosen]["run_dir"]), args.out.parent)
+    write_model_card(comparison, chosen, args.out, build_info)
+    print(
+        f"chose {chosen} fusion; wrote {args.out}"
+        + (f" and its checkpoint to {args.out.parent}" if args.install else "")
+    )
+    return 0
+
+
+def load_run(folder: Path) -> dict[str, Any]:
+    """A run's test metrics, with its training metrics under "training"."""
+    test_path = folder / TEST_METRICS
+    if not test_path.is_file():
+        raise InputError(f"no {TEST_METRICS} here: run mmstudio evaluate on this run first", folder)
+    metrics = _read_json(test_path)
+    metrics["training"] = (
+        _read_json(folder / "metrics.json") if (folder / "metrics.json").is_file() else {}
+    )
+    metrics["training"].pop("history", None)
+    metrics["run_dir"] = str(folder)
+    return metrics
+
+
+def install_checkpoint(run_dir: Path, destination: Path) -> None:
+    """Copy the shipped files; metrics.json gains the test evaluation so the app can show it."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in SHIPPED_FILES:
+        if not (run_dir / name).is_file():
+            raise InputError(f"{name} is missing from the run folder", run_dir)
+        shutil.copyfile(run_dir / name, destination / name)
+    metrics = _read_json(run_dir / "metrics.json")
+    metrics["test"] = _read_json(run_dir / TEST_METRICS)
+    (destination / "metrics.json").write_text(
+        json.dumps(metrics, indent=2) + "\n", encoding="utf-8"
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read JSON ({error})", path) from error
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mmstudio.training.commands")
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

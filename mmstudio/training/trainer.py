@@ -1,0 +1,553 @@
+"""Training a FusionNet on a manifest: a generator of progress events.
+
+The loop yields :class:`TrainEvent` objects instead of printing, so the command line can draw
+a progress bar and the window a progress dialog from the same code. After every epoch the
+trainer writes a resumable state (safetensors for tensors, JSON for the rest; never pickle).
+When training ends, the best epoch's weights are restored, the softmax temperature is fitted
+on the validation set, and the checkpoint folder is written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from mmstudio.inputs.errors import InputError
+from mmstudio.models.checkpoint import save_checkpoint
+from mmstudio.models.config import FusionConfig
+from mmstudio.models.device import describe_device, pick_device
+from mmstudio.models.fusionnet import FusionNet
+from mmstudio.training.data import (
+    SPREAD,
+    CorruptionMix,
+    MediaCache,
+    RecordDataset,
+    make_loader,
+    split_records,
+)
+from mmstudio.training.evaluate import (
+    FULL,
+    SUBSETS,
+    collect_logits,
+    expected_calibration_error,
+    subset_accuracy,
+    subset_validity,
+)
+from mmstudio.training.manifest import Manifest, read_manifest
+
+STATE_TENSORS = "training_state.safetensors"
+STATE_JSON = "trainer_state.json"
+LABEL_SMOOTHING = 0.05
+WEIGHT_DECAY = 0.02
+WARMUP_FRACTION = 0.06
+FINAL_LR_FRACTION = 0.02
+GRAD_CLIP = 2.0
+# Validation mixes every corruption level, so early stopping rewards robustness and not only
+# clean accuracy, which saturates within a few epochs on easy data.
+VAL_LEVEL = SPREAD
+
+
+@dataclass
+class TrainEvent:
+    """One progress report. ``kind`` is "start", "step", "epoch" or "done".
+
+    ``step``/``total_steps`` count optimiser steps over the whole run; ``loss`` and
+    ``accuracy`` are running training averages within the current epoch.
+    """
+
+    kind: str
+    epoch: int = 0
+    epochs: int = 0
+    step: int = 0
+    total_steps: int = 0
+    loss: float | None = None
+    accuracy: float | None = None
+    val_accuracy: float | None = None
+    message: str = ""
+    metrics: dict[str, Any] | None = None
+
+
+@dataclass
+class TrainerState:
+    """Everything besides tensors that a resumed run needs."""
+
+    fusion: str
+    seed: int
+    batch_size: int
+    lr: float
+    epoch: int = 0  # epochs completed
+    step: int = 0
+    best_val: float = -1.0
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    stopped_early: bool = False
+    train_seconds: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    mix: dict[str, Any] = field(default_factory=dict)
+    optimizer_groups: list[dict[str, Any]] = field(default_factory=list)
+    # Randomness is re-derived from (seed, epoch) at every epoch rather than carried over,
+    # so a resumed run draws exactly what an uninterrupted one would have.
+    rng: dict[str, Any] = field(default_factory=lambda: {"scheme": "reseeded per epoch from seed"})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainerState:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class _Run:
+    """What one training run works with; built once, then threaded through the helpers."""
+
+    manifest: Manifest
+    model: FusionNet
+    optimizer: torch.optim.Optimizer
+    state: TrainerState
+    train_set: RecordDataset
+    val_set: RecordDataset
+    device: torch.device
+    out_dir: Path
+    epochs: int
+    patience: int
+    best_weights: dict[str, torch.Tensor]
+
+
+@dataclass
+class TrainSettings:
+    """The arguments of :func:`train`; a resumed run takes most of them from its saved state."""
+
+    fusion: str
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 2e-3
+    device: str | torch.device | None = "auto"
+    seed: int = 0
+    patience: int = 4
+    resume: bool = False
+    config_overrides: dict[str, Any] = field(default_factory=dict)
+    mix: CorruptionMix = field(default_factory=CorruptionMix)
+
+
+def train(
+    manifest_dir: str | Path,
+    *,
+    fusion: str,
+    out_dir: str | Path,
+    epochs: int = 20,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    device: str | torch.device | None = "auto",
+    seed: int = 0,
+    patience: int = 4,
+    resume: bool = False,
+    config_overrides: dict[str, Any] | None = None,
+    mix: CorruptionMix | None = None,
+) -> Iterator[TrainEvent]:
+    """Train ``fusion`` on the manifest's train split, yielding progress; the checkpoint
+    (with a fitted temperature) ends up in ``out_dir``. See the module docstring.
+
+    With ``resume`` the run saved in ``out_dir`` continues up to ``epochs`` with its saved
+    model settings, seed, batch size, learning rate and corruption mix.
+    """
+    settings = TrainSettings(
+        fusion, epochs, batch_size, lr, device, seed, patience, resume,
+        config_overrides or {}, mix or CorruptionMix(),
+    )  # fmt: skip
+    run = _setup(Path(manifest_dir), Path(out_dir), settings)
+    yield _start_event(run)
+    while run.state.epoch < epochs and not run.state.stopped_early:
+        yield from _train_epoch(run)
+        yield _end_epoch(run)
+    yield _finish(run)
+
+
+# ---------------------------------------------------------------------------------- setting up
+
+
+def _setup(manifest_dir: Path, out_dir: Path, settings: TrainSettings) -> _Run:
+    if min(settings.epochs, settings.batch_size, settings.patience) < 1 or settings.lr <= 0:
+        raise InputError("epochs, batch size, learning rate and patience must all be positive")
+    manifest = read_manifest(manifest_dir)
+    device = settings.device
+    device = device if isinstance(device, torch.device) else pick_device(device)
+    state = _initial_state(manifest, out_dir, settings)
+    model, optimizer, best = _build_model(state, device, out_dir)
+    train_set, val_set = _datasets(manifest, state, model)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return _Run(
+        manifest=manifest, model=model, optimizer=optimizer, state=state, train_set=train_set,
+        val_set=val_set, device=device, out_dir=out_dir, epochs=settings.epochs,
+        patience=settings.patience, best_weights=best,
+    )  # fmt: skip
+
+
+def _initial_state(manifest: Manifest, out_dir: Path, settings: TrainSettings) -> TrainerState:
+    state = _load_state(out_dir) if settings.resume else None
+    if state is None:
+        state = TrainerState(
+            fusion=settings.fusion, seed=settings.seed, batch_size=settings.batch_size,
+            lr=settings.lr, mix=asdict(settings.mix),
+        )  # fmt: skip
+        state.config = _make_config(manifest, settings.fusion, settings.config_overrides).to_dict()
+    elif state.fusion != settings.fusion:
+        raise InputError(
+            f"the saved run in this folder trains '{state.fusion}' fusion, not '{settings.fusion}'",
+            out_dir,
+        )
+    return state
+
+
+def _build_model(state: TrainerState, device: torch.device, out_dir: Path):
+    """The model, its optimiser and the best weights so far, restored when resuming."""
+    torch.manual_seed(state.seed)
+    model = FusionNet(FusionConfig.from_dict(state.config))
+    if device.type == "cpu":
+        # Channels-last convolutions are about a third faster on CPUs for these small CNNs.
+        model = model.to(memory_format=torch.channels_last)
+    model.to(device)
+    optimizer = _make_optimizer(model, state.lr)
+    if state.epoch > 0:
+        return model, optimizer, _restore_tensors(out_dir, model, optimizer, state)
+    return model, optimizer, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def _datasets(manifest: Manifest, state: TrainerState, model: FusionNet):
+    cache = MediaCache(model.config.audio_sample_rate)
+    mix = (
+        CorruptionMix(tuple(state.mix["probabilities"]), state.mix["shared"])
+        if state.mix
+        else CorruptionMix()
+    )
+    train_records = _records(manifest, "train", state.seed)
+    val_records = _records(manifest, "val", state.seed)
+    train_set = RecordDataset(train_records, manifest.labels, mix=mix, seed=state.seed, cache=cache)
+    val_set = RecordDataset(
+        val_records, manifest.labels, level=VAL_LEVEL, seed=state.seed, cache=cache
+    )
+    return train_set, val_set
+
+
+def _records(manifest: Manifest, split: str, seed: int):
+    records = split_records(manifest, split, seed)
+    if not records:
+        raise InputError(f"the dataset has no '{split}' records to train with", manifest.root)
+    return records
+
+
+def _make_config(manifest: Manifest, fusion: str, overrides: dict[str, Any]) -> FusionConfig:
+    known = {f.name for f in fields(FusionConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise InputError(f"unknown model settings: {', '.join(unknown)}")
+    settings = {
+        "name": f"{manifest.root.name}-{fusion}",
+        "description": f"{fusion} fusion trained on {manifest.root.name} by mmstudio train",
+        **overrides,
+        "labels": list(manifest.labels),
+        "fusion": fusion,
+    }
+    try:
+        return FusionConfig(**settings)
+    except ValueError as error:
+        raise InputError(f"invalid model settings: {error}") from error
+
+
+def _make_optimizer(model: FusionNet, lr: float) -> torch.optim.AdamW:
+    # Norms, biases, positions and the learned absent/query vectors are not decayed: pulling
+    # them towards zero only fights what they have to represent.
+    decay, plain = [], []
+    for name, parameter in model.named_parameters():
+        (decay if parameter.ndim >= 2 and "position" not in name else plain).append(parameter)
+    groups = [
+        {"params": decay, "weight_decay": WEIGHT_DECAY},
+        {"params": plain, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def learning_rate(step: int, total: int, base: float) -> float:
+    """Linear warm-up, then cosine decay to a small floor. A pure function of the step, so
+    resuming needs no scheduler state."""
+    warmup = max(1, int(total * WARMUP_FRACTION))
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    floor = base * FINAL_LR_FRACTION
+    return floor + (base - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+# ------------------------------------------------------------------------------------ the loop
+
+
+def _start_event(run: _Run) -> TrainEvent:
+    steps = _steps_per_epoch(run)
+    device = describe_device(run.device)
+    verb = f"resuming after epoch {run.state.epoch}" if run.state.epoch else "training"
+    message = (
+        f"{verb}: {run.state.fusion} fusion, {run.model.parameter_count():,} parameters, "
+        f"{len(run.train_set)} train / {len(run.val_set)} val records, on {device}"
+    )
+    return TrainEvent(
+        "start", run.state.epoch, run.epochs, run.state.step, steps * run.epochs, message=message
+    )
+
+
+def _steps_per_epoch(run: _Run) -> int:
+    return math.ceil(len(run.train_set) / run.state.batch_size)
+
+
+def _train_epoch(run: _Run) -> Iterator[TrainEvent]:
+    state, model = run.state, run.model
+    epoch = state.epoch + 1
+    total = _steps_per_epoch(run) * run.epochs
+    run.train_set.set_epoch(epoch)
+    torch.manual_seed(state.seed * 1000 + epoch)  # modality dropout inside the model
+    loader = make_loader(run.train_set, model, state.batch_size, shuffle=True, seed=state.seed)
+    model.train()
+    started = time.perf_counter()
+    loss_sum = correct = seen = 0.0
+    for batch, labels in loader:
+        loss, hits = _step(
+            run,
+            batch.to(run.device),
+            labels.to(run.device),
+            learning_rate(state.step, total, state.lr),
+        )
+        state.step += 1
+        loss_sum += loss * len(labels)
+        correct += hits
+        seen += len(labels)
+        yield TrainEvent(
+            "step", epoch, run.epochs, state.step, total, loss_sum / seen, correct / seen
+        )
+    state.train_seconds += time.perf_counter() - started
+    state.history.append({"epoch": epoch, "loss": loss_sum / seen, "accuracy": correct / seen})
+
+
+def _step(run: _Run, batch, labels: torch.Tensor, lr: float) -> tuple[float, int]:
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    logits = run.model(batch).logits
+    loss = F.cross_entropy(logits, labels, label_smoothing=LABEL_SMOOTHING)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), GRAD_CLIP)
+    run.optimizer.step()
+    return float(loss.detach()), int((logits.argmax(-1) == labels).sum())
+
+
+def _end_epoch(run: _Run) -> TrainEvent:
+    state = run.state
+    state.epoch += 1
+    started = time.perf_counter()
+    validation = _validate(run)
+    state.history[-1].update(validation, val_seconds=round(time.perf_counter() - started, 1))
+    value = validation["val_accuracy"]
+    if value > state.best_val:
+        state.best_val, state.best_epoch, state.bad_epochs = value, state.epoch, 0
+        run.best_weights = {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
+    else:
+        state.bad_epochs += 1
+        state.stopped_early = state.bad_epochs >= run.patience
+    _save_state(run)
+    history = state.history[-1]
+    message = (
+        f"epoch {state.epoch}/{run.epochs}: loss {history['loss']:.4f}, "
+        f"train acc {history['accuracy']:.2%}, val acc {value:.2%} "
+        f"(clean {validation['val_accuracy_clean']:.2%})"
+    )
+    if state.stopped_early:
+        message += f"; stopping early, no improvement for {run.patience} epochs"
+    return TrainEvent(
+        "epoch",
+        state.epoch,
+        run.epochs,
+        state.step,
+        _steps_per_epoch(run) * run.epochs,
+        history["loss"],
+        history["accuracy"],
+        value,
+        message,
+    )
+
+
+def _validate(run: _Run) -> dict[str, float]:
+    logits, labels, present = _val_logits(run)
+    accuracy = subset_accuracy(logits, labels, present)
+    clean = _clean_mask(run)
+    full = subset_validity(present)[:, -1] & clean
+    clean_accuracy = (logits[full, -1].argmax(-1) == labels[full]).float().mean()
+    return {
+        "val_accuracy": accuracy[FULL],
+        "val_accuracy_clean": float(clean_accuracy),
+        "val_subsets": {name: accuracy[name] for name in SUBSETS},
+    }
+
+
+def _val_logits(run: _Run):
+    loader = make_loader(run.val_set, run.model, 128, shuffle=False)
+    return collect_logits(run.model, loader, run.device)
+
+
+def _clean_mask(run: _Run) -> torch.Tensor:
+    """Which validation records were drawn at level 0 under the spread of levels."""
+    return torch.tensor([run.val_set.level_of(r) == 0 for r in run.val_set.records])
+
+
+# ------------------------------------------------------------------------------------- the end
+
+
+def _finish(run: _Run) -> TrainEvent:
+    model, state = run.model, run.state
+    model.load_state_dict(run.best_weights)
+    calibration = _calibrate(run)
+    metrics = {
+        "fusion": state.fusion,
+        "data": str(run.manifest.root),
+        "val_accuracy": state.best_val,
+        "val_accuracy_clean": _best_history(state).get("val_accuracy_clean"),
+        "val_subsets": _best_history(state).get("val_subsets"),
+        "val_levels": "each record at one corruption level 0-3, drawn per record",
+        "epochs": state.epoch,
+        "epochs_planned": run.epochs,
+        "best_epoch": state.best_epoch,
+        "stopped_early": state.stopped_early,
+        "params": model.parameter_count(),
+        "train_seconds": round(state.train_seconds, 1),
+        "device": describe_device(run.device),
+        "settings": {
+            "batch_size": state.batch_size,
+            "lr": state.lr,
+            "seed": state.seed,
+            "label_smoothing": LABEL_SMOOTHING,
+            "weight_decay": WEIGHT_DECAY,
+            "patience": run.patience,
+            "corruption_mix": asdict(run.train_set.mix),
+        },
+        **calibration,
+        "history": state.history,
+    }
+    save_checkpoint(model, run.out_dir, metrics)
+    message = (
+        f"best epoch {state.best_epoch}: val acc {state.best_val:.2%}; temperature "
+        f"{calibration['temperature']:.3f}; saved to {run.out_dir}"
+    )
+    return TrainEvent(
+        "done",
+        state.epoch,
+        run.epochs,
+        state.step,
+        state.step,
+        val_accuracy=state.best_val,
+        message=message,
+        metrics=metrics,
+    )
+
+
+def _best_history(state: TrainerState) -> dict[str, Any]:
+    return next((h for h in state.history if h["epoch"] == state.best_epoch), {})
+
+
+def _calibrate(run: _Run) -> dict[str, float]:
+    """Fit the temperature on the validation full-modality logits; report NLL and ECE before and after."""
+    run.model.config.temperature = 1.0
+    logits, labels, present = _val_logits(run)
+    full = subset_validity(present)[:, -1]
+    logits, labels = logits[full, -1], labels[full]
+    temperature = fit_temperature(logits, labels)
+    run.model.config.temperature = temperature
+    return {
+        "temperature": temperature,
+        "val_nll_before": float(F.cross_entropy(logits, labels)),
+        "val_nll_after": float(F.cross_entropy(logits / temperature, labels)),
+        "val_ece_before": expected_calibration_error(logits.softmax(-1), labels),
+        "val_ece_after": expected_calibration_error((logits / temperature).softmax(-1), labels),
+    }
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The T > 0 minimising the NLL of softmax(logits / T): a coarse grid over log T, then
+    a finer one around the best point. A scalar search needs no optimiser tuning and cannot
+    diverge the way LBFGS can on nearly separable data."""
+    if len(labels) == 0:
+        return 1.0
+    logits = logits.double()
+
+    def nll(log_t: torch.Tensor) -> torch.Tensor:
+        scaled = logits.unsqueeze(0) / log_t.exp().view(-1, 1, 1)
+        return (
+            F.cross_entropy(scaled.flatten(0, 1), labels.repeat(len(log_t)), reduction="none")
+            .view(len(log_t), -1)
+            .mean(1)
+        )
+
+    grid = torch.linspace(math.log(0.05), math.log(20.0), 121, dtype=torch.float64)
+    best = grid[nll(grid).argmin()]
+    step = float(grid[1] - grid[0])
+    fine = torch.linspace(float(best) - step, float(best) + step, 81, dtype=torch.float64)
+    return round(float(fine[nll(fine).argmin()].exp()), 4)
+
+
+# ------------------------------------------------------------------------------ resumable state
+
+
+def _save_state(run: _Run) -> None:
+    tensors = {
+        f"model/{k}": v.detach().contiguous().cpu() for k, v in run.model.state_dict().items()
+    }
+    tensors.update({f"best/{k}": v.contiguous() for k, v in run.best_weights.items()})
+    optimizer_state = run.optimizer.state_dict()
+    for index, entry in optimizer_state["state"].items():
+        for key, value in entry.items():
+            tensors[f"optim/{index}/{key}"] = torch.as_tensor(value).detach().contiguous().cpu()
+    run.state.optimizer_groups = [
+        {k: v for k, v in g.items()} for g in optimizer_state["param_groups"]
+    ]
+    run.state.config = run.model.config.to_dict()
+    _atomic(run.out_dir / STATE_TENSORS, lambda path: save_file(tensors, str(path)))
+    text = json.dumps(asdict(run.state), indent=2) + "\n"
+    _atomic(run.out_dir / STATE_JSON, lambda path: path.write_text(text, encoding="utf-8"))
+
+
+def _atomic(path: Path, write) -> None:
+    """Write beside the target and rename, so an interrupted save leaves the old state intact."""
+    partial = path.with_name(path.name + ".partial")
+    write(partial)
+    partial.replace(path)
+
+
+def _load_state(out_dir: Path) -> TrainerState | None:
+    path = out_dir / STATE_JSON
+    if not path.is_file() or not (out_dir / STATE_TENSORS).is_file():
+        return None
+    try:
+        return TrainerState.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as error:
+        raise InputError(f"the saved training state cannot be read ({error})", path) from error
+
+
+def _restore_tensors(
+    out_dir: Path, model: FusionNet, optimizer, state: TrainerState
+) -> dict[str, torch.Tensor]:
+    tensors = load_file(str(out_dir / STATE_TENSORS))
+    model.load_state_dict(_section(tensors, "model/"))
+    per_param: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in _section(tensors, "optim/").items():
+        index, name = key.split("/", 1)
+        per_param.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": per_param, "param_groups": state.optimizer_groups})
+    return _section(tensors, "best/")
+
+
+def _section(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}

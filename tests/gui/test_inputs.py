@@ -1,0 +1,242 @@
+"""The input widgets on their own: image drop zone, debounced text, and the audio card.
+
+The microphone is replaced by a fake sounddevice module whose stream calls back from its own
+thread, as PortAudio does, so recording is exercised without a sound card.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile
+from PySide6.QtCore import QMimeData
+
+from mmstudio.gui import microphone
+from mmstudio.gui.audio_input import AudioInput
+from mmstudio.gui.image_input import ImageInput
+from mmstudio.gui.text_input import DEBOUNCE_MS, TextInput
+from tests.gui.helpers import drop, file_mime, tone
+
+pytestmark = pytest.mark.gui
+REAL_PROBE = microphone.probe
+
+
+class FakeStream:
+    def __init__(self, signal: np.ndarray, callback, samplerate: int, blocksize: int = 320, **_ignored):
+        self.signal, self.callback, self.blocksize = signal, callback, blocksize or 320
+        self.samplerate = samplerate
+        self.active = False
+        self._thread = None
+
+    def start(self):
+        self.active = True
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        position = 0
+        while self.active:
+            block = np.take(self.signal, range(position, position + self.blocksize), mode="wrap")
+            self.callback(block[:, None].astype(np.float32), self.blocksize, None, None)
+            position += self.blocksize
+            time.sleep(self.blocksize / self.samplerate)
+
+    def stop(self):
+        self.active = False
+        if self._thread is not None:
+            self._thread.join()
+
+    def close(self):
+        pass
+
+
+class FakeSoundDevice:
+    class PortAudioError(Exception):
+        pass
+
+    def __init__(self, signal: np.ndarray):
+        self.signal = signal
+
+    def query_devices(self, device=None, kind=None):
+        return {"name": "Fake microphone", "default_samplerate": 16000.0, "max_input_channels": 1,
+                "index": 0, "hostapi": 0}
+
+    def check_input_settings(self, *args, **kwargs):
+        return None
+
+    def InputStream(self, **kwargs):  # noqa: N802 - sounddevice's name
+        return FakeStream(self.signal, **kwargs)
+
+
+@pytest.fixture
+def fake_microphone(monkeypatch):
+    fake = FakeSoundDevice(tone(0.5, 500.0))
+    monkeypatch.setattr("mmstudio.audio.microphone.load_sounddevice", lambda: fake)
+    monkeypatch.setattr("mmstudio.gui.microphone.load_sounddevice", lambda: fake)
+    return fake
+
+
+@pytest.fixture
+def audio_input(qtbot):
+    widget = AudioInput()
+    qtbot.addWidget(widget)
+    yield widget
+    widget.shutdown()
+
+
+# Image
+
+
+def test_image_input_takes_a_dropped_file_and_shows_it(qtbot, input_files):
+    widget = ImageInput()
+    qtbot.addWidget(widget)
+    with qtbot.waitSignal(widget.image_changed):
+        drop(widget.drop_zone, file_mime(input_files.image))
+    assert widget.image.size == (96, 120)
+    assert not widget.drop_zone.pixmap().isNull()
+    assert widget.clear_button.isEnabled()
+    with qtbot.waitSignal(widget.image_changed):
+        widget.clear()
+    assert widget.image is None and widget.drop_zone.text().startswith("Drop an image")
+
+
+def test_image_input_reports_a_drop_without_an_image(qtbot):
+    widget = ImageInput()
+    qtbot.addWidget(widget)
+    errors = []
+    widget.error_occurred.connect(errors.append)
+    mime = QMimeData()
+    mime.setText("just words")
+    assert not widget.load_mime(mime)
+    assert errors and "no image" in errors[0]
+
+
+# Text
+
+
+def test_text_input_debounces_bursts_into_one_signal(qtbot):
+    widget = TextInput()
+    qtbot.addWidget(widget)
+    received = []
+    widget.text_changed.connect(received.append)
+    qtbot.keyClicks(widget.editor, "three", delay=DEBOUNCE_MS // 6)
+    assert received == []
+    qtbot.waitUntil(lambda: received == ["three"], timeout=2000)
+    qtbot.wait(DEBOUNCE_MS * 2)
+    assert received == ["three"]
+
+
+def test_text_input_flush_sends_at_once(qtbot):
+    widget = TextInput()
+    qtbot.addWidget(widget)
+    received = []
+    widget.text_changed.connect(received.append)
+    qtbot.keyClicks(widget.editor, "two")
+    widget.flush()
+    assert received == ["two"]
+    assert not widget.is_pending()
+
+
+# Audio
+
+
+def test_audio_file_is_loaded_drawn_and_saved(qtbot, audio_input, input_files, tmp_path):
+    with qtbot.waitSignal(audio_input.clip_changed):
+        drop(audio_input, file_mime(input_files.audio))
+    assert audio_input.clip.duration == pytest.approx(1.0)
+    x, y = audio_input.curve.getData()
+    assert len(x) > 100 and float(np.max(y)) > 0.3
+    target = audio_input.save(tmp_path / "copy")
+    assert target
+    samples, rate = soundfile.read(tmp_path / "copy.wav")
+    assert rate == 16000 and len(samples) == 16000
+    with qtbot.waitSignal(audio_input.clip_changed):
+        audio_input.clear()
+    assert audio_input.clip is None and not audio_input.save_button.isEnabled()
+
+
+def test_record_is_disabled_with_the_install_hint_without_portaudio(qtbot, audio_input, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_portaudio(name, *args, **kwargs):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(__import__("sys").modules, "sounddevice", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_portaudio)
+    audio_input.refresh_microphones()
+    assert not audio_input.record_button.isEnabled()
+    assert "Install PortAudio (Debian/Ubuntu: sudo apt install libportaudio2)" in audio_input.record_button.toolTip()
+    assert "Install PortAudio" in audio_input.status.text()
+    # Opening files still works without a microphone.
+    assert audio_input.open_button.isEnabled()
+
+
+def test_record_is_disabled_when_there_is_no_input_device(qtbot, audio_input, monkeypatch):
+    class NoInput(FakeSoundDevice):
+        def query_devices(self, device=None, kind=None):
+            raise self.PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr("mmstudio.gui.microphone.load_sounddevice", lambda: NoInput(tone()))
+    audio_input.refresh_microphones()
+    assert not audio_input.record_button.isEnabled()
+    assert audio_input.record_button.toolTip() == microphone.NO_DEVICE
+
+
+def test_recording_keeps_the_take_until_cleared(qtbot, audio_input, fake_microphone):
+    audio_input.refresh_microphones()
+    assert audio_input.record_button.isEnabled()
+    recording = []
+    audio_input.recording_changed.connect(recording.append)
+    assert audio_input.start_recording()
+    assert audio_input.record_button.text() == "■ Stop"
+    qtbot.waitUntil(lambda: audio_input.recorder.seconds > 0.6, timeout=5000)
+    qtbot.wait(100)  # a few live frames: the meter and the scrolling waveform move
+    assert audio_input.meter.level_db > -20
+    assert float(np.max(audio_input.curve.getData()[1])) > 0.2
+    with qtbot.waitSignal(audio_input.clip_changed):
+        clip = audio_input.stop_recording()
+    assert recording == [True, False]
+    assert clip is not None and 0.5 < clip.duration < 3.0
+    assert audio_input.source_name.startswith("recording")
+    assert audio_input.save_button.isEnabled() and audio_input.play_button.isEnabled()
+    qtbot.wait(200)
+    assert audio_input.clip is clip  # kept until cleared
+    audio_input.clear()
+    assert audio_input.clip is None
+
+
+def test_a_silent_recording_is_refused_with_a_reason(qtbot, audio_input, monkeypatch):
+    silent = FakeSoundDevice(np.zeros(8000, dtype=np.float32))
+    monkeypatch.setattr("mmstudio.audio.microphone.load_sounddevice", lambda: silent)
+    monkeypatch.setattr("mmstudio.gui.microphone.load_sounddevice", lambda: silent)
+    audio_input.refresh_microphones()
+    errors = []
+    audio_input.error_occurred.connect(errors.append)
+    audio_input.start_recording()
+    qtbot.waitUntil(lambda: audio_input.recorder.seconds > 0.3, timeout=5000)
+    assert audio_input.stop_recording() is None
+    assert errors and "silent" in errors[0]
+    assert audio_input.clip is None
+
+
+def test_a_recording_reaches_the_model(qtbot, window, fake_microphone, monkeypatch):
+    monkeypatch.setattr("mmstudio.gui.microphone.probe", REAL_PROBE)  # the window fixture stubbed it
+    window.audio_input.refresh_microphones()
+    assert window.record_action.isEnabled()
+    window.record_action.trigger()
+    assert window.audio_input.recorder.recording
+    assert window.record_action.text() == "Stop &Recording"
+    qtbot.waitUntil(lambda: window.audio_input.recorder.seconds > 0.5, timeout=5000)
+    with qtbot.waitSignal(window.analysis_shown, timeout=30_000):
+        window.record_action.trigger()
+    assert window.results.analysis.present == ["audio"]
+    assert window.results.audio_map.has_map()
+    assert window.save_recording_action.isEnabled()
+

@@ -1,0 +1,162 @@
+"""The real window on a real X server (Xvfb), with screenshots kept as artifacts.
+
+Each test runs ``python -m mmstudio.gui`` in a subprocess with QT_QPA_PLATFORM=xcb, so what is
+checked is what a person would see: the xcb platform plugin, real fonts, real window sizes.
+Screenshots go to tests/artifacts/ (git-ignored); look at them after a change to the layout.
+With MMSTUDIO_UPDATE_SCREENSHOT=1 the first one is also copied to docs/screenshot.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageStat
+
+from mmstudio.resources import default_model_dir, samples_dir
+from tests.conftest import require_or_skip
+
+pytestmark = [pytest.mark.gui, pytest.mark.system, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+EXAMPLE = "all agree: seven"
+SCREEN = (1600, 1000)
+
+
+@pytest.fixture(scope="module")
+def display():
+    require_or_skip(shutil.which("Xvfb") is not None, "Xvfb is not installed (apt install xvfb)")
+    number = next(n for n in range(91, 200) if not Path(f"/tmp/.X{n}-lock").exists()
+                  and not Path(f"/tmp/.X11-unix/X{n}").exists())
+    server = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    socket = Path(f"/tmp/.X11-unix/X{number}")
+    deadline = time.monotonic() + 15
+    while not socket.exists() and server.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    require_or_skip(socket.exists(), f"Xvfb did not start on :{number}")
+    yield f":{number}"
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory):
+    """The shipped example and the default model when they exist; otherwise the same sample files
+    made here, and a random model (the window then says which model it runs)."""
+    folder = tmp_path_factory.mktemp("real_window")
+    model_args: list[str] = []
+    if not (default_model_dir() / "model.safetensors").is_file():
+        from tests.gui.helpers import save_tiny_model
+
+        model_args = ["--model", str(save_tiny_model(folder))]
+    if (samples_dir() / "examples.json").is_file():
+        input_args = ["--example", EXAMPLE]
+    else:
+        input_args = _made_sample_args(folder)
+    broken = folder / "scan.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    return {"model": model_args, "inputs": input_args, "broken": broken, "settings": folder / "settings"}
+
+
+def _made_sample_args(folder: Path) -> list[str]:
+    if shutil.which("espeak-ng"):
+        from mmstudio.training.digits.samples import write_samples
+
+        write_samples(folder / "samples")
+        samples = folder / "samples"
+        return ["--image", str(samples / "digit_7.png"), "--audio", str(samples / "seven.wav"),
+                "--text", "I think it is a seven"]
+    from tests.gui.helpers import write_input_files
+
+    files = write_input_files(folder)
+    return ["--image", str(files.image), "--audio", str(files.audio), "--text", "I think it is a seven"]
+
+
+def run_app(display: str, scenario: dict, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "mmstudio.gui", "--device", "cpu", *scenario["model"], *args]
+    result = subprocess.run(command, env=_env(display, scenario), capture_output=True, text=True,
+                            timeout=timeout, cwd=ROOT)
+    assert result.returncode == 0, f"the app failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def _env(display: str, scenario: dict) -> dict:
+    return {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": display,
+            "MMSTUDIO_SETTINGS_DIR": str(scenario["settings"])}
+
+
+def assert_real_picture(path: Path, size: tuple[int, int]) -> Image.Image:
+    assert path.is_file(), f"no screenshot at {path}"
+    picture = Image.open(path).convert("RGB")
+    assert picture.size == size
+    spread = ImageStat.Stat(picture).stddev
+    assert max(spread) > 20, "the screenshot is (nearly) one flat colour"
+    return picture
+
+
+def test_main_window_after_an_analysis_of_a_shipped_sample(display, scenario):
+    shot = ARTIFACTS / "main_window.png"
+    shot.unlink(missing_ok=True)
+    run_app(display, scenario, *scenario["inputs"], "--size", "1440x900", "--screenshot", str(shot))
+    assert_real_picture(shot, (1440, 900))
+    if os.environ.get("MMSTUDIO_UPDATE_SCREENSHOT") == "1":
+        shutil.copyfile(shot, ROOT / "docs" / "screenshot.png")
+
+
+def test_main_window_with_an_error_showing(display, scenario):
+    shot = ARTIFACTS / "main_window_error.png"
+    shot.unlink(missing_ok=True)
+    run_app(display, scenario, *scenario["inputs"], "--then-open", str(scenario["broken"]),
+            "--size", "1440x900", "--screenshot", str(shot))
+    assert_real_picture(shot, (1440, 900))
+
+
+def test_narrow_window_and_a_real_screen_grab(display, scenario):
+    """1024 x 700, read back from the X server itself with ImageMagick; then Ctrl+Q quits."""
+    require_or_skip(shutil.which("import") is not None and shutil.which("xdotool") is not None,
+                    "ImageMagick's import and xdotool are needed (apt install imagemagick xdotool)")
+    shot = ARTIFACTS / "main_window_narrow.png"
+    shot.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "mmstudio.gui", "--device", "cpu", *scenario["model"], *scenario["inputs"],
+               "--size", "1024x700", "--timings"]
+    app = subprocess.Popen(command, env=_env(display, scenario), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, cwd=ROOT)
+    try:
+        _wait_for_line(app, "first_analysis", timeout=240)
+        time.sleep(1.0)  # the heatmaps are drawn after the result arrives
+        env = _env(display, scenario)
+        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "mmstudio"], env=env, capture_output=True,
+                               text=True, timeout=30)
+        window_id = found.stdout.split()[0]
+        grab = subprocess.run(["import", "-display", display, "-window", window_id, str(shot)],
+                              capture_output=True, timeout=60)
+        assert grab.returncode == 0, grab.stderr
+        # No window manager on Xvfb: give the window the keyboard focus, then press Ctrl+Q.
+        subprocess.run(["xdotool", "windowfocus", "--sync", window_id], env=env, timeout=30)
+        subprocess.run(["xdotool", "key", "--clearmodifiers", "ctrl+q"], env=env, timeout=30)
+        assert app.wait(timeout=30) == 0, "Ctrl+Q did not close the window cleanly"
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+    assert_real_picture(shot, (1024, 700))
+
+
+def _wait_for_line(process: subprocess.Popen, event: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            pytest.fail(f"the app exited early:\n{process.stderr.read()}")
+        if line.startswith("mmstudio-timing") and line.split()[1] == event:
+            return
+    pytest.fail(f"the app never reported {event}")
