@@ -122,7 +122,7 @@ def heartbeat(model: str | None, inputs: dict[str, str], seconds: float, request
     beat.stop()
     typing.stop()
     window.close()
-    intervals = [(b - a) * 1000.0 for a, b in zip(ticks, ticks[1:])]
+    intervals = [(b - a) * 1000.0 for a, b in zip(ticks, ticks[1:], strict=False)]
     stalls = sorted(max(0.0, i - HEARTBEAT_MS) for i in intervals)
     return {
         "ticks": len(ticks),
@@ -172,8 +172,10 @@ def launch_times(model: str | None, inputs: dict[str, str], runs: int) -> list[d
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
         if result.returncode != 0:
             raise RuntimeError(f"launch failed:\n{result.stderr}")
-        stamps = dict(re.findall(r"^mmstudio-timing (\S+) (\S+)$", result.stdout, flags=re.M))
-        results.append({event: float(stamp) - started for event, stamp in stamps.items()})
+        stamps = re.findall(r"^mmstudio-timing (\S+) (\S+) (\S+)$", result.stdout, flags=re.M)
+        run = {event: float(wall) - started for event, wall, _cpu in stamps}
+        run.update({f"{event}_cpu": float(cpu) for event, _wall, cpu in stamps})
+        results.append(run)
     return results
 
 
@@ -245,6 +247,7 @@ def report(model_note: str, beats: list[tuple[str, dict]], launches: list[dict],
     ]
     if launches:
         shown = [run["window_shown"] for run in launches if "window_shown" in run]
+        shown_cpu = [run["window_shown_cpu"] for run in launches if "window_shown_cpu" in run]
         first = [run["first_analysis"] for run in launches if "first_analysis" in run]
         lines += [
             f"**Start-up** ({len(launches)} launches of `python -m mmstudio.gui --timings --quit-after-analysis` "
@@ -253,10 +256,14 @@ def report(model_note: str, beats: list[tuple[str, dict]], launches: list[dict],
             "| milestone | first launch | median | max |",
             "|---|---:|---:|---:|",
             f"| window shown | {shown[0]:.2f} s | {statistics.median(shown):.2f} s | {max(shown):.2f} s |",
+            f"| CPU time the process used by then (all threads) | {shown_cpu[0]:.2f} s | {statistics.median(shown_cpu):.2f} s "
+            f"| {max(shown_cpu):.2f} s |",
             f"| first analysis on screen | {first[0]:.2f} s | {statistics.median(first):.2f} s | {max(first):.2f} s |",
             "",
             f"Target: window shown < {TARGETS['window_shown_s']:g} s "
-            f"({_verdict(statistics.median(shown), TARGETS['window_shown_s'])} at the median). The first analysis "
+            f"({_verdict(statistics.median(shown), TARGETS['window_shown_s'])} at the median wall-clock time). "
+            "The CPU-time row is the start-up's own cost, close to what an otherwise idle machine would take; the "
+            "difference to the wall-clock time is waiting for a CPU on this shared machine. The first analysis "
             "waits for torch to be imported and the model loaded in the worker thread; the window is usable "
             "before that.",
             "",

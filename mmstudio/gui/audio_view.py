@@ -67,6 +67,7 @@ class AudioMapView(QWidget):
         self.colorbar.setImageItem(self.overlay)
         self.graphics.addItem(self.colorbar, row=1, col=1)
         style_plot(self.graphics, self)
+        self._shown_key: tuple | None = None
         self.empty = QLabel("No audio in this analysis")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("color: palette(placeholder-text);")
@@ -92,25 +93,32 @@ class AudioMapView(QWidget):
         mels, frames = spectrogram.shape
         analysed = max(frames - 1, 1) * hop_seconds
         offset = analysed_offset(clip.samples, clip.sample_rate, analysed) if clip.duration > analysed + hop_seconds else 0.0
-        x, y = clip_envelope(clip.samples, clip.sample_rate)
-        self.wave.setData(x, y)
-        self.window_region.setRegion((offset, offset + analysed))
-        self.window_region.setVisible(offset > 0 or clip.duration > analysed + hop_seconds)
-        low, high = np.percentile(spectrogram, [5.0, 99.5])
         rect = QRectF(offset, 0.0, frames * hop_seconds, float(mels))
-        self.spectrogram.setImage(np.asarray(spectrogram, dtype=np.float32), levels=(low, max(high, low + 1e-3)),
-                                  autoLevels=False, rect=rect)
+        key = (clip, spectrogram.shape, hop_seconds)  # holds the clip: an id() could be reused
+        shown = self._shown_key
+        if shown is None or shown[0] is not clip or shown[1:] != key[1:]:
+            # The waveform and the spectrogram depend on the clip (and the model's mel settings)
+            # alone: while only the text or the image changes, redrawing them is wasted GUI time.
+            self._shown_key = key
+            x, y = clip_envelope(clip.samples, clip.sample_rate)
+            self.wave.setData(x, y)
+            self.window_region.setRegion((offset, offset + analysed))
+            self.window_region.setVisible(clip.duration > analysed + hop_seconds)
+            low, high = np.percentile(spectrogram, [5.0, 99.5])
+            self.spectrogram.setImage(np.asarray(spectrogram, dtype=np.float32), levels=(low, max(high, low + 1e-3)),
+                                      autoLevels=False, rect=rect)
+            self.spec_plot.setXRange(0.0, max(clip.duration, offset + frames * hop_seconds), padding=0)
+            self.spec_plot.setYRange(0.0, float(mels), padding=0)
         if heatmap is not None:
             self.overlay.setImage(np.asarray(heatmap, dtype=np.float32), levels=(0.0, 1.0), autoLevels=False, rect=rect)
             self.overlay.show()
         else:
             self.overlay.hide()
-        self.spec_plot.setXRange(0.0, max(clip.duration, offset + frames * hop_seconds), padding=0)
-        self.spec_plot.setYRange(0.0, float(mels), padding=0)
         self.title.setText(f"<b>Audio</b> <span style='color:gray'>· log-mel spectrogram, {mels} bands</span>")
         self._stack.setCurrentWidget(self.graphics)
 
     def clear(self) -> None:
+        self._shown_key = None
         self.wave.setData([], [])
         self.spectrogram.clear()
         self.overlay.clear()

@@ -9,10 +9,17 @@ modality can take much attention and still change little.
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from mmstudio.gui.plotting import pg
-from mmstudio.gui.theme import MODALITY_COLORS, NEGATIVE_COLOR, POSITIVE_COLOR, style_plot, text_color
+from mmstudio.gui.theme import (
+    MODALITY_COLORS,
+    NEGATIVE_COLOR,
+    POSITIVE_COLOR,
+    style_plot,
+    text_color,
+)
 from mmstudio.result import Analysis
 
 SHAPLEY_TITLE = "Shapley contribution — what changed the answer"
@@ -39,12 +46,17 @@ class _Panel(QWidget):
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.caption.setStyleSheet("color: palette(placeholder-text);")
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # Room for two lines from the start: a caption that grows with its numbers would resize
+        # (and so repaint twice) the plot under it on every result.
+        self.caption.setMinimumHeight(self.caption.fontMetrics().lineSpacing() * 2 + 2)
         self.plot = _bar_plot(name)
         style_plot(self.plot, self)
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.6, width=[])
         self.plot.addItem(self.bars)
         self.values: list[pg.TextItem] = []
         self.labels: list[str] = []
+        self.span = 0.0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -55,7 +67,7 @@ class _Panel(QWidget):
     def set_rows(self, labels: list[str]) -> np.ndarray:
         self.labels = list(labels)
         positions = np.arange(len(labels) - 1, -1, -1, dtype=float)
-        self.plot.getPlotItem().getAxis("left").setTicks([list(zip(positions, labels))])
+        self.plot.getPlotItem().getAxis("left").setTicks([list(zip(positions, labels, strict=True))])
         self.plot.getPlotItem().setYRange(-0.6, len(labels) - 0.4, padding=0)
         while len(self.values) < len(labels):
             text = pg.TextItem(anchor=(0, 0.5))
@@ -100,32 +112,41 @@ class ContributionView(QWidget):
         self.clear()
 
     def show_analysis(self, analysis: Analysis) -> None:
-        self._show_shapley(analysis)
-        self._show_weights(analysis)
+        self.show_shapley(analysis)
+        self.show_weights(analysis)
 
     def _row_labels(self, analysis: Analysis) -> list[str]:
         return [m if m in analysis.present else f"{m} (off)" for m in analysis.modalities]
 
-    def _show_shapley(self, analysis: Analysis) -> None:
+    def show_shapley(self, analysis: Analysis) -> None:
         panel = self.shapley
         positions = panel.set_rows(self._row_labels(analysis))
         values = np.array([analysis.shapley.get(m, 0.0) for m in analysis.modalities])
         present = [m in analysis.present for m in analysis.modalities]
         brushes = [pg.mkBrush(POSITIVE_COLOR if v >= 0 else NEGATIVE_COLOR) for v in values]
         panel.bars.setOpts(x0=np.minimum(values, 0.0), y=positions, width=np.abs(values), height=0.6, brushes=brushes)
-        span = max(float(np.abs(values).max(initial=0.0)), 0.05)
-        panel.plot.getPlotItem().setXRange(-span * 1.1, span * 1.1, padding=0)
-        for index, (value, shown) in enumerate(zip(values, present)):
+        span = _nice_span(float(np.abs(values).max(initial=0.0)))
+        if span != panel.span:
+            # Steps of 1-2-5: the axis stays put while the values move within a step, which is
+            # easier to read and spares pyqtgraph a second repaint for the range change.
+            panel.span = span
+            panel.plot.getPlotItem().setXRange(-span, span, padding=0)
+        for index, (value, shown) in enumerate(zip(values, present, strict=True)):
             # The value sits beside the zero line, on the side the bar does not use, so it never
             # runs into the axis labels however narrow the plot is.
             text = f"{value:+.2f}" if shown else "absent"
             panel.set_value_text(index, text, 0.0, positions[index], anchor_right=shown and value > 0)
         panel.caption.setText(
-            f"Log-probability of “{analysis.predicted_label}”: base {analysis.shapley_base:+.2f} (no input) "
-            f"+ contributions = {analysis.full_score:+.2f}. Red raises it, blue lowers it."
+            f"log p(“{analysis.predicted_label}”): {analysis.shapley_base:+.2f} with no input, "
+            f"{analysis.full_score:+.2f} with all; red raises it, blue lowers it"
+        )
+        panel.caption.setToolTip(
+            "Exact Shapley values over the modalities. The value function is the log-probability of the "
+            "predicted label; the base is its value with every modality absent, and base + contributions "
+            "equals the value with the full input."
         )
 
-    def _show_weights(self, analysis: Analysis) -> None:
+    def show_weights(self, analysis: Analysis) -> None:
         panel = self.weights
         positions = panel.set_rows(self._row_labels(analysis))
         if not analysis.fusion_weights:
@@ -137,7 +158,7 @@ class ContributionView(QWidget):
         weights = np.array([analysis.fusion_weights.get(m, 0.0) for m in analysis.modalities])
         brushes = [pg.mkBrush(MODALITY_COLORS.get(m, "#888888")) for m in analysis.modalities]
         panel.bars.setOpts(x0=np.zeros(len(weights)), y=positions, width=weights, height=0.6, brushes=brushes)
-        for index, (modality, weight) in enumerate(zip(analysis.modalities, weights)):
+        for index, (modality, weight) in enumerate(zip(analysis.modalities, weights, strict=True)):
             text = f"{weight:.0%}" if modality in analysis.present else "absent"
             panel.set_value_text(index, text, min(weight + 0.02, 0.8), positions[index], anchor_right=False)
         kind = analysis.fusion_weights_kind or "the model's own weighting of each modality"
@@ -154,3 +175,12 @@ class ContributionView(QWidget):
         panel = self.shapley
         return {label: panel.values[i].textItem.toPlainText() for i, label in enumerate(panel.labels)}
 
+
+def _nice_span(largest: float) -> float:
+    """The smallest of 0.05, 0.1, 0.2, 0.5, 1, 2, 5, ... that leaves a little room past ``largest``."""
+    target = max(largest * 1.1, 0.05)
+    scale = 10.0 ** np.floor(np.log10(target))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        if step * scale >= target:
+            return float(step * scale)
+    return float(10.0 * scale)

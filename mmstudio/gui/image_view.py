@@ -41,6 +41,7 @@ class ImageMapView(QWidget):
         self.colorbar.setImageItem(self.overlay)
         self.graphics.addItem(self.colorbar, row=0, col=1)
         style_plot(self.graphics, self)
+        self._shape: tuple[int, ...] = ()
         self.empty = QLabel("No image in this analysis")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("color: palette(placeholder-text);")
@@ -68,9 +69,12 @@ class ImageMapView(QWidget):
         self.title.setText("<b>Image</b>" + (f" <span style='color:gray'>· {method}</span>" if method else ""))
         self.title.setToolTip("Brighter regions mattered more to the prediction")
         self._stack.setCurrentWidget(self.graphics)
-        self.view.autoRange(padding=0.01)
+        if pixels.shape[:2] != self._shape:
+            self._shape = pixels.shape[:2]  # a new range only for a new size: no extra repaint
+            self.view.autoRange(padding=0.01)
 
     def clear(self) -> None:
+        self._shape = ()
         self.base.clear()
         self.overlay.clear()
         self.title.setText("<b>Image</b>")

@@ -30,17 +30,18 @@ from mmstudio.gui.image_input import ImageInput
 from mmstudio.gui.results_panel import DEFAULT_OPACITY, SPLITTERS, ResultsPanel
 from mmstudio.gui.settings import open_settings, read_float, read_str
 from mmstudio.gui.text_input import TextInput
+from mmstudio.gui.theme import restyle_plots
 from mmstudio.gui.worker import AnalysisService, ModelInfo
-from mmstudio.inputs import InputError, Sample, load_text_file, make_sample
-from mmstudio.models.registry import DEFAULT_MODEL, ModelEntry, list_models
+from mmstudio.inputs import InputError, Sample, load_text_file, normalize_text
+from mmstudio.models.registry import DEFAULT_MODEL, ModelEntry
 
 DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU (MPS)"))
 MISSING_WEIGHTS = (
     "<b>The built-in model “{name}” has no trained weights in this installation</b> "
     "(expected <code>{location}/model.safetensors</code>). Nothing is predicted until a trained "
     "model is loaded: mmstudio never shows an untrained network's guesses. Reinstall mmstudio, "
-    "train the weights (README, “Training the default model”), or open a trained model folder "
-    "with <b>Model ▸ Open Model Folder…</b>"
+    "train the weights from a source checkout with <code>packaging/train_default_model.sh</code>, "
+    "or open a trained model folder with <b>Model ▸ Open Model Folder…</b>"
 )
 _IDLE_HINT = "Drop an image, type some text or record audio\nto see what the model predicts."
 
@@ -63,14 +64,15 @@ class MainWindow(QMainWindow):
         self.device_choice = device or read_str(self.settings, "device", "auto")
         self.model_info: ModelInfo | None = None
         self.examples, self.examples_problem = load_examples()
-        self._request_samples: dict[int, tuple[Sample, float]] = {}
+        # Requests sent and not answered yet: id -> (sample, time sent).
+        self._pending: dict[int, tuple[Sample, float]] = {}
         self._error_floor = 0
         self._expected: str | None = None
         self._example_note = ""
         self._batch_depth = 0
         self._closing = False
         self._started = False
-        self._rendering_id = 0
+        self._accepted_id = 0
         self._build_inputs()
         self.results = ResultsPanel()
         self._build_central()
@@ -192,16 +194,10 @@ class MainWindow(QMainWindow):
     def _fill_model_menu(self) -> None:
         menu = self.model_menu
         self.model_group = QActionGroup(self)
-        for entry in list_models():
-            action = menu.addAction(f"{entry.name}" + ("" if entry.available else "  (weights missing)"))
-            action.setCheckable(True)
-            action.setData(entry.name)
-            action.setToolTip(entry.description if entry.available else entry.problem)
-            action.setStatusTip(entry.description if entry.available else entry.problem)
-            action.setChecked(entry.name == self.model_spec)
-            action.triggered.connect(lambda _checked=False, name=entry.name: self.choose_model(name))
-            self.model_group.addAction(action)
-        menu.addSeparator()
+        # Filled in when the worker reports the registry (listing it can be slow).
+        self._models_placeholder = menu.addAction("Looking for models…")
+        self._models_placeholder.setEnabled(False)
+        self._models_separator = menu.addSeparator()
         open_folder = menu.addAction("Open Model &Folder…")
         open_folder.triggered.connect(lambda _checked=False: self.open_model_folder_dialog())
         menu.addSeparator()
@@ -218,6 +214,21 @@ class MainWindow(QMainWindow):
             self.device_group.addAction(action)
             self.device_actions[key] = action
 
+    def _on_models_listed(self, entries: list[ModelEntry]) -> None:
+        menu = self.model_menu
+        for entry in entries:
+            action = QAction(f"{entry.name}" + ("" if entry.available else "  (weights missing)"), self)
+            action.setCheckable(True)
+            action.setData(entry.name)
+            action.setToolTip(entry.description if entry.available else entry.problem)
+            action.setStatusTip(entry.description if entry.available else entry.problem)
+            action.setChecked(entry.name == self.model_spec)
+            action.triggered.connect(lambda _checked=False, name=entry.name: self.load_model(name))
+            self.model_group.addAction(action)
+            menu.insertAction(self._models_separator, action)
+        self._models_placeholder.setVisible(not entries)
+        self._models_placeholder.setText("No registered models")
+
     def _connect(self) -> None:
         self.image_input.image_changed.connect(self._on_image_changed)
         self.text_input.text_changed.connect(self._on_text_changed)
@@ -228,13 +239,13 @@ class MainWindow(QMainWindow):
         for card in self.cards.values():
             card.enabled_changed.connect(self._on_modality_toggled)
         self.results.rendered.connect(self._on_results_rendered)
-        self.results.colormap_changed.connect(lambda name: self.settings.setValue("colormap", name))
-        self.results.opacity_changed.connect(lambda value: self.settings.setValue("opacity", value))
         self.service.started.connect(self._on_analysis_started)
         self.service.result.connect(self._on_analysis_result)
         self.service.error.connect(self._on_service_error)
         self.service.progress.connect(self._on_progress)
         self.service.model_loaded.connect(self._on_model_loaded)
+        self.service.model_unavailable.connect(self._on_model_unavailable)
+        self.service.models_listed.connect(self._on_models_listed)
         self.service.devices_found.connect(self._on_devices_found)
 
     def event(self, event) -> bool:
@@ -245,6 +256,13 @@ class MainWindow(QMainWindow):
             # in the worker, the result views, PortAudio's device scan.
             QTimer.singleShot(0, self._start)
         return handled
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self._started:
+            # pyqtgraph draws its own backgrounds, which do not follow the palette. The window hears
+            # of the change before its children get the new palette, hence the next turn.
+            QTimer.singleShot(0, lambda: restyle_plots(self))
 
     def _start(self) -> None:
         if self._closing:
@@ -298,23 +316,10 @@ class MainWindow(QMainWindow):
 
     def load_model(self, spec: str) -> None:
         self.model_spec = str(spec)
-        entry = _registered(self.model_spec)
-        if entry is not None and not entry.available:
-            self.notice_banner.show_message(
-                MISSING_WEIGHTS.format(name=html.escape(entry.name), location=html.escape(entry.location))
-            )
-            self.model_label.setText(f"Model: {entry.name} (weights missing)")
-            if self.model_info is None:
-                self.results.show_placeholder("No trained model is loaded.\nSee the message above.")
-            return
-        self.notice_banner.hide()
         self.service.load_model(self.model_spec, self.device_choice)
         self._set_busy(True)
         if self.model_info is None:
             self.results.show_placeholder("Loading the model…")
-
-    def choose_model(self, name: str) -> None:
-        self.load_model(name)
 
     def open_model_folder_dialog(self) -> None:
         start = read_str(self.settings, "folders/model")
@@ -333,6 +338,7 @@ class MainWindow(QMainWindow):
             return
         self.model_info = info
         self._set_busy(False)
+        self.notice_banner.hide()
         self.model_label.setText(f"Model: {info.name}")
         self.model_label.setToolTip(
             f"{info.source}\n{info.parameters:,} parameters · {len(info.labels)} labels · loaded in {info.load_seconds:.1f} s"
@@ -345,6 +351,18 @@ class MainWindow(QMainWindow):
         if not self.results.has_result():
             self.results.show_placeholder(_IDLE_HINT)
         self.request_analysis()
+
+    def _on_model_unavailable(self, request_id: int, entry: ModelEntry) -> None:
+        if request_id != self.service.latest_load_id:
+            return
+        self._set_busy(False)
+        self.notice_banner.show_message(
+            MISSING_WEIGHTS.format(name=html.escape(entry.name), location=html.escape(entry.location))
+        )
+        kept = f" · still using {self.model_info.name}" if self.model_info else ""
+        self.model_label.setText(f"Model: {entry.name} (weights missing){kept}")
+        if self.model_info is None:
+            self.results.show_placeholder("No trained model is loaded.\nSee the message above.")
 
     def _on_devices_found(self, devices: list[str]) -> None:
         for key, action in self.device_actions.items():
@@ -398,12 +416,17 @@ class MainWindow(QMainWindow):
             self._example_note = ""
 
     def current_sample(self) -> Sample:
+        """The inputs that are switched on. The image and the clip were validated when loaded, so
+        they go in as they are (make_sample would convert the image again on every keystroke)."""
         use = {name: card.use_input for name, card in self.cards.items()}
-        text = self.text_input.text() if use["text"] else None
-        return make_sample(
+        text, notes = None, []
+        if use["text"] and self.text_input.text().strip():
+            text, notes = normalize_text(self.text_input.text())
+        return Sample(
             image=self.image_input.image if use["image"] else None,
-            text=text if text and text.strip() else None,
+            text=text,
             audio=self.audio_input.clip if use["audio"] else None,
+            notes=tuple(notes),
         )
 
     def paste(self) -> None:
@@ -475,13 +498,10 @@ class MainWindow(QMainWindow):
             return None
         if self.model_info is None:
             return None  # requested again once the model is loaded
-        try:
-            sample = self.current_sample()
-        except InputError as error:
-            self.show_error(str(error))
-            return None
+        sample = self.current_sample()
         if not sample.present:
             self.service.cancel_pending()
+            self._pending.clear()
             self._set_busy(False)
             self.results.show_placeholder(
                 _IDLE_HINT if not self._any_input() else "Every input is switched off.\nSwitch one on to analyse it."
@@ -489,8 +509,7 @@ class MainWindow(QMainWindow):
             self.export_action.setEnabled(False)
             return None
         request_id = self.service.request_analysis(sample)
-        # Only the newest sample is ever needed: its result is the only one shown.
-        self._request_samples = {request_id: (sample, time.perf_counter())}
+        self._pending[request_id] = (sample, time.perf_counter())
         self._set_busy(True)
         return request_id
 
@@ -502,14 +521,23 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Analysing…")
 
     def _on_analysis_result(self, request_id: int, analysis) -> None:
-        if request_id != self.service.latest_analysis_id or request_id not in self._request_samples:
-            return  # superseded while it was running
-        sample, started = self._request_samples[request_id]
-        self._rendering_id = request_id
-        self.results.show_analysis(analysis, sample, self._expected, self._example_note)
+        """Show a result newer than the one on screen.
+
+        The worker skips queued requests that a newer one replaced, but finishes the one it is
+        running: showing that result even when a newer request waits means a steady stream of
+        requests still shows fresh results instead of none at all.
+        """
+        entry = self._pending.get(request_id)
+        if entry is None or request_id <= self._accepted_id:
+            return  # cancelled (the inputs went empty) or older than what is shown
+        sample, started = entry
+        # This request and every older one are answered or were skipped by the worker.
+        self._pending = {k: v for k, v in self._pending.items() if k > request_id}
+        self._accepted_id = request_id
+        self.results.show_analysis(analysis, sample, self._expected, self._example_note, request_id)
         if request_id > self._error_floor:
             self.error_banner.hide()
-        self._set_busy(False)
+        self._set_busy(bool(self._pending))
         self.export_action.setEnabled(True)
         elapsed = (time.perf_counter() - started) * 1000.0
         compute = analysis.timings_ms.get("total", elapsed)
@@ -518,8 +546,8 @@ class MainWindow(QMainWindow):
         self.latency_label.setToolTip(f"Request to result {elapsed:.0f} ms; model {compute:.0f} ms ({stages})")
         self.statusBar().showMessage(f"Predicted {analysis.predicted_label} ({analysis.confidence:.0%})", 5000)
 
-    def _on_results_rendered(self) -> None:
-        self.analysis_shown.emit(self._rendering_id)
+    def _on_results_rendered(self, request_id: int) -> None:
+        self.analysis_shown.emit(request_id)
 
     def _on_service_error(self, request_id: int, message: str) -> None:
         if request_id == self.service.latest_load_id:
@@ -530,8 +558,9 @@ class MainWindow(QMainWindow):
                 self.model_label.setText("Model: none loaded")
                 self.results.show_placeholder("No model is loaded.\nChoose one in the Model menu.")
             return
+        self._pending = {k: v for k, v in self._pending.items() if k > request_id}
         if request_id != self.service.latest_analysis_id:
-            return
+            return  # a newer request is on its way; its own outcome is what counts
         self._set_busy(False)
         self.show_error(message)
 
@@ -604,7 +633,3 @@ def _sentence(message: str) -> str:
     if colon and " " not in head:
         return message
     return message[:1].upper() + message[1:]
-
-
-def _registered(spec: str) -> ModelEntry | None:
-    return next((entry for entry in list_models() if entry.name == spec), None)

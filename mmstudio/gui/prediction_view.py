@@ -78,13 +78,20 @@ class PredictionView(QWidget):
         brushes = [pg.mkBrush(_TOP_BAR if i == 0 else _BAR) for i in range(count)]
         self.bars.setOpts(x0=np.zeros(count), y=positions, height=0.7, width=widths, brushes=brushes)
         item = self.plot.getPlotItem()
-        item.getAxis("left").setTicks([[(pos, label) for pos, (label, _) in zip(positions, top)]])
+        item.getAxis("left").setTicks([[(pos, label) for pos, (label, _) in zip(positions, top, strict=True)]])
         item.setYRange(-0.6, max(count, TOP_K) - 0.4, padding=0)
         for index, text in enumerate(self.values):
             if index < count:
-                text.setText(f"{widths[index]:.1%}")
-                text.setPos(min(widths[index] + 0.01, 0.86), positions[index])
-                text.setColor(text_color(self))
+                width = float(widths[index])
+                text.setText(f"{width:.1%}")
+                if width > 0.8:  # no room after the bar: write inside its end, in white
+                    text.setAnchor((1, 0.5))
+                    text.setPos(width - 0.01, positions[index])
+                    text.setColor("#FFFFFF")
+                else:
+                    text.setAnchor((0, 0.5))
+                    text.setPos(width + 0.01, positions[index])
+                    text.setColor(text_color(self))
                 text.show()
             else:
                 text.hide()

@@ -8,10 +8,14 @@ Two things keep the window responsive here:
 * A result is drawn one view per turn of the event loop (``show_analysis`` queues the stages),
   so each repaint covers one view, a few milliseconds, instead of freezing the window for all
   of them at once. A newer result replaces the stages still queued: the latest wins here too.
+* Results are drawn at most every MIN_RENDER_INTERVAL_MS; one arriving sooner waits (and is
+  replaced by a newer one). Nobody reads ten heatmaps a second, and a stream of results would
+  otherwise keep the GUI thread busy drawing.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
@@ -32,12 +36,11 @@ from mmstudio.result import Analysis
 
 DEFAULT_OPACITY = 0.55
 SPLITTERS = ("resultsSplitter", "summarySplitter", "mapsSplitter", "textSplitter")
+MIN_RENDER_INTERVAL_MS = 200
 
 
 class ResultsPanel(QWidget):
-    colormap_changed = Signal(str)
-    opacity_changed = Signal(float)
-    rendered = Signal()  # every view now shows ``analysis``
+    rendered = Signal(int)  # every view now shows the result of this request id
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,6 +55,12 @@ class ResultsPanel(QWidget):
         self._stage_timer.setSingleShot(True)
         self._stage_timer.setInterval(0)
         self._stage_timer.timeout.connect(self._run_next_stage)
+        self._held: tuple | None = None
+        self._render_id = 0
+        self._last_render = float("-inf")
+        self._hold_timer = QTimer(self)
+        self._hold_timer.setSingleShot(True)
+        self._hold_timer.timeout.connect(self._render_held)
         self.placeholder = QLabel()
         self.placeholder.setObjectName("resultsPlaceholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -141,15 +150,31 @@ class ResultsPanel(QWidget):
 
     # Showing results
 
-    def show_analysis(self, analysis: Analysis, sample: Sample, expected: str | None = None, note: str = "") -> None:
-        """Draw ``analysis``; ``rendered`` is emitted once every view shows it."""
+    def show_analysis(self, analysis: Analysis, sample: Sample, expected: str | None = None, note: str = "",
+                      request_id: int = 0) -> None:
+        """Draw ``analysis``; ``rendered(request_id)`` is emitted once every view shows it."""
         self.build()
         self.analysis = analysis
+        self._held = (analysis, sample, expected, note, request_id)
+        wait_ms = MIN_RENDER_INTERVAL_MS - (time.monotonic() - self._last_render) * 1000.0
+        if wait_ms > 0 and self.stack.currentWidget() is self.splitter:
+            if not self._hold_timer.isActive():
+                self._hold_timer.start(int(wait_ms) + 1)
+            return
+        self._render_held()
+
+    def _render_held(self) -> None:
+        if self._held is None:
+            return
+        (analysis, sample, expected, note, request_id), self._held = self._held, None
+        self._render_id = request_id
+        self._last_render = time.monotonic()
         present = analysis.present
         notes = " · ".join(filter(None, [note, *(f"Note: {n}" for n in analysis.notes)]))
         self._stages = [
             lambda: self._show_first(analysis, expected, notes),
-            lambda: self.contributions.show_analysis(analysis),
+            lambda: self.contributions.show_shapley(analysis),
+            lambda: self.contributions.show_weights(analysis),
             lambda: self.image_map.show_map(sample.image if "image" in present else None,
                                             analysis.image_heatmap, analysis.heatmap_method),
             lambda: self.audio_map.show_map(sample.audio if "audio" in present else None, analysis.spectrogram,
@@ -172,14 +197,16 @@ class ResultsPanel(QWidget):
         if self._stages:
             self._stage_timer.start()  # the repaint of this view happens before the next stage
         else:
-            self.rendered.emit()
+            self.rendered.emit(self._render_id)
 
     def is_rendering(self) -> bool:
-        return bool(self._stages)
+        return bool(self._stages) or self._held is not None
 
     def show_placeholder(self, text: str) -> None:
         self._stages = []
         self._stage_timer.stop()
+        self._held = None
+        self._hold_timer.stop()
         self.analysis = None
         self.placeholder.setText(text)
         self.stack.setCurrentWidget(self.placeholder)
@@ -213,13 +240,11 @@ class ResultsPanel(QWidget):
         self._colormap = name
         for view in (self.image_map, self.audio_map, self.text_map):
             view.set_colormap(name)
-        self.colormap_changed.emit(name)
 
     def _on_opacity_changed(self, value: int) -> None:
         self._opacity = value / 100.0
         for view in (self.image_map, self.audio_map):
             view.set_opacity(self._opacity)
-        self.opacity_changed.emit(self._opacity)
 
     # Splitter state, kept across the deferred build
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QLabel, QTextBrowser, QToolTip, QVBoxLayout, QWidget
 
 from mmstudio.gui import colormaps
@@ -86,7 +86,7 @@ class TextMapView(QWidget):
         rank = np.empty(len(tokens), dtype=int)
         rank[order] = np.arange(1, len(tokens) + 1)
         spans, tips = [], []
-        for index, (token, weight, colour) in enumerate(zip(tokens, weights, colours)):
+        for index, (token, weight, colour) in enumerate(zip(tokens, weights, colours, strict=True)):
             background = "#{:02x}{:02x}{:02x}".format(*colour)
             spans.append(
                 f'<a href="{_ANCHOR}{index}" style="background-color:{background}; color:{_ink(colour)};'

@@ -29,11 +29,14 @@ def apply_system_palette(app: QApplication) -> None:
 
 
 def _apply_scheme(app: QApplication) -> None:
-    scheme = app.styleHints().colorScheme() if hasattr(app.styleHints(), "colorScheme") else None
-    if scheme == Qt.ColorScheme.Dark:
-        app.setPalette(dark_palette())
-    else:
-        app.setPalette(app.style().standardPalette())
+    hints = app.styleHints()
+    scheme = hints.colorScheme() if hasattr(hints, "colorScheme") else Qt.ColorScheme.Unknown
+    app.setPalette(palette_for(scheme, app))
+
+
+def palette_for(scheme: Qt.ColorScheme, app: QApplication) -> QPalette:
+    """Our dark palette for a dark system; otherwise the style's own (light) palette."""
+    return dark_palette() if scheme == Qt.ColorScheme.Dark else app.style().standardPalette()
 
 
 def dark_palette() -> QPalette:
@@ -74,6 +77,15 @@ def style_plot(plot, widget: QWidget | None = None) -> None:
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(foreground))
             axis.setTextPen(pg.mkPen(foreground))
+
+
+def restyle_plots(root: QWidget) -> None:
+    """After the system switched between light and dark: give every plot under ``root`` the new colours."""
+    from mmstudio.gui.plotting import pg
+
+    for view in root.findChildren(pg.GraphicsView):
+        if isinstance(view, (pg.PlotWidget, pg.GraphicsLayoutWidget)):
+            style_plot(view)
 
 
 def _plot_items(layout) -> list:

@@ -7,7 +7,8 @@ the GUI thread never runs model code.
 Every request carries an increasing id. The GUI thread records the newest id on the worker
 before posting the request, so when the worker gets to an older one it drops it unseen:
 typing, dragging a slider or a stream of microphone chunks never queues up work, and the
-last request always wins.
+last request always wins. The one analysis already running is finished and reported; the
+window shows it only if it is newer than what is on screen.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from mmstudio.inputs.errors import InputError
+from mmstudio.models import registry
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ class AnalysisWorker(QObject):
     error = Signal(int, str)
     progress = Signal(int, str, float)
     model_loaded = Signal(int, object)
+    model_unavailable = Signal(int, object)
+    models_listed = Signal(object)
     devices_found = Signal(object)
 
     def __init__(self) -> None:
@@ -61,12 +65,18 @@ class AnalysisWorker(QObject):
         self.analyses_run = 0
         self._analyzer = None
         self._devices_reported = False
+        self._models_reported = False
 
     @Slot(int, object, object)
     def load_model(self, request_id: int, spec: str, device: str | None) -> None:
         if self.stopping or request_id != self.latest_load_id:
             return
         started = time.perf_counter()
+        entry = self._registered(spec)
+        if entry is not None and not entry.available:
+            # Never substitute random weights for missing ones: say so and load nothing.
+            self.model_unavailable.emit(request_id, entry)
+            return
         try:
             self.progress.emit(request_id, "Starting PyTorch…", 0.05)
             self._import_torch()
@@ -105,8 +115,18 @@ class AnalysisWorker(QObject):
             self.error.emit(request_id, describe_error(error, "the analysis failed"))
             return
         self.analyses_run += 1
-        if request_id == self.latest_analysis_id:
-            self.result.emit(request_id, analysis)
+        # Emitted even if a newer request arrived meanwhile: dropping finished work would show
+        # nothing at all while requests keep coming faster than analyses finish.
+        self.result.emit(request_id, analysis)
+
+    def _registered(self, spec: str):
+        # Listing can import plugins and check caches: slow, so it happens here, never in the
+        # GUI thread. The window builds its Model menu from what is reported.
+        entries = registry.list_models()
+        if not self._models_reported:
+            self._models_reported = True
+            self.models_listed.emit(entries)
+        return next((entry for entry in entries if entry.name == str(spec)), None)
 
     def _import_torch(self) -> None:
         import torch
@@ -189,10 +209,12 @@ class AnalysisService(QObject):
 
     Signals (all delivered in the GUI thread):
         started(id): the worker began this analysis.
-        result(id, Analysis): only for the newest analysis request.
+        result(id, Analysis): an analysis that ran (queued requests replaced by newer ones never run).
         error(id, message): a user-readable message, for an analysis or a model load.
         progress(id, message, fraction): model loading stages, fraction in [0, 1].
         model_loaded(id, ModelInfo): the new model replaced the previous one.
+        model_unavailable(id, ModelEntry): a registered model whose weights are missing; nothing loaded.
+        models_listed(list[ModelEntry]): the registry's models, reported with the first load request.
         devices_found(list[str]): devices torch can use, reported once torch is imported.
     """
 
@@ -201,6 +223,8 @@ class AnalysisService(QObject):
     error = Signal(int, str)
     progress = Signal(int, str, float)
     model_loaded = Signal(int, object)
+    model_unavailable = Signal(int, object)
+    models_listed = Signal(object)
     devices_found = Signal(object)
 
     # Private: posted to the worker, so the slots run in the worker thread.
@@ -216,7 +240,8 @@ class AnalysisService(QObject):
         self.worker.moveToThread(self._thread)
         self._analyze_requested.connect(self.worker.analyze)
         self._load_requested.connect(self.worker.load_model)
-        for name in ("started", "result", "error", "progress", "model_loaded", "devices_found"):
+        for name in ("started", "result", "error", "progress", "model_loaded", "model_unavailable",
+                     "models_listed", "devices_found"):
             getattr(self.worker, name).connect(getattr(self, name))
         # Where the OS honours it, the GUI thread wins when both want the CPU.
         self._thread.start(QThread.Priority.LowPriority)

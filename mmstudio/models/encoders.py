@@ -7,6 +7,7 @@ drawn back onto the image, the text and the spectrogram.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 import torchaudio
 from torch import nn
 
@@ -80,12 +81,23 @@ def build_image_encoder(config: FusionConfig) -> SmallCNNImageEncoder:
 
 
 class TextEncoder(nn.Module):
-    """Character embeddings and a small pre-norm transformer encoder."""
+    """Character embeddings, a local convolution and a small pre-norm transformer encoder.
+
+    There is no absolute position embedding: the number word may sit anywhere in a
+    phrase, and absolute positions let the model memorise where it sat in the training
+    templates instead of what it says. The convolution gives each character its
+    neighbours (character n-grams), which carries the order information that matters.
+    """
 
     def __init__(self, config: FusionConfig):
         super().__init__()
         self.embedding = nn.Embedding(config.text_vocab_size, config.dim, padding_idx=0)
-        self.position = nn.Embedding(config.text_max_tokens, config.dim)
+        # Small initial embeddings: a character never seen in training stays near zero
+        # instead of injecting a large random vector.
+        nn.init.normal_(self.embedding.weight, std=0.02)
+        with torch.no_grad():
+            self.embedding.weight[0].zero_()
+        self.local = nn.Conv1d(config.dim, config.dim, kernel_size=5, padding=2)
         layer = nn.TransformerEncoderLayer(
             config.dim,
             config.text_heads,
@@ -101,14 +113,14 @@ class TextEncoder(nn.Module):
         return self.embedding(ids)
 
     def forward_tokens(self, embeddings: torch.Tensor, mask: torch.Tensor) -> ModalityEncoding:
-        positions = torch.arange(embeddings.shape[1], device=embeddings.device)
+        embeddings = embeddings * mask.unsqueeze(-1).to(embeddings.dtype)
+        hidden = embeddings + F.gelu(self.local(embeddings.transpose(1, 2)).transpose(1, 2))
         # A row with no characters (text absent) would make attention all-masked and
         # produce NaNs; let it attend to its first pad slot. Its output is replaced by
         # the learned "absent" embedding downstream anyway.
         safe_mask = mask.clone()
         safe_mask[:, 0] |= ~mask.any(1)
-        hidden = self.encoder(embeddings + self.position(positions), src_key_padding_mask=~safe_mask)
-        tokens = self.norm(hidden)
+        tokens = self.norm(self.encoder(hidden, src_key_padding_mask=~safe_mask))
         return ModalityEncoding(tokens, mask, masked_mean(tokens, mask))
 
 

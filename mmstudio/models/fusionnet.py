@@ -96,6 +96,23 @@ class FusionNet(nn.Module):
         output.logits = output.logits[:, 0]
         return output
 
+    def training_logits(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B, 1 + M, C) for training: a modality-dropout coalition, then each single
+        modality alone; and (B, 1 + M) marking which of them have any input.
+
+        The encoders run once, so supervising every modality on its own costs only extra
+        fusion-head passes, and it stops a strong modality from starving the others'
+        encoders of gradient: each one must be able to decide alone.
+        """
+        present = batch.present
+        keep = torch.rand(present.shape, device=present.device) >= self.config.modality_dropout
+        singles = torch.eye(len(self.modalities), dtype=torch.bool, device=present.device)
+        presence = torch.cat([(present & keep).unsqueeze(1), singles.expand(len(present), -1, -1)], 1)
+        presence = presence & present.unsqueeze(1)
+        logits = self.fuse(self.encode(batch), presence).logits
+        valid = torch.cat([torch.ones_like(present[:, :1]), present], 1)
+        return logits, valid
+
     @property
     def fusion_weights_kind(self) -> str:
         return {

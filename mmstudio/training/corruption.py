@@ -1,9 +1,18 @@
 """Graded corruption of each modality, applied on the fly by the trainer and the evaluator.
 
 Level 0 is the clean input and level 3 is meant to leave any single modality unreliable on its
-own (roughly a coin flip between a few digits), so that a fusion model only does well by
-combining the evidence. The strengths below were calibrated on the digits dataset; see
-``calibration`` in the module docstring of :mod:`mmstudio.training.digits` for numbers.
+own, so that a fusion model only does well by combining the evidence.
+
+Calibration (digits test split, single-modality accuracy at levels 1/2/3 of an attention
+FusionNet trained with corruption augmentation, 1,000-2,000 records):
+
+- image: 96% / 83% / 54% (that model was trained with a milder level 3; one retrained with
+  these strengths will likely score a little higher)
+- audio: 90% / 75% / 45% (SNR 10, 0 and -8 dB)
+- text: 84% / 71% / 49% (a character n-gram logistic regression gets 89% / 75% / 48%)
+
+A small CNN trained on clean images only falls from 92% to 17% at level 3: the levels assume
+the model saw corruption in training, as mmstudio's trainer arranges.
 
 Every function is pure and takes a ``numpy.random.Generator`` so that an evaluation at a given
 level and seed is exactly repeatable.
@@ -39,9 +48,9 @@ class _ImageStrength:
 
 
 _IMAGE_STRENGTH = {
-    1: _ImageStrength(contrast=0.7, blur=0.6, patches=1, patch_size=0.2, noise=0.06),
-    2: _ImageStrength(contrast=0.45, blur=1.2, patches=2, patch_size=0.28, noise=0.15),
-    3: _ImageStrength(contrast=0.3, blur=1.8, patches=3, patch_size=0.34, noise=0.3),
+    1: _ImageStrength(contrast=0.75, blur=0.6, patches=1, patch_size=0.18, noise=0.06),
+    2: _ImageStrength(contrast=0.5, blur=1.1, patches=2, patch_size=0.24, noise=0.14),
+    3: _ImageStrength(contrast=0.4, blur=1.3, patches=3, patch_size=0.26, noise=0.2),
 }
 
 
@@ -53,7 +62,12 @@ def corrupt_image(img: Image.Image, level: int, rng: np.random.Generator) -> Ima
     """
     if _check_level(level) == 0:
         return img.copy()
-    strength = _IMAGE_STRENGTH[level]
+    return _apply_image(img, _IMAGE_STRENGTH[level], rng)
+
+
+def _apply_image(
+    img: Image.Image, strength: _ImageStrength, rng: np.random.Generator
+) -> Image.Image:
     mode = "L" if img.mode in ("L", "1", "I", "F", "I;16") else "RGB"
     work = img.convert(mode)
     scale = min(work.size) / 64.0
@@ -76,9 +90,7 @@ def corrupt_image(img: Image.Image, level: int, rng: np.random.Generator) -> Ima
     return Image.fromarray(out[:, :, 0] if mode == "L" else out, mode=mode)
 
 
-def _occlude(
-    pixels: np.ndarray, count: int, size: float, rng: np.random.Generator
-) -> np.ndarray:
+def _occlude(pixels: np.ndarray, count: int, size: float, rng: np.random.Generator) -> np.ndarray:
     height, width = pixels.shape[:2]
     side = max(1, int(round(size * min(height, width))))
     out = pixels.copy()
@@ -125,7 +137,12 @@ def corrupt_audio(
     samples = np.asarray(samples, dtype=np.float32)
     if _check_level(level) == 0 or samples.size == 0:
         return samples.copy()
-    strength = _AUDIO_STRENGTH[level]
+    return _apply_audio(samples, sample_rate, _AUDIO_STRENGTH[level], rng)
+
+
+def _apply_audio(
+    samples: np.ndarray, sample_rate: int, strength: _AudioStrength, rng: np.random.Generator
+) -> np.ndarray:
     n = samples.shape[0]
 
     noise = (1.0 - strength.babble) ** 0.5 * _unit_power(pink_noise(n, rng))
@@ -217,7 +234,10 @@ def corrupt_text(text: str, level: int, rng: np.random.Generator) -> str:
     """
     if _check_level(level) == 0 or not text:
         return text
-    rate = _TEXT_RATE[level]
+    return _apply_text(text, _TEXT_RATE[level], rng)
+
+
+def _apply_text(text: str, rate: float, rng: np.random.Generator) -> str:
     alphabet = sorted(set(text.replace(" ", "")) | set(_LATIN))
     out: list[str] = []
     for char in text:

@@ -1,11 +1,12 @@
-"""Manifest records as a torch Dataset of Samples, with corruption as augmentation.
+"""Manifest records as a torch Dataset of Samples, with augmentation and corruption.
 
 Decoding dominates the cost of a training step's input side: the digits set reuses a few
 thousand audio clips across many records, so every file is decoded once and kept in memory.
 
-Training draws a corruption level per modality (mostly clean, sometimes levels 1-3) so the
-model learns to lean on whichever modality is still reliable. Evaluation applies one fixed
-level to every modality, with a generator seeded by the record id, so a score is repeatable.
+Training first applies label-preserving augmentation, then draws a corruption level per
+modality (mostly clean, sometimes levels 1-3) so the model learns to lean on whichever
+modality is still reliable. Evaluation applies one fixed level to every modality, with a
+generator seeded by the record id, so a score is repeatable.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from mmstudio.training.corruption import (
 )
 from mmstudio.training.manifest import Manifest, Record
 
-# Fallback split of a manifest without a split column, in record-hash order.
+# The evaluation "level" that gives each record its own fixed level (see RecordDataset).
 SPREAD = "spread"
+# Fallback split of a manifest without a split column, in record-hash order.
 SPLIT_SHARES: tuple[tuple[str, float], ...] = (("train", 0.8), ("val", 0.1), ("test", 0.1))
 
 
@@ -59,6 +61,76 @@ class CorruptionMix:
 
 
 CLEAN = CorruptionMix(probabilities=(1.0, 0.0, 0.0, 0.0), shared=0.0)
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Label-preserving changes made to training inputs before corruption.
+
+    Each one targets what the held-out splits change: unseen sentence frames put the number
+    anywhere in a phrase (so words are shuffled), unseen writers and fonts (small rotations,
+    scalings and shifts), unseen voices (speed perturbation: tempo and pitch move together).
+    Shuffling words assumes word order does not decide the label, true of the digits task.
+    """
+
+    text_shuffle: float = 0.5
+    image_affine: float = 0.5
+    audio_speed: float = 0.5
+    max_rotation: float = 10.0  # degrees
+    scale: tuple[float, float] = (0.85, 1.1)
+    max_shift: float = 0.08  # fraction of the image side
+    speed: tuple[float, float] = (0.88, 1.12)
+
+    def text(self, text: str, rng: np.random.Generator) -> str:
+        return shuffle_words(text, rng) if rng.random() < self.text_shuffle else text
+
+    def image(self, image: Image.Image, rng: np.random.Generator) -> Image.Image:
+        if rng.random() >= self.image_affine:
+            return image
+        angle = rng.uniform(-self.max_rotation, self.max_rotation)
+        shift = rng.uniform(-self.max_shift, self.max_shift, size=2) * np.array(image.size)
+        return affine_jitter(image, angle, rng.uniform(*self.scale), shift)
+
+    def audio(self, samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if rng.random() >= self.audio_speed:
+            return samples
+        return change_speed(samples, rng.uniform(*self.speed))
+
+
+NO_AUGMENTATION = Augmentation(text_shuffle=0.0, image_affine=0.0, audio_speed=0.0)
+
+
+def shuffle_words(text: str, rng: np.random.Generator) -> str:
+    words = text.split()
+    return " ".join(words[i] for i in rng.permutation(len(words)))
+
+
+def affine_jitter(image: Image.Image, angle: float, scale: float, shift) -> Image.Image:
+    """Rotate by ``angle`` degrees and scale about the centre, then shift by ``shift`` pixels;
+    uncovered corners take the border colour so no dark wedge hints at the transform."""
+    width, height = image.size
+    cx, cy = width / 2 + shift[0], height / 2 + shift[1]
+    radians = np.deg2rad(angle)
+    a, b = np.cos(radians) / scale, np.sin(radians) / scale
+    # PIL maps each output pixel back to its input position: the inverse transform.
+    matrix = (a, b, width / 2 - a * cx - b * cy, -b, a, height / 2 + b * cx - a * cy)
+    pixels = np.asarray(image)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    fill = (
+        tuple(int(v) for v in np.median(border, axis=0))
+        if pixels.ndim == 3
+        else int(np.median(border))
+    )
+    return image.transform(
+        image.size, Image.Transform.AFFINE, matrix, Image.Resampling.BILINEAR, fillcolor=fill
+    )
+
+
+def change_speed(samples: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``factor`` times faster by linear resampling."""
+    length = max(1, int(len(samples) / factor))
+    positions = np.arange(length) * factor
+    return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
 
 
 class MediaCache:
@@ -126,6 +198,7 @@ class RecordDataset(Dataset):
         *,
         level: int | str | None = None,
         mix: CorruptionMix = CorruptionMix(),
+        augmentation: Augmentation = Augmentation(),
         seed: int = 0,
         cache: MediaCache | None = None,
     ):
@@ -136,6 +209,7 @@ class RecordDataset(Dataset):
         self.targets = [index[r.label] for r in self.records]
         self.level = level
         self.mix = mix
+        self.augmentation = augmentation
         self.seed = seed
         self.epoch = 0
         self.cache = cache or MediaCache()
@@ -168,15 +242,18 @@ class RecordDataset(Dataset):
 
     def _sample(self, record: Record, levels: list[int], rng: np.random.Generator) -> Sample:
         image_level, text_level, audio_level = levels
+        augment = self.augmentation if self.level is None else NO_AUGMENTATION
         image = text = audio = None
         if record.image is not None:
-            image = corrupt_image(self.cache.image(record.image), image_level, rng)
+            image = augment.image(self.cache.image(record.image), rng)
+            image = corrupt_image(image, image_level, rng)
         if record.text is not None:
             # The same cleaning the app applies to typed text, so training sees what users type.
-            text, _ = normalize_text(corrupt_text(record.text, text_level, rng))
+            text, _ = normalize_text(corrupt_text(augment.text(record.text, rng), text_level, rng))
         if record.audio is not None:
             clip = self.cache.audio(record.audio)
-            samples = corrupt_audio(clip.samples, clip.sample_rate, audio_level, rng)
+            samples = augment.audio(clip.samples, rng)
+            samples = corrupt_audio(samples, clip.sample_rate, audio_level, rng)
             audio = AudioClip(samples, clip.sample_rate, clip.source)
         return Sample(image=image, text=text or None, audio=audio)
 

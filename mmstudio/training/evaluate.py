@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from mmstudio import MODALITIES
+from mmstudio.inputs.errors import InputError
 from mmstudio.models.device import pick_device
 from mmstudio.training.corruption import CORRUPTION_LEVELS
 from mmstudio.training.data import MediaCache, RecordDataset, make_loader, split_records
@@ -124,34 +125,13 @@ def evaluate(
     """
     device = device if isinstance(device, torch.device) else pick_device(device)
     manifest = read_manifest(manifest_dir)
-    records = split_records(manifest, split, seed)
-    if not records:
-        from mmstudio.inputs.errors import InputError
-
-        raise InputError(f"the dataset has no records in the '{split}' split", manifest.root)
+    records = _checked_records(model, manifest, split, seed)
     model = model.to(device).eval()
     cache = MediaCache(model.config.audio_sample_rate)
-    labels = list(model.labels)
-    if set(manifest.labels) - set(labels):
-        from mmstudio.inputs.errors import InputError
-
-        missing = ", ".join(sorted(set(manifest.labels) - set(labels)))
-        raise InputError(f"the model does not know the dataset's labels {missing}", manifest.root)
-
-    by_level: dict[str, dict[str, Any]] = {}
-    confusion = None
     started = time.perf_counter()
-    for level in levels:
-        dataset = RecordDataset(records, labels, level=level, seed=seed, cache=cache)
-        logits, target, present = collect_logits(
-            model, make_loader(dataset, model, batch_size, shuffle=False), device
-        )
-        by_level[str(level)] = _level_metrics(logits, target, present)
-        if level == 0:
-            full = subset_validity(present)[:, -1]
-            confusion = confusion_matrix(logits[full, -1].argmax(-1), target[full], len(labels))
+    by_level, confusion = _score_levels(model, records, levels, batch_size, device, seed, cache)
     evaluation_seconds = time.perf_counter() - started
-
+    labels = list(model.labels)
     metrics = {
         "model": getattr(model, "name", type(model).__name__),
         "fusion": model.config.fusion,
@@ -176,6 +156,34 @@ def evaluate(
     if json_path is not None:
         write_json(metrics, json_path)
     return metrics
+
+
+def _checked_records(model, manifest, split: str, seed: int) -> list:
+    records = split_records(manifest, split, seed)
+    if not records:
+        raise InputError(f"the dataset has no records in the '{split}' split", manifest.root)
+    unknown = sorted(set(manifest.labels) - set(model.labels))
+    if unknown:
+        raise InputError(
+            f"the model does not know the dataset's labels {', '.join(unknown)}", manifest.root
+        )
+    return records
+
+
+def _score_levels(model, records, levels, batch_size, device, seed, cache):
+    """Metrics per level, and the clean all-three confusion matrix."""
+    by_level: dict[str, dict[str, Any]] = {}
+    confusion = None
+    for level in levels:
+        dataset = RecordDataset(records, model.labels, level=level, seed=seed, cache=cache)
+        loader = make_loader(dataset, model, batch_size, shuffle=False)
+        logits, target, present = collect_logits(model, loader, device)
+        by_level[str(level)] = _level_metrics(logits, target, present)
+        if level == 0:
+            full = subset_validity(present)[:, -1]
+            predicted = logits[full, -1].argmax(-1)
+            confusion = confusion_matrix(predicted, target[full], len(model.labels))
+    return by_level, confusion
 
 
 def _level_metrics(

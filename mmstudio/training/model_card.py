@@ -272,31 +272,32 @@ def _template_example(build_info: dict[str, Any], split: str) -> str:
 def _training_section(comparison: dict[str, dict[str, Any]], chosen: str) -> str:
     training = comparison[chosen].get("training", {})
     settings = training.get("settings", {})
-    mix = settings.get("corruption_mix", {})
-    probabilities = mix.get("probabilities", [])
     epochs = {name: m.get("training", {}).get("epochs_planned") for name, m in comparison.items()}
     uneven = len(set(epochs.values())) > 1
     lines = [
         "## Training",
         "",
-        f"AdamW (learning rate {settings.get('lr', '?')}, weight decay {settings.get('weight_decay', '?')}), "
-        f"batch size {settings.get('batch_size', '?')}, linear warm-up then cosine decay, label smoothing "
-        f"{settings.get('label_smoothing', '?')}, seed {settings.get('seed', '?')}. Modality dropout inside "
-        'the model (each modality replaced by its learned "absent" embedding with probability '
-        "0.3) teaches every subset of inputs. Each training input is corrupted on the fly "
-        "(mmstudio.training.corruption): per modality, levels 0/1/2/3 with probabilities "
-        f"{' / '.join(f'{p:.2f}' for p in probabilities) or '?'}, and with probability "
-        f"{mix.get('shared', '?')} one level for all three, so the model also meets inputs where "
-        "every modality is degraded at once.",
+        f"AdamW (learning rate {settings.get('lr', '?')}, weight decay "
+        f"{settings.get('weight_decay', '?')}), batch size {settings.get('batch_size', '?')}, "
+        f"linear warm-up then cosine decay, label smoothing {settings.get('label_smoothing', '?')}, "
+        f"seed {settings.get('seed', '?')}. Modality dropout inside the model (each modality "
+        'replaced by its learned "absent" embedding with probability '
+        f"{settings.get('modality_dropout', 0.3)}) teaches every subset of inputs. The loss is "
+        f"{settings.get('objective', _default_objective())}: the encoders run once per step, so "
+        "supervising each modality alone costs only extra fusion-head passes, and a strong "
+        "modality cannot starve the others' encoders of gradient.",
         "",
-        "Early stopping watches the validation accuracy with all three modalities, each "
-        "validation record at one corruption level (spread evenly over 0–3), and keeps the best "
-        "epoch's weights. Afterwards the softmax temperature is fitted on the validation set "
-        "(minimum negative log-likelihood).",
+        _augmentation_text(settings),
+        "",
+        "The best epoch is the one with the highest mean validation accuracy over the seven "
+        "modality subsets, each validation record at one corruption level (spread evenly over "
+        "0–3); training stops early when it has not improved for "
+        f"{settings.get('patience', '?')} epochs. Afterwards the softmax temperature is fitted on "
+        "the validation set (minimum negative log-likelihood of the all-three predictions).",
         "",
         f"The shipped model trained for {training.get('epochs', '?')} epochs "
-        f"(best epoch {training.get('best_epoch', '?')}) in {_minutes(training.get('train_seconds'))} "
-        f"on {training.get('device', '?')}.",
+        f"(best epoch {training.get('best_epoch', '?')}) in "
+        f"{_minutes(training.get('train_seconds'))} on {training.get('device', '?')}.",
     ]
     if uneven:
         budget = ", ".join(f"{name} {value}" for name, value in epochs.items())
@@ -307,6 +308,35 @@ def _training_section(comparison: dict[str, dict[str, Any]], chosen: str) -> str
             f"maximum epochs: {budget}. The comparison favours the strategies trained longer.",
         ]
     return "\n".join(lines)
+
+
+def _default_objective() -> str:
+    from mmstudio.training.trainer import OBJECTIVE  # imports torch: only when writing a card
+
+    return OBJECTIVE
+
+
+def _augmentation_text(settings: dict[str, Any]) -> str:
+    mix = settings.get("corruption_mix", {})
+    probabilities = " / ".join(f"{p:.2f}" for p in mix.get("probabilities", [])) or "?"
+    text = (
+        "Each training input is corrupted on the fly (mmstudio.training.corruption): per "
+        f"modality, levels 0/1/2/3 with probabilities {probabilities}, and with probability "
+        f"{mix.get('shared', '?')} one level for all three, so the model also meets inputs where "
+        "every modality is degraded at once."
+    )
+    augmentation = settings.get("augmentation")
+    if augmentation:
+        text += (
+            " Before that, label-preserving augmentation: the words of a phrase are shuffled "
+            f"(probability {augmentation['text_shuffle']}), so the number word is found "
+            f"anywhere in unseen sentence frames; images are rotated (up to "
+            f"±{augmentation['max_rotation']:g}°), scaled and shifted (probability "
+            f"{augmentation['image_affine']}); speech is played faster or slower "
+            f"(×{augmentation['speed'][0]:g}–{augmentation['speed'][1]:g}, probability "
+            f"{augmentation['audio_speed']})."
+        )
+    return text
 
 
 def _minutes(seconds: float | None) -> str:

@@ -163,8 +163,13 @@ def _write_lines(path: Path, lines: list[str]) -> None:
 def test_manifest_round_trip(tmp_path):
     _touch_image(tmp_path / "images" / "a.png")
     records = [
-        Record(id="a", label="10", image=tmp_path / "images" / "a.png", split="train",
-               meta={"source": "x"}),
+        Record(
+            id="a",
+            label="10",
+            image=tmp_path / "images" / "a.png",
+            split="train",
+            meta={"source": "x"},
+        ),
         Record(id="b", label="2", text="deux", split="test"),
     ]
     write_manifest(tmp_path, records, ["2", "10"])
@@ -177,11 +182,14 @@ def test_manifest_round_trip(tmp_path):
 
 
 def test_manifest_without_labels_file_sorts_labels_naturally(tmp_path):
-    _write_lines(tmp_path / "manifest.jsonl", [
-        json.dumps({"label": "10", "text": "ten"}),
-        json.dumps({"label": 2, "text": "two"}),
-        json.dumps({"label": "1", "text": "one"}),
-    ])
+    _write_lines(
+        tmp_path / "manifest.jsonl",
+        [
+            json.dumps({"label": "10", "text": "ten"}),
+            json.dumps({"label": 2, "text": "two"}),
+            json.dumps({"label": "1", "text": "one"}),
+        ],
+    )
     manifest = read_manifest(tmp_path)
     assert manifest.labels == ["1", "2", "10"]
     assert not manifest.has_splits and manifest.split("train") == []
@@ -192,13 +200,18 @@ def test_manifest_csv_variant(tmp_path):
     (tmp_path / "manifest.csv").write_text(
         "\ufeffid,label,image,audio,text,split,writer\n"
         "r1,7,img/x.png,,,train,alice\n"
-        "r2,3,,,\"three, I think\",VALIDATION,bob\n",
+        'r2,3,,,"three, I think",VALIDATION,bob\n',
         encoding="utf-8",
     )
     manifest = read_manifest(tmp_path)
     r1, r2 = manifest.records
     assert (r1.label, r1.image, r1.audio, r1.text, r1.split) == (
-        "7", tmp_path / "img" / "x.png", None, None, "train")
+        "7",
+        tmp_path / "img" / "x.png",
+        None,
+        None,
+        "train",
+    )
     assert r1.meta == {"writer": "alice"}
     assert (r2.text, r2.split) == ("three, I think", "val")
     assert manifest.labels == ["3", "7"]
@@ -207,20 +220,35 @@ def test_manifest_csv_variant(tmp_path):
 @pytest.mark.parametrize(
     ("lines", "labels", "message"),
     [
-        (['{"label": "1", "text": "one"}', '{"label": "2", "text": "two"'], None,
-         "line 2 is not valid JSON"),
-        (['{"label": "1", "image": "images/a.png"}'], None,
-         "line 1: the image file images/a.png does not exist"),
+        (
+            ['{"label": "1", "text": "one"}', '{"label": "2", "text": "two"'],
+            None,
+            "line 2 is not valid JSON",
+        ),
+        (
+            ['{"label": "1", "image": "images/a.png"}'],
+            None,
+            "line 1: the image file images/a.png does not exist",
+        ),
         (['{"text": "one"}'], None, "line 1: no label"),
-        (['{"label": "1"}'], None,
-         "line 1: a record must name at least one of image, audio, text"),
-        (['{"label": "1", "image": "", "audio": null, "text": "  "}'], None,
-         "a record must name at least one of image, audio, text"),
-        (['{"label": "x", "text": "ex"}'], ["1", "2"], "line 1: unknown label 'x' not in labels.txt"),
+        (['{"label": "1"}'], None, "line 1: a record must name at least one of image, audio, text"),
+        (
+            ['{"label": "1", "image": "", "audio": null, "text": "  "}'],
+            None,
+            "a record must name at least one of image, audio, text",
+        ),
+        (
+            ['{"label": "x", "text": "ex"}'],
+            ["1", "2"],
+            "line 1: unknown label 'x' not in labels.txt",
+        ),
         (['{"label": "1", "text": "a", "split": "holdout"}'], None, "unknown split 'holdout'"),
-        (['{"id": "a", "label": "1", "text": "a"}', '{"id": "a", "label": "1", "text": "b"}'],
-         None, "line 2: the id 'a' is already used on line 1"),
-        (['[1, 2]'], None, "line 1 is not a JSON object"),
+        (
+            ['{"id": "a", "label": "1", "text": "a"}', '{"id": "a", "label": "1", "text": "b"}'],
+            None,
+            "line 2: the id 'a' is already used on line 1",
+        ),
+        (["[1, 2]"], None, "line 1 is not a JSON object"),
     ],
 )
 def test_manifest_errors_name_file_and_line(tmp_path, lines, labels, message):
@@ -271,6 +299,15 @@ def _tone() -> np.ndarray:
     return clip.astype(np.float32)
 
 
+def _edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        previous, row[0] = row[0], i
+        for j, cb in enumerate(b, start=1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+    return row[-1]
+
+
 def test_level_zero_is_identity():
     rng = np.random.default_rng(0)
     image, clip = _digit_image(), _tone()
@@ -290,10 +327,10 @@ def test_corruption_grows_with_level():
         noisy = corrupt_audio(clip, 16_000, level, rng)
         audio_change.append(np.mean((noisy - clip) ** 2) / np.mean(clip**2))
         damaged = corrupt_text(phrase, level, rng)
-        text_change.append(sum(a != b for a, b in zip(damaged, phrase)) + abs(len(damaged) - len(phrase)))
+        text_change.append(_edit_distance(damaged, phrase))
     for changes in (image_change, audio_change, text_change):
         assert changes[0] == 0
-        assert all(a < b for a, b in zip(changes, changes[1:])), changes
+        assert all(a < b for a, b in zip(changes[:-1], changes[1:], strict=True)), changes
 
 
 def test_corruption_is_deterministic_given_the_seed():

@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 from mmstudio.inputs import make_sample  # noqa: E402
 from mmstudio.models.checkpoint import load_checkpoint  # noqa: E402
 from mmstudio.training.corruption import CORRUPTION_LEVELS  # noqa: E402
-from mmstudio.training.data import CLEAN  # noqa: E402
+from mmstudio.training.data import CLEAN, NO_AUGMENTATION  # noqa: E402
 from mmstudio.training.evaluate import SUBSETS  # noqa: E402
 from mmstudio.training.trainer import STATE_JSON, STATE_TENSORS, train  # noqa: E402
 
@@ -56,7 +56,7 @@ def digits(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def resumed_run(digits, tmp_path_factory):
-    """One epoch, then a resumed run to three; clean inputs, so the loss falls clearly."""
+    """One epoch, then a resumed run to three; plain clean inputs, so the loss falls clearly."""
     out = tmp_path_factory.mktemp("run") / "attention"
     settings = dict(
         fusion="attention",
@@ -67,6 +67,7 @@ def resumed_run(digits, tmp_path_factory):
         seed=0,
         config_overrides=TINY,
         mix=CLEAN,
+        augmentation=NO_AUGMENTATION,
     )
     first = list(train(digits, epochs=1, **settings))
     second = list(train(digits, epochs=3, resume=True, **settings))

@@ -3,12 +3,14 @@
 Each test runs ``python -m mmstudio.gui`` in a subprocess with QT_QPA_PLATFORM=xcb, so what is
 checked is what a person would see: the xcb platform plugin, real fonts, real window sizes.
 Screenshots go to tests/artifacts/ (git-ignored); look at them after a change to the layout.
-With MMSTUDIO_UPDATE_SCREENSHOT=1 the first one is also copied to docs/screenshot.png.
+With MMSTUDIO_UPDATE_SCREENSHOT=1 the first one is also copied to docs/screenshot.png;
+MMSTUDIO_GUI_TEST_MODEL=FOLDER shows that model instead of the built-in one.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -54,7 +56,9 @@ def scenario(tmp_path_factory):
     made here, and a random model (the window then says which model it runs)."""
     folder = tmp_path_factory.mktemp("real_window")
     model_args: list[str] = []
-    if not (default_model_dir() / "model.safetensors").is_file():
+    if os.environ.get("MMSTUDIO_GUI_TEST_MODEL"):  # a model folder to show instead of the built-in one
+        model_args = ["--model", os.environ["MMSTUDIO_GUI_TEST_MODEL"]]
+    elif not (default_model_dir() / "model.safetensors").is_file():
         from tests.gui.helpers import save_tiny_model
 
         model_args = ["--model", str(save_tiny_model(folder))]
@@ -153,10 +157,14 @@ def test_narrow_window_and_a_real_screen_grab(display, scenario):
 
 def _wait_for_line(process: subprocess.Popen, event: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while (left := deadline - time.monotonic()) > 0:
+        # select() first: a bare readline() would wait forever on an app that prints nothing more.
+        ready, _, _ = select.select([process.stdout], [], [], left)
+        if not ready:
+            break
         line = process.stdout.readline()
         if not line and process.poll() is not None:
             pytest.fail(f"the app exited early:\n{process.stderr.read()}")
         if line.startswith("mmstudio-timing") and line.split()[1] == event:
             return
-    pytest.fail(f"the app never reported {event}")
+    pytest.fail(f"the app did not report {event} within {timeout:.0f} s")

@@ -17,8 +17,8 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 
-# The digits model looks at 64 px; 320 px keeps heatmaps legible while converting 4x fewer
-# pixels than VGA on the analysis thread.
+# The digits model looks at 64 px; 320 px keeps heatmaps legible while the model's
+# preprocessing gets 4x fewer pixels than a VGA frame.
 MODEL_MAX_SIDE = 320
 # A snapshot is inspected and exported, so it keeps more detail than a live analysis needs.
 SNAPSHOT_MAX_SIDE = 1280

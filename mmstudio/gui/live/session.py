@@ -6,7 +6,6 @@ pending request. Pixels for the model, the audio window and the model itself are
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,14 +26,13 @@ from mmstudio.inputs.sample import Sample
 
 from .camera import CameraFeed, default_camera
 from .frames import SNAPSHOT_MAX_SIDE, FrameGrabber, LiveFrame, frame_to_pil
+from .gui_thread_gc import GuiThreadCollection
 from .latest import LatestSlot
 from .permissions import request_permissions
 from .prediction_log import PredictionLog
 from .stats import LiveStats, describe
 from .view import LiveView
 from .worker import LiveRequest, LiveResult, LiveWorker
-
-log = logging.getLogger(__name__)
 
 DEFAULT = "default"
 # Without a camera nothing paces the stream, so a timer does: fast enough to follow speech.
@@ -107,6 +105,7 @@ class LiveSession(QObject):
         self.slot: LatestSlot[LiveRequest] = LatestSlot()
         self.worker = LiveWorker(self.slot)
         self._thread: QThread | None = None
+        self._collection = GuiThreadCollection()
         self._running = False
         self._starting = False
         self._problems: dict[str, str] = {}
@@ -144,6 +143,7 @@ class LiveSession(QObject):
 
     def _start_streams(self, camera_allowed: bool, microphone_allowed: bool) -> None:
         self._starting = False
+        self._collection.start()
         self._problems.clear()
         self._ensure_thread()
         spec = self.model_spec() if callable(self.model_spec) else self.model_spec
@@ -153,7 +153,7 @@ class LiveSession(QObject):
         self._start_microphone(microphone_allowed)
         self._reset_counts()
         self.view.clear("Waiting for the camera…" if self.camera.camera is not None else "No camera")
-        self.view.probability.setText("Loading the model…")
+        self.view.show_waiting("Loading the model…")
         self._running = True
         self._frameless.start()
         self._status.start()
@@ -172,7 +172,7 @@ class LiveSession(QObject):
         # Frames dropped while torch and the model loaded say nothing about the stream.
         if self._running:
             self._reset_counts()
-            self.view.probability.setText("")
+            self.view.show_waiting("")
 
     def _start_camera(self, allowed: bool) -> None:
         if self.camera_choice is None:
@@ -215,6 +215,7 @@ class LiveSession(QObject):
         self.slot.take()
         self.grabber.release()
         self.view.clear()
+        self._collection.stop()
         self.running_changed.emit(False)
 
     def _stop_microphone(self) -> None:
@@ -235,7 +236,7 @@ class LiveSession(QObject):
     def _ensure_thread(self) -> None:
         if self._thread is not None:
             return
-        self._thread = QThread()
+        self._thread = _LiveThread()
         self._thread.setObjectName("mmstudio-live")
         self.worker.stopping = False
         self.worker.moveToThread(self._thread)
@@ -342,12 +343,11 @@ class LiveSession(QObject):
             self.view.show_message("")
             self.message.emit("", "info")
             return
-        using = self._inputs_in_use()
         lines = [f"Live: {text}." for text in self._problems.values()]
         if "model" not in self._problems:
-            lines.append(f"Live mode goes on with {using}." if using else "Live mode has no input left.")
+            lines.append(f"Live mode goes on with {self._inputs_in_use()}.")
         text = " ".join(lines)
-        kind = "error" if "model" in self._problems or not using else "info"
+        kind = "error" if "model" in self._problems else "info"
         self.view.show_message(text, kind)
         self.message.emit(text, kind)
 
@@ -357,7 +357,7 @@ class LiveSession(QObject):
             names.append("the camera")
         if self.microphone is not None:
             names.append("the microphone")
-        names.append("the typed text")
+        names.append("the typed text")  # always there, even when the box is empty for now
         return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
     # ---- snapshot ----------------------------------------------------------------------------

@@ -3,6 +3,8 @@ modalities' contributions, the microphone level and the stream's figures."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
@@ -14,11 +16,13 @@ from mmstudio import MODALITIES
 from mmstudio.audio import FLOOR_DBFS
 from mmstudio.gui.theme import NEGATIVE_COLOR, POSITIVE_COLOR, banner_colors, style_plot, text_color
 
-from .overlay import heatmap_lut
+from .overlay import HeatmapItem
 from .video_item import VideoFrameItem
 from .worker import LiveResult
 
 LEVEL_METER_FLOOR_DB = -80
+# Frames closer together than this (15 fps or more) repaint the view often enough for the overlay.
+FRAMES_FLOWING_S = 1 / 15
 IDLE_TEXT = "Press F5 to go live"
 
 
@@ -26,6 +30,7 @@ class LiveView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.frame_size: tuple[int, int] | None = None
+        self._last_frame_shown = 0.0
         self.last_result: LiveResult | None = None
         self.frames_shown = 0
         layout = QVBoxLayout(self)
@@ -45,9 +50,8 @@ class LiveView(QWidget):
         self.video.setAccessibleName("Live video with heatmap")
         self.viewbox = self.video.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         self.frame_item = VideoFrameItem()
-        self.overlay_item = pg.ImageItem()
+        self.overlay_item = HeatmapItem()
         self.overlay_item.setZValue(1)  # over the frame, whatever order they were added in
-        self.overlay_item.setLookupTable(heatmap_lut())
         self.viewbox.addItem(self.frame_item)
         self.viewbox.addItem(self.overlay_item)
         self.placeholder = pg.TextItem(IDLE_TEXT, anchor=(0.5, 0.5), color=text_color(self))
@@ -104,10 +108,11 @@ class LiveView(QWidget):
         size = frame.size()
         width, height = size.width(), size.height()
         self.frame_item.set_frame(frame)
+        self._last_frame_shown = time.perf_counter()
         if self.frame_size != (width, height):
             self.frame_size = (width, height)
             self.placeholder.hide()
-            self.overlay_item.setRect(QRectF(0, 0, width, height))
+            self.overlay_item.set_rect(QRectF(0, 0, width, height))
             self.viewbox.setRange(QRectF(0, 0, width, height), padding=0)
         self.frames_shown += 1
 
@@ -122,12 +127,12 @@ class LiveView(QWidget):
             return
         self.prediction.setText(analysis.predicted_label)
         self.probability.setText(f"{100 * analysis.confidence:.0f}% · from {' + '.join(analysis.present)}")
-        heatmap = analysis.image_heatmap
-        if heatmap is not None and self.frame_size is not None:
-            self.overlay_item.setImage(np.asarray(heatmap, dtype=np.float32), autoLevels=False, levels=(0.0, 1.0))
+        if result.overlay is not None and self.frame_size is not None:
             # The heatmap matches the downscaled image the model saw; the rect maps it onto the
-            # frame as drawn, whatever its resolution.
-            self.overlay_item.setRect(QRectF(0, 0, *self.frame_size))
+            # frame as drawn, whatever its resolution. While frames flow, the next frame's paint
+            # shows it (within one frame interval): a paint of its own would double the paints.
+            flowing = time.perf_counter() - self._last_frame_shown < FRAMES_FLOWING_S
+            self.overlay_item.set_image(result.overlay, QRectF(0, 0, *self.frame_size), repaint=not flowing)
         else:
             self.overlay_item.clear()
         self._set_bars(analysis.shapley)
@@ -152,9 +157,15 @@ class LiveView(QWidget):
             self.level.setFormat("Microphone off")
             return
         shown = max(LEVEL_METER_FLOOR_DB, min(0, int(round(level_db))))
-        self.level.setValue(shown)
         loudness = "silence" if level_db <= FLOOR_DBFS else f"{level_db:.0f} dBFS"
-        self.level.setFormat(f"Microphone {loudness} · {'voice' if voiced else 'quiet'}")
+        text = f"Microphone {loudness} · {'voice' if voiced else 'quiet'}"
+        if shown != self.level.value() or text != self.level.format():  # each change repaints
+            self.level.setValue(shown)
+            self.level.setFormat(text)
+
+    def show_waiting(self, text: str) -> None:
+        """A note under the prediction while there is none yet, e.g. while the model loads."""
+        self.probability.setText(text)
 
     def show_stats(self, text: str) -> None:
         self.stats.setText(text)

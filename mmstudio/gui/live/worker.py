@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -21,6 +20,7 @@ from mmstudio.inputs.errors import InputError
 
 from .frames import MODEL_MAX_SIDE, LiveFrame, frame_to_pil
 from .latest import LatestSlot
+from .overlay import heatmap_to_qimage
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class LiveResult:
     audio: AudioWindow | None
     worker_ms: float
     idle_reason: str = ""
+    # The image heatmap, coloured and ready to draw over the frame (QImage), or None.
+    overlay: object | None = None
 
 
 class LiveWorker(QObject):
@@ -87,7 +89,7 @@ class LiveWorker(QObject):
             from mmstudio.models.registry import get_model
 
             target = pick_device(device)
-            self._analyzer = Analyzer(get_model(str(spec) if isinstance(spec, Path) else spec, target), target)
+            self._analyzer = Analyzer(get_model(spec, target), target)
         except Exception as error:  # a broken model must not take the window down
             self._analyzer = None
             self.model_failed.emit(f"the live model could not be loaded: {error}")
@@ -145,7 +147,10 @@ class LiveWorker(QObject):
         except InputError as error:
             elapsed = (time.perf_counter() - started) * 1000.0
             return LiveResult(None, worker_ms=elapsed, idle_reason=str(error), **common)
-        return LiveResult(analysis, worker_ms=(time.perf_counter() - started) * 1000.0, **common)
+        heatmap = analysis.image_heatmap
+        overlay = heatmap_to_qimage(heatmap) if heatmap is not None else None
+        elapsed = (time.perf_counter() - started) * 1000.0
+        return LiveResult(analysis, worker_ms=elapsed, overlay=overlay, **common)
 
 
 def _idle_reason(window: AudioWindow | None) -> str:

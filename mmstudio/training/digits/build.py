@@ -115,9 +115,7 @@ def _refuse_foreign_folder(out_dir: Path) -> None:
         )
 
 
-def _build_into(
-    root: Path, seed: int, spec: SizeSpec, report: Progress, workers: int
-) -> dict:
+def _build_into(root: Path, seed: int, spec: SizeSpec, report: Progress, workers: int) -> dict:
     fonts = images.fonts_by_split()
     voices = speech.voices_by_split()
     records: list[Record] = []
@@ -165,7 +163,7 @@ def _build_audio_pool(
         plans, workers=workers, progress=lambda done, total: report(stage, done, total)
     )
     pool: dict[int, list[_Clip]] = {d: [] for d in range(10)}
-    for plan, clip, number in zip(plans, clips, numbers):
+    for plan, clip, number in zip(plans, clips, numbers, strict=True):
         path = folder / f"{split}-a{number:05d}.wav"
         speech.write_wav(path, clip)
         pool[plan.digit].append(_Clip(path, plan))
@@ -215,12 +213,19 @@ def _build_records(
         meta.update(
             voice=clip.utterance.voice_spec, speed=clip.utterance.speed, pitch=clip.utterance.pitch
         )
-        phrase, text_meta = text.make_text(digit, split, np.random.default_rng([seed, code, _TEXT, i]))
+        phrase, text_meta = text.make_text(
+            digit, split, np.random.default_rng([seed, code, _TEXT, i])
+        )
         meta.update(text_meta)
         records.append(
             Record(
-                id=record_id, label=LABELS[digit], image=image_path, audio=clip.path,
-                text=phrase, split=split, meta=meta,
+                id=record_id,
+                label=LABELS[digit],
+                image=image_path,
+                audio=clip.path,
+                text=phrase,
+                split=split,
+                meta=meta,
             )
         )
         if (i + 1) % 200 == 0 or i + 1 == n:
@@ -230,6 +235,7 @@ def _build_records(
 
 def _cycle(rng: np.random.Generator, n: int):
     """Endless reshuffled passes over range(n): every item is used before any is reused."""
+
     def generate():
         while True:
             yield from (int(k) for k in rng.permutation(n))
@@ -314,7 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         started = time.perf_counter()
         manifest = build_digits_dataset(
-            args.out, seed=args.seed, size=args.size, progress=_printing_progress(),
+            args.out,
+            seed=args.seed,
+            size=args.size,
+            progress=_printing_progress(),
             workers=args.workers,
         )
         elapsed = time.perf_counter() - started

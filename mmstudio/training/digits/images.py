@@ -212,8 +212,13 @@ def render_printed(digit: int, font: FontFile, rng: np.random.Generator) -> Imag
     stroke = int(rng.choice([0, 0, 0, 1, 2, 3]))
     canvas = Image.new("L", (160, 160))
     ImageDraw.Draw(canvas).text(
-        (80, 80), str(digit), font=face, fill=255, anchor="mm",
-        stroke_width=stroke, stroke_fill=255,
+        (80, 80),
+        str(digit),
+        font=face,
+        fill=255,
+        anchor="mm",
+        stroke_width=stroke,
+        stroke_fill=255,
     )
     glyph = _crop_to_ink(canvas).rotate(rng.uniform(-15, 15), Image.BICUBIC, expand=True)
     return compose(_place(_crop_to_ink(glyph), rng, height=(30, 56)), rng)

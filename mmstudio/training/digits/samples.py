@@ -37,30 +37,79 @@ _TEXTS: list[tuple[str, int, str]] = [
 ]
 
 _EXAMPLES: list[dict[str, str | None]] = [
-    {"name": "all agree: seven", "image": "digit_7.png", "audio": "seven.wav",
-     "text": "I think it is a seven", "expected": "7",
-     "note": "Image, speech and text all say 7."},
-    {"name": "outvoted image", "image": "digit_3.png", "audio": "seven.wav",
-     "text": "seven", "expected": "7",
-     "note": "The image shows a 3 but speech and text both say seven; expected by majority. "
-             "Watch the fusion weights shift away from the image."},
-    {"name": "outvoted speech", "image": "handwritten_5.png", "audio": "three.wav",
-     "text": "c'est un cinq", "expected": "5",
-     "note": "The speech says three; handwriting and French text say 5 (majority)."},
-    {"name": "noisy image, clear speech", "image": "noisy_4.png", "audio": "four.wav",
-     "text": None, "expected": "4",
-     "note": "The image is corrupted at level 3; the spoken word should carry the prediction."},
-    {"name": "handwriting only", "image": "handwritten_2.png", "audio": None, "text": None,
-     "expected": "2", "note": "A single modality: the others use the model's absent embeddings."},
-    {"name": "speech only", "image": None, "audio": "two.wav", "text": None, "expected": "2",
-     "note": "A held-out voice the model never heard in training."},
-    {"name": "text only, French", "image": None, "audio": None, "text": "deux", "expected": "2",
-     "note": "Number words in eight languages are understood."},
-    {"name": "image and Russian text", "image": "digit_9.png", "audio": None,
-     "text": "я думаю, это девять", "expected": "9",
-     "note": "Two modalities agree; speech is absent."},
-    {"name": "Chinese text and speech", "image": None, "audio": "five.wav", "text": "我猜是五",
-     "expected": "5", "note": "Cross-lingual agreement: English speech, Chinese text."},
+    {
+        "name": "all agree: seven",
+        "image": "digit_7.png",
+        "audio": "seven.wav",
+        "text": "I think it is a seven",
+        "expected": "7",
+        "note": "Image, speech and text all say 7.",
+    },
+    {
+        "name": "outvoted image",
+        "image": "digit_3.png",
+        "audio": "seven.wav",
+        "text": "seven",
+        "expected": "7",
+        "note": "The image shows a 3 but speech and text both say seven; expected by majority. "
+        "Watch the fusion weights shift away from the image.",
+    },
+    {
+        "name": "outvoted speech",
+        "image": "handwritten_5.png",
+        "audio": "three.wav",
+        "text": "c'est un cinq",
+        "expected": "5",
+        "note": "The speech says three; handwriting and French text say 5 (majority).",
+    },
+    {
+        "name": "noisy image, clear speech",
+        "image": "noisy_4.png",
+        "audio": "four.wav",
+        "text": None,
+        "expected": "4",
+        "note": "The image is corrupted at level 3; the spoken word should carry the prediction.",
+    },
+    {
+        "name": "handwriting only",
+        "image": "handwritten_2.png",
+        "audio": None,
+        "text": None,
+        "expected": "2",
+        "note": "A single modality: the others use the model's absent embeddings.",
+    },
+    {
+        "name": "speech only",
+        "image": None,
+        "audio": "two.wav",
+        "text": None,
+        "expected": "2",
+        "note": "A held-out voice the model never heard in training.",
+    },
+    {
+        "name": "text only, French",
+        "image": None,
+        "audio": None,
+        "text": "deux",
+        "expected": "2",
+        "note": "Number words in eight languages are understood.",
+    },
+    {
+        "name": "image and Russian text",
+        "image": "digit_9.png",
+        "audio": None,
+        "text": "я думаю, это девять",
+        "expected": "9",
+        "note": "Two modalities agree; speech is absent.",
+    },
+    {
+        "name": "Chinese text and speech",
+        "image": None,
+        "audio": "five.wav",
+        "text": "我猜是五",
+        "expected": "5",
+        "note": "Cross-lingual agreement: English speech, Chinese text.",
+    },
 ]
 
 
@@ -109,7 +158,7 @@ def _write_audio(out: Path, seed: int) -> list[Path]:
         for k, digit in enumerate(_SPOKEN.values())
     ]
     written = []
-    for name, clip in zip(_SPOKEN, speech.synthesize_many(plans)):
+    for name, clip in zip(_SPOKEN, speech.synthesize_many(plans), strict=True):
         speech.write_wav(out / name, clip)
         written.append(out / name)
     return written
@@ -128,4 +177,3 @@ def _write_texts(out: Path) -> list[Path]:
         encoding="utf-8",
     )
     return [txt, jsonl]
-
