@@ -15,7 +15,9 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +29,7 @@ from mmstudio.gui.banner import Banner
 from mmstudio.gui.card import ModalityCard
 from mmstudio.gui.examples import Example, load_examples
 from mmstudio.gui.image_input import ImageInput
+from mmstudio.gui.live import LivePanel
 from mmstudio.gui.results_panel import DEFAULT_OPACITY, SPLITTERS, ResultsPanel
 from mmstudio.gui.settings import open_settings, read_float, read_str
 from mmstudio.gui.text_input import TextInput
@@ -75,6 +78,7 @@ class MainWindow(QMainWindow):
         self._accepted_id = 0
         self._build_inputs()
         self.results = ResultsPanel()
+        self._build_live()
         self._build_central()
         self._build_status_bar()
         self._build_menus()
@@ -118,7 +122,12 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.inputs_scroll)
-        self.splitter.addWidget(self.results)
+        # Live mode takes the results' place; the inputs stay, so typed text joins every analysis.
+        self.results_stack = QStackedWidget()
+        self.results_stack.addWidget(self.results)
+        self.results_stack.addWidget(self.live)
+        self.live.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.splitter.addWidget(self.results_stack)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
@@ -131,6 +140,40 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.error_banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
+
+    def _build_live(self) -> None:
+        self.live = LivePanel(self._live_text, lambda: self.model_spec, lambda: self.device_choice, self)
+        self.live.snapshot.connect(self._on_live_snapshot)
+        self.live.running_changed.connect(self._on_live_running_changed)
+
+    def _live_text(self) -> str | None:
+        return self.text_input.text() if self.text_card.use_input else None
+
+    def _on_live_running_changed(self, running: bool) -> None:
+        shown, hidden = (self.live, self.results) if running else (self.results, self.live)
+        # A stacked widget is as wide as its widest page; an ignored hidden page lets the
+        # window stay narrow (1024 px) whichever page is showing.
+        hidden.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        shown.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.results_stack.setCurrentWidget(shown)
+
+    def _on_live_snapshot(self, sample: Sample) -> None:
+        """The frozen frame and audio window become the inputs, analysed like any other."""
+        self._batch_depth += 1
+        try:
+            if sample.image is not None:
+                self.image_input.set_image(sample.image, "live snapshot")
+            else:
+                self.image_input.clear()
+            if sample.audio is not None:
+                self.audio_input.set_clip(sample.audio, "live snapshot")
+            else:
+                self.audio_input.clear()
+        finally:
+            self._batch_depth -= 1
+        self._forget_example()
+        self._update_summaries()
+        self.request_analysis()
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -164,6 +207,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close).setMenuRole(QAction.MenuRole.QuitRole)
         self.examples_menu = menus.addMenu("E&xamples")
         self._fill_examples_menu()
+        live_menu = menus.addMenu("&Live")
+        live_menu.addAction(self.live.live_action)
+        live_menu.addAction(self.live.snapshot_action)
         self.model_menu = menus.addMenu("&Model")
         self._fill_model_menu()
         help_menu = menus.addMenu("&Help")
@@ -494,7 +540,7 @@ class MainWindow(QMainWindow):
 
     def request_analysis(self) -> int | None:
         """Ask the worker to analyse the current inputs; returns the request id, if one was sent."""
-        if self._batch_depth or self._closing:
+        if self._batch_depth or self._closing or self.live.session.running:
             return None
         if self.model_info is None:
             return None  # requested again once the model is loaded
@@ -621,6 +667,7 @@ class MainWindow(QMainWindow):
             self._closing = True
             self.save_settings()
             self.audio_input.shutdown()
+            self.live.shutdown()
             # Gone from the screen at once; the worker may still be finishing one step.
             self.hide()
             self.service.shutdown()
