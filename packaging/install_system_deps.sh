@@ -10,7 +10,7 @@ set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update
+[ -n "${SKIP_APT_UPDATE:-}" ] || $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
     make \
     libportaudio2 libpulse0 libsndfile1 \
