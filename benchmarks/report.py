@@ -12,16 +12,18 @@ BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 _HEADER = "# Benchmarks\n\nEach section is written by the script it names; rerun it to refresh the figures.\n"
 
 
-def machine_description() -> str:
-    cpu = platform.processor() or platform.machine()
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    parts = [f"{cpu}, {os.cpu_count()} cores", f"Python {platform.python_version()}"]
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def machine_description() -> str:
+    parts = [f"{cpu_model()}, {os.cpu_count()} cores", f"Python {platform.python_version()}"]
     try:
         import torch
 

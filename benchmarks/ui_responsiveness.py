@@ -29,6 +29,10 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import cpu_model  # noqa: E402
+
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 START = "<!-- ui_responsiveness:start -->"
 END = "<!-- ui_responsiveness:end -->"
@@ -183,16 +187,8 @@ def launch_times(model: str | None, inputs: dict[str, str], runs: int) -> list[d
 
 
 def machine() -> dict[str, str]:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or cpu
     return {
-        "CPU": cpu,
+        "CPU": cpu_model(),
         "cores": str(os.cpu_count()),
         "OS": platform.platform(),
         "Python": platform.python_version(),

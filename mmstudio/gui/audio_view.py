@@ -15,17 +15,12 @@ from mmstudio.gui.audio_input import clip_envelope
 from mmstudio.gui.plotting import pg
 from mmstudio.gui.theme import MODALITY_COLORS, style_plot
 from mmstudio.inputs import AudioClip
+from mmstudio.inputs.windows import loudest_window_start
 
 
 def analysed_offset(samples: np.ndarray, rate: int, seconds: float) -> float:
-    """Start (s) of the loudest ``seconds`` of the clip: the stretch FusionNet's preprocessing keeps
-    (mmstudio.models.preprocess.loudest_window). Recomputed here because the Analysis does not
-    record the offset, and that module imports torch, which the GUI thread must not."""
-    length = int(round(seconds * rate))
-    if len(samples) <= length or length <= 0:
-        return 0.0
-    energy = np.concatenate([[0.0], np.cumsum(np.asarray(samples, dtype=np.float64) ** 2)])
-    return float(np.argmax(energy[length:] - energy[:-length])) / rate
+    """Start (s) of the stretch FusionNet's preprocessing keeps: the loudest ``seconds``."""
+    return loudest_window_start(samples, int(round(seconds * rate))) / rate
 
 
 class AudioMapView(QWidget):

@@ -10,6 +10,7 @@ from PIL import Image
 
 from mmstudio import MODALITIES
 from mmstudio.inputs.sample import AudioClip, Sample
+from mmstudio.inputs.windows import loudest_window_start
 from mmstudio.models.config import FusionConfig
 from mmstudio.models.tokenizer import PAD_ID, CharTokenizer
 from mmstudio.models.types import Batch
@@ -34,13 +35,10 @@ def letterbox(image: Image.Image, size: int) -> tuple[Image.Image, tuple[int, in
 
 
 def loudest_window(samples: np.ndarray, length: int) -> tuple[np.ndarray, bool]:
-    """The ``length``-sample stretch with the most energy, so a spoken word is kept
-    even when a long recording starts or ends with silence."""
+    """The loudest ``length`` samples, and whether anything was cut off."""
     if len(samples) <= length:
         return samples, False
-    energy = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
-    window_energy = energy[length:] - energy[:-length]
-    start = int(np.argmax(window_energy))
+    start = loudest_window_start(samples, length)
     return samples[start : start + length], True
 
 
