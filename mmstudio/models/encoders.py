@@ -11,16 +11,41 @@ import torch.nn.functional as F
 import torchaudio
 from torch import nn
 
+from mmstudio.models.augment import SpectrogramAugment
 from mmstudio.models.config import FusionConfig
 from mmstudio.models.types import ModalityEncoding
 
 
-def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+def _conv_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
+
+
+def downsampling_cnn(widths: list[int], downsampling: str) -> nn.Sequential:
+    """Conv blocks through ``widths`` that halve the map after each block but the last.
+
+    ``"strided"`` halves inside each convolution (a stride-2 conv computes a quarter of the
+    outputs); ``"maxpool"``, kept for older checkpoints, convolves at full size and then pools.
+    """
+    pairs = list(zip(widths[:-1], widths[1:], strict=True))
+    layers: list[nn.Module] = []
+    for i, (in_channels, out_channels) in enumerate(pairs):
+        halve = i < len(pairs) - 1
+        if downsampling == "strided":
+            layers.append(_conv_block(in_channels, out_channels, stride=2 if halve else 1))
+        else:
+            layers.append(_conv_block(in_channels, out_channels))
+            if halve:
+                layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers)
+
+
+def downsampled_size(size: int, config: FusionConfig, factor: int = 8) -> int:
+    """The side of a CNN map after ``factor``: stride-2 convolutions round up, pooling down."""
+    return -(-size // factor) if config.conv_downsampling == "strided" else size // factor
 
 
 def masked_mean(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -34,13 +59,8 @@ class SmallCNNImageEncoder(nn.Module):
     def __init__(self, config: FusionConfig):
         super().__init__()
         dim = config.dim
-        self.features = nn.Sequential(
-            _conv_block(3, 24), nn.MaxPool2d(2),
-            _conv_block(24, 48), nn.MaxPool2d(2),
-            _conv_block(48, 64), nn.MaxPool2d(2),
-            _conv_block(64, dim),
-        )
-        side = config.image_size // 8
+        self.features = downsampling_cnn([3, 24, 48, 64, dim], config.conv_downsampling)
+        side = downsampled_size(config.image_size, config)
         self.position = nn.Parameter(torch.zeros(1, side * side, dim))
         nn.init.trunc_normal_(self.position, std=0.02)
 
@@ -160,13 +180,14 @@ class AudioEncoder(nn.Module):
         super().__init__()
         dim = config.dim
         self.frontend = LogMelFrontend(config)
-        self.cnn = nn.Sequential(
-            _conv_block(1, 16), nn.MaxPool2d(2),
-            _conv_block(16, 32), nn.MaxPool2d(2),
-            _conv_block(32, 64), nn.MaxPool2d(2),
-            _conv_block(64, dim),
+        self.augment = SpectrogramAugment(
+            config.audio_freq_mask,
+            config.audio_time_mask,
+            config.audio_freq_warp,
+            config.audio_eq_db,
         )
-        bands = config.audio_n_mels // self.downsample
+        self.cnn = downsampling_cnn([1, 16, 32, 64, dim], config.conv_downsampling)
+        bands = downsampled_size(config.audio_n_mels, config, self.downsample)
         max_frames = int(config.audio_max_seconds * config.audio_sample_rate) // config.audio_hop + 1
         self.band_position = nn.Parameter(torch.zeros(1, bands, 1, dim))
         self.time_position = nn.Parameter(torch.zeros(1, 1, max_frames // self.downsample + 1, dim))
@@ -174,7 +195,7 @@ class AudioEncoder(nn.Module):
         nn.init.trunc_normal_(self.time_position, std=0.02)
 
     def forward_tokens(self, normalized: torch.Tensor, frames: torch.Tensor) -> ModalityEncoding:
-        grid = self.cnn(normalized.unsqueeze(1))  # (B, D, bands, T')
+        grid = self.cnn(self.augment(normalized).unsqueeze(1))  # (B, D, bands, T')
         batch, dim, bands, steps = grid.shape
         grid = grid.permute(0, 2, 3, 1)  # (B, bands, T', D)
         valid_steps = torch.div(frames + self.downsample - 1, self.downsample, rounding_mode="floor")

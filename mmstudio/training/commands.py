@@ -249,6 +249,8 @@ def load_run(folder: Path) -> dict[str, Any]:
         _read_json(folder / "metrics.json") if (folder / "metrics.json").is_file() else {}
     )
     metrics["training"].pop("history", None)
+    if (folder / "config.json").is_file():
+        metrics["model_config"] = _read_json(folder / "config.json")
     metrics["run_dir"] = str(folder)
     return metrics
 

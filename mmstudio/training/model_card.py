@@ -194,8 +194,9 @@ def _data_section(build_info: dict[str, Any]) -> str:
             "program across English accents, voice variants, speeds and pitches. The GPL covers the "
             "program, not the audio it produces; no espeak-ng code or data is shipped.",
             "- **Text**: phrases generated from mmstudio's own templates and number words in eight "
-            "languages (en, fr, de, es, it, ru, zh, ja), with typos and distractor words (MIT, as the "
-            "rest of mmstudio).",
+            "languages (en, fr, de, es, it, ru, zh, ja), with typos and distractor words; training "
+            "phrases also carry made-up words, some a letter away from a number word, none a word "
+            "of a validation or test frame (MIT, as the rest of mmstudio).",
             "",
             _table(["Font family", "Licence"], font_rows),
         ]
@@ -287,7 +288,7 @@ def _training_section(comparison: dict[str, dict[str, Any]], chosen: str) -> str
         "supervising each modality alone costs only extra fusion-head passes, and a strong "
         "modality cannot starve the others' encoders of gradient.",
         "",
-        _augmentation_text(settings),
+        _augmentation_text(settings, comparison[chosen].get("model_config", {})),
         "",
         "The best epoch is the one with the highest mean validation accuracy over the seven "
         "modality subsets, each validation record at one corruption level (spread evenly over "
@@ -316,7 +317,7 @@ def _default_objective() -> str:
     return OBJECTIVE
 
 
-def _augmentation_text(settings: dict[str, Any]) -> str:
+def _augmentation_text(settings: dict[str, Any], model_config: dict[str, Any]) -> str:
     mix = settings.get("corruption_mix", {})
     probabilities = " / ".join(f"{p:.2f}" for p in mix.get("probabilities", [])) or "?"
     text = (
@@ -335,6 +336,15 @@ def _augmentation_text(settings: dict[str, Any]) -> str:
             f"{augmentation['image_affine']}); speech is played faster or slower "
             f"(×{augmentation['speed'][0]:g}–{augmentation['speed'][1]:g}, probability "
             f"{augmentation['audio_speed']})."
+        )
+    if model_config.get("audio_freq_mask") is not None:
+        text += (
+            " Inside the model, in training mode only, each log-mel spectrogram is stretched "
+            f"along frequency (up to ±{model_config['audio_freq_warp']:.0%}, imitating a longer "
+            "or shorter vocal tract), given a random smooth equaliser curve (up to about "
+            f"{model_config['audio_eq_db']:g} dB, a different voice colour or microphone) and "
+            f"masked SpecAugment-style (one band of up to {model_config['audio_freq_mask']} mel "
+            f"bins, one span of up to {model_config['audio_time_mask']} frames)."
         )
     return text
 

@@ -368,3 +368,55 @@ def test_corrupted_audio_stays_in_range_and_hits_its_snr():
 def test_bad_corruption_level_is_refused():
     with pytest.raises(ValueError):
         corrupt_text("seven", 4, np.random.default_rng(0))
+
+
+def test_typos_never_erase_a_short_number():
+    """Typos may garble "seven" but must not delete "七" or "2": a phrase without its
+    number would carry a label nothing in it supports."""
+    from mmstudio.training.digits.text import NUMBER_WORDS, TextStyle, make_text
+
+    style = TextStyle(numeral_rate=0.5, typo_rate=1.0, typo_char_rate=0.5)
+    rng = np.random.default_rng(0)
+    for i in range(3000):
+        digit = i % 10
+        text, meta = make_text(digit, ("train", "val", "test")[i % 3], rng, style)
+        spellings = [str(digit), *NUMBER_WORDS[meta["text_lang"]][digit]]
+        short = [w for w in spellings if len(w) < 3]
+        if meta["text_form"] == "numeral" or all(len(w) < 3 for w in NUMBER_WORDS[meta["text_lang"]][digit]):
+            assert any(w in text for w in short), (digit, text)
+
+
+def test_made_up_training_words_name_no_number_and_avoid_held_out_frames():
+    from mmstudio.training.digits.pseudowords import PseudoWords
+    from mmstudio.training.digits.text import LANGUAGES, NUMBER_WORDS, TEMPLATES
+
+    held_out = [t for lang in LANGUAGES for split in ("val", "test") for t in TEMPLATES[lang][split]]
+    words = PseudoWords(NUMBER_WORDS, held_out)
+    numbers = {str(d) for d in range(10)} | {w.lower() for per in NUMBER_WORDS.values() for ws in per for w in ws}
+    rng = np.random.default_rng(0)
+    for lang in LANGUAGES:
+        drawn = [words.draw(lang, rng) for _ in range(300)]
+        assert len({w for w in drawn if w}) > 100, lang  # varied, not a handful of words
+        for word in drawn:
+            assert not any(n in word for n in numbers), (lang, word)
+            for frame_word in ("crois", "believe", "antwort", "かな", "きっと", "吧", "кажется"):
+                assert frame_word not in word, (lang, word)
+    # The checks are real: a near miss of a number word that a test frame holds is refused.
+    assert not words.allowed("crois") and not words.allowed("かな") and words.allowed("trozz")
+
+
+def test_only_training_phrases_carry_made_up_words():
+    from mmstudio.training.digits.text import DISTRACTORS, NUMBER_WORDS, TEMPLATES, TextStyle, make_text
+
+    style = TextStyle(typo_rate=0.0, distractor_rate=0.0, pseudo_word_rate=1.0)
+    rng = np.random.default_rng(1)
+    for split in ("val", "test"):
+        for i in range(200):
+            text, meta = make_text(i % 10, split, rng, style)
+            lang = meta["text_lang"]
+            number = next(w for w in [str(i % 10), *NUMBER_WORDS[lang][i % 10]] if w in text)
+            frames = [t.format(n=number) for t in TEMPLATES[lang][split]]
+            assert text in frames, text
+    trained = [make_text(i % 10, "train", rng, style)[0] for i in range(200)]
+    known = {w for t in TEMPLATES["en"]["train"] for w in t.split()} | set(DISTRACTORS["en"])
+    assert sum(any(w not in known for w in t.split()) for t in trained) > 100

@@ -48,7 +48,7 @@ class SizeSpec:
 SIZES: dict[str, SizeSpec] = {
     "full": SizeSpec(
         records={"train": 8000, "val": 1000, "test": 2000},
-        audio_per_class={"train": 300, "val": 40, "test": 80},
+        audio_per_class={"train": 700, "val": 40, "test": 80},
     ),
     "small": SizeSpec(
         records={"train": 200, "val": 50, "test": 50},

@@ -7,9 +7,12 @@ has to find the number inside an unfamiliar sentence rather than memorise whole 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
+
+from mmstudio.training.digits.pseudowords import PseudoWords
 
 LANGUAGES: tuple[str, ...] = ("en", "fr", "de", "es", "it", "ru", "zh", "ja")
 
@@ -40,48 +43,56 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
     "en": {
         "train": ["{n}", "I think it is a {n}", "the number is {n}", "it's {n}",
                   "that looks like a {n}", "my guess is {n}", "this digit is {n}",
-                  "definitely {n}"],
+                  "definitely {n}", "it is {n}", "I see a {n}", "that one is a {n}",
+                  "number {n}", "{n} is my guess", "{n}, obviously", "{n} it is"],
         "val": ["probably a {n}", "I would say {n}"],
         "test": ["pretty sure that's a {n}", "the answer must be {n}", "{n}, I believe"],
     },
     "fr": {
         "train": ["{n}", "c'est un {n}", "le nombre est {n}", "je pense que c'est {n}",
-                  "on dirait un {n}", "chiffre : {n}"],
+                  "on dirait un {n}", "chiffre : {n}", "je vois un {n}", "voici un {n}",
+                  "{n}, évidemment", "{n} à mon avis", "ça ressemble à {n}"],
         "val": ["plutôt {n}", "je dirais {n}"],
         "test": ["c'est sûrement un {n}", "la réponse est {n}", "{n}, je crois"],
     },
     "de": {
         "train": ["{n}", "das ist eine {n}", "die Zahl ist {n}", "ich glaube, es ist {n}",
-                  "sieht aus wie {n}", "Ziffer: {n}"],
+                  "sieht aus wie {n}", "Ziffer: {n}", "ich sehe eine {n}", "hier steht {n}",
+                  "{n}, eindeutig", "{n} würde ich tippen", "es ist {n}"],
         "val": ["wahrscheinlich {n}", "ich würde sagen {n}"],
         "test": ["bestimmt eine {n}", "die Antwort ist {n}", "{n}, glaube ich"],
     },
     "es": {
         "train": ["{n}", "es un {n}", "el número es {n}", "creo que es {n}", "parece un {n}",
-                  "dígito: {n}"],
+                  "dígito: {n}", "veo un {n}", "aquí hay un {n}", "{n}, claramente",
+                  "{n} me parece", "es el {n}"],
         "val": ["probablemente {n}", "yo diría {n}"],
         "test": ["seguro que es un {n}", "la respuesta es {n}", "{n}, creo"],
     },
     "it": {
         "train": ["{n}", "è un {n}", "il numero è {n}", "penso che sia {n}", "sembra un {n}",
-                  "cifra: {n}"],
+                  "cifra: {n}", "vedo un {n}", "questo è {n}", "{n}, chiaramente",
+                  "{n} secondo me", "c'è un {n}"],
         "val": ["probabilmente {n}", "direi {n}"],
         "test": ["sicuramente un {n}", "la risposta è {n}", "{n}, credo"],
     },
     "ru": {
         "train": ["{n}", "это {n}", "число {n}", "я думаю, это {n}", "похоже на {n}",
-                  "цифра: {n}"],
+                  "цифра: {n}", "я вижу {n}", "здесь {n}", "{n}, очевидно",
+                  "{n}, по-моему", "написано {n}"],
         "val": ["наверное, {n}", "я бы сказал {n}"],
         "test": ["точно {n}", "ответ: {n}", "{n}, мне кажется"],
     },
     "zh": {
-        "train": ["{n}", "这是{n}", "数字是{n}", "我觉得是{n}", "看起来像{n}", "答案：{n}"],
+        "train": ["{n}", "这是{n}", "数字是{n}", "我觉得是{n}", "看起来像{n}", "答案：{n}",
+                  "我看到{n}", "那是{n}", "{n}没错", "写的是{n}", "是{n}"],
         "val": ["大概是{n}", "应该是{n}"],
         "test": ["我猜是{n}", "这个数字是{n}", "{n}吧"],
     },
     "ja": {
         # Templates avoid the particle に, which would read as the number 2.
-        "train": ["{n}", "これは{n}です", "数字は{n}", "{n}だと思う", "{n}っぽい", "答え：{n}"],
+        "train": ["{n}", "これは{n}です", "数字は{n}", "{n}だと思う", "{n}っぽい", "答え：{n}",
+                  "{n}です", "{n}ですね", "これは数字の{n}", "{n}だよ", "見たところ{n}"],
         "val": ["たぶん{n}", "{n}でしょう"],
         "test": ["きっと{n}だ", "正解は{n}", "{n}かな"],
     },
@@ -99,6 +110,12 @@ _RAW_DISTRACTORS: dict[str, list[str]] = {
     "zh": ["嗯", "好", "看", "图片", "你好", "谢谢", "猫", "蓝色"],
     "ja": ["ええと", "まあ", "ほら", "写真", "ありがとう", "猫", "青"],
 }
+
+
+# Private-use character: never typed, never produced by a template or a typo.
+_NUMBER_SLOT = "\ue000"
+# Shorter number words ("un", "に", "7") lose their identity to any slip.
+_MIN_TYPO_NUMBER_LENGTH = 3
 
 
 def _all_number_words() -> set[str]:
@@ -130,6 +147,7 @@ class TextStyle:
     typo_rate: float = 0.5  # phrases with any typo at all
     typo_char_rate: float = 0.04  # per-character edit rate inside such a phrase
     english_weight: float = 2.0  # English is what most users will type
+    pseudo_word_rate: float = 0.5  # training phrases only: add made-up words (see pseudowords)
 
 
 def make_text(
@@ -143,12 +161,19 @@ def make_text(
         number, form = str(digit), "numeral"
     else:
         number, form = _pick(NUMBER_WORDS[lang][digit], rng), "word"
-    text = template.format(n=number)
+    # The number stands in as a placeholder that typos skip: a slip may garble a long number
+    # word, but must never delete a one-character number ("七", "2") and leave no label at all.
+    text = template.format(n=_NUMBER_SLOT)
     if rng.random() < style.distractor_rate:
-        text = _insert_distractors(text, lang, rng)
+        text = _insert_words(text, [_pick(DISTRACTORS[lang], rng) for _ in range(_one_or_two(rng))], rng)
+    if split == "train" and rng.random() < style.pseudo_word_rate:
+        made_up = [_pseudo_words().draw(lang, rng) for _ in range(_one_or_two(rng))]
+        text = _insert_words(text, [w for w in made_up if w], rng)
     if rng.random() < style.typo_rate:
         text = add_typos(text, style.typo_char_rate, rng)
-    return text, {"text_lang": lang, "text_form": form}
+        if len(number) >= _MIN_TYPO_NUMBER_LENGTH:
+            number = add_typos(number, style.typo_char_rate, rng)
+    return text.replace(_NUMBER_SLOT, number), {"text_lang": lang, "text_form": form}
 
 
 def phrase(digit: int, lang: str, template: str, *, numeral: bool = False) -> str:
@@ -164,12 +189,12 @@ def add_typos(text: str, rate: float, rng: np.random.Generator) -> str:
     i = 0
     while i < len(chars):
         char = chars[i]
-        if char.isspace() or rng.random() >= rate:
+        if char.isspace() or char == _NUMBER_SLOT or rng.random() >= rate:
             out.append(char)
             i += 1
             continue
         action = rng.integers(3)
-        if action == 0 and i + 1 < len(chars) and not chars[i + 1].isspace():
+        if action == 0 and i + 1 < len(chars) and not chars[i + 1].isspace() and chars[i + 1] != _NUMBER_SLOT:
             out.extend([chars[i + 1], char])
             i += 2
             continue
@@ -181,11 +206,21 @@ def add_typos(text: str, rate: float, rng: np.random.Generator) -> str:
     return result if result.strip() else text
 
 
-def _insert_distractors(text: str, lang: str, rng: np.random.Generator) -> str:
+def _insert_words(text: str, extra: list[str], rng: np.random.Generator) -> str:
     words = text.split(" ")
-    for _ in range(int(rng.integers(1, 3))):
-        words.insert(int(rng.integers(len(words) + 1)), _pick(DISTRACTORS[lang], rng))
+    for word in extra:
+        words.insert(int(rng.integers(len(words) + 1)), word)
     return " ".join(words)
+
+
+def _one_or_two(rng: np.random.Generator) -> int:
+    return int(rng.integers(1, 3))
+
+
+@functools.lru_cache(maxsize=1)
+def _pseudo_words() -> PseudoWords:
+    held_out = [frame for lang in LANGUAGES for split in ("val", "test") for frame in TEMPLATES[lang][split]]
+    return PseudoWords(NUMBER_WORDS, held_out)
 
 
 def _pick(options: list[str], rng: np.random.Generator) -> str:
