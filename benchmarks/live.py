@@ -53,6 +53,14 @@ TARGET_STALL_P99_MS = 16.0
 # ---- inputs --------------------------------------------------------------------------------------
 
 
+def _load_note(before: float, after: float) -> str:
+    """Say so when other work competed for the CPU: then the figures are pessimistic."""
+    cores = os.cpu_count() or 1
+    if max(before, after) > 0.5 * cores:
+        return f" (other jobs shared this machine's {cores} cores)"
+    return " (a quiet machine)"
+
+
 def yuv420p_planes(image: QImage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """BT.601 limited-range Y, U, V planes of an RGB image, as a camera's decoder would give."""
     rgb = image.convertToFormat(QImage.Format.Format_RGB888)
@@ -332,7 +340,7 @@ Input: {width}x{height} YUV420P frames at {args.fps:g} fps from a precise QTimer
 QVideoSink (measured {input_fps:.1f} fps), text "{TEXT}", and a 1.5 s audio window from a stand-in
 microphone repeating {voice.source} every second (gate open: modalities analysed: {', '.join(present)}).
 {args.seconds:g} s measured after {args.warmup:g} s of warm-up. Load average (1 min) before/after:
-{load_before[0]:.2f} / {load_after[0]:.2f} (other jobs share this machine's 2 cores).
+{load_before[0]:.2f} / {load_after[0]:.2f}{_load_note(load_before[0], load_after[0])}.
 
 | what | value | target |
 |---|---:|---|

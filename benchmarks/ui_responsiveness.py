@@ -4,6 +4,9 @@
    analyses are requested continuously for 10 s through the real worker thread (a new request
    every 50 ms, as fast typing or streaming would, and the views redrawn for every result).
    Every tick later than 10 ms is a stall the user could feel; we report p50, p99 and max.
+   The heartbeat starts before the inputs are loaded; the stalls until the first result is
+   drawn (first drawings of the inputs and of every view, once per session) are reported as
+   a separate set-up figure.
 2. Start-up: ``python -m mmstudio.gui`` is launched as a subprocess; the app prints wall-clock
    timestamps (``--timings``) when its window is shown and when the first analysis is on screen.
 
@@ -38,6 +41,8 @@ START = "<!-- ui_responsiveness:start -->"
 END = "<!-- ui_responsiveness:end -->"
 HEARTBEAT_MS = 10
 REQUEST_EVERY_MS = 50
+SETTLE_MS = 300  # after the first result is drawn, before the measured phase starts
+SETTLE_TIMEOUT_MS = 10_000
 TARGETS = {"p99_stall_ms": 16.0, "max_stall_ms": 50.0, "window_shown_s": 1.5}
 
 
@@ -81,7 +86,7 @@ def _write_inputs(folder: Path) -> dict[str, str]:
 
 
 def heartbeat(model: str | None, inputs: dict[str, str], seconds: float, requests: bool = True) -> dict:
-    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
 
     from mmstudio.gui.app import create_application
 
@@ -96,10 +101,26 @@ def heartbeat(model: str | None, inputs: dict[str, str], seconds: float, request
     while not ready:
         app.processEvents()
         time.sleep(0.005)
-    window.image_input.load_path(inputs["image"])
-    window.audio_input.load_path(inputs["audio"])
 
     ticks: list[float] = []
+    beat = QTimer()
+    beat.setTimerType(Qt.TimerType.PreciseTimer)
+    beat.setInterval(HEARTBEAT_MS)
+    beat.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    # Set-up: load the inputs and wait until the first result is drawn (the first drawing of the
+    # inputs and of every result view is a one-time cost). Its stalls are reported on their own;
+    # the measured phase is the continuous one the targets are about.
+    settled = QEventLoop()
+    settle_soon = lambda _id: QTimer.singleShot(SETTLE_MS, settled.quit)  # noqa: E731
+    window.analysis_shown.connect(settle_soon)
+    QTimer.singleShot(SETTLE_TIMEOUT_MS, settled.quit)
+    beat.start()
+    window.image_input.load_path(inputs["image"])
+    window.audio_input.load_path(inputs["audio"])
+    settled.exec()
+    window.analysis_shown.disconnect(settle_soon)
+    setup_ticks, ticks[:] = list(ticks), []
+
     shown: list[int] = []
     requested = [0]
     window.analysis_shown.connect(shown.append)
@@ -108,17 +129,12 @@ def heartbeat(model: str | None, inputs: dict[str, str], seconds: float, request
         requested[0] += 1
         window.text_input.set_text(f"I think it is a seven ({requested[0]})")  # each edit is a new request
 
-    beat = QTimer()
-    beat.setTimerType(Qt.TimerType.PreciseTimer)
-    beat.setInterval(HEARTBEAT_MS)
-    beat.timeout.connect(lambda: ticks.append(time.perf_counter()))
     typing = QTimer()
     typing.setInterval(REQUEST_EVERY_MS)
     typing.timeout.connect(request)
     if requests:
         window.analysis_shown.connect(lambda _id: request())  # never let the worker idle
     QTimer.singleShot(int(seconds * 1000), app.quit)
-    beat.start()
     if requests:
         typing.start()
         request()
@@ -128,7 +144,9 @@ def heartbeat(model: str | None, inputs: dict[str, str], seconds: float, request
     window.close()
     intervals = [(b - a) * 1000.0 for a, b in zip(ticks, ticks[1:], strict=False)]
     stalls = sorted(max(0.0, i - HEARTBEAT_MS) for i in intervals)
+    setup_stalls = [(b - a) * 1000.0 - HEARTBEAT_MS for a, b in zip(setup_ticks, setup_ticks[1:], strict=False)]
     return {
+        "setup_max_stall_ms": max(setup_stalls, default=0.0),
         "ticks": len(ticks),
         "requests": requested[0],
         "analyses_shown": len(shown),
@@ -223,15 +241,19 @@ def report(model_note: str, beats: list[tuple[str, dict]], launches: list[dict],
         f"**Heartbeat.** A {HEARTBEAT_MS} ms precise QTimer in the GUI thread of the real main window for "
         f"{seconds:g} s, while the text input changes every {REQUEST_EVERY_MS} ms and after every result "
         "(each change is an analysis request through the worker thread; stale ones are dropped) and every "
-        "result is drawn. Stall = tick interval − 10 ms.",
+        "result is drawn. Stall = tick interval − 10 ms. The heartbeat already runs during set-up (loading "
+        "an image and a clip, then drawing the first result, the first drawing of every view); set-up "
+        "stalls are one-time costs, shown in the last column and not part of the measured phase.",
         "",
-        "| configuration | ticks | requests | analyses run | shown | p50 stall | p99 stall | max stall |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| configuration | ticks | requests | analyses run | shown | p50 stall | p99 stall | max stall "
+        "| set-up max stall |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, beat in beats:
         lines.append(
             f"| {name} | {beat['ticks']} | {beat['requests']} | {beat['analyses_run']} | {beat['analyses_shown']} "
-            f"| {beat['p50_stall_ms']:.1f} ms | {beat['p99_stall_ms']:.1f} ms | {beat['max_stall_ms']:.1f} ms |"
+            f"| {beat['p50_stall_ms']:.1f} ms | {beat['p99_stall_ms']:.1f} ms | {beat['max_stall_ms']:.1f} ms "
+            f"| {beat['setup_max_stall_ms']:.1f} ms |"
         )
     default = beats[0][1]
     lines += [

@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
         self.first_painted.emit()
         self.load_model(self.model_spec)
         self.audio_input.build_plot()
-        self.results.build()
+        self.results.lay_out_unseen()
         # PortAudio's first device scan takes a moment; let the views paint first.
         QTimer.singleShot(250, self._probe_microphones)
 

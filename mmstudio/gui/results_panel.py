@@ -148,6 +148,22 @@ class ResultsPanel(QWidget):
         row.addWidget(self.opacity_slider)
         return row
 
+    def lay_out_unseen(self) -> None:
+        """Show the (empty) views once with painting off, so that laying out the splitters and
+        resizing every plot happens now, while the model loads, rather than as a stall when the
+        first result arrives."""
+        self.build()
+        if self.stack.currentWidget() is not self.placeholder:
+            return
+        self.stack.setUpdatesEnabled(False)
+        self.stack.setCurrentWidget(self.splitter)
+        QTimer.singleShot(0, self._end_unseen_layout)
+
+    def _end_unseen_layout(self) -> None:
+        if self.analysis is None and self._held is None:
+            self.stack.setCurrentWidget(self.placeholder)
+        self.stack.setUpdatesEnabled(True)
+
     # Showing results
 
     def show_analysis(self, analysis: Analysis, sample: Sample, expected: str | None = None, note: str = "",

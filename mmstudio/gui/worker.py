@@ -129,6 +129,10 @@ class AnalysisWorker(QObject):
         return next((entry for entry in entries if entry.name == str(spec)), None)
 
     def _import_torch(self) -> None:
+        # numpy imports numpy.ma and numpy.random on the first np.percentile (about 30 ms), which
+        # the views call to scale a spectrogram: pay that here, off the GUI thread.
+        import numpy.ma  # noqa: F401
+        import numpy.random  # noqa: F401
         import torch
 
         # On a small CPU, torch's intra-op threads on every core would starve the GUI thread

@@ -302,11 +302,14 @@ def _training_section(comparison: dict[str, dict[str, Any]], chosen: str) -> str
     ]
     if uneven:
         budget = ", ".join(f"{name} {value}" for name, value in epochs.items())
+        seconds = [m.get("training", {}).get("train_seconds") for m in comparison.values()]
+        total = sum(s for s in seconds if s) if all(seconds) else None
         lines += [
             "",
-            f"**Unequal budgets.** The compute budget (a shared 2-core CPU, about 45 minutes "
-            f"for all five) did not allow equal training, so the strategies got different "
-            f"maximum epochs: {budget}. The comparison favours the strategies trained longer.",
+            f"**Unequal budgets.** The compute budget ({_minutes(total)} of training for all "
+            f"five on {training.get('device', '?')}) did not allow equal training, so the "
+            f"strategies got different maximum epochs: {budget}. The comparison favours the "
+            "strategies trained longer.",
         ]
     return "\n".join(lines)
 

@@ -406,7 +406,13 @@ def test_made_up_training_words_name_no_number_and_avoid_held_out_frames():
 
 
 def test_only_training_phrases_carry_made_up_words():
-    from mmstudio.training.digits.text import DISTRACTORS, NUMBER_WORDS, TEMPLATES, TextStyle, make_text
+    from mmstudio.training.digits.text import (
+        DISTRACTORS,
+        NUMBER_WORDS,
+        TEMPLATES,
+        TextStyle,
+        make_text,
+    )
 
     style = TextStyle(typo_rate=0.0, distractor_rate=0.0, pseudo_word_rate=1.0)
     rng = np.random.default_rng(1)

@@ -406,3 +406,15 @@ def _png_bytes() -> bytes:
     buffer = io.BytesIO()
     digit_image("4").save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def test_result_views_are_laid_out_before_the_first_result_without_being_shown(qtbot, window):
+    """The first result should not pay for laying out every plot: that happens at start-up,
+    unseen, and the window goes back to its placeholder until a result exists."""
+    results = window.results
+    qtbot.waitUntil(lambda: results.built and results.stack.updatesEnabled(), timeout=TIMEOUT)
+    assert results.analysis is None
+    assert results.stack.currentWidget() is results.placeholder
+    for view in (results.image_map, results.audio_map, results.contributions, results.text_map):
+        # Qt keeps a resize pending on a widget that was never laid out while visible.
+        assert not view.testAttribute(Qt.WidgetAttribute.WA_PendingResizeEvent), type(view).__name__
