@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from mmstudio.models import FusionConfig, FusionNet  # noqa: E402
 from mmstudio.models.device import pick_device  # noqa: E402
 from mmstudio.models.registry import get_entry, get_model  # noqa: E402
 from mmstudio.resources import samples_dir  # noqa: E402
+from mmstudio.timing import timed_ms  # noqa: E402
 
 
 def load_model(name: str | None, device):
@@ -51,17 +51,6 @@ def benchmark_sample() -> Sample:
         text="I think it is a seven",
         audio=AudioClip((rng.standard_normal(16000) * 0.1).astype("float32"), 16000),
     )
-
-
-def timed(function, runs: int, warmup: int = 5) -> list[float]:
-    for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000.0)
-    return times
 
 
 def p95(values: list[float]) -> float:
@@ -106,19 +95,19 @@ def main(argv=None) -> int:
     analysis = analyzer.analyze(sample)
 
     stage_log: list[dict[str, float]] = []
-    full = timed(lambda: stage_log.append(analyzer.analyze(sample).timings_ms), args.runs)
-    ours_shapley = timed(lambda: predict_only.analyze(sample), args.runs)
+    full = timed_ms(lambda: stage_log.append(analyzer.analyze(sample).timings_ms), args.runs)
+    ours_shapley = timed_ms(lambda: predict_only.analyze(sample), args.runs)
     batch = [sample] * args.batch
-    batch_times = timed(lambda: analyzer.analyze_batch(batch), max(10, args.runs // 10), warmup=2)
+    batch_times = timed_ms(lambda: analyzer.analyze_batch(batch), max(10, args.runs // 10), warmup=2)
     throughput = args.batch / (statistics.median(batch_times) / 1000.0)
 
     whole_model, head_only = captum_value_functions(model, sample, analysis.predicted_index)
     players, baseline = torch.ones(1, 3, device=device), torch.zeros(1, 3, device=device)
     captum_runs = max(10, args.runs // 4)
     with torch.no_grad():
-        exact_whole = timed(lambda: ShapleyValues(whole_model).attribute(players, baselines=baseline), captum_runs)
-        exact_head = timed(lambda: ShapleyValues(head_only).attribute(players, baselines=baseline), captum_runs)
-        sampling = timed(
+        exact_whole = timed_ms(lambda: ShapleyValues(whole_model).attribute(players, baselines=baseline), captum_runs)
+        exact_head = timed_ms(lambda: ShapleyValues(head_only).attribute(players, baselines=baseline), captum_runs)
+        sampling = timed_ms(
             lambda: ShapleyValueSampling(whole_model).attribute(players, baselines=baseline, n_samples=25),
             captum_runs,
         )

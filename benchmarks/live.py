@@ -43,6 +43,7 @@ from mmstudio.gui.live import LivePanel  # noqa: E402
 from mmstudio.gui.live.frames import frame_to_pil  # noqa: E402
 from mmstudio.inputs import InputError  # noqa: E402
 from mmstudio.models.registry import get_entry, get_model  # noqa: E402
+from mmstudio.timing import timed_ms  # noqa: E402
 
 TEXT = "I think it is a seven"
 TARGET_RATE = 25.0
@@ -241,13 +242,7 @@ def analyze_only_ms(spec: str, voice: LoopedVoice, camera: SyntheticCamera, runs
         analyzer = Analyzer(get_model(spec, "cpu"), "cpu")
         sample = make_sample(image=frame_to_pil(camera.make_frame(0)), text=TEXT,
                              audio=audio_from_array(voice.latest(24000), voice.sample_rate))
-        for _ in range(5):
-            analyzer.analyze(sample)
-        times = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            analyzer.analyze(sample)
-            times.append((time.perf_counter() - started) * 1000)
+        times = timed_ms(lambda: analyzer.analyze(sample), runs)
     finally:
         torch.set_num_threads(before)
     return float(np.median(times))

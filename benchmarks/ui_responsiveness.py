@@ -142,11 +142,11 @@ def heartbeat(model: str | None, inputs: dict[str, str], seconds: float, request
     beat.stop()
     typing.stop()
     window.close()
-    intervals = [(b - a) * 1000.0 for a, b in zip(ticks, ticks[1:], strict=False)]
-    stalls = sorted(max(0.0, i - HEARTBEAT_MS) for i in intervals)
-    setup_stalls = [(b - a) * 1000.0 - HEARTBEAT_MS for a, b in zip(setup_ticks, setup_ticks[1:], strict=False)]
+    intervals = _intervals_ms(ticks)
+    stalls = _sorted_stalls(intervals)
+    setup_stalls = _sorted_stalls(_intervals_ms(setup_ticks))
     return {
-        "setup_max_stall_ms": max(setup_stalls, default=0.0),
+        "setup_max_stall_ms": setup_stalls[-1] if setup_stalls else 0.0,
         "ticks": len(ticks),
         "requests": requested[0],
         "analyses_shown": len(shown),
@@ -157,6 +157,15 @@ def heartbeat(model: str | None, inputs: dict[str, str], seconds: float, request
         "mean_interval_ms": statistics.fmean(intervals) if intervals else 0.0,
         "device": window.model_info.device if window.model_info else "",
     }
+
+
+def _intervals_ms(ticks: list[float]) -> list[float]:
+    return [(b - a) * 1000.0 for a, b in zip(ticks, ticks[1:], strict=False)]
+
+
+def _sorted_stalls(intervals: list[float]) -> list[float]:
+    """How much later than the heartbeat period each tick came, smallest first."""
+    return sorted(max(0.0, i - HEARTBEAT_MS) for i in intervals)
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -7,11 +7,12 @@ whole, with the spectrogram placed over the stretch the model analysed.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QLabel, QWidget
 
 from mmstudio.gui import colormaps
 from mmstudio.gui.audio_input import clip_envelope
+from mmstudio.gui.heatmap_frame import add_heatmap_overlay, titled_stack
 from mmstudio.gui.plotting import pg
 from mmstudio.gui.theme import MODALITY_COLORS, style_plot
 from mmstudio.inputs import AudioClip
@@ -52,28 +53,11 @@ class AudioMapView(QWidget):
         self.spec_plot.setMouseEnabled(x=True, y=False)
         self.spectrogram = pg.ImageItem()
         self.spectrogram.setLookupTable(colormaps.GREY_LUT)
-        self.overlay = pg.ImageItem()
-        self.overlay.setZValue(10)
         self.spec_plot.addItem(self.spectrogram)
-        self.spec_plot.addItem(self.overlay)
-        self.colorbar = pg.ColorBarItem(
-            values=(0.0, 1.0), colorMap=colormaps.get(colormaps.DEFAULT), interactive=False, width=12
-        )
-        self.colorbar.setImageItem(self.overlay)
-        self.graphics.addItem(self.colorbar, row=1, col=1)
+        self.overlay, self.colorbar = add_heatmap_overlay(self.graphics, self.spec_plot, row=1)
         style_plot(self.graphics, self)
         self._shown_key: tuple | None = None
-        self.empty = QLabel("No audio in this analysis")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setStyleSheet("color: palette(placeholder-text);")
-        self._stack = QStackedLayout()
-        self._stack.addWidget(self.empty)
-        self._stack.addWidget(self.graphics)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.title)
-        layout.addLayout(self._stack, 1)
+        self.empty, self._stack = titled_stack(self, self.title, self.graphics, "No audio in this analysis")
 
     def show_map(
         self,

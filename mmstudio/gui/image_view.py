@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from mmstudio.gui import colormaps
+from mmstudio.gui.heatmap_frame import add_heatmap_overlay, titled_stack
 from mmstudio.gui.plotting import pg
 from mmstudio.gui.theme import style_plot
 
@@ -31,28 +31,11 @@ class ImageMapView(QWidget):
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.view = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.base = pg.ImageItem()
-        self.overlay = pg.ImageItem()
-        self.overlay.setZValue(10)  # above the picture, whatever order they were added in
         self.view.addItem(self.base)
-        self.view.addItem(self.overlay)
-        self.colorbar = pg.ColorBarItem(
-            values=(0.0, 1.0), colorMap=colormaps.get(colormaps.DEFAULT), interactive=False, width=12
-        )
-        self.colorbar.setImageItem(self.overlay)
-        self.graphics.addItem(self.colorbar, row=0, col=1)
+        self.overlay, self.colorbar = add_heatmap_overlay(self.graphics, self.view, row=0)
         style_plot(self.graphics, self)
         self._shape: tuple[int, ...] = ()
-        self.empty = QLabel("No image in this analysis")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setStyleSheet("color: palette(placeholder-text);")
-        self._stack = QStackedLayout()
-        self._stack.addWidget(self.empty)
-        self._stack.addWidget(self.graphics)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.title)
-        layout.addLayout(self._stack, 1)
+        self.empty, self._stack = titled_stack(self, self.title, self.graphics, "No image in this analysis")
 
     def show_map(self, image: Image.Image | None, heatmap: np.ndarray | None, method: str = "") -> None:
         if image is None:

@@ -11,6 +11,7 @@ import json
 import statistics
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import torch
 from mmstudio import MODALITIES
 from mmstudio.inputs.errors import InputError
 from mmstudio.models.device import pick_device
+from mmstudio.timing import timed_ms
 from mmstudio.training.corruption import CORRUPTION_LEVELS
 from mmstudio.training.data import MediaCache, RecordDataset, make_loader, split_records
 from mmstudio.training.manifest import read_manifest
@@ -217,13 +219,7 @@ def measure_latency(
     result: dict[str, Any] = {"device": "cpu", "threads": torch.get_num_threads(), "runs": runs}
     for key, explain in (("analyze", True), ("predict", False)):
         analyzer = Analyzer(model, "cpu", explain=explain)
-        for _ in range(LATENCY_WARMUP):
-            analyzer.analyze(sample)
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            analyzer.analyze(sample)
-            times.append((time.perf_counter() - start) * 1000.0)
+        times = timed_ms(partial(analyzer.analyze, sample), runs, warmup=LATENCY_WARMUP)
         result[f"{key}_median"] = round(statistics.median(times), 2)
     return result
 

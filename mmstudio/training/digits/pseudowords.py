@@ -85,6 +85,15 @@ def _alphabet(lang: str) -> str:
     return _LATIN_CONSONANTS + _LATIN_VOWELS + _EXTRA_LETTERS[lang]
 
 
+def all_number_words(number_words_by_lang: dict[str, list[list[str]]]) -> set[str]:
+    """Every spelling of every digit in every language, lower-cased, and the numerals."""
+    words = {str(d) for d in range(10)}
+    for per_digit in number_words_by_lang.values():
+        for spellings in per_digit:
+            words.update(word.lower() for word in spellings)
+    return words
+
+
 class PseudoWords:
     """Draws training-only distractor words for one language at a time.
 
@@ -99,11 +108,7 @@ class PseudoWords:
         tokenizer: CharTokenizer | None = None,
     ):
         self.number_words_by_lang = number_words_by_lang
-        numbers = {str(d) for d in range(10)}
-        for per_digit in number_words_by_lang.values():
-            for spellings in per_digit:
-                numbers.update(word.lower() for word in spellings)
-        self.numbers = numbers
+        self.numbers = numbers = all_number_words(number_words_by_lang)
         tokenizer = tokenizer or CharTokenizer()
         # Unusual characters share hashed token ids; one that shares an id with a number
         # character looks exactly like it to the model.

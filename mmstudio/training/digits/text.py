@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmstudio.training.digits.pseudowords import PseudoWords
+from mmstudio.training.digits.pseudowords import PseudoWords, all_number_words
 
 LANGUAGES: tuple[str, ...] = ("en", "fr", "de", "es", "it", "ru", "zh", "ja")
 
@@ -118,17 +118,9 @@ _NUMBER_SLOT = "\ue000"
 _MIN_TYPO_NUMBER_LENGTH = 3
 
 
-def _all_number_words() -> set[str]:
-    words = {str(d) for d in range(10)}
-    for per_digit in NUMBER_WORDS.values():
-        for spellings in per_digit:
-            words.update(word.lower() for word in spellings)
-    return words
-
-
 def _clean_distractors() -> dict[str, list[str]]:
     """Drop any distractor that contains a number word of any language ("todos" holds "dos")."""
-    numbers = _all_number_words()
+    numbers = all_number_words(NUMBER_WORDS)
     return {
         lang: [w for w in words if not any(number in w.lower() for number in numbers)]
         for lang, words in _RAW_DISTRACTORS.items()

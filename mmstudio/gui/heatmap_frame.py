@@ -1,0 +1,40 @@
+"""Pieces the heatmap views share: an overlay with its colour bar, and a titled placeholder."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+
+from mmstudio.gui import colormaps
+from mmstudio.gui.plotting import pg
+
+
+def add_heatmap_overlay(graphics, target, row: int):
+    """A heatmap ImageItem over ``target``'s other items, with a colour bar for it in column 1
+    of ``row`` of ``graphics``. Returns (overlay, colorbar)."""
+    overlay = pg.ImageItem()
+    overlay.setZValue(10)  # above the picture, whatever order items were added in
+    target.addItem(overlay)
+    colorbar = pg.ColorBarItem(
+        values=(0.0, 1.0), colorMap=colormaps.get(colormaps.DEFAULT), interactive=False, width=12
+    )
+    colorbar.setImageItem(overlay)
+    graphics.addItem(colorbar, row=row, col=1)
+    return overlay, colorbar
+
+
+def titled_stack(owner: QWidget, title: QLabel, content: QWidget, empty_text: str) -> tuple[QLabel, QStackedLayout]:
+    """Lay ``owner`` out as ``title`` above either ``content`` or a placeholder reading
+    ``empty_text`` (shown first). Returns (placeholder, stack)."""
+    empty = QLabel(empty_text)
+    empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    empty.setStyleSheet("color: palette(placeholder-text);")
+    stack = QStackedLayout()
+    stack.addWidget(empty)
+    stack.addWidget(content)
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    layout.addWidget(title)
+    layout.addLayout(stack, 1)
+    return empty, stack
