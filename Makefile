@@ -1,36 +1,62 @@
 # Two entry points that do all set-up on a fresh machine:
-#   make run   - create .venv, install mmstudio, open the studio on the built-in model
-#   make test  - the same set-up plus development tools, then the whole test suite
+#   make run   - create .venv, install mmstudio from the lock, open the studio on the built-in model
+#   make test  - the same set-up plus development tools, then lint and the whole test suite
+# Both install exactly the versions in requirements/*.txt (regenerate: bash requirements/lock.sh).
 # System packages (microphone, webcam, real windows, speech): see README.md or `make system-deps`.
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-dev
+APP_STAMP := $(VENV)/.installed-app
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint benchmarks system-deps clean
+.PHONY: run test lint check-lock benchmarks bundle bundle-smoke install-desktop system-deps lock clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
 
-run: $(STAMP)
+$(APP_STAMP): $(VENV)/bin/python pyproject.toml requirements/app.txt
+	$(PY) -m pip install --quiet -r requirements/app.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(APP_STAMP)
+
+$(DEV_STAMP): $(APP_STAMP) requirements/dev.txt
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	touch $(DEV_STAMP)
+
+run: $(APP_STAMP)
 	$(PY) -m mmstudio
 
-lint: $(STAMP)
+check-lock: $(DEV_STAMP)
+	$(PY) packaging/check_lock.py requirements/dev.txt
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check mmstudio tests benchmarks packaging examples setup.py
+	$(VENV)/bin/ruff format --check mmstudio tests benchmarks packaging examples setup.py resources
 	$(VENV)/bin/lint-imports
 
 # Live mode's microphone tests run in a process of their own: PortAudio's device list and
 # PulseAudio source are process-wide state, fixed when sounddevice first initialises.
-test: lint
+test: check-lock lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest --ignore=tests/gui/test_live.py
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest tests/gui/test_live.py
 
-benchmarks: $(STAMP)
+benchmarks: $(DEV_STAMP)
 	$(PY) benchmarks/analysis_latency.py
 	$(PY) benchmarks/ui_responsiveness.py
+
+bundle: $(DEV_STAMP)
+	bash packaging/build_bundle.sh
+
+bundle-smoke:
+	bash packaging/smoke_bundle.sh
+
+install-desktop:
+	bash packaging/install_desktop.sh
+
+lock:
+	bash requirements/lock.sh
 
 system-deps:
 	bash packaging/install_system_deps.sh

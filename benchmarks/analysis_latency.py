@@ -42,7 +42,9 @@ def benchmark_sample() -> Sample:
     folder = samples_dir()
     images, sounds = sorted(folder.glob("*.png")), sorted(folder.glob("*.wav"))
     if images and sounds:
-        return Sample(image=load_image(images[0]), text="I think it is a seven", audio=load_audio(sounds[0]))
+        return Sample(
+            image=load_image(images[0]), text="I think it is a seven", audio=load_audio(sounds[0])
+        )
     rng = np.random.default_rng(0)
     from PIL import Image
 
@@ -64,7 +66,9 @@ def captum_value_functions(model, sample: Sample, target: int):
 
     def whole_model(presence: torch.Tensor) -> torch.Tensor:
         encoded = model.encode(batch)  # what a plain Captum user pays: encoders every call
-        logits = model.fuse(encoded, (presence > 0.5).unsqueeze(0) if presence.dim() == 2 else presence)
+        logits = model.fuse(
+            encoded, (presence > 0.5).unsqueeze(0) if presence.dim() == 2 else presence
+        )
         return torch.log_softmax(logits.logits[0], -1)[:, target]
 
     with torch.no_grad():
@@ -98,17 +102,25 @@ def main(argv=None) -> int:
     full = timed_ms(lambda: stage_log.append(analyzer.analyze(sample).timings_ms), args.runs)
     ours_shapley = timed_ms(lambda: predict_only.analyze(sample), args.runs)
     batch = [sample] * args.batch
-    batch_times = timed_ms(lambda: analyzer.analyze_batch(batch), max(10, args.runs // 10), warmup=2)
+    batch_times = timed_ms(
+        lambda: analyzer.analyze_batch(batch), max(10, args.runs // 10), warmup=2
+    )
     throughput = args.batch / (statistics.median(batch_times) / 1000.0)
 
     whole_model, head_only = captum_value_functions(model, sample, analysis.predicted_index)
     players, baseline = torch.ones(1, 3, device=device), torch.zeros(1, 3, device=device)
     captum_runs = max(10, args.runs // 4)
     with torch.no_grad():
-        exact_whole = timed_ms(lambda: ShapleyValues(whole_model).attribute(players, baselines=baseline), captum_runs)
-        exact_head = timed_ms(lambda: ShapleyValues(head_only).attribute(players, baselines=baseline), captum_runs)
+        exact_whole = timed_ms(
+            lambda: ShapleyValues(whole_model).attribute(players, baselines=baseline), captum_runs
+        )
+        exact_head = timed_ms(
+            lambda: ShapleyValues(head_only).attribute(players, baselines=baseline), captum_runs
+        )
         sampling = timed_ms(
-            lambda: ShapleyValueSampling(whole_model).attribute(players, baselines=baseline, n_samples=25),
+            lambda: ShapleyValueSampling(whole_model).attribute(
+                players, baselines=baseline, n_samples=25
+            ),
             captum_runs,
         )
         reference = ShapleyValues(head_only).attribute(players, baselines=baseline)[0].cpu().numpy()
@@ -118,15 +130,31 @@ def main(argv=None) -> int:
     med = statistics.median
     rows = [
         ("`analyze()` batch 1: prediction + heatmaps + exact Shapley", med(full), p95(full)),
-        ("`analyze()` batch 1 without heatmaps: prediction + exact Shapley (ours)", med(ours_shapley), p95(ours_shapley)),
-        ("Captum `ShapleyValues` (exact), whole model per coalition", med(exact_whole), p95(exact_whole)),
-        ("Captum `ShapleyValues` (exact), fusion head only on cached encodings", med(exact_head), p95(exact_head)),
-        ("Captum `ShapleyValueSampling` (25 permutations), whole model", med(sampling), p95(sampling)),
+        (
+            "`analyze()` batch 1 without heatmaps: prediction + exact Shapley (ours)",
+            med(ours_shapley),
+            p95(ours_shapley),
+        ),
+        (
+            "Captum `ShapleyValues` (exact), whole model per coalition",
+            med(exact_whole),
+            p95(exact_whole),
+        ),
+        (
+            "Captum `ShapleyValues` (exact), fusion head only on cached encodings",
+            med(exact_head),
+            p95(exact_head),
+        ),
+        (
+            "Captum `ShapleyValueSampling` (25 permutations), whole model",
+            med(sampling),
+            p95(sampling),
+        ),
     ]
     table = "\n".join(f"| {name} | {m:.2f} | {p:.2f} |" for name, m, p in rows)
     stages = ", ".join(f"{k} {med(t[k] for t in stage_log):.2f} ms" for k in analysis.timings_ms)
     body = f"""Model: {model_label}, {sum(p.numel() for p in model.parameters()):,} parameters, fusion
-`{getattr(getattr(model, 'config', None), 'fusion', '?')}`, on {analyzer.device_name}. Input: one image, one
+`{getattr(getattr(model, "config", None), "fusion", "?")}`, on {analyzer.device_name}. Input: one image, one
 text, one audio clip from `resources/samples/` (all three modalities, so 8 coalitions).
 
 | what | median ms | p95 ms |
@@ -140,8 +168,8 @@ text, one audio clip from `resources/samples/` (all three modalities, so 8 coali
 - Agreement with Captum's exact values: max |difference| = {agreement:.1e}.
 - Median time per stage of one analysis: {stages}.
 - Targets on the 2-core CPU machine: full analysis under 15 ms median
-  ({'met' if med(full) < 15 else 'NOT met'}: {med(full):.2f} ms); exact Shapley at least 5x faster than Captum's
-  exact ShapleyValues ({'met' if med(exact_whole) / med(ours_shapley) >= 5 else 'NOT met'}).
+  ({"met" if med(full) < 15 else "NOT met"}: {med(full):.2f} ms); exact Shapley at least 5x faster than Captum's
+  exact ShapleyValues ({"met" if med(exact_whole) / med(ours_shapley) >= 5 else "NOT met"}).
 """
     write_section("Analysis latency", body, "benchmarks/analysis_latency.py")
     print(body)

@@ -67,7 +67,11 @@ def yuv420p_planes(image: QImage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rgb = image.convertToFormat(QImage.Format.Format_RGB888)
     width, height = rgb.width(), rgb.height()
     rows = np.frombuffer(rgb.constBits(), np.uint8, count=rgb.bytesPerLine() * height)
-    pixels = rows.reshape(height, rgb.bytesPerLine())[:, : width * 3].reshape(height, width, 3).astype(np.float32)
+    pixels = (
+        rows.reshape(height, rgb.bytesPerLine())[:, : width * 3]
+        .reshape(height, width, 3)
+        .astype(np.float32)
+    )
     r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
     y = 16 + 0.257 * r + 0.504 * g + 0.098 * b
     u = 128 - 0.148 * r - 0.291 * g + 0.439 * b
@@ -97,7 +101,9 @@ class SyntheticCamera:
 
     def __init__(self, sink, fps: float, width: int, height: int) -> None:
         self.sink = sink
-        self.format = QVideoFrameFormat(QSize(width, height), QVideoFrameFormat.PixelFormat.Format_YUV420P)
+        self.format = QVideoFrameFormat(
+            QSize(width, height), QVideoFrameFormat.PixelFormat.Format_YUV420P
+        )
         self.planes = [yuv420p_planes(digit_image(d, width, height)) for d in range(10)]
         self.sent = 0
         self.timer = QTimer()
@@ -227,7 +233,9 @@ def display_cost_ms(camera: SyntheticCamera, runs: int = 100) -> tuple[float, fl
     return display, (time.perf_counter() - started) / runs * 1000
 
 
-def analyze_only_ms(spec: str, voice: LoopedVoice, camera: SyntheticCamera, runs: int = 40) -> float:
+def analyze_only_ms(
+    spec: str, voice: LoopedVoice, camera: SyntheticCamera, runs: int = 40
+) -> float:
     """Median time of Analyzer.analyze alone on one live-like sample, with the live worker's
     torch thread count: the ceiling the model itself puts on the analysis rate."""
     import torch
@@ -240,8 +248,11 @@ def analyze_only_ms(spec: str, voice: LoopedVoice, camera: SyntheticCamera, runs
     torch.set_num_threads(max(1, cores - 1) if cores <= 4 else before)
     try:
         analyzer = Analyzer(get_model(spec, "cpu"), "cpu")
-        sample = make_sample(image=frame_to_pil(camera.make_frame(0)), text=TEXT,
-                             audio=audio_from_array(voice.latest(24000), voice.sample_rate))
+        sample = make_sample(
+            image=frame_to_pil(camera.make_frame(0)),
+            text=TEXT,
+            audio=audio_from_array(voice.latest(24000), voice.sample_rate),
+        )
         times = timed_ms(lambda: analyzer.analyze(sample), runs)
     finally:
         torch.set_num_threads(before)
@@ -249,13 +260,19 @@ def analyze_only_ms(spec: str, voice: LoopedVoice, camera: SyntheticCamera, runs
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--size", default="640x480")
-    parser.add_argument("--model", default=None, help="model name or checkpoint folder (default: digits)")
-    parser.add_argument("--no-write", action="store_true", help="print the figures, leave BENCHMARKS.md alone")
+    parser.add_argument(
+        "--model", default=None, help="model name or checkpoint folder (default: digits)"
+    )
+    parser.add_argument(
+        "--no-write", action="store_true", help="print the figures, leave BENCHMARKS.md alone"
+    )
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
 
@@ -271,7 +288,9 @@ def main(argv=None) -> int:
     session.microphone_choice = None
     latencies: list[float] = []
     results: list = []
-    session.result_shown.connect(lambda result, latency: (results.append(result), latencies.append(latency)))
+    session.result_shown.connect(
+        lambda result, latency: (results.append(result), latencies.append(latency))
+    )
 
     camera = SyntheticCamera(session.grabber.sink, args.fps, width, height)
     display_ms, model_frame_ms = display_cost_ms(camera)
@@ -288,7 +307,11 @@ def main(argv=None) -> int:
 
     load_before = os.getloadavg()
     heartbeat = Heartbeat()
-    first_result, frames_before, dropped_before = len(results), session.frames_captured, session.frames_dropped
+    first_result, frames_before, dropped_before = (
+        len(results),
+        session.frames_captured,
+        session.frames_dropped,
+    )
     latencies.clear()
     painted_before = panel.view.frame_item.paints
     started, gui_cpu_before = time.perf_counter(), time.thread_time()
@@ -328,22 +351,22 @@ def main(argv=None) -> int:
         return "met" if met[key] else "**not met**"
 
     body = f"""
-Model: {model_text}, on {measured[0].analysis.device if measured else '?'}; the live worker has its own
+Model: {model_text}, on {measured[0].analysis.device if measured else "?"}; the live worker has its own
 copy of the model in its own QThread (on a CPU with 4 cores or fewer, torch gets one core fewer than
 there are, so the GUI thread keeps one).
 Input: {width}x{height} YUV420P frames at {args.fps:g} fps from a precise QTimer into the live
 QVideoSink (measured {input_fps:.1f} fps), text "{TEXT}", and a 1.5 s audio window from a stand-in
-microphone repeating {voice.source} every second (gate open: modalities analysed: {', '.join(present)}).
+microphone repeating {voice.source} every second (gate open: modalities analysed: {", ".join(present)}).
 {args.seconds:g} s measured after {args.warmup:g} s of warm-up. Load average (1 min) before/after:
 {load_before[0]:.2f} / {load_after[0]:.2f}{_load_note(load_before[0], load_after[0])}.
 
 | what | value | target |
 |---|---:|---|
-| sustained analysis rate | **{rate:.1f} analyses/s** ({len(measured)} in {elapsed:.1f} s) | >= {TARGET_RATE:g}/s: {verdict('rate')} |
+| sustained analysis rate | **{rate:.1f} analyses/s** ({len(measured)} in {elapsed:.1f} s) | >= {TARGET_RATE:g}/s: {verdict("rate")} |
 | end-to-end latency p50 (frame delivered -> result drawn) | {p50:.1f} ms | |
-| end-to-end latency p95 | **{p95:.1f} ms** | < {TARGET_P95_MS:g} ms: {verdict('p95')} |
+| end-to-end latency p95 | **{p95:.1f} ms** | < {TARGET_P95_MS:g} ms: {verdict("p95")} |
 | frames dropped (replaced while the model was busy) | {dropped} of {captured} ({100 * dropped / max(captured, 1):.0f}%) | |
-| event-loop stall p99 (10 ms heartbeat) | **{stall_p99:.1f} ms** | < {TARGET_STALL_P99_MS:g} ms: {verdict('stall')} |
+| event-loop stall p99 (10 ms heartbeat) | **{stall_p99:.1f} ms** | < {TARGET_STALL_P99_MS:g} ms: {verdict("stall")} |
 | event-loop stall max | {stall_max:.1f} ms | |
 | worker time per analysis, median (frame -> PIL, audio window, analyze) | {np.median(worker_ms):.1f} ms | |
 | `analyze()` alone, same sample, no stream running (median) | {model_ms:.1f} ms (ceiling {1000 / model_ms:.0f}/s) | |

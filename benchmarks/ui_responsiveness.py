@@ -64,7 +64,11 @@ def model_and_inputs(folder: Path) -> tuple[str | None, str, dict[str, str]]:
     torch.manual_seed(0)
     config = FusionConfig(labels=[str(i) for i in range(10)], name="digits-size-random")
     save_checkpoint(FusionNet(config).eval(), folder / "model")
-    return str(folder / "model"), "FusionNet with the default configuration, random weights (trained weights absent)", inputs
+    return (
+        str(folder / "model"),
+        "FusionNet with the default configuration, random weights (trained weights absent)",
+        inputs,
+    )
 
 
 def _write_inputs(folder: Path) -> dict[str, str]:
@@ -77,15 +81,19 @@ def _write_inputs(folder: Path) -> dict[str, str]:
     ImageDraw.Draw(image).text((50, 40), "7", fill="black", font_size=110)
     image.save(folder / "seven.png")
     t = np.arange(16000) / 16000
-    save_wav(AudioClip((0.3 * np.sin(2 * np.pi * 300 * t) * np.hanning(16000)).astype("float32"), 16000),
-             folder / "tone.wav")
+    save_wav(
+        AudioClip((0.3 * np.sin(2 * np.pi * 300 * t) * np.hanning(16000)).astype("float32"), 16000),
+        folder / "tone.wav",
+    )
     return {"image": str(folder / "seven.png"), "audio": str(folder / "tone.wav")}
 
 
 # ---- 1. heartbeat (runs in a child process per configuration) -------------------------------
 
 
-def heartbeat(model: str | None, inputs: dict[str, str], seconds: float, requests: bool = True) -> dict:
+def heartbeat(
+    model: str | None, inputs: dict[str, str], seconds: float, requests: bool = True
+) -> dict:
     from PySide6.QtCore import QEventLoop, Qt, QTimer
 
     from mmstudio.gui.app import create_application
@@ -127,7 +135,9 @@ def heartbeat(model: str | None, inputs: dict[str, str], seconds: float, request
 
     def request() -> None:
         requested[0] += 1
-        window.text_input.set_text(f"I think it is a seven ({requested[0]})")  # each edit is a new request
+        window.text_input.set_text(
+            f"I think it is a seven ({requested[0]})"
+        )  # each edit is a new request
 
     typing = QTimer()
     typing.setInterval(REQUEST_EVERY_MS)
@@ -175,13 +185,24 @@ def _percentile(values: list[float], q: float) -> float:
     return values[index]
 
 
-def run_heartbeat_child(model: str | None, inputs: dict[str, str], seconds: float, env_extra: dict,
-                        requests: bool = True) -> dict:
-    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"), **env_extra}
+def run_heartbeat_child(
+    model: str | None,
+    inputs: dict[str, str],
+    seconds: float,
+    env_extra: dict,
+    requests: bool = True,
+) -> dict:
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+        **env_extra,
+    }
     env.setdefault("MMSTUDIO_SETTINGS_DIR", tempfile.mkdtemp(prefix="mmstudio-bench-settings-"))
     spec = {"model": model, "inputs": inputs, "seconds": seconds, "requests": requests}
     command = [sys.executable, __file__, "--child-heartbeat", json.dumps(spec)]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 300, cwd=ROOT)
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=seconds + 300, cwd=ROOT
+    )
     if result.returncode != 0:
         raise RuntimeError(f"heartbeat run failed:\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -193,14 +214,32 @@ def run_heartbeat_child(model: str | None, inputs: dict[str, str], seconds: floa
 def launch_times(model: str | None, inputs: dict[str, str], runs: int) -> list[dict]:
     results = []
     for _ in range(runs):
-        env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-               "MMSTUDIO_SETTINGS_DIR": tempfile.mkdtemp(prefix="mmstudio-bench-settings-")}
-        command = [sys.executable, "-m", "mmstudio.gui", "--device", "cpu", "--timings", "--quit-after-analysis",
-                   "--image", inputs["image"], "--audio", inputs["audio"], "--text", "I think it is a seven"]
+        env = {
+            **os.environ,
+            "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+            "MMSTUDIO_SETTINGS_DIR": tempfile.mkdtemp(prefix="mmstudio-bench-settings-"),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "mmstudio.gui",
+            "--device",
+            "cpu",
+            "--timings",
+            "--quit-after-analysis",
+            "--image",
+            inputs["image"],
+            "--audio",
+            inputs["audio"],
+            "--text",
+            "I think it is a seven",
+        ]
         if model:
             command += ["--model", model]
         started = time.time()
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+        result = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT
+        )
         if result.returncode != 0:
             raise RuntimeError(f"launch failed:\n{result.stderr}")
         stamps = re.findall(r"^mmstudio-timing (\S+) (\S+) (\S+)$", result.stdout, flags=re.M)
@@ -237,7 +276,9 @@ def _verdict(value: float, target: float) -> str:
     return "meets" if value < target else "**misses**"
 
 
-def report(model_note: str, beats: list[tuple[str, dict]], launches: list[dict], seconds: float) -> str:
+def report(
+    model_note: str, beats: list[tuple[str, dict]], launches: list[dict], seconds: float
+) -> str:
     info = machine()
     lines = [
         START,
@@ -312,27 +353,51 @@ def write_section(section: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="heartbeat duration (default 10)")
-    parser.add_argument("--launches", type=int, default=5, help="start-up runs (default 5; 0 skips)")
-    parser.add_argument("--compare-threads", action="store_true",
-                        help="also measure with torch using every core (OMP_NUM_THREADS=cores)")
-    parser.add_argument("--no-write", action="store_true", help="print the section instead of writing BENCHMARKS.md")
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="heartbeat duration (default 10)"
+    )
+    parser.add_argument(
+        "--launches", type=int, default=5, help="start-up runs (default 5; 0 skips)"
+    )
+    parser.add_argument(
+        "--compare-threads",
+        action="store_true",
+        help="also measure with torch using every core (OMP_NUM_THREADS=cores)",
+    )
+    parser.add_argument(
+        "--no-write", action="store_true", help="print the section instead of writing BENCHMARKS.md"
+    )
     parser.add_argument("--child-heartbeat", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_heartbeat:
         spec = json.loads(args.child_heartbeat)
-        print(json.dumps(heartbeat(spec["model"], spec["inputs"], spec["seconds"], spec["requests"])))
+        print(
+            json.dumps(heartbeat(spec["model"], spec["inputs"], spec["seconds"], spec["requests"]))
+        )
         return 0
     folder = Path(tempfile.mkdtemp(prefix="mmstudio-bench-"))
     model, note, inputs = model_and_inputs(folder)
-    beats = [("app default (torch on cores − 1, GIL switch 1 ms)", run_heartbeat_child(model, inputs, args.seconds, {}))]
+    beats = [
+        (
+            "app default (torch on cores − 1, GIL switch 1 ms)",
+            run_heartbeat_child(model, inputs, args.seconds, {}),
+        )
+    ]
     if args.compare_threads:
         cores = str(os.cpu_count() or 1)
-        beats.append((f"torch on all {cores} cores", run_heartbeat_child(model, inputs, args.seconds,
-                                                                         {"OMP_NUM_THREADS": cores})))
+        beats.append(
+            (
+                f"torch on all {cores} cores",
+                run_heartbeat_child(model, inputs, args.seconds, {"OMP_NUM_THREADS": cores}),
+            )
+        )
     # The floor set by the machine itself (other processes, the OS): the same window, no analyses.
-    beats.append(("window idle, no analyses (noise floor)",
-                  run_heartbeat_child(model, inputs, args.seconds, {}, requests=False)))
+    beats.append(
+        (
+            "window idle, no analyses (noise floor)",
+            run_heartbeat_child(model, inputs, args.seconds, {}, requests=False),
+        )
+    )
     launches = launch_times(model, inputs, args.launches) if args.launches > 0 else []
     section = report(note, beats, launches, args.seconds)
     print(section)

@@ -47,7 +47,9 @@ def benchmark_sample(seconds: float) -> Sample:
     return Sample(image=image, text="a dog barks at a passing siren", audio=audio)
 
 
-def interleaved_medians(functions: dict[str, Callable[[], object]], runs: int, device: torch.device, warmup: int = 3) -> dict[str, float]:
+def interleaved_medians(
+    functions: dict[str, Callable[[], object]], runs: int, device: torch.device, warmup: int = 3
+) -> dict[str, float]:
     """Median ms of each function, timed in turn within every run, so that a busy machine
     (other processes on the same cores) slows ours and theirs alike."""
     for _ in range(warmup):
@@ -82,7 +84,9 @@ def pipelines(folder: Path, device: torch.device, dtype: torch.dtype | None = No
 def measure(folder: Path, device: torch.device, runs: int, sample: Sample) -> dict[str, float]:
     model = load_clip_clap(folder, device, labels=LABELS)
     plain, explained = Analyzer(model, device, explain=False), Analyzer(model, device)
-    audio_at_rate = model_audio(sample.audio, int(model.clap_processor.feature_extractor.sampling_rate))
+    audio_at_rate = model_audio(
+        sample.audio, int(model.clap_processor.feature_extractor.sampling_rate)
+    )
     image_pipe, audio_pipe = pipelines(folder, device)
     functions = {
         "ours_all": lambda: plain.analyze(sample),
@@ -107,10 +111,17 @@ def model_audio(clip: AudioClip, rate: int) -> np.ndarray:
     return _resampled(clip, rate)
 
 
-def report(found: dict[str, float], size: str, device: torch.device, runs: int, seconds: float) -> str:
+def report(
+    found: dict[str, float], size: str, device: torch.device, runs: int, seconds: float
+) -> str:
     both = found["pipe_image"] + found["pipe_audio"]
     rows = [
-        ("image + text + audio: prediction + exact Shapley (8 coalitions); the text tower runs too", found["ours_all"], "image + audio pipelines back to back", both),
+        (
+            "image + text + audio: prediction + exact Shapley (8 coalitions); the text tower runs too",
+            found["ours_all"],
+            "image + audio pipelines back to back",
+            both,
+        ),
         ("image only", found["ours_image"], "zero-shot-image-classification", found["pipe_image"]),
         ("audio only", found["ours_audio"], "zero-shot-audio-classification", found["pipe_audio"]),
     ]
@@ -125,8 +136,13 @@ def report(found: dict[str, float], size: str, device: torch.device, runs: int, 
         "| ours (`Analyzer(model, explain=False)`) | ms | transformers pipeline | ms | ours / theirs |",
         "|---|---:|---|---:|---:|",
     ]
-    lines += [f"| {ours} | {a:.2f} | {theirs} | {b:.2f} | {a / b:.2f}x |" for ours, a, theirs, b in rows]
-    lines += ["", f"- With heatmaps (rollout, two gradient passes) the full analysis takes {found['ours_all_explained']:.2f} ms."]
+    lines += [
+        f"| {ours} | {a:.2f} | {theirs} | {b:.2f} | {a / b:.2f}x |" for ours, a, theirs, b in rows
+    ]
+    lines += [
+        "",
+        f"- With heatmaps (rollout, two gradient passes) the full analysis takes {found['ours_all_explained']:.2f} ms.",
+    ]
     if "pipe_image_half" in found:
         lines.append(
             f"- Pipelines in half precision: image {found['pipe_image_half']:.2f} ms, audio {found['pipe_audio_half']:.2f} ms "
@@ -146,7 +162,9 @@ def _subtitle(size: str, device: torch.device) -> str:
 def _sizes(size: str) -> str:
     if size == "real":
         return "the architecture sizes of openai/clip-vit-base-patch32 and laion/clap-htsat-unfused (tokenizers spell words letter by letter, so texts are longer than with the real BPE)"
-    return "tiny CLIP (2 layers, width 32, 32x32 images) and CLAP (two Swin stages, 16 mel bins, 1 s)"
+    return (
+        "tiny CLIP (2 layers, width 32, 32x32 images) and CLAP (two Swin stages, 16 mel bins, 1 s)"
+    )
 
 
 def merge_subsection(body: str, subtitle: str) -> str:
@@ -158,18 +176,26 @@ def merge_subsection(body: str, subtitle: str) -> str:
         for part in re.split(r"(?=^### )", section.group(0), flags=re.MULTILINE)[1:]:
             if not part.startswith(f"### {subtitle}\n"):
                 kept.append(part.strip())
-    intro = ("Ours: `Analyzer(model, explain=False).analyze()` on the zero-shot backend "
-             "(prediction and exact modality Shapley values). Theirs: transformers' zero-shot "
-             "pipelines on the same CLIP and CLAP folders, inputs and device.")
+    intro = (
+        "Ours: `Analyzer(model, explain=False).analyze()` on the zero-shot backend "
+        "(prediction and exact modality Shapley values). Theirs: transformers' zero-shot "
+        "pipelines on the same CLIP and CLAP folders, inputs and device."
+    )
     return "\n\n".join([intro, body.strip(), *kept])
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--real-size", action="store_true", help="real CLIP ViT-B/32 and CLAP HTSAT sizes (for a GPU)")
+    parser.add_argument(
+        "--real-size",
+        action="store_true",
+        help="real CLIP ViT-B/32 and CLAP HTSAT sizes (for a GPU)",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--no-write", action="store_true", help="print the figures, leave BENCHMARKS.md alone")
+    parser.add_argument(
+        "--no-write", action="store_true", help="print the figures, leave BENCHMARKS.md alone"
+    )
     args = parser.parse_args(argv)
     device = pick_device(args.device)
     size = "real" if args.real_size else "tiny"
@@ -181,7 +207,9 @@ def main(argv=None) -> int:
     body = report(found, size, device, args.runs, seconds)
     print(body)
     if not args.no_write:
-        path = write_section(TITLE, merge_subsection(body, _subtitle(size, device)), "benchmarks/zeroshot_latency.py")
+        path = write_section(
+            TITLE, merge_subsection(body, _subtitle(size, device)), "benchmarks/zeroshot_latency.py"
+        )
         print(f"\nwrote {path}")
     return 0
 

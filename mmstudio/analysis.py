@@ -69,12 +69,16 @@ class Analyzer:
             logits, weights, heatmaps, seen = self._run_split(samples, watch)
         total = sum(watch.marks.values())
         return [
-            self._assemble(row, sample, logits[row], weights, heatmaps, seen[row], watch.marks, total)
+            self._assemble(
+                row, sample, logits[row], weights, heatmaps, seen[row], watch.marks, total
+            )
             for row, sample in enumerate(samples)
         ]
 
     def _present_mask(self, samples: Sequence[Sample]) -> torch.Tensor:
-        return torch.tensor([[m in s.present for m in self.modalities] for s in samples], dtype=torch.bool)
+        return torch.tensor(
+            [[m in s.present for m in self.modalities] for s in samples], dtype=torch.bool
+        )
 
     def _run_split(self, samples, watch):
         batch = self.model.preprocess(samples).to(self.device)
@@ -97,12 +101,16 @@ class Analyzer:
 
     def _run_whole(self, samples, watch):
         count = len(samples)
-        presence = self._masks.unsqueeze(0).expand(count, -1, -1) & self._present_mask(samples).unsqueeze(1)
+        presence = self._masks.unsqueeze(0).expand(count, -1, -1) & self._present_mask(
+            samples
+        ).unsqueeze(1)
         logits = self.model.coalition_logits(samples, presence.to(self.device)).float()
         watch.lap("coalitions")
         return logits, None, None, [{} for _ in samples]
 
-    def _assemble(self, row, sample, coalition_logits, weights, heatmaps, seen, marks, total) -> Analysis:
+    def _assemble(
+        self, row, sample, coalition_logits, weights, heatmaps, seen, marks, total
+    ) -> Analysis:
         log_probs = torch.log_softmax(coalition_logits, -1)  # (K, C)
         full = log_probs[-1]
         predicted = int(full.argmax())
@@ -152,7 +160,7 @@ def _present_weights(weights, row, modalities, present) -> dict[str, float]:
     chosen = np.array([full[modalities.index(m)] for m in present], dtype=np.float64)
     total = chosen.sum()
     chosen = chosen / total if total > 0 else np.full(len(present), 1.0 / len(present))
-    return {m: float(w) for m, w in zip(present, chosen)}
+    return {m: float(w) for m, w in zip(present, chosen, strict=True)}
 
 
 def _what_the_model_saw(batch, encoded, samples: Sequence[Sample]) -> list[dict]:

@@ -22,11 +22,20 @@ def _add_gui(subparsers) -> None:
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="a registered model name or a checkpoint folder (default: the built-in digits model)")
+    parser.add_argument(
+        "--model",
+        help="a registered model name or a checkpoint folder (default: the built-in digits model)",
+    )
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    parser.add_argument("--labels", help='candidate labels for zero-shot models such as clip-clap, e.g. "dog, cat, siren"')
-    parser.add_argument("--allow-download", action="store_true",
-                        help="let the clip-clap backend download missing weights into the Hugging Face cache")
+    parser.add_argument(
+        "--labels",
+        help='candidate labels for zero-shot models such as clip-clap, e.g. "dog, cat, siren"',
+    )
+    parser.add_argument(
+        "--allow-download",
+        action="store_true",
+        help="let the clip-clap backend download missing weights into the Hugging Face cache",
+    )
 
 
 def _add_predict(subparsers) -> None:
@@ -36,14 +45,33 @@ def _add_predict(subparsers) -> None:
     parser.add_argument("--audio", help="an audio file (WAV, FLAC, OGG, MP3)")
     _add_model_options(parser)
     parser.add_argument("--json", action="store_true", help="print the whole Analysis as JSON")
-    parser.add_argument("--heatmaps", metavar="DIR", help="write heatmap overlays as PNG files into DIR")
+    parser.add_argument(
+        "--heatmaps", metavar="DIR", help="write heatmap overlays as PNG files into DIR"
+    )
     parser.add_argument("--top", type=int, default=5, help="how many labels to list (default 5)")
     parser.set_defaults(handler=_run_predict)
 
 
 def _add_models(subparsers) -> None:
-    parser = subparsers.add_parser("models", help="list the registered models and where their weights are")
+    parser = subparsers.add_parser(
+        "models", help="list the registered models and where their weights are"
+    )
     parser.set_defaults(handler=_run_models)
+
+
+def _add_doctor(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "doctor",
+        help="print versions, the device, the system components found and the model weights, for a bug report",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=lambda args: _doctor().run(as_json=args.json))
+
+
+def _doctor():
+    from mmstudio import doctor
+
+    return doctor
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gui(subparsers)
     _add_predict(subparsers)
     _add_models(subparsers)
+    _add_doctor(subparsers)
     try:
         from mmstudio.training.commands import add_subcommands
     except ImportError:  # an installation without the training tools still predicts
@@ -78,6 +107,11 @@ def _fail(message: str) -> int:
 
 
 def _run_gui(args) -> int:
+    from mmstudio.system import xcb_problem
+
+    problem = xcb_problem()
+    if problem:
+        return _fail(problem)
     from mmstudio.gui.app import run
 
     return run(model=args.model, device=args.device)
@@ -105,7 +139,9 @@ def _run_predict(args) -> int:
         try:
             written = write_heatmap_pngs(analysis, sample, args.heatmaps)
         except OSError as error:
-            return _fail(f"could not write the heatmaps to {args.heatmaps}: {error.strerror or error}")
+            return _fail(
+                f"could not write the heatmaps to {args.heatmaps}: {error.strerror or error}"
+            )
         if not args.json:
             for path in written:
                 print(f"wrote {path}")
@@ -124,7 +160,9 @@ def _load_model(args, device):
         model = get_model(args.model, device)
     if args.labels:
         if not hasattr(model, "set_labels"):
-            raise InputError(f"the model '{model.name}' has fixed labels; --labels is for zero-shot models such as clip-clap")
+            raise InputError(
+                f"the model '{model.name}' has fixed labels; --labels is for zero-shot models such as clip-clap"
+            )
         model.set_labels(args.labels)
     return model
 

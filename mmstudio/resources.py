@@ -1,19 +1,32 @@
-"""Where shipped data lives, from a source checkout or an installed wheel."""
+"""Where shipped data lives: one lookup for a checkout, an editable install and a wheel.
+
+The top-level resources/ folder is installed as the package ``mmstudio._resources`` (setup.py
+maps it), so importlib.resources finds it wherever mmstudio was installed from.
+"""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+RESOURCES_PACKAGE = "mmstudio._resources"
+_MISSING = (
+    "mmstudio's resources (the built-in model and the samples) are missing: the installation is "
+    "incomplete. Reinstall mmstudio, or run `pip install -e .` in a source checkout."
+)
 
 
 def resources_dir() -> Path:
-    # A wheel carries the data inside the package (mmstudio/_resources); a checkout
-    # or editable install keeps it in the repository's top-level resources/.
-    for candidate in (_PACKAGE_DIR / "_resources", _PACKAGE_DIR.parent / "resources"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("mmstudio's resources folder is missing: the installation is incomplete")
+    try:
+        root = resources.files(RESOURCES_PACKAGE)
+    except ModuleNotFoundError as error:
+        raise FileNotFoundError(_MISSING) from error
+    # Wheels install unzipped, so the data are real files; the views and the model loader
+    # need paths (safetensors memory-maps the weights).
+    path = Path(str(root))
+    if not path.is_dir():
+        raise FileNotFoundError(_MISSING)
+    return path
 
 
 def default_model_dir() -> Path:

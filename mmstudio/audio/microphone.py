@@ -79,7 +79,9 @@ class MicrophoneStream:
         for rate in (PREFERRED_RATE, int(info["default_samplerate"])):
             for channels in (1, min(2, int(info["max_input_channels"]))):
                 try:
-                    sd.check_input_settings(self.device, channels=channels, samplerate=rate, dtype="float32")
+                    sd.check_input_settings(
+                        self.device, channels=channels, samplerate=rate, dtype="float32"
+                    )
                     return rate, channels
                 except (ValueError, sd.PortAudioError):
                     continue
@@ -128,6 +130,11 @@ class MicrophoneStream:
 def _open_failure(device: int | str | None, error: BaseException) -> str:
     which = "the default microphone" if device is None else f"the microphone '{device}'"
     text = str(error)
-    if "No input device" in text or "Invalid device" in text or "No such device" in text or "matching" in text:
+    if (
+        "No input device" in text
+        or "Invalid device" in text
+        or "No such device" in text
+        or "matching" in text
+    ):
         return f"{which} is not available: no such recording device was found ({text})"
     return f"{which} could not be opened ({text})"

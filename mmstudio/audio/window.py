@@ -37,7 +37,9 @@ class AudioWindow:
         """The window as a model input, or None when the gate holds the audio absent."""
         if not self.voiced or len(self.samples) == 0:
             return None
-        return audio_from_array(self.samples, self.sample_rate, target_rate=target_rate, source="microphone")
+        return audio_from_array(
+            self.samples, self.sample_rate, target_rate=target_rate, source="microphone"
+        )
 
 
 class GatedWindow:
@@ -46,7 +48,12 @@ class GatedWindow:
     ``take`` updates the gate, so call it from one thread (the analysis thread).
     """
 
-    def __init__(self, source: AudioSource, seconds: float = DEFAULT_WINDOW_SECONDS, gate: LevelGate | None = None):
+    def __init__(
+        self,
+        source: AudioSource,
+        seconds: float = DEFAULT_WINDOW_SECONDS,
+        gate: LevelGate | None = None,
+    ):
         if seconds <= 0:
             raise ValueError(f"the window must be longer than 0 s, got {seconds}")
         self.source = source

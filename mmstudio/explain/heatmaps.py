@@ -38,7 +38,9 @@ def image_map_to_original(grid_map: torch.Tensor, batch: Batch, row: int) -> np.
     if box is None or size is None:
         return None
     side = batch.images.shape[-1]
-    square = F.interpolate(grid_map[None, None], size=(side, side), mode="bilinear", align_corners=False)
+    square = F.interpolate(
+        grid_map[None, None], size=(side, side), mode="bilinear", align_corners=False
+    )
     left, top, width, height = box
     crop = square[..., top : top + height, left : left + width]
     out_w, out_h = size
@@ -57,7 +59,9 @@ def audio_map_to_spectrogram(grid_map: torch.Tensor, frames: int, n_mels: int) -
     return _unit(spread).float().cpu().numpy()
 
 
-def attention_heatmaps(batch: Batch, encoded: Encoded, output: FusionOutput, coalition: int) -> list[Heatmaps]:
+def attention_heatmaps(
+    batch: Batch, encoded: Encoded, output: FusionOutput, coalition: int
+) -> list[Heatmaps]:
     """Per sample, the full-coalition fusion attention split by modality."""
     result = []
     spans = output.attention_spans or {}
@@ -67,7 +71,9 @@ def attention_heatmaps(batch: Batch, encoded: Encoded, output: FusionOutput, coa
         maps = {}
         for index, name in enumerate(("image", "text", "audio")):
             start, end = spans[name]
-            maps[name] = attention[start + 1 : end] if present[index] else None  # skip the absent slot
+            maps[name] = (
+                attention[start + 1 : end] if present[index] else None
+            )  # skip the absent slot
         result.append(_assemble(batch, encoded, row, maps, "fusion attention"))
     return result
 
@@ -82,20 +88,28 @@ def gradient_heatmaps(batch: Batch, encoded: Encoded, scores: torch.Tensor) -> l
     spectrogram = encoded.normalized_spectrogram
     wanted = [t for t in (features, embeddings, spectrogram) if t.requires_grad]
     found = torch.autograd.grad(scores.sum(), wanted, allow_unused=True)
-    grads = {id(t): g for t, g in zip(wanted, found)}
-    feature_grad, embedding_grad, spectrogram_grad = (grads.get(id(t)) for t in (features, embeddings, spectrogram))
+    grads = {id(t): g for t, g in zip(wanted, found, strict=True)}
+    feature_grad, embedding_grad, spectrogram_grad = (
+        grads.get(id(t)) for t in (features, embeddings, spectrogram)
+    )
     result = []
     for row in range(batch.images.shape[0]):
         present = batch.present[row].tolist()
         maps: dict[str, torch.Tensor | None] = {"image": None, "text": None, "audio": None}
         if present[0] and feature_grad is not None:
             channel_weights = feature_grad[row].mean(dim=(1, 2))
-            maps["image"] = torch.relu((channel_weights[:, None, None] * features[row]).sum(0)).detach().flatten()
+            maps["image"] = (
+                torch.relu((channel_weights[:, None, None] * features[row]).sum(0))
+                .detach()
+                .flatten()
+            )
         if present[1] and embedding_grad is not None:
             maps["text"] = (embedding_grad[row] * embeddings[row]).sum(-1).abs().detach()
         if present[2] and spectrogram_grad is not None:
             maps["audio"] = (spectrogram_grad[row] * spectrogram[row]).abs().detach()
-        result.append(_assemble(batch, encoded, row, maps, "Grad-CAM (image); gradient x input (text, audio)"))
+        result.append(
+            _assemble(batch, encoded, row, maps, "Grad-CAM (image); gradient x input (text, audio)")
+        )
     return result
 
 

@@ -12,8 +12,18 @@ from mmstudio.result import Analysis
 
 # Anchor colours of the "inferno" colormap; interpolated to 256 entries.
 _INFERNO_ANCHORS = np.array(
-    [[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66],
-     [245, 125, 21], [250, 193, 39], [252, 255, 164]], dtype=np.float32)
+    [
+        [0, 0, 4],
+        [40, 11, 84],
+        [101, 21, 110],
+        [159, 42, 99],
+        [212, 72, 66],
+        [245, 125, 21],
+        [250, 193, 39],
+        [252, 255, 164],
+    ],
+    dtype=np.float32,
+)
 
 
 def colormap(values: np.ndarray) -> np.ndarray:
@@ -30,9 +40,13 @@ def image_overlay(image: Image.Image, heatmap: np.ndarray, opacity: float = 0.5)
     return Image.blend(base, heat, opacity)
 
 
-def spectrogram_overlay(spectrogram: np.ndarray, heatmap: np.ndarray | None, scale: int = 4) -> Image.Image:
+def spectrogram_overlay(
+    spectrogram: np.ndarray, heatmap: np.ndarray | None, scale: int = 4
+) -> Image.Image:
     low, high = np.percentile(spectrogram, [5, 99.5])
-    grey = np.clip((spectrogram - low) / max(high - low, 1e-6), 0, 1)[::-1]  # low frequencies at the bottom
+    grey = np.clip((spectrogram - low) / max(high - low, 1e-6), 0, 1)[
+        ::-1
+    ]  # low frequencies at the bottom
     rgb = np.repeat((grey * 255).astype(np.uint8)[..., None], 3, axis=-1)
     picture = Image.fromarray(rgb)
     if heatmap is not None:
@@ -48,7 +62,7 @@ def tokens_picture(tokens: list[str], weights: np.ndarray, width: int = 640) -> 
     picture = Image.new("RGB", (width, rows * cell_h + 2 * margin), "white")
     draw = ImageDraw.Draw(picture)
     colours = colormap(np.asarray(weights, dtype=np.float32))
-    for index, (token, colour) in enumerate(zip(tokens, colours)):
+    for index, (token, colour) in enumerate(zip(tokens, colours, strict=True)):
         x = margin + (index % per_row) * cell_w
         y = margin + (index // per_row) * cell_h
         draw.rectangle([x, y, x + cell_w - 2, y + cell_h - 4], fill=tuple(int(c) for c in colour))

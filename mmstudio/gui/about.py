@@ -32,7 +32,9 @@ def versions(device: str = "") -> dict[str, str]:
 
 
 def about_html(device: str = "", model: str = "") -> str:
-    rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in versions(device).items())
+    rows = "".join(
+        f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in versions(device).items()
+    )
     model_line = f"<p>Model: {model}</p>" if model else ""
     return (
         "<h3>mmstudio</h3>"

@@ -35,14 +35,18 @@ def envelope_into(samples: np.ndarray, points: int, out: np.ndarray) -> None:
     per = max(1, len(samples) // points)
     buckets = samples[: per * points].reshape(points, per) if len(samples) >= points else None
     if buckets is None:
-        out[0::2] = np.interp(np.linspace(0, len(samples) - 1, points), np.arange(len(samples)), samples)
+        out[0::2] = np.interp(
+            np.linspace(0, len(samples) - 1, points), np.arange(len(samples)), samples
+        )
         out[1::2] = out[0::2]
         return
     np.max(buckets, axis=1, out=out[0::2])
     np.min(buckets, axis=1, out=out[1::2])
 
 
-def clip_envelope(samples: np.ndarray, rate: int, points: int = CLIP_POINTS) -> tuple[np.ndarray, np.ndarray]:
+def clip_envelope(
+    samples: np.ndarray, rate: int, points: int = CLIP_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
     points = max(1, min(points, len(samples)))
     y = np.empty(2 * points, dtype=np.float32)
     envelope_into(samples, points, y)
@@ -223,7 +227,7 @@ class AudioInput(QWidget):
         recent = self.recorder.recent(len(self._live_samples))
         self._live_samples[: len(self._live_samples) - len(recent)] = 0.0
         if len(recent):
-            self._live_samples[-len(recent):] = recent
+            self._live_samples[-len(recent) :] = recent
         envelope_into(self._live_samples, LIVE_POINTS, self._live_y)
         self.curve.setData(self._live_x, self._live_y)
         self._update_status()
@@ -249,7 +253,11 @@ class AudioInput(QWidget):
     def save_dialog(self) -> None:
         if self.clip is None:
             return
-        stem = Path(self.source_name).stem if self.source_name and not self.source_name.startswith("recording") else "recording"
+        stem = (
+            Path(self.source_name).stem
+            if self.source_name and not self.source_name.startswith("recording")
+            else "recording"
+        )
         start = str(Path(self.last_folder or Path.home()) / f"{stem}.wav")
         path, _ = QFileDialog.getSaveFileName(self, "Save Recording", start, "WAV audio (*.wav)")
         if path:
@@ -339,7 +347,8 @@ class AudioInput(QWidget):
         self.record_button.setText("■ Stop" if recording else "● Record")
         self.record_button.setEnabled(recording or self.microphone_problem is None)
         self.record_button.setToolTip(
-            "Stop recording (Ctrl+R)" if recording
+            "Stop recording (Ctrl+R)"
+            if recording
             else self.microphone_problem or "Record from the microphone (Ctrl+R)"
         )
         has_clip = self.clip is not None
@@ -356,7 +365,9 @@ class AudioInput(QWidget):
         elif self.microphone_problem:
             self.status.setText(self.microphone_problem)
         elif self.clip is not None:
-            self.status.setText(f"{self.source_name} · {self.clip.duration:.2f} s at {self.clip.sample_rate // 1000} kHz")
+            self.status.setText(
+                f"{self.source_name} · {self.clip.duration:.2f} s at {self.clip.sample_rate // 1000} kHz"
+            )
         else:
             self.status.setText("Record, open or drop an audio file")
 

@@ -46,7 +46,9 @@ class AudioMapView(QWidget):
         self.wave_plot.setYRange(-1.0, 1.0, padding=0.05)
         self.wave_plot.getAxis("left").setTicks([[(-1.0, "-1"), (0.0, "0"), (1.0, "1")]])
         self.wave = self.wave_plot.plot(pen=pg.mkPen(MODALITY_COLORS["audio"], width=1))
-        self.window_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(128, 128, 128, 40), pen=pg.mkPen(None))
+        self.window_region = pg.LinearRegionItem(
+            movable=False, brush=pg.mkBrush(128, 128, 128, 40), pen=pg.mkPen(None)
+        )
         self.wave_plot.addItem(self.window_region)
         self.spec_plot.setLabel("bottom", "time", units="s")
         self.spec_plot.setLabel("left", "mel band")
@@ -57,7 +59,9 @@ class AudioMapView(QWidget):
         self.overlay, self.colorbar = add_heatmap_overlay(self.graphics, self.spec_plot, row=1)
         style_plot(self.graphics, self)
         self._shown_key: tuple | None = None
-        self.empty, self._stack = titled_stack(self, self.title, self.graphics, "No audio in this analysis")
+        self.empty, self._stack = titled_stack(
+            self, self.title, self.graphics, "No audio in this analysis"
+        )
 
     def show_map(
         self,
@@ -71,7 +75,11 @@ class AudioMapView(QWidget):
             return
         mels, frames = spectrogram.shape
         analysed = max(frames - 1, 1) * hop_seconds
-        offset = analysed_offset(clip.samples, clip.sample_rate, analysed) if clip.duration > analysed + hop_seconds else 0.0
+        offset = (
+            analysed_offset(clip.samples, clip.sample_rate, analysed)
+            if clip.duration > analysed + hop_seconds
+            else 0.0
+        )
         rect = QRectF(offset, 0.0, frames * hop_seconds, float(mels))
         key = (clip, spectrogram.shape, hop_seconds)  # holds the clip: an id() could be reused
         shown = self._shown_key
@@ -84,16 +92,29 @@ class AudioMapView(QWidget):
             self.window_region.setRegion((offset, offset + analysed))
             self.window_region.setVisible(clip.duration > analysed + hop_seconds)
             low, high = np.percentile(spectrogram, [5.0, 99.5])
-            self.spectrogram.setImage(np.asarray(spectrogram, dtype=np.float32), levels=(low, max(high, low + 1e-3)),
-                                      autoLevels=False, rect=rect)
-            self.spec_plot.setXRange(0.0, max(clip.duration, offset + frames * hop_seconds), padding=0)
+            self.spectrogram.setImage(
+                np.asarray(spectrogram, dtype=np.float32),
+                levels=(low, max(high, low + 1e-3)),
+                autoLevels=False,
+                rect=rect,
+            )
+            self.spec_plot.setXRange(
+                0.0, max(clip.duration, offset + frames * hop_seconds), padding=0
+            )
             self.spec_plot.setYRange(0.0, float(mels), padding=0)
         if heatmap is not None:
-            self.overlay.setImage(np.asarray(heatmap, dtype=np.float32), levels=(0.0, 1.0), autoLevels=False, rect=rect)
+            self.overlay.setImage(
+                np.asarray(heatmap, dtype=np.float32),
+                levels=(0.0, 1.0),
+                autoLevels=False,
+                rect=rect,
+            )
             self.overlay.show()
         else:
             self.overlay.hide()
-        self.title.setText(f"<b>Audio</b> <span style='color:gray'>· log-mel spectrogram, {mels} bands</span>")
+        self.title.setText(
+            f"<b>Audio</b> <span style='color:gray'>· log-mel spectrogram, {mels} bands</span>"
+        )
         self._stack.setCurrentWidget(self.graphics)
 
     def clear(self) -> None:

@@ -38,7 +38,9 @@ class ModalityCard(QFrame):
         self.summary.setStyleSheet("color: palette(placeholder-text);")
         self.switch = ToggleSwitch()
         self.switch.setChecked(True)
-        self.switch.setToolTip(f"Send the {self.modality} to the model (off: the model sees it as absent)")
+        self.switch.setToolTip(
+            f"Send the {self.modality} to the model (off: the model sees it as absent)"
+        )
         self.switch.setAccessibleName(f"Use {self.modality}")
         self.switch.toggled.connect(self._on_switch_toggled)
         header.addWidget(dot)

@@ -27,7 +27,9 @@ def lut(name: str) -> np.ndarray:
 def rgb(name: str, values: np.ndarray) -> np.ndarray:
     """Values in [0, 1] -> (N, 3) uint8 colours."""
     table = lut(name)
-    index = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64)) * 255.0, 0, 255).astype(np.intp)
+    index = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64)) * 255.0, 0, 255).astype(
+        np.intp
+    )
     return table[index]
 
 

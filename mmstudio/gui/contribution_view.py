@@ -67,7 +67,9 @@ class _Panel(QWidget):
     def set_rows(self, labels: list[str]) -> np.ndarray:
         self.labels = list(labels)
         positions = np.arange(len(labels) - 1, -1, -1, dtype=float)
-        self.plot.getPlotItem().getAxis("left").setTicks([list(zip(positions, labels, strict=True))])
+        self.plot.getPlotItem().getAxis("left").setTicks(
+            [list(zip(positions, labels, strict=True))]
+        )
         self.plot.getPlotItem().setYRange(-0.6, len(labels) - 0.4, padding=0)
         while len(self.values) < len(labels):
             text = pg.TextItem(anchor=(0, 0.5))
@@ -101,7 +103,9 @@ class ContributionView(QWidget):
         self.shapley.plot.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
         self.weights.plot.getPlotItem().setLabel("bottom", "share of the fusion weight")
         self.weights.plot.getPlotItem().setXRange(0.0, 1.0, padding=0.02)
-        self.weights.plot.getPlotItem().getAxis("bottom").setTicks([[(v, f"{v:.0%}") for v in (0, 0.5, 1.0)]])
+        self.weights.plot.getPlotItem().getAxis("bottom").setTicks(
+            [[(v, f"{v:.0%}") for v in (0, 0.5, 1.0)]]
+        )
         self._zero = pg.InfiniteLine(pos=0.0, angle=90, pen=pg.mkPen((128, 128, 128), width=1))
         self.shapley.plot.addItem(self._zero)
         layout = QHBoxLayout(self)
@@ -124,7 +128,13 @@ class ContributionView(QWidget):
         values = np.array([analysis.shapley.get(m, 0.0) for m in analysis.modalities])
         present = [m in analysis.present for m in analysis.modalities]
         brushes = [pg.mkBrush(POSITIVE_COLOR if v >= 0 else NEGATIVE_COLOR) for v in values]
-        panel.bars.setOpts(x0=np.minimum(values, 0.0), y=positions, width=np.abs(values), height=0.6, brushes=brushes)
+        panel.bars.setOpts(
+            x0=np.minimum(values, 0.0),
+            y=positions,
+            width=np.abs(values),
+            height=0.6,
+            brushes=brushes,
+        )
         span = _nice_span(float(np.abs(values).max(initial=0.0)))
         if span != panel.span:
             # Steps of 1-2-5: the axis stays put while the values move within a step, which is
@@ -135,7 +145,9 @@ class ContributionView(QWidget):
             # The value sits beside the zero line, on the side the bar does not use, so it never
             # runs into the axis labels however narrow the plot is.
             text = f"{value:+.2f}" if shown else "absent"
-            panel.set_value_text(index, text, 0.0, positions[index], anchor_right=shown and value > 0)
+            panel.set_value_text(
+                index, text, 0.0, positions[index], anchor_right=shown and value > 0
+            )
         panel.caption.setText(
             f"log p(“{analysis.predicted_label}”): {analysis.shapley_base:+.2f} with no input, "
             f"{analysis.full_score:+.2f} with all; red raises it, blue lowers it"
@@ -157,23 +169,31 @@ class ContributionView(QWidget):
             return
         weights = np.array([analysis.fusion_weights.get(m, 0.0) for m in analysis.modalities])
         brushes = [pg.mkBrush(MODALITY_COLORS.get(m, "#888888")) for m in analysis.modalities]
-        panel.bars.setOpts(x0=np.zeros(len(weights)), y=positions, width=weights, height=0.6, brushes=brushes)
+        panel.bars.setOpts(
+            x0=np.zeros(len(weights)), y=positions, width=weights, height=0.6, brushes=brushes
+        )
         for index, (modality, weight) in enumerate(zip(analysis.modalities, weights, strict=True)):
             text = f"{weight:.0%}" if modality in analysis.present else "absent"
-            panel.set_value_text(index, text, min(weight + 0.02, 0.8), positions[index], anchor_right=False)
+            panel.set_value_text(
+                index, text, min(weight + 0.02, 0.8), positions[index], anchor_right=False
+            )
         kind = analysis.fusion_weights_kind or "the model's own weighting of each modality"
         panel.caption.setText(f"{kind[0].upper()}{kind[1:]} (sums to 100%).")
 
     def clear(self) -> None:
         self.shapley.clear()
         self.weights.clear()
-        self.shapley.caption.setText("Exact Shapley values of the modalities, once there is a prediction.")
+        self.shapley.caption.setText(
+            "Exact Shapley values of the modalities, once there is a prediction."
+        )
         self.weights.caption.setText("The fusion layer's weight on each modality.")
 
     def shapley_rows(self) -> dict[str, str]:
         """Row label -> value text, as shown (for tests and accessibility)."""
         panel = self.shapley
-        return {label: panel.values[i].textItem.toPlainText() for i, label in enumerate(panel.labels)}
+        return {
+            label: panel.values[i].textItem.toPlainText() for i, label in enumerate(panel.labels)
+        }
 
 
 def _nice_span(largest: float) -> float:

@@ -32,7 +32,11 @@ def load_examples(folder: Path | None = None) -> tuple[list[Example], str]:
         entries = json.loads(index.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         return [], f"examples.json cannot be read: {error}"
-    examples = [_example(entry, folder) for entry in entries if isinstance(entry, dict) and entry.get("name")]
+    examples = [
+        _example(entry, folder)
+        for entry in entries
+        if isinstance(entry, dict) and entry.get("name")
+    ]
     return examples, "" if examples else "examples.json lists no examples"
 
 

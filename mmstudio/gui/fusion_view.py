@@ -15,8 +15,10 @@ class FusionAttentionView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = QLabel("<b>Fusion attention</b> <span style='color:gray'>· the fusion query's "
-                            "attention over every token, grouped by modality</span>")
+        self.title = QLabel(
+            "<b>Fusion attention</b> <span style='color:gray'>· the fusion query's "
+            "attention over every token, grouped by modality</span>"
+        )
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("fusionAttentionPlot")
         self.plot.setMenuEnabled(False)

@@ -23,7 +23,9 @@ def add_heatmap_overlay(graphics, target, row: int):
     return overlay, colorbar
 
 
-def titled_stack(owner: QWidget, title: QLabel, content: QWidget, empty_text: str) -> tuple[QLabel, QStackedLayout]:
+def titled_stack(
+    owner: QWidget, title: QLabel, content: QWidget, empty_text: str
+) -> tuple[QLabel, QStackedLayout]:
     """Lay ``owner`` out as ``title`` above either ``content`` or a placeholder reading
     ``empty_text`` (shown first). Returns (placeholder, stack)."""
     empty = QLabel(empty_text)

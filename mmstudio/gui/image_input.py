@@ -21,7 +21,9 @@ from mmstudio.gui import mime
 from mmstudio.gui.qt_images import preview_pixmap
 from mmstudio.inputs import InputError, load_image
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.ppm *.pgm);;All files (*)"
+IMAGE_FILTER = (
+    "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.ppm *.pgm);;All files (*)"
+)
 _HINT = "Drop an image here\n(a file, or a picture dragged from a browser)"
 
 
@@ -61,7 +63,9 @@ class DropZone(QLabel):
         size = self.contentsRect().size() - QSize(8, 8)
         ratio = self.devicePixelRatioF()
         scaled = self._pixmap.scaled(
-            size * ratio, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            size * ratio,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
         )
         scaled.setDevicePixelRatio(ratio)
         self.setPixmap(scaled)

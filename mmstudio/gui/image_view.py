@@ -29,15 +29,21 @@ class ImageMapView(QWidget):
         self.graphics.setObjectName("imageMap")
         self.graphics.setMinimumSize(160, 140)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
-        self.view = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.view = self.graphics.addViewBox(
+            row=0, col=0, lockAspect=True, invertY=True, enableMenu=False
+        )
         self.base = pg.ImageItem()
         self.view.addItem(self.base)
         self.overlay, self.colorbar = add_heatmap_overlay(self.graphics, self.view, row=0)
         style_plot(self.graphics, self)
         self._shape: tuple[int, ...] = ()
-        self.empty, self._stack = titled_stack(self, self.title, self.graphics, "No image in this analysis")
+        self.empty, self._stack = titled_stack(
+            self, self.title, self.graphics, "No image in this analysis"
+        )
 
-    def show_map(self, image: Image.Image | None, heatmap: np.ndarray | None, method: str = "") -> None:
+    def show_map(
+        self, image: Image.Image | None, heatmap: np.ndarray | None, method: str = ""
+    ) -> None:
         if image is None:
             self.clear()
             return
@@ -45,11 +51,17 @@ class ImageMapView(QWidget):
         step = _display_stride(*pixels.shape[:2])
         self.base.setImage(pixels[::step, ::step], levels=(0, 255), autoLevels=False)
         if heatmap is not None:
-            self.overlay.setImage(np.asarray(heatmap, dtype=np.float32)[::step, ::step], levels=(0.0, 1.0), autoLevels=False)
+            self.overlay.setImage(
+                np.asarray(heatmap, dtype=np.float32)[::step, ::step],
+                levels=(0.0, 1.0),
+                autoLevels=False,
+            )
             self.overlay.show()
         else:
             self.overlay.hide()
-        self.title.setText("<b>Image</b>" + (f" <span style='color:gray'>· {method}</span>" if method else ""))
+        self.title.setText(
+            "<b>Image</b>" + (f" <span style='color:gray'>· {method}</span>" if method else "")
+        )
         self.title.setToolTip("Brighter regions mattered more to the prediction")
         self._stack.setCurrentWidget(self.graphics)
         if pixels.shape[:2] != self._shape:

@@ -80,7 +80,9 @@ class LaunchScript(QObject):
             example = find_example(options.example, window.examples)
             if example is None:
                 names = ", ".join(e.name for e in window.examples) or "none"
-                window.show_error(f"there is no example named “{options.example}” (examples: {names})")
+                window.show_error(
+                    f"there is no example named “{options.example}” (examples: {names})"
+                )
             else:
                 window.load_example(example)
         if options.image:

@@ -51,7 +51,9 @@ class LevelMeter(QWidget):
             gradient.setColorAt(1.0, QColor("#D6604D"))
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(gradient)
-            painter.drawRoundedRect(QRectF(rect.left(), rect.top(), rect.width() * fraction, rect.height()), 3, 3)
+            painter.drawRoundedRect(
+                QRectF(rect.left(), rect.top(), rect.width() * fraction, rect.height()), 3, 3
+            )
         peak = (self._peak_db - FLOOR_DB) / -FLOOR_DB
         if peak > 0:
             x = rect.left() + rect.width() * peak

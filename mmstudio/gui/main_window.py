@@ -56,7 +56,9 @@ class MainWindow(QMainWindow):
     model_ready = Signal(object)
     first_painted = Signal()
 
-    def __init__(self, model: str | None = None, device: str | None = None, *, settings=None) -> None:
+    def __init__(
+        self, model: str | None = None, device: str | None = None, *, settings=None
+    ) -> None:
         super().__init__()
         self.setWindowTitle("mmstudio")
         self.setObjectName("mainWindow")
@@ -142,7 +144,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _build_live(self) -> None:
-        self.live = LivePanel(self._live_text, lambda: self.model_spec, lambda: self.device_choice, self)
+        self.live = LivePanel(
+            self._live_text, lambda: self.model_spec, lambda: self.device_choice, self
+        )
         self.live.snapshot.connect(self._on_live_snapshot)
         self.live.running_changed.connect(self._on_live_running_changed)
 
@@ -194,17 +198,30 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
-        self.open_image_action = self._action(file_menu, "Open &Image…", QKeySequence.StandardKey.Open,
-                                              self.image_input.open_dialog)
-        self.open_audio_action = self._action(file_menu, "Open &Audio…", "Ctrl+Shift+O", self.audio_input.open_dialog)
-        self.paste_action = self._action(file_menu, "&Paste", QKeySequence.StandardKey.Paste, self.paste)
+        self.open_image_action = self._action(
+            file_menu, "Open &Image…", QKeySequence.StandardKey.Open, self.image_input.open_dialog
+        )
+        self.open_audio_action = self._action(
+            file_menu, "Open &Audio…", "Ctrl+Shift+O", self.audio_input.open_dialog
+        )
+        self.paste_action = self._action(
+            file_menu, "&Paste", QKeySequence.StandardKey.Paste, self.paste
+        )
         file_menu.addSeparator()
-        self.record_action = self._action(file_menu, "&Record", "Ctrl+R", self.audio_input.toggle_recording)
-        self.save_recording_action = self._action(file_menu, "&Save Recording…", None, self.audio_input.save_dialog)
+        self.record_action = self._action(
+            file_menu, "&Record", "Ctrl+R", self.audio_input.toggle_recording
+        )
+        self.save_recording_action = self._action(
+            file_menu, "&Save Recording…", None, self.audio_input.save_dialog
+        )
         file_menu.addSeparator()
-        self.export_action = self._action(file_menu, "&Export Analysis…", "Ctrl+E", self.export_dialog)
+        self.export_action = self._action(
+            file_menu, "&Export Analysis…", "Ctrl+E", self.export_dialog
+        )
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close).setMenuRole(QAction.MenuRole.QuitRole)
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close).setMenuRole(
+            QAction.MenuRole.QuitRole
+        )
         self.examples_menu = menus.addMenu("E&xamples")
         self._fill_examples_menu()
         live_menu = menus.addMenu("&Live")
@@ -213,7 +230,9 @@ class MainWindow(QMainWindow):
         self.model_menu = menus.addMenu("&Model")
         self._fill_model_menu()
         help_menu = menus.addMenu("&Help")
-        self._action(help_menu, "&About mmstudio", None, self.show_about).setMenuRole(QAction.MenuRole.AboutRole)
+        self._action(help_menu, "&About mmstudio", None, self.show_about).setMenuRole(
+            QAction.MenuRole.AboutRole
+        )
         self.export_action.setEnabled(False)
         self.save_recording_action.setEnabled(False)
 
@@ -263,7 +282,9 @@ class MainWindow(QMainWindow):
     def _on_models_listed(self, entries: list[ModelEntry]) -> None:
         menu = self.model_menu
         for entry in entries:
-            action = QAction(f"{entry.name}" + ("" if entry.available else "  (weights missing)"), self)
+            action = QAction(
+                f"{entry.name}" + ("" if entry.available else "  (weights missing)"), self
+            )
             action.setCheckable(True)
             action.setData(entry.name)
             action.setToolTip(entry.description if entry.available else entry.problem)
@@ -339,7 +360,9 @@ class MainWindow(QMainWindow):
         if isinstance(main, QByteArray):
             self.splitter.restoreState(main)
         states = {name: self.settings.value(f"splitters/{name}") for name in SPLITTERS}
-        self.results.restore_splitter_states({k: v for k, v in states.items() if isinstance(v, QByteArray)})
+        self.results.restore_splitter_states(
+            {k: v for k, v in states.items() if isinstance(v, QByteArray)}
+        )
         self.image_input.last_folder = read_str(self.settings, "folders/image")
         self.audio_input.last_folder = read_str(self.settings, "folders/audio")
         self.results.set_colormap(read_str(self.settings, "colormap", "inferno"))
@@ -403,7 +426,9 @@ class MainWindow(QMainWindow):
             return
         self._set_busy(False)
         self.notice_banner.show_message(
-            MISSING_WEIGHTS.format(name=html.escape(entry.name), location=html.escape(entry.location))
+            MISSING_WEIGHTS.format(
+                name=html.escape(entry.name), location=html.escape(entry.location)
+            )
         )
         kept = f" · still using {self.model_info.name}" if self.model_info else ""
         self.model_label.setText(f"Model: {entry.name} (weights missing){kept}")
@@ -481,7 +506,12 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event) -> None:
         data = event.mimeData()
-        if data.hasUrls() or data.hasImage() or data.hasText() or any(f.startswith("image/") for f in data.formats()):
+        if (
+            data.hasUrls()
+            or data.hasImage()
+            or data.hasText()
+            or any(f.startswith("image/") for f in data.formats())
+        ):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
@@ -550,7 +580,9 @@ class MainWindow(QMainWindow):
             self._pending.clear()
             self._set_busy(False)
             self.results.show_placeholder(
-                _IDLE_HINT if not self._any_input() else "Every input is switched off.\nSwitch one on to analyse it."
+                _IDLE_HINT
+                if not self._any_input()
+                else "Every input is switched off.\nSwitch one on to analyse it."
             )
             self.export_action.setEnabled(False)
             return None
@@ -560,7 +592,11 @@ class MainWindow(QMainWindow):
         return request_id
 
     def _any_input(self) -> bool:
-        return self.image_input.image is not None or bool(self.text_input.text().strip()) or self.audio_input.clip is not None
+        return (
+            self.image_input.image is not None
+            or bool(self.text_input.text().strip())
+            or self.audio_input.clip is not None
+        )
 
     def _on_analysis_started(self, request_id: int) -> None:
         if request_id == self.service.latest_analysis_id:
@@ -588,9 +624,15 @@ class MainWindow(QMainWindow):
         elapsed = (time.perf_counter() - started) * 1000.0
         compute = analysis.timings_ms.get("total", elapsed)
         self.latency_label.setText(f"Latency: {elapsed:.0f} ms")
-        stages = ", ".join(f"{k} {v:.0f} ms" for k, v in analysis.timings_ms.items() if k != "total")
-        self.latency_label.setToolTip(f"Request to result {elapsed:.0f} ms; model {compute:.0f} ms ({stages})")
-        self.statusBar().showMessage(f"Predicted {analysis.predicted_label} ({analysis.confidence:.0%})", 5000)
+        stages = ", ".join(
+            f"{k} {v:.0f} ms" for k, v in analysis.timings_ms.items() if k != "total"
+        )
+        self.latency_label.setToolTip(
+            f"Request to result {elapsed:.0f} ms; model {compute:.0f} ms ({stages})"
+        )
+        self.statusBar().showMessage(
+            f"Predicted {analysis.predicted_label} ({analysis.confidence:.0%})", 5000
+        )
 
     def _on_results_rendered(self, request_id: int) -> None:
         self.analysis_shown.emit(request_id)
@@ -598,7 +640,11 @@ class MainWindow(QMainWindow):
     def _on_service_error(self, request_id: int, message: str) -> None:
         if request_id == self.service.latest_load_id:
             self._set_busy(False)
-            kept = f" The previous model ({self.model_info.name}) is still in use." if self.model_info else ""
+            kept = (
+                f" The previous model ({self.model_info.name}) is still in use."
+                if self.model_info
+                else ""
+            )
             self.show_error(f"The model could not be loaded: {message}.{kept}")
             if self.model_info is None:
                 self.model_label.setText("Model: none loaded")
@@ -632,7 +678,9 @@ class MainWindow(QMainWindow):
             return
         folder = read_str(self.settings, "folders/export") or str(Path.home())
         name = f"analysis-{self.results.analysis.predicted_label}.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Export Analysis", str(Path(folder) / name), "PNG image (*.png)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export Analysis", str(Path(folder) / name), "PNG image (*.png)"
+        )
         if path:
             self.export(path)
 

@@ -55,7 +55,9 @@ class Recorder:
     @property
     def seconds(self) -> float:
         stream = self._stream
-        return stream.buffer.total_written / float(stream.sample_rate) if stream is not None else 0.0
+        return (
+            stream.buffer.total_written / float(stream.sample_rate) if stream is not None else 0.0
+        )
 
     def start(self) -> None:
         """Raises MicrophoneError with a message for the user."""

@@ -66,7 +66,9 @@ class Player(QObject):
             output = QAudioOutput(self)
             player = QMediaPlayer(self)
             player.setAudioOutput(output)
-            player.errorOccurred.connect(lambda _e, text: self.error_occurred.emit(f"playback failed: {text}"))
+            player.errorOccurred.connect(
+                lambda _e, text: self.error_occurred.emit(f"playback failed: {text}")
+            )
             self._media = (player, output)
         self._media[0].setSource(QUrl.fromLocalFile(str(self._temp)))
         self._media[0].play()

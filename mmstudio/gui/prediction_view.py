@@ -76,9 +76,13 @@ class PredictionView(QWidget):
         positions = np.arange(count - 1, -1, -1, dtype=float)  # highest at the top
         widths = np.array([p for _, p in top])
         brushes = [pg.mkBrush(_TOP_BAR if i == 0 else _BAR) for i in range(count)]
-        self.bars.setOpts(x0=np.zeros(count), y=positions, height=0.7, width=widths, brushes=brushes)
+        self.bars.setOpts(
+            x0=np.zeros(count), y=positions, height=0.7, width=widths, brushes=brushes
+        )
         item = self.plot.getPlotItem()
-        item.getAxis("left").setTicks([[(pos, label) for pos, (label, _) in zip(positions, top, strict=True)]])
+        item.getAxis("left").setTicks(
+            [[(pos, label) for pos, (label, _) in zip(positions, top, strict=True)]]
+        )
         item.setYRange(-0.6, max(count, TOP_K) - 0.4, padding=0)
         for index, text in enumerate(self.values):
             if index < count:

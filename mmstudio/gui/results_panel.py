@@ -71,7 +71,9 @@ class ResultsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
-        self.show_placeholder("Drop an image, type some text or record audio\nto see what the model predicts.")
+        self.show_placeholder(
+            "Drop an image, type some text or record audio\nto see what the model predicts."
+        )
 
     # Building
 
@@ -108,12 +110,19 @@ class ResultsPanel(QWidget):
                 splitter.restoreState(self._splitter_states[name])
 
     def _build_splitters(self) -> QSplitter:
-        self.summary_splitter = _splitter("summarySplitter", Qt.Orientation.Horizontal,
-                                          [(self.prediction, 2), (self.contributions, 3)])
-        self.maps_splitter = _splitter("mapsSplitter", Qt.Orientation.Horizontal,
-                                       [(self.image_map, 1), (self.audio_map, 1)])
-        self.text_splitter = _splitter("textSplitter", Qt.Orientation.Vertical,
-                                       [(self.maps_splitter, 4), (self.text_map, 1), (self.fusion_map, 1)])
+        self.summary_splitter = _splitter(
+            "summarySplitter",
+            Qt.Orientation.Horizontal,
+            [(self.prediction, 2), (self.contributions, 3)],
+        )
+        self.maps_splitter = _splitter(
+            "mapsSplitter", Qt.Orientation.Horizontal, [(self.image_map, 1), (self.audio_map, 1)]
+        )
+        self.text_splitter = _splitter(
+            "textSplitter",
+            Qt.Orientation.Vertical,
+            [(self.maps_splitter, 4), (self.text_map, 1), (self.fusion_map, 1)],
+        )
         maps = QWidget()
         maps_layout = QVBoxLayout(maps)
         maps_layout.setContentsMargins(0, 0, 0, 0)
@@ -121,7 +130,9 @@ class ResultsPanel(QWidget):
         maps_layout.addLayout(self._build_map_controls())
         maps_layout.addWidget(self.text_splitter, 1)
         maps_layout.addWidget(self.notes)
-        splitter = _splitter("resultsSplitter", Qt.Orientation.Vertical, [(self.summary_splitter, 2), (maps, 3)])
+        splitter = _splitter(
+            "resultsSplitter", Qt.Orientation.Vertical, [(self.summary_splitter, 2), (maps, 3)]
+        )
         splitter.setChildrenCollapsible(False)
         return splitter
 
@@ -166,8 +177,14 @@ class ResultsPanel(QWidget):
 
     # Showing results
 
-    def show_analysis(self, analysis: Analysis, sample: Sample, expected: str | None = None, note: str = "",
-                      request_id: int = 0) -> None:
+    def show_analysis(
+        self,
+        analysis: Analysis,
+        sample: Sample,
+        expected: str | None = None,
+        note: str = "",
+        request_id: int = 0,
+    ) -> None:
         """Draw ``analysis``; ``rendered(request_id)`` is emitted once every view shows it."""
         self.build()
         self.analysis = analysis
@@ -191,11 +208,20 @@ class ResultsPanel(QWidget):
             lambda: self._show_first(analysis, expected, notes),
             lambda: self.contributions.show_shapley(analysis),
             lambda: self.contributions.show_weights(analysis),
-            lambda: self.image_map.show_map(sample.image if "image" in present else None,
-                                            analysis.image_heatmap, analysis.heatmap_method),
-            lambda: self.audio_map.show_map(sample.audio if "audio" in present else None, analysis.spectrogram,
-                                            analysis.audio_heatmap, analysis.spectrogram_hop_seconds),
-            lambda: self.text_map.show_map(analysis.tokens if "text" in present else [], analysis.token_weights),
+            lambda: self.image_map.show_map(
+                sample.image if "image" in present else None,
+                analysis.image_heatmap,
+                analysis.heatmap_method,
+            ),
+            lambda: self.audio_map.show_map(
+                sample.audio if "audio" in present else None,
+                analysis.spectrogram,
+                analysis.audio_heatmap,
+                analysis.spectrogram_hop_seconds,
+            ),
+            lambda: self.text_map.show_map(
+                analysis.tokens if "text" in present else [], analysis.token_weights
+            ),
             lambda: self.fusion_map.show_analysis(analysis),
         ]
         self._run_next_stage()
@@ -267,7 +293,10 @@ class ResultsPanel(QWidget):
     def splitters(self) -> dict[str, QSplitter]:
         if not self.built:
             return {}
-        return {s.objectName(): s for s in (self.splitter, self.summary_splitter, self.maps_splitter, self.text_splitter)}
+        return {
+            s.objectName(): s
+            for s in (self.splitter, self.summary_splitter, self.maps_splitter, self.text_splitter)
+        }
 
     def splitter_states(self) -> dict[str, QByteArray]:
         states = dict(self._splitter_states)
@@ -281,7 +310,9 @@ class ResultsPanel(QWidget):
                 splitter.restoreState(states[name])
 
 
-def _splitter(name: str, orientation: Qt.Orientation, widgets: list[tuple[QWidget, int]]) -> QSplitter:
+def _splitter(
+    name: str, orientation: Qt.Orientation, widgets: list[tuple[QWidget, int]]
+) -> QSplitter:
     splitter = QSplitter(orientation)
     splitter.setObjectName(name)
     for index, (widget, stretch) in enumerate(widgets):

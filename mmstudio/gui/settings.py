@@ -23,7 +23,9 @@ def redirect_from_environment() -> None:
 
 
 def open_settings() -> QSettings:
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+    return QSettings(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+    )
 
 
 def read_str(settings: QSettings, key: str, default: str = "") -> str:

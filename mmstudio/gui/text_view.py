@@ -27,7 +27,7 @@ class TokenBrowser(QTextBrowser):
         if event.type() == QEvent.Type.ToolTip:
             anchor = self.anchorAt(event.pos())
             if anchor.startswith(_ANCHOR):
-                index = int(anchor[len(_ANCHOR):])
+                index = int(anchor[len(_ANCHOR) :])
                 QToolTip.showText(event.globalPos(), self.tooltips[index], self.viewport())
             else:
                 QToolTip.hideText()

@@ -11,8 +11,14 @@ MODALITY_COLORS = {"image": "#4C78A8", "text": "#F58518", "audio": "#54A24B"}
 # SHAP's convention: red pushes the prediction up, blue pushes it down.
 POSITIVE_COLOR = "#D6604D"
 NEGATIVE_COLOR = "#4393C3"
-ERROR_COLORS = {"light": ("#FDECEA", "#8A1C1C", "#E8A19A"), "dark": ("#4A1F1F", "#FFD7D2", "#8C3B33")}
-INFO_COLORS = {"light": ("#E8F1FB", "#163C66", "#9DBDE3"), "dark": ("#1C3049", "#D4E6FA", "#3D6590")}
+ERROR_COLORS = {
+    "light": ("#FDECEA", "#8A1C1C", "#E8A19A"),
+    "dark": ("#4A1F1F", "#FFD7D2", "#8C3B33"),
+}
+INFO_COLORS = {
+    "light": ("#E8F1FB", "#163C66", "#9DBDE3"),
+    "dark": ("#1C3049", "#D4E6FA", "#3D6590"),
+}
 
 
 def is_dark(palette: QPalette | None = None) -> bool:
@@ -59,7 +65,11 @@ def dark_palette() -> QPalette:
     }
     for role, color in roles.items():
         palette.setColor(role, QColor(color))
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.WindowText,
+    ):
         palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7A7D83"))
     return palette
 

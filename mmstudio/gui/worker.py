@@ -99,7 +99,9 @@ class AnalysisWorker(QObject):
             return
         self._analyzer = analyzer
         self.progress.emit(request_id, "Model ready", 1.0)
-        self.model_loaded.emit(request_id, _model_info(analyzer, spec, time.perf_counter() - started))
+        self.model_loaded.emit(
+            request_id, _model_info(analyzer, spec, time.perf_counter() - started)
+        )
 
     @Slot(int, object)
     def analyze(self, request_id: int, sample) -> None:
@@ -244,8 +246,16 @@ class AnalysisService(QObject):
         self.worker.moveToThread(self._thread)
         self._analyze_requested.connect(self.worker.analyze)
         self._load_requested.connect(self.worker.load_model)
-        for name in ("started", "result", "error", "progress", "model_loaded", "model_unavailable",
-                     "models_listed", "devices_found"):
+        for name in (
+            "started",
+            "result",
+            "error",
+            "progress",
+            "model_loaded",
+            "model_unavailable",
+            "models_listed",
+            "devices_found",
+        ):
             getattr(self.worker, name).connect(getattr(self, name))
         # Where the OS honours it, the GUI thread wins when both want the CPU.
         self._thread.start(QThread.Priority.LowPriority)

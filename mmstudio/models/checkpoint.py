@@ -31,13 +31,17 @@ _PICKLE_REFUSAL = (
 )
 
 
-def save_checkpoint(model: FusionNet, folder: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    model: FusionNet, folder: str | Path, metrics: dict[str, Any] | None = None
+) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(state, str(folder / WEIGHTS_FILE), metadata={"architecture": ARCHITECTURE})
     config = {"architecture": ARCHITECTURE, **model.config.to_dict()}
-    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (folder / CONFIG_FILE).write_text(
+        json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (folder / LABELS_FILE).write_text("\n".join(model.labels) + "\n", encoding="utf-8")
     if metrics is not None:
         (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
@@ -52,7 +56,9 @@ def refuse_pickle(path: Path) -> None:
 def read_config(folder: Path) -> dict[str, Any]:
     config_path = folder / CONFIG_FILE
     if not config_path.is_file():
-        raise InputError("this folder has no config.json, so it is not an mmstudio checkpoint", folder)
+        raise InputError(
+            "this folder has no config.json, so it is not an mmstudio checkpoint", folder
+        )
     try:
         return json.loads(config_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -65,7 +71,9 @@ def load_checkpoint(folder: str | Path, device: torch.device | str = "cpu") -> F
     if not folder.exists():
         raise InputError("the checkpoint folder does not exist", folder)
     if not folder.is_dir():
-        raise InputError("a checkpoint is a folder holding model.safetensors and config.json", folder)
+        raise InputError(
+            "a checkpoint is a folder holding model.safetensors and config.json", folder
+        )
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():
         pickles = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
@@ -74,23 +82,33 @@ def load_checkpoint(folder: str | Path, device: torch.device | str = "cpu") -> F
         raise InputError("model.safetensors is missing from the checkpoint folder", folder)
     raw = read_config(folder)
     if raw.get("architecture", ARCHITECTURE) != ARCHITECTURE:
-        raise InputError(f"config.json describes a '{raw.get('architecture')}' model, not a FusionNet", folder)
+        raise InputError(
+            f"config.json describes a '{raw.get('architecture')}' model, not a FusionNet", folder
+        )
     labels_path = folder / LABELS_FILE
     if labels_path.is_file():
-        raw["labels"] = [line for line in labels_path.read_text(encoding="utf-8").splitlines() if line]
+        raw["labels"] = [
+            line for line in labels_path.read_text(encoding="utf-8").splitlines() if line
+        ]
     try:
         config = FusionConfig.from_dict(raw)
     except (TypeError, ValueError) as error:
-        raise InputError(f"config.json is not a valid FusionNet configuration: {error}", folder) from error
+        raise InputError(
+            f"config.json is not a valid FusionNet configuration: {error}", folder
+        ) from error
     model = FusionNet(config)
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError) as error:
-        raise InputError(f"model.safetensors could not be read: it may be truncated ({error})", folder) from error
+        raise InputError(
+            f"model.safetensors could not be read: it may be truncated ({error})", folder
+        ) from error
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
-        raise InputError("the weights do not match config.json (different sizes or layers)", folder) from error
+        raise InputError(
+            "the weights do not match config.json (different sizes or layers)", folder
+        ) from error
     return model.to(device).eval()
 
 

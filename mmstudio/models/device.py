@@ -21,8 +21,14 @@ def pick_device(requested: str | None = None) -> torch.device:
         raise InputError(f"'{requested}' is not a device name (try cpu, cuda or mps)") from error
     if device.type == "cuda" and not torch.cuda.is_available():
         raise InputError("CUDA was requested but no CUDA GPU is available on this machine")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise InputError(f"there is no GPU number {device.index} (found {torch.cuda.device_count()})")
+    if (
+        device.type == "cuda"
+        and device.index is not None
+        and device.index >= torch.cuda.device_count()
+    ):
+        raise InputError(
+            f"there is no GPU number {device.index} (found {torch.cuda.device_count()})"
+        )
     if device.type == "mps" and not (torch.backends.mps.is_available()):
         raise InputError("MPS was requested but Apple's Metal backend is not available here")
     return device

@@ -85,8 +85,14 @@ class ResNetImageEncoder(SmallCNNImageEncoder):
 
         trunk = resnet18(weights=None)
         self.features = nn.Sequential(
-            trunk.conv1, trunk.bn1, trunk.relu, trunk.maxpool,
-            trunk.layer1, trunk.layer2, trunk.layer3, trunk.layer4,
+            trunk.conv1,
+            trunk.bn1,
+            trunk.relu,
+            trunk.maxpool,
+            trunk.layer1,
+            trunk.layer2,
+            trunk.layer3,
+            trunk.layer4,
             nn.Conv2d(512, config.dim, 1),
         )
         side = max(1, config.image_size // 32)
@@ -188,7 +194,9 @@ class AudioEncoder(nn.Module):
         )
         self.cnn = downsampling_cnn([1, 16, 32, 64, dim], config.conv_downsampling)
         bands = downsampled_size(config.audio_n_mels, config, self.downsample)
-        max_frames = int(config.audio_max_seconds * config.audio_sample_rate) // config.audio_hop + 1
+        max_frames = (
+            int(config.audio_max_seconds * config.audio_sample_rate) // config.audio_hop + 1
+        )
         self.band_position = nn.Parameter(torch.zeros(1, bands, 1, dim))
         self.time_position = nn.Parameter(torch.zeros(1, 1, max_frames // self.downsample + 1, dim))
         nn.init.trunc_normal_(self.band_position, std=0.02)
@@ -198,10 +206,14 @@ class AudioEncoder(nn.Module):
         grid = self.cnn(self.augment(normalized).unsqueeze(1))  # (B, D, bands, T')
         batch, dim, bands, steps = grid.shape
         grid = grid.permute(0, 2, 3, 1)  # (B, bands, T', D)
-        valid_steps = torch.div(frames + self.downsample - 1, self.downsample, rounding_mode="floor")
+        valid_steps = torch.div(
+            frames + self.downsample - 1, self.downsample, rounding_mode="floor"
+        )
         step_mask = torch.arange(steps, device=grid.device)[None, :] < valid_steps[:, None]
         mask = step_mask[:, None, :].expand(batch, bands, steps).reshape(batch, -1)
         content = grid.reshape(batch, -1, dim)
         pooled = masked_mean(content, mask)
-        tokens = (grid + self.band_position + self.time_position[:, :, :steps]).reshape(batch, -1, dim)
+        tokens = (grid + self.band_position + self.time_position[:, :, :steps]).reshape(
+            batch, -1, dim
+        )
         return ModalityEncoding(tokens, mask, pooled, grid=(bands, steps))

@@ -40,7 +40,9 @@ class PooledFusion(nn.Module):
         self.absent = nn.Parameter(torch.zeros(len(MODALITIES), config.dim))
         nn.init.normal_(self.absent, std=0.02)
 
-    def pooled_inputs(self, encodings: dict[str, ModalityEncoding], presence: torch.Tensor) -> torch.Tensor:
+    def pooled_inputs(
+        self, encodings: dict[str, ModalityEncoding], presence: torch.Tensor
+    ) -> torch.Tensor:
         """(B, K, M, D): each modality's pooled vector, or its absent embedding."""
         pooled = torch.stack([encodings[m].pooled for m in MODALITIES], dim=1)  # (B, M, D)
         keep = presence.unsqueeze(-1).to(pooled.dtype)
@@ -55,11 +57,15 @@ class ConcatFusion(PooledFusion):
         count = len(MODALITIES)
         self.norm = nn.LayerNorm(config.dim)
         self.project = nn.Linear(count * config.dim, config.dim)
-        self.head = nn.Sequential(nn.GELU(), nn.Dropout(config.dropout), nn.Linear(config.dim, len(config.labels)))
+        self.head = nn.Sequential(
+            nn.GELU(), nn.Dropout(config.dropout), nn.Linear(config.dim, len(config.labels))
+        )
 
     def forward(self, encodings, presence, **_) -> FusionOutput:
         x = self.norm(self.pooled_inputs(encodings, presence))  # (B, K, M, D)
-        per_modality = torch.einsum("bkmd,hmd->bkmh", x, self.project.weight.view(-1, x.shape[2], x.shape[3]))
+        per_modality = torch.einsum(
+            "bkmd,hmd->bkmh", x, self.project.weight.view(-1, x.shape[2], x.shape[3])
+        )
         hidden = per_modality.sum(2) + self.project.bias
         # How large each modality's share of the first layer's input is: the model's
         # own weighting of the modalities.
@@ -73,12 +79,15 @@ class LateFusion(PooledFusion):
     def __init__(self, config: FusionConfig):
         super().__init__(config)
         self.heads = nn.ModuleList(
-            _classifier(config.dim, config.dim, len(config.labels), config.dropout) for _ in MODALITIES
+            _classifier(config.dim, config.dim, len(config.labels), config.dropout)
+            for _ in MODALITIES
         )
 
     def forward(self, encodings, presence, **_) -> FusionOutput:
         x = self.pooled_inputs(encodings, presence)
-        log_probs = torch.stack([F.log_softmax(head(x[:, :, i]), -1) for i, head in enumerate(self.heads)], 2)
+        log_probs = torch.stack(
+            [F.log_softmax(head(x[:, :, i]), -1) for i, head in enumerate(self.heads)], 2
+        )
         weights = torch.full(presence.shape, 1.0 / presence.shape[-1], device=x.device)
         return FusionOutput(log_probs.mean(2), weights)
 
@@ -97,7 +106,9 @@ class GatedFusion(PooledFusion):
         x = self.pooled_inputs(encodings, presence)  # (B, K, M, D)
         batch, coalitions, count, dim = x.shape
         hidden = torch.stack([torch.tanh(t(x[:, :, i])) for i, t in enumerate(self.transforms)], 2)
-        gates = self.gate(x.reshape(batch, coalitions, count * dim)).view(batch, coalitions, count, dim)
+        gates = self.gate(x.reshape(batch, coalitions, count * dim)).view(
+            batch, coalitions, count, dim
+        )
         gates = gates.softmax(dim=2)
         fused = (gates * hidden).sum(2)
         return FusionOutput(self.head(fused), gates.mean(-1))

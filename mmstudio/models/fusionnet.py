@@ -89,7 +89,9 @@ class FusionNet(nn.Module):
     def forward(self, batch: Batch) -> FusionOutput:
         presence = batch.present
         if self.training and self.config.modality_dropout > 0:
-            keep = torch.rand(presence.shape, device=presence.device) >= self.config.modality_dropout
+            keep = (
+                torch.rand(presence.shape, device=presence.device) >= self.config.modality_dropout
+            )
             presence = presence & keep
         encoded = self.encode(batch)
         output = self.fuse(encoded, presence.unsqueeze(1))
@@ -107,7 +109,9 @@ class FusionNet(nn.Module):
         present = batch.present
         keep = torch.rand(present.shape, device=present.device) >= self.config.modality_dropout
         singles = torch.eye(len(self.modalities), dtype=torch.bool, device=present.device)
-        presence = torch.cat([(present & keep).unsqueeze(1), singles.expand(len(present), -1, -1)], 1)
+        presence = torch.cat(
+            [(present & keep).unsqueeze(1), singles.expand(len(present), -1, -1)], 1
+        )
         presence = presence & present.unsqueeze(1)
         logits = self.fuse(self.encode(batch), presence).logits
         valid = torch.cat([torch.ones_like(present[:, :1]), present], 1)
@@ -123,7 +127,9 @@ class FusionNet(nn.Module):
             "late": "fixed equal weights of the averaged unimodal heads",
         }[self.config.fusion]
 
-    def heatmaps(self, batch: Batch, encoded: Encoded, output: FusionOutput, predicted: torch.Tensor) -> list:
+    def heatmaps(
+        self, batch: Batch, encoded: Encoded, output: FusionOutput, predicted: torch.Tensor
+    ) -> list:
         """Per-sample heatmaps for the predicted classes, ``output`` being the full coalition's."""
         if output.attention is not None:
             return attention_heatmaps(batch, encoded, output, coalition=0)

@@ -79,11 +79,17 @@ class Preprocessor:
                 images[row] = (pixels.permute(2, 0, 1) - 0.5) / 0.5
             tokens, ids = self.tokenizer.encode(sample.text) if "text" in here else ([], [])
             if "text" in here and len(sample.text) > self.tokenizer.max_tokens:
-                row_notes.append(f"the model reads the first {self.tokenizer.max_tokens} characters of the text")
+                row_notes.append(
+                    f"the model reads the first {self.tokenizer.max_tokens} characters of the text"
+                )
             if "audio" in here:
-                audio, trimmed = loudest_window(_resampled(sample.audio, self.config.audio_sample_rate), self.audio_length)
+                audio, trimmed = loudest_window(
+                    _resampled(sample.audio, self.config.audio_sample_rate), self.audio_length
+                )
                 if trimmed:
-                    row_notes.append(f"audio longer than {self.config.audio_max_seconds:g} s: the loudest {self.config.audio_max_seconds:g} s were analysed")
+                    row_notes.append(
+                        f"audio longer than {self.config.audio_max_seconds:g} s: the loudest {self.config.audio_max_seconds:g} s were analysed"
+                    )
                 waveforms[row, : len(audio)] = torch.from_numpy(audio)
                 waveform_mask[row, : len(audio)] = True
             token_lists.append(tokens)
@@ -96,5 +102,16 @@ class Preprocessor:
         for row, ids in enumerate(id_lists):
             text_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         hop_seconds = self.config.audio_hop / self.config.audio_sample_rate
-        return Batch(images, text_ids, text_ids != PAD_ID, waveforms, waveform_mask, present,
-                     token_lists, boxes, sizes, notes, hop_seconds)
+        return Batch(
+            images,
+            text_ids,
+            text_ids != PAD_ID,
+            waveforms,
+            waveform_mask,
+            present,
+            token_lists,
+            boxes,
+            sizes,
+            notes,
+            hop_seconds,
+        )

@@ -88,14 +88,25 @@ def _discover_plugins() -> None:
         try:
             target = point.load()
         except Exception as error:  # a broken plugin must not break the app
-            register_model(point.name, _unavailable(point.name), source=f"plugin {point.value}",
-                           available=False, problem=f"the plugin failed to import: {error}", overwrite=True)
+            register_model(
+                point.name,
+                _unavailable(point.name),
+                source=f"plugin {point.value}",
+                available=False,
+                problem=f"the plugin failed to import: {error}",
+                overwrite=True,
+            )
             continue
         if isinstance(target, ModelEntry):
             _REGISTRY[target.name] = target
         elif callable(target):
-            register_model(point.name, target, description=(target.__doc__ or "").strip().split("\n")[0],
-                           source=f"plugin {point.value}", overwrite=True)
+            register_model(
+                point.name,
+                target,
+                description=(target.__doc__ or "").strip().split("\n")[0],
+                source=f"plugin {point.value}",
+                overwrite=True,
+            )
 
 
 def _unavailable(name: str) -> Callable[[Any], Any]:
@@ -130,7 +141,9 @@ def get_model(name_or_path: str | Path | None = None, device: Any = "cpu") -> An
     """Load a registered model by name, or a checkpoint folder by path."""
     name_or_path = name_or_path or DEFAULT_MODEL
     path = Path(name_or_path)
-    if str(name_or_path) not in _names() and (path.exists() or path.suffix or "/" in str(name_or_path)):
+    if str(name_or_path) not in _names() and (
+        path.exists() or path.suffix or "/" in str(name_or_path)
+    ):
         return _load_folder(path, device)
     entry = get_entry(str(name_or_path))
     if not entry.available:

@@ -16,7 +16,13 @@ def tiny_model(fusion: str = "attention", seed: int = 0, **overrides):
     from mmstudio.models import FusionConfig, FusionNet
 
     torch.manual_seed(seed)
-    settings = {"dim": 32, "fusion_heads": 2, "text_heads": 2, "text_layers": 1, "tensor_rank_dim": 4}
+    settings = {
+        "dim": 32,
+        "fusion_heads": 2,
+        "text_heads": 2,
+        "text_layers": 1,
+        "tensor_rank_dim": 4,
+    }
     settings.update(overrides)
     return FusionNet(FusionConfig(labels=DIGIT_LABELS, fusion=fusion, **settings)).eval()
 

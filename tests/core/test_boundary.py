@@ -5,8 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import require_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,20 +22,26 @@ print("QT:", qt)
 
 
 def test_core_runs_without_importing_qt():
-    result = subprocess.run([sys.executable, "-c", _CORE_RUN], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", _CORE_RUN], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "QT: []" in result.stdout
 
 
 def test_package_import_is_light():
     code = "import sys, mmstudio, mmstudio.cli, mmstudio.models.registry; print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
 def test_import_linter_contract_holds():
     executable = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
-    require_or_skip(executable is not None, "import-linter is not installed (pip install -e .[dev])")
+    require_or_skip(
+        executable is not None, "import-linter is not installed (pip install -e .[dev])"
+    )
     result = subprocess.run([executable], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "KEPT" in result.stdout

@@ -14,7 +14,9 @@ from tests.core.helpers import tiny_model
 
 
 def run_cli(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "mmstudio", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "mmstudio", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")
@@ -29,25 +31,49 @@ def inputs(tmp_path_factory):
 
 
 def test_predict_prints_a_readable_summary(inputs):
-    result = run_cli("predict", "--image", str(inputs / "digit.png"), "--text", "seven",
-                     "--audio", str(inputs / "tone.wav"), "--model", str(inputs / "model"))
+    result = run_cli(
+        "predict",
+        "--image",
+        str(inputs / "digit.png"),
+        "--text",
+        "seven",
+        "--audio",
+        str(inputs / "tone.wav"),
+        "--model",
+        str(inputs / "model"),
+    )
     assert result.returncode == 0, result.stderr
     assert "Prediction:" in result.stdout and "exact Shapley" in result.stdout
     assert "base (no input)" in result.stdout
 
 
 def test_predict_json_and_heatmaps_with_any_subset(inputs, tmp_path):
-    result = run_cli("predict", "--text", "sept", "--audio", str(inputs / "tone.wav"), "--model",
-                     str(inputs / "model"), "--json", "--heatmaps", str(tmp_path / "maps"))
+    result = run_cli(
+        "predict",
+        "--text",
+        "sept",
+        "--audio",
+        str(inputs / "tone.wav"),
+        "--model",
+        str(inputs / "model"),
+        "--json",
+        "--heatmaps",
+        str(tmp_path / "maps"),
+    )
     assert result.returncode == 0, result.stderr
     analysis = json.loads(result.stdout)
     assert analysis["present"] == ["text", "audio"]
-    assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["audio_heatmap.png", "text_heatmap.png"]
+    assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == [
+        "audio_heatmap.png",
+        "text_heatmap.png",
+    ]
     assert Image.open(tmp_path / "maps" / "audio_heatmap.png").size[0] > 100
 
 
 def test_bad_input_exits_non_zero_with_the_reason(inputs):
-    result = run_cli("predict", "--image", str(inputs / "broken.png"), "--model", str(inputs / "model"))
+    result = run_cli(
+        "predict", "--image", str(inputs / "broken.png"), "--model", str(inputs / "model")
+    )
     assert result.returncode == 2
     assert "broken.png" in result.stderr and "Traceback" not in result.stderr
     result = run_cli("predict", "--model", str(inputs / "model"))

@@ -31,7 +31,9 @@ LABELS = ["dog", "cat", "car", "siren"]
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    return save_random_clip_clap(tmp_path_factory.mktemp("zero-shot") / "clip-clap-tiny", labels=LABELS)
+    return save_random_clip_clap(
+        tmp_path_factory.mktemp("zero-shot") / "clip-clap-tiny", labels=LABELS
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,9 @@ def _refuse_network(*args, **kwargs):
     raise AssertionError(f"network access attempted: {args!r}")
 
 
-def make_sample(seconds: float = 0.8, size: tuple[int, int] = (90, 120), text: str | None = "a red car") -> Sample:
+def make_sample(
+    seconds: float = 0.8, size: tuple[int, int] = (90, 120), text: str | None = "a red car"
+) -> Sample:
     rng = np.random.default_rng(7)
     image = Image.fromarray((rng.random((size[1], size[0], 3)) * 255).astype("uint8"))
     audio = AudioClip((rng.standard_normal(int(16000 * seconds)) * 0.1).astype("float32"), 16000)
@@ -67,23 +71,42 @@ def test_full_analysis(model):
     assert analysis.labels == LABELS and analysis.present == ["image", "text", "audio"]
     assert analysis.probabilities.shape == (4,)
     assert analysis.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
-    assert analysis.shapley_base == pytest.approx(math.log(1 / 4), abs=1e-6)  # nothing known: uniform
-    assert analysis.shapley_base + sum(analysis.shapley.values()) == pytest.approx(analysis.full_score, abs=1e-5)
+    assert analysis.shapley_base == pytest.approx(
+        math.log(1 / 4), abs=1e-6
+    )  # nothing known: uniform
+    assert analysis.shapley_base + sum(analysis.shapley.values()) == pytest.approx(
+        analysis.full_score, abs=1e-5
+    )
     assert analysis.fusion_weights == pytest.approx({"image": 1 / 3, "text": 1 / 3, "audio": 1 / 3})
     assert analysis.fusion_weights_kind == "log-linear pool weight"
 
     assert analysis.image_heatmap.shape == (120, 90)  # (H, W) of the original image
-    assert 0.0 <= analysis.image_heatmap.min() and analysis.image_heatmap.max() == pytest.approx(1.0)
+    assert 0.0 <= analysis.image_heatmap.min() and analysis.image_heatmap.max() == pytest.approx(
+        1.0
+    )
     # The processor crops the tall image to its central square: the model never saw the top
     # and bottom 15 rows, and the map says so.
     assert not analysis.image_heatmap[:14].any() and not analysis.image_heatmap[-14:].any()
     assert analysis.image_heatmap[16:-16].min() > 0
 
-    assert analysis.tokens == ["a", "r", "e", "d", "c", "a", "r"]  # the tiny vocabulary spells words out
-    assert analysis.token_weights.shape == (7,) and analysis.token_weights.max() == pytest.approx(1.0)
+    assert analysis.tokens == [
+        "a",
+        "r",
+        "e",
+        "d",
+        "c",
+        "a",
+        "r",
+    ]  # the tiny vocabulary spells words out
+    assert analysis.token_weights.shape == (7,) and analysis.token_weights.max() == pytest.approx(
+        1.0
+    )
 
     frames = int(0.8 * 16000) // 320 + 1
-    assert analysis.spectrogram.shape == (16, frames) and analysis.audio_heatmap.shape == (16, frames)
+    assert analysis.spectrogram.shape == (16, frames) and analysis.audio_heatmap.shape == (
+        16,
+        frames,
+    )
     assert analysis.spectrogram_hop_seconds == pytest.approx(0.02)
     assert analysis.audio_heatmap.max() == pytest.approx(1.0)
 
@@ -93,14 +116,26 @@ def test_fusion_is_the_product_of_the_modalities_opinions(model):
     sample = make_sample()
     analyzer = Analyzer(model, "cpu", explain=False)
     full, *single = analyzer.analyze_batch(
-        [sample, sample.without("text", "audio"), sample.without("image", "audio"), sample.without("image", "text")])
+        [
+            sample,
+            sample.without("text", "audio"),
+            sample.without("image", "audio"),
+            sample.without("image", "text"),
+        ]
+    )
     product = np.prod([s.probabilities.astype(np.float64) for s in single], axis=0)
     np.testing.assert_allclose(full.probabilities, product / product.sum(), atol=1e-5)
 
 
 def test_pool_weights_are_reported_and_a_zero_weight_mutes_a_modality(model):
-    weighted = ClipClapModel(model.clip, model.clip_processor, model.clap, model.clap_processor,
-                             labels=LABELS, weights={"image": 2.0, "text": 0.0, "audio": 1.0})
+    weighted = ClipClapModel(
+        model.clip,
+        model.clip_processor,
+        model.clap,
+        model.clap_processor,
+        labels=LABELS,
+        weights={"image": 2.0, "text": 0.0, "audio": 1.0},
+    )
     analysis = Analyzer(weighted, "cpu", explain=False).analyze(make_sample())
     assert analysis.fusion_weights == pytest.approx({"image": 2 / 3, "text": 0.0, "audio": 1 / 3})
     assert analysis.shapley["text"] == pytest.approx(0.0, abs=1e-9)
@@ -112,12 +147,24 @@ def test_matches_the_transformers_zero_shot_pipelines(folder, model):
     sample = make_sample(seconds=0.8)
     image_only = Analyzer(model, "cpu", explain=False).analyze(sample.without("text", "audio"))
     audio_only = Analyzer(model, "cpu", explain=False).analyze(sample.without("image", "text"))
-    image_pipe = pipeline("zero-shot-image-classification", model=str(folder / "clip"), device="cpu")
-    audio_pipe = pipeline("zero-shot-audio-classification", model=str(folder / "clap"), device="cpu")
-    theirs_image = {r["label"]: r["score"] for r in image_pipe(sample.image, candidate_labels=LABELS)}
-    theirs_audio = {r["label"]: r["score"] for r in audio_pipe(sample.audio.samples, candidate_labels=LABELS)}
-    np.testing.assert_allclose(image_only.probabilities, [theirs_image[label] for label in LABELS], atol=1e-4)
-    np.testing.assert_allclose(audio_only.probabilities, [theirs_audio[label] for label in LABELS], atol=1e-4)
+    image_pipe = pipeline(
+        "zero-shot-image-classification", model=str(folder / "clip"), device="cpu"
+    )
+    audio_pipe = pipeline(
+        "zero-shot-audio-classification", model=str(folder / "clap"), device="cpu"
+    )
+    theirs_image = {
+        r["label"]: r["score"] for r in image_pipe(sample.image, candidate_labels=LABELS)
+    }
+    theirs_audio = {
+        r["label"]: r["score"] for r in audio_pipe(sample.audio.samples, candidate_labels=LABELS)
+    }
+    np.testing.assert_allclose(
+        image_only.probabilities, [theirs_image[label] for label in LABELS], atol=1e-4
+    )
+    np.testing.assert_allclose(
+        audio_only.probabilities, [theirs_audio[label] for label in LABELS], atol=1e-4
+    )
 
 
 def test_label_embeddings_are_cached_until_the_labels_change(model, monkeypatch):
@@ -159,15 +206,25 @@ def test_image_region_follows_the_processors_resize_and_crop():
     from mmstudio.models.zeroshot.batch import image_region
 
     def processor(size, crop=None):
-        return SimpleNamespace(do_resize=True, size=size, do_center_crop=crop is not None, crop_size=crop)
+        return SimpleNamespace(
+            do_resize=True, size=size, do_center_crop=crop is not None, crop_size=crop
+        )
 
-    cropped = image_region((640, 480), processor({"shortest_edge": 224}, {"height": 224, "width": 224}))
-    assert cropped.source == pytest.approx((80, 0, 480, 480)) and cropped.target == pytest.approx((0, 0, 1, 1))
+    cropped = image_region(
+        (640, 480), processor({"shortest_edge": 224}, {"height": 224, "width": 224})
+    )
+    assert cropped.source == pytest.approx((80, 0, 480, 480)) and cropped.target == pytest.approx(
+        (0, 0, 1, 1)
+    )
     squashed = image_region((640, 480), processor({"height": 224, "width": 224}))
     assert squashed.source == pytest.approx((0, 0, 640, 480))
-    padded = image_region((400, 300), processor({"shortest_edge": 100}, {"height": 224, "width": 224}))
+    padded = image_region(
+        (400, 300), processor({"shortest_edge": 100}, {"height": 224, "width": 224})
+    )
     assert padded.source == pytest.approx((0, 0, 400, 300))
-    assert padded.target == pytest.approx(((1 - 400 / 3 / 224) / 2, (1 - 100 / 224) / 2, 400 / 3 / 224, 100 / 224))
+    assert padded.target == pytest.approx(
+        ((1 - 400 / 3 / 224) / 2, (1 - 100 / 224) / 2, 400 / 3 / 224, 100 / 224)
+    )
 
 
 def test_labels_are_parsed_as_typed():
@@ -211,7 +268,9 @@ def no_network(monkeypatch):
     return attempts
 
 
-@pytest.mark.parametrize("name", ["clip-clap", "openai/clip-vit-base-patch32+laion/clap-htsat-unfused"])
+@pytest.mark.parametrize(
+    "name", ["clip-clap", "openai/clip-vit-base-patch32+laion/clap-htsat-unfused"]
+)
 def test_missing_weights_give_a_clear_error_and_no_network_attempt(tmp_path, no_network, name):
     empty_cache = tmp_path / "empty-cache"
     empty_cache.mkdir()
@@ -245,7 +304,9 @@ def test_cached_models_load_by_id_without_any_network_attempt(tmp_path, folder, 
     assert no_network == []
 
 
-def test_the_builtin_entry_is_listed_as_unavailable_without_weights(tmp_path, no_network, monkeypatch):
+def test_the_builtin_entry_is_listed_as_unavailable_without_weights(
+    tmp_path, no_network, monkeypatch
+):
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
@@ -291,4 +352,6 @@ def test_half_precision_on_a_gpu_agrees_with_the_cpu(folder, model):
     np.testing.assert_allclose(on_gpu.probabilities, on_cpu.probabilities, atol=0.05)
     assert on_gpu.image_heatmap.shape == on_cpu.image_heatmap.shape
     assert on_gpu.audio_heatmap.shape == on_cpu.audio_heatmap.shape
-    assert on_gpu.shapley_base + sum(on_gpu.shapley.values()) == pytest.approx(on_gpu.full_score, abs=1e-4)
+    assert on_gpu.shapley_base + sum(on_gpu.shapley.values()) == pytest.approx(
+        on_gpu.full_score, abs=1e-4
+    )

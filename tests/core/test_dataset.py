@@ -382,7 +382,9 @@ def test_typos_never_erase_a_short_number():
         text, meta = make_text(digit, ("train", "val", "test")[i % 3], rng, style)
         spellings = [str(digit), *NUMBER_WORDS[meta["text_lang"]][digit]]
         short = [w for w in spellings if len(w) < 3]
-        if meta["text_form"] == "numeral" or all(len(w) < 3 for w in NUMBER_WORDS[meta["text_lang"]][digit]):
+        if meta["text_form"] == "numeral" or all(
+            len(w) < 3 for w in NUMBER_WORDS[meta["text_lang"]][digit]
+        ):
             assert any(w in text for w in short), (digit, text)
 
 
@@ -390,9 +392,13 @@ def test_made_up_training_words_name_no_number_and_avoid_held_out_frames():
     from mmstudio.training.digits.pseudowords import PseudoWords
     from mmstudio.training.digits.text import LANGUAGES, NUMBER_WORDS, TEMPLATES
 
-    held_out = [t for lang in LANGUAGES for split in ("val", "test") for t in TEMPLATES[lang][split]]
+    held_out = [
+        t for lang in LANGUAGES for split in ("val", "test") for t in TEMPLATES[lang][split]
+    ]
     words = PseudoWords(NUMBER_WORDS, held_out)
-    numbers = {str(d) for d in range(10)} | {w.lower() for per in NUMBER_WORDS.values() for ws in per for w in ws}
+    numbers = {str(d) for d in range(10)} | {
+        w.lower() for per in NUMBER_WORDS.values() for ws in per for w in ws
+    }
     rng = np.random.default_rng(0)
     for lang in LANGUAGES:
         drawn = [words.draw(lang, rng) for _ in range(300)]

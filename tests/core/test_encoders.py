@@ -26,7 +26,10 @@ def test_both_downsamplings_give_token_grids_that_fit_their_positions(downsampli
 
 
 def test_strided_downsampling_has_no_pooling_layers():
-    strided, pooled = tiny_model(conv_downsampling="strided"), tiny_model(conv_downsampling="maxpool")
+    strided, pooled = (
+        tiny_model(conv_downsampling="strided"),
+        tiny_model(conv_downsampling="maxpool"),
+    )
     assert not any(isinstance(m, torch.nn.MaxPool2d) for m in strided.modules())
     assert sum(isinstance(m, torch.nn.MaxPool2d) for m in pooled.modules()) == 6
 

@@ -47,7 +47,9 @@ def test_exact_shapley_matches_captum(fusion):
 
     def value(presence: torch.Tensor) -> torch.Tensor:
         """log p(predicted class) with each modality on where presence > 0.5."""
-        logits = model.fuse(encoded.__class__(**{**encoded.__dict__}), (presence > 0.5).unsqueeze(0)).logits[0]
+        logits = model.fuse(
+            encoded.__class__(**{**encoded.__dict__}), (presence > 0.5).unsqueeze(0)
+        ).logits[0]
         return torch.log_softmax(logits, -1)[:, analysis.predicted_index]
 
     players = torch.ones(1, 3)
@@ -63,7 +65,9 @@ def test_missing_modalities_get_no_contribution_and_weights_renormalise():
     assert set(analysis.fusion_weights) == {"text", "audio"}
     assert sum(analysis.fusion_weights.values()) == pytest.approx(1.0)
     assert analysis.image_heatmap is None
-    assert analysis.shapley_base + sum(analysis.shapley.values()) == pytest.approx(analysis.full_score, abs=1e-5)
+    assert analysis.shapley_base + sum(analysis.shapley.values()) == pytest.approx(
+        analysis.full_score, abs=1e-5
+    )
 
 
 @pytest.mark.parametrize("fusion", ["attention", "concat"])
@@ -74,7 +78,9 @@ def test_heatmaps_are_aligned_with_their_inputs(fusion):
     assert len(analysis.token_weights) == len(analysis.tokens) == len(sample.text)
     assert analysis.spectrogram.shape == analysis.audio_heatmap.shape
     assert analysis.spectrogram.shape[0] == 64
-    assert analysis.spectrogram.shape[1] == pytest.approx(0.8 / analysis.spectrogram_hop_seconds, abs=2)
+    assert analysis.spectrogram.shape[1] == pytest.approx(
+        0.8 / analysis.spectrogram_hop_seconds, abs=2
+    )
     for heatmap in (analysis.image_heatmap, analysis.token_weights, analysis.audio_heatmap):
         assert heatmap.min() >= 0 and heatmap.max() == pytest.approx(1.0)
 
@@ -95,7 +101,9 @@ def test_batch_equals_single_and_timings_are_reported():
     single = analyzer.analyze(samples[1])
     assert np.allclose(batch[1].probabilities, single.probabilities, atol=1e-5)
     assert batch[1].shapley == pytest.approx(single.shapley, abs=1e-5)
-    assert {"preprocess", "encode", "fuse_and_coalitions", "heatmaps", "total"} <= set(single.timings_ms)
+    assert {"preprocess", "encode", "fuse_and_coalitions", "heatmaps", "total"} <= set(
+        single.timings_ms
+    )
 
 
 def test_analysis_round_trips_through_json():

@@ -5,7 +5,13 @@ import torch
 
 from mmstudio import MODALITIES
 from mmstudio.inputs.errors import InputError
-from mmstudio.models import FUSION_STRATEGIES, FusionConfig, FusionNet, load_checkpoint, save_checkpoint
+from mmstudio.models import (
+    FUSION_STRATEGIES,
+    FusionConfig,
+    FusionNet,
+    load_checkpoint,
+    save_checkpoint,
+)
 from mmstudio.models.device import pick_device
 from mmstudio.models.tokenizer import CharTokenizer
 from tests.core.helpers import DIGIT_LABELS, random_sample, tiny_model
@@ -17,7 +23,9 @@ def test_every_strategy_gives_logits_and_weights_for_every_coalition(fusion):
     batch = model.preprocess([random_sample(0), random_sample(1)])
     with torch.no_grad():
         encoded = model.encode(batch)
-        presence = torch.tensor([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)], dtype=torch.bool)
+        presence = torch.tensor(
+            [[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)], dtype=torch.bool
+        )
         output = model.fuse(encoded, presence.expand(2, -1, -1))
     assert output.logits.shape == (2, 8, 10)
     assert torch.isfinite(output.logits).all()
@@ -30,8 +38,13 @@ def test_absent_modality_is_replaced_by_its_learned_embedding(fusion):
     model = tiny_model(fusion)
     full = random_sample(3)
     with torch.no_grad():
-        no_audio = model.fuse(model.encode(model.preprocess([full.without("audio")])), torch.ones(1, 1, 3, dtype=torch.bool))
-        masked = model.fuse(model.encode(model.preprocess([full])), torch.tensor([[[True, True, False]]]))
+        no_audio = model.fuse(
+            model.encode(model.preprocess([full.without("audio")])),
+            torch.ones(1, 1, 3, dtype=torch.bool),
+        )
+        masked = model.fuse(
+            model.encode(model.preprocess([full])), torch.tensor([[[True, True, False]]])
+        )
     assert torch.allclose(no_audio.logits, masked.logits, atol=1e-5)
 
 
@@ -58,18 +71,29 @@ def test_tokenizer_copes_with_any_unicode():
 def test_checkpoint_round_trip(tmp_path):
     model = tiny_model("gated")
     save_checkpoint(model, tmp_path / "ckpt", metrics={"accuracy": 0.5})
-    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["config.json", "labels.txt", "metrics.json", "model.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == [
+        "config.json",
+        "labels.txt",
+        "metrics.json",
+        "model.safetensors",
+    ]
     loaded = load_checkpoint(tmp_path / "ckpt")
     assert loaded.config == model.config
-    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+    for (name, a), (_, b) in zip(
+        model.state_dict().items(), loaded.state_dict().items(), strict=True
+    ):
         assert torch.equal(a, b), name
-    assert json.loads((tmp_path / "ckpt" / "config.json").read_text())["architecture"] == "fusionnet"
+    assert (
+        json.loads((tmp_path / "ckpt" / "config.json").read_text())["architecture"] == "fusionnet"
+    )
 
 
 @pytest.mark.parametrize("name", ["model.pt", "weights.pth", "pytorch_model.bin"])
 def test_pickle_checkpoints_are_refused_with_a_reason(tmp_path, name):
     (tmp_path / name).write_bytes(b"\x80\x04not really a pickle")
-    with pytest.raises(InputError, match="pickle checkpoints .* refused: loading one runs whatever code"):
+    with pytest.raises(
+        InputError, match="pickle checkpoints .* refused: loading one runs whatever code"
+    ):
         load_checkpoint(tmp_path / name)
     with pytest.raises(InputError, match="refused"):
         load_checkpoint(tmp_path)  # a folder holding only a pickle

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "examples" / "plugin_package"
 DOCS = ROOT / "docs" / "plugins.md"
 
+
 def _backend_available() -> bool:
     # Without build isolation pip uses this interpreter's setuptools, which needs the wheel
     # package before setuptools 70.1; otherwise pip fetches them from the package index.
@@ -48,20 +49,40 @@ def plugin_site(tmp_path_factory) -> Path:
     pip = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True, text=True)
     require_or_skip(pip.returncode == 0, "pip is not available in this environment")
     work = tmp_path_factory.mktemp("plugin")
-    source = shutil.copytree(PLUGIN, work / "source")  # pip builds in the tree: keep the checkout clean
+    source = shutil.copytree(
+        PLUGIN, work / "source"
+    )  # pip builds in the tree: keep the checkout clean
     site = work / "site"
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(source)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--target",
+        str(site),
+        str(source),
+    ]
     if _backend_available():
         command.insert(-1, "--no-build-isolation")
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, f"pip could not install the example plugin:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"pip could not install the example plugin:\n{result.stdout}\n{result.stderr}"
+    )
     return site
 
 
 def test_installed_plugin_is_listed_by_the_cli(plugin_site):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_site), str(ROOT)])}
-    result = subprocess.run([sys.executable, "-m", "mmstudio", "models"], capture_output=True, text=True,
-                            cwd=ROOT, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "mmstudio", "models"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     line = next((row for row in result.stdout.splitlines() if row.startswith("example-colors")), "")
     assert "[plugin mmstudio_example_plugin:load]" in line and "ready" in line, result.stdout
@@ -79,7 +100,9 @@ def test_installed_plugin_is_analysed_like_a_builtin_model(plugin_site, monkeypa
     sample = Sample(image=Image.new("RGB", (40, 30), (30, 200, 40)), text="fresh grass and leaves")
     analysis = Analyzer(model, "cpu").analyze(sample)
     assert analysis.predicted_label == "green"
-    assert analysis.shapley_base + sum(analysis.shapley.values()) == pytest.approx(analysis.full_score, abs=1e-6)
+    assert analysis.shapley_base + sum(analysis.shapley.values()) == pytest.approx(
+        analysis.full_score, abs=1e-6
+    )
     assert analysis.shapley["image"] > 0 and analysis.shapley["text"] > 0
     assert analysis.image_heatmap.shape == (30, 40)
     assert analysis.tokens == ["fresh", "grass", "and", "leaves"]
@@ -99,12 +122,15 @@ def test_example_model_follows_the_split_protocol(example_model):
     analyzer = Analyzer(example_model, "cpu")
     red = Image.new("RGB", (20, 10), (220, 20, 20))
     both, image_only, text_only = analyzer.analyze_batch(
-        [Sample(image=red, text="deep blue sea"), Sample(image=red), Sample(text="emerald")])
+        [Sample(image=red, text="deep blue sea"), Sample(image=red), Sample(text="emerald")]
+    )
     assert (image_only.predicted_label, text_only.predicted_label) == ("red", "green")
     assert image_only.present == ["image"] and list(image_only.shapley) == ["image"]
     assert sum(both.fusion_weights.values()) == pytest.approx(1.0)
     for analysis in (both, image_only, text_only):
-        assert analysis.shapley_base + sum(analysis.shapley.values()) == pytest.approx(analysis.full_score, abs=1e-6)
+        assert analysis.shapley_base + sum(analysis.shapley.values()) == pytest.approx(
+            analysis.full_score, abs=1e-6
+        )
     assert both.image_heatmap.shape == (10, 20) and text_only.image_heatmap is None
 
 
@@ -114,12 +140,18 @@ def test_example_model_refuses_audio_only_input(example_model):
     from mmstudio.inputs import AudioClip
 
     with pytest.raises(InputError, match="images and text only"):
-        Analyzer(example_model, "cpu").analyze(Sample(audio=AudioClip(np.ones(160, np.float32), 16000)))
+        Analyzer(example_model, "cpu").analyze(
+            Sample(audio=AudioClip(np.ones(160, np.float32), 16000))
+        )
 
 
 def test_the_worked_example_in_the_docs_runs(monkeypatch):
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # its registration stays here
-    blocks = re.findall(r"^```python\n(.*?)^```", DOCS.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE)
+    monkeypatch.setattr(
+        registry, "_REGISTRY", dict(registry._REGISTRY)
+    )  # its registration stays here
+    blocks = re.findall(
+        r"^```python\n(.*?)^```", DOCS.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE
+    )
     assert len(blocks) >= 4
     module = types.ModuleType("docs_plugins_example")  # dataclasses look their module up
     monkeypatch.setitem(sys.modules, module.__name__, module)

@@ -186,7 +186,11 @@ def _fake_sounddevice(opened: list) -> SimpleNamespace:
 
     return SimpleNamespace(
         PortAudioError=_PortAudioError,
-        query_devices=lambda device=None, kind=None: {"name": "Fake mic", "default_samplerate": 44100.0, "max_input_channels": 2},
+        query_devices=lambda device=None, kind=None: {
+            "name": "Fake mic",
+            "default_samplerate": 44100.0,
+            "max_input_channels": 2,
+        },
         check_input_settings=lambda *args, **kwargs: None,
         InputStream=make_stream,
     )
@@ -200,7 +204,9 @@ def test_microphone_stream_fills_the_buffer_and_reports_an_unplugged_device(monk
     stream = opened[0]
     assert stream.kwargs["samplerate"] == 16000 and stream.kwargs["channels"] == 1
     callback = stream.kwargs["callback"]
-    callback(np.full((320, 1), 0.5, dtype=np.float32), 320, None, SimpleNamespace(input_overflow=True))
+    callback(
+        np.full((320, 1), 0.5, dtype=np.float32), 320, None, SimpleNamespace(input_overflow=True)
+    )
     assert microphone.latest(320).tolist() == [0.5] * 320
     assert microphone.overflows == 1 and microphone.problem() is None
 
@@ -228,5 +234,7 @@ def test_audio_package_imports_neither_qt_nor_sounddevice():
         "import sys, mmstudio.audio; "
         "print(sorted(m for m in ('PySide6', 'pyqtgraph', 'sounddevice') if m in sys.modules))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert result.stdout.strip() == "[]", result.stdout + result.stderr

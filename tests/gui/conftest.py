@@ -70,7 +70,9 @@ def input_files(tmp_path_factory):
 @pytest.fixture
 def window(qtbot, tiny_model_dir, monkeypatch):
     """The main window with the tiny model loaded and no microphone (probing is made instant)."""
-    monkeypatch.setattr("mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)")
+    monkeypatch.setattr(
+        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
+    )
     from mmstudio.gui.main_window import MainWindow
 
     win = MainWindow(model=str(tiny_model_dir), device="cpu")

@@ -18,8 +18,14 @@ def save_tiny_model(folder: Path) -> Path:
 
     torch.manual_seed(0)
     config = FusionConfig(
-        labels=DIGIT_LABELS, dim=32, fusion_heads=2, text_heads=2, text_layers=1, tensor_rank_dim=4,
-        name="tiny-random", description="random weights, for tests",
+        labels=DIGIT_LABELS,
+        dim=32,
+        fusion_heads=2,
+        text_heads=2,
+        text_layers=1,
+        tensor_rank_dim=4,
+        name="tiny-random",
+        description="random weights, for tests",
     )
     return save_checkpoint(FusionNet(config).eval(), folder / "tiny")
 
@@ -69,12 +75,22 @@ def drop(widget, mime, qtbot=None) -> None:
 
     # QDragEnterEvent takes an integer QPoint, QDropEvent a QPointF (PySide6 6.11 is strict).
     centre = QPointF(widget.rect().center())
-    enter = QDragEnterEvent(widget.rect().center(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        widget.rect().center(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted(), "the widget refused the drag"
-    event = QDropEvent(centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        centre,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(widget, event)
 
 

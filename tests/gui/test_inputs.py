@@ -25,7 +25,9 @@ REAL_PROBE = microphone.probe
 
 
 class FakeStream:
-    def __init__(self, signal: np.ndarray, callback, samplerate: int, blocksize: int = 320, **_ignored):
+    def __init__(
+        self, signal: np.ndarray, callback, samplerate: int, blocksize: int = 320, **_ignored
+    ):
         self.signal, self.callback, self.blocksize = signal, callback, blocksize or 320
         self.samplerate = samplerate
         self.active = False
@@ -61,8 +63,13 @@ class FakeSoundDevice:
         self.signal = signal
 
     def query_devices(self, device=None, kind=None):
-        return {"name": "Fake microphone", "default_samplerate": 16000.0, "max_input_channels": 1,
-                "index": 0, "hostapi": 0}
+        return {
+            "name": "Fake microphone",
+            "default_samplerate": 16000.0,
+            "max_input_channels": 1,
+            "index": 0,
+            "hostapi": 0,
+        }
 
     def check_input_settings(self, *args, **kwargs):
         return None
@@ -158,7 +165,9 @@ def test_audio_file_is_loaded_drawn_and_saved(qtbot, audio_input, input_files, t
     assert audio_input.clip is None and not audio_input.save_button.isEnabled()
 
 
-def test_record_is_disabled_with_the_install_hint_without_portaudio(qtbot, audio_input, monkeypatch):
+def test_record_is_disabled_with_the_install_hint_without_portaudio(
+    qtbot, audio_input, monkeypatch
+):
     import builtins
 
     real_import = builtins.__import__
@@ -172,7 +181,10 @@ def test_record_is_disabled_with_the_install_hint_without_portaudio(qtbot, audio
     monkeypatch.setattr(builtins, "__import__", no_portaudio)
     audio_input.refresh_microphones()
     assert not audio_input.record_button.isEnabled()
-    assert "Install PortAudio (Debian/Ubuntu: sudo apt install libportaudio2)" in audio_input.record_button.toolTip()
+    assert (
+        "Install PortAudio (Debian/Ubuntu: sudo apt install libportaudio2)"
+        in audio_input.record_button.toolTip()
+    )
     assert "Install PortAudio" in audio_input.status.text()
     # Opening files still works without a microphone.
     assert audio_input.open_button.isEnabled()
@@ -227,7 +239,9 @@ def test_a_silent_recording_is_refused_with_a_reason(qtbot, audio_input, monkeyp
 
 
 def test_a_recording_reaches_the_model(qtbot, window, fake_microphone, monkeypatch):
-    monkeypatch.setattr("mmstudio.gui.microphone.probe", REAL_PROBE)  # the window fixture stubbed it
+    monkeypatch.setattr(
+        "mmstudio.gui.microphone.probe", REAL_PROBE
+    )  # the window fixture stubbed it
     window.audio_input.refresh_microphones()
     assert window.record_action.isEnabled()
     window.record_action.trigger()
@@ -239,4 +253,3 @@ def test_a_recording_reaches_the_model(qtbot, window, fake_microphone, monkeypat
     assert window.results.analysis.present == ["audio"]
     assert window.results.audio_map.has_map()
     assert window.save_recording_action.isEnabled()
-

@@ -69,15 +69,52 @@ def write_mjpeg_avi(path: Path, frames: list[Image.Image], fps: int) -> Path:
     width, height = frames[0].size
     count, biggest = len(jpegs), max(map(len, jpegs))
     has_index = 0x10
-    main_header = struct.pack("<14I", 1_000_000 // fps, biggest * fps, 0, has_index, count, 0, 1,
-                              biggest, width, height, 0, 0, 0, 0)
+    main_header = struct.pack(
+        "<14I",
+        1_000_000 // fps,
+        biggest * fps,
+        0,
+        has_index,
+        count,
+        0,
+        1,
+        biggest,
+        width,
+        height,
+        0,
+        0,
+        0,
+        0,
+    )
     # Stream rate is dwRate / dwScale frames per second.
-    stream_header = struct.pack("<4s4sIHHIIIIIIIIhhhh", b"vids", b"MJPG", 0, 0, 0, 0, 1, fps, 0,
-                                count, biggest, 0xFFFFFFFF, 0, 0, 0, width, height)
-    bitmap_info = struct.pack("<IiiHH4sIiiII", 40, width, height, 1, 24, b"MJPG", width * height * 3,
-                              0, 0, 0, 0)
-    header_list = _list(b"hdrl", _chunk(b"avih", main_header)
-                        + _list(b"strl", _chunk(b"strh", stream_header) + _chunk(b"strf", bitmap_info)))
+    stream_header = struct.pack(
+        "<4s4sIHHIIIIIIIIhhhh",
+        b"vids",
+        b"MJPG",
+        0,
+        0,
+        0,
+        0,
+        1,
+        fps,
+        0,
+        count,
+        biggest,
+        0xFFFFFFFF,
+        0,
+        0,
+        0,
+        width,
+        height,
+    )
+    bitmap_info = struct.pack(
+        "<IiiHH4sIiiII", 40, width, height, 1, 24, b"MJPG", width * height * 3, 0, 0, 0, 0
+    )
+    header_list = _list(
+        b"hdrl",
+        _chunk(b"avih", main_header)
+        + _list(b"strl", _chunk(b"strh", stream_header) + _chunk(b"strf", bitmap_info)),
+    )
     movie, index = b"", b""
     keyframe = 0x10
     for jpeg in jpegs:
@@ -105,8 +142,13 @@ def digit_frame(digit: int, size=(320, 240), jitter: int = 0) -> Image.Image:
     draw = ImageDraw.Draw(image)
     # The ink fills about 70% of the height: once the 4:3 frame is letterboxed into the model's
     # 64 px square, the digit is ~35 px tall, inside the 30-56 px range the model trained on.
-    draw.text((size[0] // 2 + jitter, size[1] // 2), str(digit), fill=(20, 20, 20),
-              font=_digit_font(size[1]), anchor="mm")
+    draw.text(
+        (size[0] // 2 + jitter, size[1] // 2),
+        str(digit),
+        fill=(20, 20, 20),
+        font=_digit_font(size[1]),
+        anchor="mm",
+    )
     return image
 
 
@@ -225,8 +267,10 @@ def play(qtbot, video: Path, sink) -> QMediaPlayer:
     player.errorOccurred.connect(lambda error, text: errors.append(text))
     player.setSource(QUrl.fromLocalFile(str(video)))
     player.play()
-    qtbot.waitUntil(lambda: errors or player.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: errors or player.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia,
+        timeout=30_000,
+    )
     assert not errors, errors
     return player
 
@@ -270,8 +314,10 @@ def test_video_frames_reach_the_model_through_the_video_sink(qtbot, make_panel, 
 @pytest.mark.slow
 def test_predictions_follow_the_digits_in_the_video(qtbot, make_panel, digit_video):
     if not DIGITS_WEIGHTS.is_file():
-        pytest.skip(f"the trained default model is not there yet ({DIGITS_WEIGHTS} is missing); "
-                    "frames and analyses are covered by the test above")
+        pytest.skip(
+            f"the trained default model is not there yet ({DIGITS_WEIGHTS} is missing); "
+            "frames and analyses are covered by the test above"
+        )
     panel = make_panel(model="digits")
     shown = collect_results(panel)
     go_live(qtbot, panel)
@@ -290,7 +336,9 @@ def test_predictions_follow_the_digits_in_the_video(qtbot, make_panel, digit_vid
         correct += result.analysis.predicted_label == shown_digit
         seen.add(result.analysis.predicted_label)
     assert judged >= 8
-    assert correct / judged >= 0.8, f"{correct} of {judged} live predictions matched the digit shown"
+    assert correct / judged >= 0.8, (
+        f"{correct} of {judged} live predictions matched the digit shown"
+    )
     assert {str(d) for d in VIDEO_DIGITS} <= seen
 
 
@@ -311,7 +359,9 @@ def test_a_slow_model_drops_frames_instead_of_queueing_them(qtbot, make_panel):
     camera.stop()
     qtbot.wait(400)
 
-    slow = [(r, latency, newest) for r, latency, newest in shown[first_slow:] if r.frame_id is not None]
+    slow = [
+        (r, latency, newest) for r, latency, newest in shown[first_slow:] if r.frame_id is not None
+    ]
     assert len(slow) >= 5
     # One request waits at most, in the slot and in Qt's event queue alike.
     assert session.max_pending <= 1
@@ -343,7 +393,10 @@ VIRTUAL_SINK = "mmstudio_live_vmic"
 def pulseaudio():
     tools = ("pulseaudio", "pactl", "paplay", "espeak-ng")
     missing = [tool for tool in tools if shutil.which(tool) is None]
-    require_or_skip(not missing, f"the virtual microphone needs {', '.join(missing)} (apt install pulseaudio pulseaudio-utils espeak-ng)")
+    require_or_skip(
+        not missing,
+        f"the virtual microphone needs {', '.join(missing)} (apt install pulseaudio pulseaudio-utils espeak-ng)",
+    )
     try:
         load_sounddevice()
     except MicrophoneError as error:
@@ -377,7 +430,9 @@ def virtual_microphone(pulseaudio, monkeypatch):
 def speak(text: str, folder: Path, sink: str) -> subprocess.Popen:
     wav = folder / "speech.wav"
     _run("espeak-ng", "-w", str(wav), text)
-    return subprocess.Popen(["paplay", f"--device={sink}", str(wav)], stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        ["paplay", f"--device={sink}", str(wav)], stderr=subprocess.PIPE, text=True
+    )
 
 
 def speak_into_live(qtbot, panel: LivePanel, word: str, sink: str, folder: Path) -> list:
@@ -388,7 +443,9 @@ def speak_into_live(qtbot, panel: LivePanel, word: str, sink: str, folder: Path)
     go_live(qtbot, panel)
     assert session.microphone is not None, session._problems
     qtbot.waitUntil(lambda: len(shown) >= 5, timeout=15_000)
-    assert all(r.analysis is None and r.audio is not None and not r.audio.voiced for r, _, _ in shown)
+    assert all(
+        r.analysis is None and r.audio is not None and not r.audio.voiced for r, _, _ in shown
+    )
 
     speaker = speak(word, folder, sink)
     try:
@@ -406,14 +463,18 @@ def speak_into_live(qtbot, panel: LivePanel, word: str, sink: str, folder: Path)
     speaker.wait(timeout=10)
     # Once the word has slid out of the window, the gate closes and audio is absent again.
     first_voiced = next(i for i, (r, _, _) in enumerate(shown) if r.analysis is not None)
-    qtbot.waitUntil(lambda: len(shown) > first_voiced + 2 and shown[-1][0].analysis is None,
-                    timeout=session.window_seconds * 1000 + 5000)
+    qtbot.waitUntil(
+        lambda: len(shown) > first_voiced + 2 and shown[-1][0].analysis is None,
+        timeout=session.window_seconds * 1000 + 5000,
+    )
     assert session._problems == {}
     return [r for r, _, _ in shown[first_voiced:] if r.analysis is not None]
 
 
 @pytest.mark.system
-def test_speech_opens_the_gate_and_silence_keeps_audio_absent(qtbot, make_panel, virtual_microphone, tmp_path):
+def test_speech_opens_the_gate_and_silence_keeps_audio_absent(
+    qtbot, make_panel, virtual_microphone, tmp_path
+):
     panel = make_panel(microphone="default")
     voiced = speak_into_live(qtbot, panel, "seven", virtual_microphone, tmp_path)
     assert voiced and all(r.analysis.present == ["audio"] and r.audio.voiced for r in voiced)
@@ -425,10 +486,15 @@ def test_speech_opens_the_gate_and_silence_keeps_audio_absent(qtbot, make_panel,
 @pytest.mark.slow
 def test_a_spoken_digit_is_recognised_live(qtbot, make_panel, virtual_microphone, tmp_path):
     if not DIGITS_WEIGHTS.is_file():
-        pytest.skip(f"the trained default model is not there yet ({DIGITS_WEIGHTS} is missing); "
-                    "the microphone path is covered by the test above")
+        pytest.skip(
+            f"the trained default model is not there yet ({DIGITS_WEIGHTS} is missing); "
+            "the microphone path is covered by the test above"
+        )
     panel = make_panel(model="digits", microphone="default")
-    labels = [r.analysis.predicted_label for r in speak_into_live(qtbot, panel, "seven", virtual_microphone, tmp_path)]
+    labels = [
+        r.analysis.predicted_label
+        for r in speak_into_live(qtbot, panel, "seven", virtual_microphone, tmp_path)
+    ]
     # While the word enters and leaves the window the model hears part of it; in between, with
     # all of it in the window, it should hear a seven.
     assert max(set(labels), key=labels.count) == "7", labels
@@ -500,7 +566,9 @@ def test_a_camera_error_mid_stream_gives_a_message_not_a_crash(qtbot, make_panel
 
 def test_permissions_are_granted_on_this_platform(qtbot, qapp):
     answers = []
-    request_permissions(qapp, True, True, lambda camera, microphone: answers.append((camera, microphone)))
+    request_permissions(
+        qapp, True, True, lambda camera, microphone: answers.append((camera, microphone))
+    )
     qtbot.waitUntil(lambda: bool(answers), timeout=5000)
     assert answers == [(True, True)]
 
@@ -555,7 +623,9 @@ def test_snapshot_freezes_the_frame_and_text_for_the_analysis_view(qtbot, make_p
         panel.snapshot_action.trigger()
     camera.stop()
     sample = snapshot.args[0]
-    assert sample.image.size == (640, 480) and sample.text == "I see a four" and sample.audio is None
+    assert (
+        sample.image.size == (640, 480) and sample.text == "I see a four" and sample.audio is None
+    )
     assert not panel.session.running and not panel.live_action.isChecked()
     assert not panel.snapshot_action.isEnabled()
 
@@ -613,7 +683,12 @@ print("analyses:", len(shown))
 @pytest.mark.slow
 def test_torch_imported_first_in_the_live_thread_does_not_freeze_the_app(random_model_dir):
     root = Path(__file__).resolve().parents[2]
-    result = subprocess.run([sys.executable, "-c", _TORCH_FIRST_IN_LIVE_THREAD, str(random_model_dir)],
-                            capture_output=True, text=True, cwd=root, timeout=150)
+    result = subprocess.run(
+        [sys.executable, "-c", _TORCH_FIRST_IN_LIVE_THREAD, str(random_model_dir)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=150,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "analyses: 3" in result.stdout

@@ -24,7 +24,9 @@ def analysed(qtbot, window, action):
     window.analysis_shown.connect(shown.append)
     try:
         action()
-        qtbot.waitUntil(lambda: bool(shown) and shown[-1] == window.service.latest_analysis_id, timeout=TIMEOUT)
+        qtbot.waitUntil(
+            lambda: bool(shown) and shown[-1] == window.service.latest_analysis_id, timeout=TIMEOUT
+        )
     finally:
         window.analysis_shown.disconnect(shown.append)
     return window.results.analysis
@@ -45,13 +47,19 @@ def count_requests(window, monkeypatch) -> list[int]:
 
 def test_a_dropped_file_reaches_the_model_and_the_views_update(qtbot, window, input_files):
     assert window.results.analysis is None
-    analysis = analysed(qtbot, window, lambda: drop(window.image_input.drop_zone, file_mime(input_files.image)))
+    analysis = analysed(
+        qtbot, window, lambda: drop(window.image_input.drop_zone, file_mime(input_files.image))
+    )
     assert analysis.present == ["image"]
     assert window.image_input.source_name == "seven.png"
     assert window.results.prediction.headline.text() == analysis.predicted_label
     assert window.results.image_map.has_map()
     assert window.results.image_map.overlay.image.shape == analysis.image_heatmap.shape
-    assert set(window.results.contributions.shapley_rows()) == {"image", "text (off)", "audio (off)"}
+    assert set(window.results.contributions.shapley_rows()) == {
+        "image",
+        "text (off)",
+        "audio (off)",
+    }
     assert window.export_action.isEnabled()
     assert "Latency:" in window.latency_label.text() and "ms" in window.latency_label.text()
 
@@ -101,11 +109,18 @@ def test_stale_requests_are_dropped_and_the_latest_wins(qtbot, window, input_fil
     service = window.service
     received: list[int] = []
     texts: list[str] = []
-    service.result.connect(lambda request_id, analysis: (received.append(request_id), texts.append("".join(analysis.tokens))))
+    service.result.connect(
+        lambda request_id, analysis: (
+            received.append(request_id),
+            texts.append("".join(analysis.tokens)),
+        )
+    )
     before = service.worker.analyses_run
     samples = [make_sample(image=digit_image(str(i)), text=f"number {i}") for i in range(12)]
     ids = [service.request_analysis(sample) for sample in samples]
-    with qtbot.waitSignal(service.result, timeout=TIMEOUT, check_params_cb=lambda rid, _a: rid == ids[-1]):
+    with qtbot.waitSignal(
+        service.result, timeout=TIMEOUT, check_params_cb=lambda rid, _a: rid == ids[-1]
+    ):
         pass
     qtbot.wait(300)
     # Only the request already running when the rest arrived, and the last one, ever ran.
@@ -120,7 +135,9 @@ def test_window_shows_the_latest_inputs_without_going_back_in_time(qtbot, window
     window.image_input.load_path(input_files.image)
     for word in ("one", "two", "three", "four"):
         window.text_input.set_text(word)
-    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == window.service.latest_analysis_id, timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: bool(shown) and shown[-1] == window.service.latest_analysis_id, timeout=TIMEOUT
+    )
     qtbot.wait(300)
     # The first request may already have been running; the three in between never ran.
     assert len(shown) <= 2 and shown == sorted(shown)
@@ -155,7 +172,9 @@ def test_requests_faster_than_the_model_still_show_fresh_results(qtbot, window, 
     typing.stop()
     assert len(shown) >= 3, "no results appeared while requests kept coming"
     assert shown == sorted(shown)
-    assert window.service.worker.analyses_run < count[0] / 2  # most requests were skipped, not queued
+    assert (
+        window.service.worker.analyses_run < count[0] / 2
+    )  # most requests were skipped, not queued
 
 
 def test_switching_a_modality_off_changes_the_contributions(qtbot, window, input_files):
@@ -166,7 +185,9 @@ def test_switching_a_modality_off_changes_the_contributions(qtbot, window, input
     rows = window.results.contributions.shapley_rows()
     assert rows["audio"] != "absent"
 
-    without_audio = analysed(qtbot, window, lambda: qtbot.mouseClick(window.audio_card.switch, Qt.MouseButton.LeftButton))
+    without_audio = analysed(
+        qtbot, window, lambda: qtbot.mouseClick(window.audio_card.switch, Qt.MouseButton.LeftButton)
+    )
     assert not window.audio_card.use_input
     assert without_audio.present == ["image", "text"]
     assert "audio" not in without_audio.shapley
@@ -188,7 +209,9 @@ def test_all_inputs_switched_off_says_so_instead_of_failing(qtbot, window, input
     assert not window.error_banner.isVisible()
 
 
-def test_a_bad_file_shows_an_error_and_leaves_the_previous_result(qtbot, window, input_files, monkeypatch):
+def test_a_bad_file_shows_an_error_and_leaves_the_previous_result(
+    qtbot, window, input_files, monkeypatch
+):
     previous = analysed(qtbot, window, lambda: window.image_input.load_path(input_files.image))
     headline = window.results.prediction.headline.text()
     sent = count_requests(window, monkeypatch)
@@ -208,7 +231,9 @@ def test_a_bad_file_shows_an_error_and_leaves_the_previous_result(qtbot, window,
     assert not window.error_banner.isVisible()
 
 
-def test_an_analysis_error_is_shown_and_the_previous_result_stays(qtbot, window, input_files, monkeypatch):
+def test_an_analysis_error_is_shown_and_the_previous_result_stays(
+    qtbot, window, input_files, monkeypatch
+):
     previous = analysed(qtbot, window, lambda: window.image_input.load_path(input_files.image))
 
     def fail(sample):
@@ -235,7 +260,9 @@ def test_closing_during_an_analysis_stops_the_thread_within_a_second(qtbot, wind
 
 
 def test_a_model_folder_that_fails_to_load_is_reported_in_the_window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr("mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)")
+    monkeypatch.setattr(
+        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
+    )
     from mmstudio.gui.main_window import MainWindow
 
     window = MainWindow(model=str(tmp_path / "no-such-model"), device="cpu")
@@ -255,10 +282,17 @@ def test_missing_builtin_weights_are_explained_and_nothing_is_predicted(qtbot, m
     def never(device):
         raise AssertionError("an unavailable model must not be loaded")
 
-    entry = ModelEntry("digits", never, location="/opt/mmstudio/resources/models/digits",
-                       available=False, problem="the shipped weights are missing from this installation")
+    entry = ModelEntry(
+        "digits",
+        never,
+        location="/opt/mmstudio/resources/models/digits",
+        available=False,
+        problem="the shipped weights are missing from this installation",
+    )
     monkeypatch.setattr("mmstudio.models.registry.list_models", lambda: [entry])
-    monkeypatch.setattr("mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)")
+    monkeypatch.setattr(
+        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
+    )
     from mmstudio.gui.main_window import MainWindow
 
     window = MainWindow(device="cpu")
@@ -278,8 +312,14 @@ def test_missing_builtin_weights_are_explained_and_nothing_is_predicted(qtbot, m
 def test_an_example_loads_all_inputs_and_runs_one_analysis(qtbot, window, input_files, monkeypatch):
     from mmstudio.gui.examples import Example
 
-    example = Example("test example", input_files.image, input_files.audio, "I think it is a seven", "7",
-                      "Everything says seven.")
+    example = Example(
+        "test example",
+        input_files.image,
+        input_files.audio,
+        "I think it is a seven",
+        "7",
+        "Everything says seven.",
+    )
     sent = count_requests(window, monkeypatch)
     analysis = analysed(qtbot, window, lambda: window.load_example(example))
     qtbot.wait(200)
@@ -315,7 +355,9 @@ def test_paste_of_plain_text_goes_to_the_text_input(qtbot, window):
     assert analysis.present == ["text"]
 
 
-def test_export_writes_a_picture_of_the_results_and_the_analysis_as_json(qtbot, window, input_files, tmp_path):
+def test_export_writes_a_picture_of_the_results_and_the_analysis_as_json(
+    qtbot, window, input_files, tmp_path
+):
     analysis = analysed(qtbot, window, lambda: window.image_input.load_path(input_files.image))
     png, data = window.export(tmp_path / "out" / "result")
     assert png.stat().st_size > 1000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -324,7 +366,9 @@ def test_export_writes_a_picture_of_the_results_and_the_analysis_as_json(qtbot, 
     assert saved["present"] == ["image"]
 
 
-def test_export_to_an_unwritable_place_is_an_error_not_a_crash(qtbot, window, input_files, tmp_path):
+def test_export_to_an_unwritable_place_is_an_error_not_a_crash(
+    qtbot, window, input_files, tmp_path
+):
     analysed(qtbot, window, lambda: window.image_input.load_path(input_files.image))
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -34,16 +34,27 @@ def _server_up() -> bool:
 
 @pytest.fixture(scope="module")
 def virtual_microphone():
-    missing = [tool for tool in ("pulseaudio", "pactl", "paplay", "espeak-ng") if shutil.which(tool) is None]
-    require_or_skip(not missing, f"the virtual microphone needs {', '.join(missing)} "
-                                 "(apt install pulseaudio pulseaudio-utils espeak-ng)")
+    missing = [
+        tool
+        for tool in ("pulseaudio", "pactl", "paplay", "espeak-ng")
+        if shutil.which(tool) is None
+    ]
+    require_or_skip(
+        not missing,
+        f"the virtual microphone needs {', '.join(missing)} "
+        "(apt install pulseaudio pulseaudio-utils espeak-ng)",
+    )
     from mmstudio.gui import microphone
 
     portaudio = microphone.probe()
     require_or_skip(portaudio is None or "PortAudio" not in portaudio, portaudio or "")
     if not _server_up():
         # As root PulseAudio warns that system mode is meant for that, and runs anyway.
-        subprocess.run(["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1"], capture_output=True, timeout=30)
+        subprocess.run(
+            ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1"],
+            capture_output=True,
+            timeout=30,
+        )
         deadline = time.monotonic() + 10
         while not _server_up() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -53,7 +64,9 @@ def virtual_microphone():
     _pactl("set-default-source", f"{SINK}.monitor")
     try:
         # PortAudio saw the devices as they were when it started; the source is new.
-        require_or_skip(microphone.probe(refresh=True) is None, "PortAudio sees no input through PulseAudio")
+        require_or_skip(
+            microphone.probe(refresh=True) is None, "PortAudio sees no input through PulseAudio"
+        )
         yield SINK
     finally:
         if previous:
@@ -64,12 +77,15 @@ def virtual_microphone():
 @pytest.fixture
 def spoken_seven(tmp_path):
     path = tmp_path / "seven.wav"
-    subprocess.run(["espeak-ng", "-w", str(path), "seven"], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["espeak-ng", "-w", str(path), "seven"], check=True, capture_output=True, timeout=60
+    )
     return path
 
 
-def test_record_a_spoken_seven_from_the_virtual_microphone(qtbot, virtual_microphone, spoken_seven,
-                                                           tiny_model_dir):
+def test_record_a_spoken_seven_from_the_virtual_microphone(
+    qtbot, virtual_microphone, spoken_seven, tiny_model_dir
+):
     from mmstudio.gui.main_window import MainWindow
 
     trained = TRAINED.is_file()
@@ -84,7 +100,9 @@ def test_record_a_spoken_seven_from_the_virtual_microphone(qtbot, virtual_microp
     qtbot.mouseClick(audio.record_button, Qt.MouseButton.LeftButton)
     assert audio.recorder.recording
     qtbot.waitUntil(lambda: audio.recorder.seconds > 0.3, timeout=10_000)
-    subprocess.run(["paplay", f"--device={virtual_microphone}", str(spoken_seven)], check=True, timeout=60)
+    subprocess.run(
+        ["paplay", f"--device={virtual_microphone}", str(spoken_seven)], check=True, timeout=60
+    )
     qtbot.wait(300)
     with qtbot.waitSignal(window.analysis_shown, timeout=60_000):
         qtbot.mouseClick(audio.record_button, Qt.MouseButton.LeftButton)
@@ -95,6 +113,9 @@ def test_record_a_spoken_seven_from_the_virtual_microphone(qtbot, virtual_microp
     analysis = window.results.analysis
     assert analysis.present == ["audio"]
     assert window.results.audio_map.has_map()
-    require_or_skip(trained, f"the trained default model is not there yet ({TRAINED} is missing): "
-                             "the recording reached a random model, so what it heard was not checked")
+    require_or_skip(
+        trained,
+        f"the trained default model is not there yet ({TRAINED} is missing): "
+        "the recording reached a random model, so what it heard was not checked",
+    )
     assert analysis.predicted_label == "7", analysis.top_k(3)

@@ -34,11 +34,15 @@ SCREEN = (1600, 1000)
 @pytest.fixture(scope="module")
 def display():
     require_or_skip(shutil.which("Xvfb") is not None, "Xvfb is not installed (apt install xvfb)")
-    number = next(n for n in range(91, 200) if not Path(f"/tmp/.X{n}-lock").exists()
-                  and not Path(f"/tmp/.X11-unix/X{n}").exists())
+    number = next(
+        n
+        for n in range(91, 200)
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists()
+    )
     server = subprocess.Popen(
         ["Xvfb", f":{number}", "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     socket = Path(f"/tmp/.X11-unix/X{number}")
     deadline = time.monotonic() + 15
@@ -56,7 +60,9 @@ def scenario(tmp_path_factory):
     made here, and a random model (the window then says which model it runs)."""
     folder = tmp_path_factory.mktemp("real_window")
     model_args: list[str] = []
-    if os.environ.get("MMSTUDIO_GUI_TEST_MODEL"):  # a model folder to show instead of the built-in one
+    if os.environ.get(
+        "MMSTUDIO_GUI_TEST_MODEL"
+    ):  # a model folder to show instead of the built-in one
         model_args = ["--model", os.environ["MMSTUDIO_GUI_TEST_MODEL"]]
     elif not (default_model_dir() / "model.safetensors").is_file():
         from tests.gui.helpers import save_tiny_model
@@ -68,7 +74,12 @@ def scenario(tmp_path_factory):
         input_args = _made_sample_args(folder)
     broken = folder / "scan.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-    return {"model": model_args, "inputs": input_args, "broken": broken, "settings": folder / "settings"}
+    return {
+        "model": model_args,
+        "inputs": input_args,
+        "broken": broken,
+        "settings": folder / "settings",
+    }
 
 
 def _made_sample_args(folder: Path) -> list[str]:
@@ -77,25 +88,52 @@ def _made_sample_args(folder: Path) -> list[str]:
 
         write_samples(folder / "samples")
         samples = folder / "samples"
-        return ["--image", str(samples / "digit_7.png"), "--audio", str(samples / "seven.wav"),
-                "--text", "I think it is a seven"]
+        return [
+            "--image",
+            str(samples / "digit_7.png"),
+            "--audio",
+            str(samples / "seven.wav"),
+            "--text",
+            "I think it is a seven",
+        ]
     from tests.gui.helpers import write_input_files
 
     files = write_input_files(folder)
-    return ["--image", str(files.image), "--audio", str(files.audio), "--text", "I think it is a seven"]
+    return [
+        "--image",
+        str(files.image),
+        "--audio",
+        str(files.audio),
+        "--text",
+        "I think it is a seven",
+    ]
 
 
-def run_app(display: str, scenario: dict, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+def run_app(
+    display: str, scenario: dict, *args: str, timeout: float = 240
+) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "mmstudio.gui", "--device", "cpu", *scenario["model"], *args]
-    result = subprocess.run(command, env=_env(display, scenario), capture_output=True, text=True,
-                            timeout=timeout, cwd=ROOT)
-    assert result.returncode == 0, f"the app failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    result = subprocess.run(
+        command,
+        env=_env(display, scenario),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, (
+        f"the app failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    )
     return result
 
 
 def _env(display: str, scenario: dict) -> dict:
-    return {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": display,
-            "MMSTUDIO_SETTINGS_DIR": str(scenario["settings"])}
+    return {
+        **os.environ,
+        "QT_QPA_PLATFORM": "xcb",
+        "DISPLAY": display,
+        "MMSTUDIO_SETTINGS_DIR": str(scenario["settings"]),
+    }
 
 
 def assert_real_picture(path: Path, size: tuple[int, int]) -> Image.Image:
@@ -119,30 +157,65 @@ def test_main_window_after_an_analysis_of_a_shipped_sample(display, scenario):
 def test_main_window_with_an_error_showing(display, scenario):
     shot = ARTIFACTS / "main_window_error.png"
     shot.unlink(missing_ok=True)
-    run_app(display, scenario, *scenario["inputs"], "--then-open", str(scenario["broken"]),
-            "--size", "1440x900", "--screenshot", str(shot))
+    run_app(
+        display,
+        scenario,
+        *scenario["inputs"],
+        "--then-open",
+        str(scenario["broken"]),
+        "--size",
+        "1440x900",
+        "--screenshot",
+        str(shot),
+    )
     assert_real_picture(shot, (1440, 900))
 
 
 def test_narrow_window_and_a_real_screen_grab(display, scenario):
     """1024 x 700, read back from the X server itself with ImageMagick; then Ctrl+Q quits."""
-    require_or_skip(shutil.which("import") is not None and shutil.which("xdotool") is not None,
-                    "ImageMagick's import and xdotool are needed (apt install imagemagick xdotool)")
+    require_or_skip(
+        shutil.which("import") is not None and shutil.which("xdotool") is not None,
+        "ImageMagick's import and xdotool are needed (apt install imagemagick xdotool)",
+    )
     shot = ARTIFACTS / "main_window_narrow.png"
     shot.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "mmstudio.gui", "--device", "cpu", *scenario["model"], *scenario["inputs"],
-               "--size", "1024x700", "--timings"]
-    app = subprocess.Popen(command, env=_env(display, scenario), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, cwd=ROOT)
+    command = [
+        sys.executable,
+        "-m",
+        "mmstudio.gui",
+        "--device",
+        "cpu",
+        *scenario["model"],
+        *scenario["inputs"],
+        "--size",
+        "1024x700",
+        "--timings",
+    ]
+    app = subprocess.Popen(
+        command,
+        env=_env(display, scenario),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         _wait_for_line(app, "first_analysis", timeout=240)
         time.sleep(1.0)  # the heatmaps are drawn after the result arrives
         env = _env(display, scenario)
-        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "mmstudio"], env=env, capture_output=True,
-                               text=True, timeout=30)
+        found = subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--name", "mmstudio"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         window_id = found.stdout.split()[0]
-        grab = subprocess.run(["import", "-display", display, "-window", window_id, str(shot)],
-                              capture_output=True, timeout=60)
+        grab = subprocess.run(
+            ["import", "-display", display, "-window", window_id, str(shot)],
+            capture_output=True,
+            timeout=60,
+        )
         assert grab.returncode == 0, grab.stderr
         # No window manager on Xvfb: give the window the keyboard focus, then press Ctrl+Q.
         subprocess.run(["xdotool", "windowfocus", "--sync", window_id], env=env, timeout=30)

@@ -16,13 +16,22 @@ pytestmark = pytest.mark.gui
 
 
 def analysis(**overrides) -> Analysis:
-    probabilities = np.array([0.02, 0.03, 0.05, 0.1, 0.05, 0.05, 0.05, 0.55, 0.05, 0.05], dtype=np.float32)
+    probabilities = np.array(
+        [0.02, 0.03, 0.05, 0.1, 0.05, 0.05, 0.05, 0.55, 0.05, 0.05], dtype=np.float32
+    )
     values = dict(
-        labels=[str(i) for i in range(10)], probabilities=probabilities, predicted_index=7,
-        modalities=["image", "text", "audio"], present=["image", "text", "audio"],
-        fusion_weights={"image": 0.5, "text": 0.2, "audio": 0.3}, fusion_weights_kind="attention mass",
-        shapley={"image": 1.2, "text": -0.3, "audio": 0.4}, shapley_base=-2.3, full_score=-1.0,
-        tokens=list("seven"), token_weights=np.linspace(0, 1, 5, dtype=np.float32),
+        labels=[str(i) for i in range(10)],
+        probabilities=probabilities,
+        predicted_index=7,
+        modalities=["image", "text", "audio"],
+        present=["image", "text", "audio"],
+        fusion_weights={"image": 0.5, "text": 0.2, "audio": 0.3},
+        fusion_weights_kind="attention mass",
+        shapley={"image": 1.2, "text": -0.3, "audio": 0.4},
+        shapley_base=-2.3,
+        full_score=-1.0,
+        tokens=list("seven"),
+        token_weights=np.linspace(0, 1, 5, dtype=np.float32),
     )
     values.update(overrides)
     return Analysis(**values)
@@ -49,8 +58,13 @@ def test_contribution_view_labels_both_measures_and_marks_absent_modalities(qtbo
 
     view = ContributionView()
     qtbot.addWidget(view)
-    view.show_analysis(analysis(present=["image", "text"], shapley={"image": 1.0, "text": 0.3},
-                                fusion_weights={"image": 0.7, "text": 0.3}))
+    view.show_analysis(
+        analysis(
+            present=["image", "text"],
+            shapley={"image": 1.0, "text": 0.3},
+            fusion_weights={"image": 0.7, "text": 0.3},
+        )
+    )
     assert "what changed the answer" in SHAPLEY_TITLE and "what it attended to" in WEIGHTS_TITLE
     assert view.shapley_rows() == {"image": "+1.00", "text": "+0.30", "audio (off)": "absent"}
     assert "-2.30 with no input" in view.shapley.caption.text()
@@ -67,8 +81,12 @@ def test_fusion_attention_view_appears_only_with_token_attention(qtbot):
     view.show_analysis(analysis())
     assert not view.isVisible()
     attention = np.array([0.1, 0.2, 0.1, 0.3, 0.2, 0.1], dtype=np.float32)
-    view.show_analysis(analysis(fusion_attention=attention,
-                                fusion_attention_modalities=["image", "image", "text", "text", "text", "audio"]))
+    view.show_analysis(
+        analysis(
+            fusion_attention=attention,
+            fusion_attention_modalities=["image", "image", "text", "text", "text", "audio"],
+        )
+    )
     assert view.isVisible()
     assert list(view.bars.opts["height"]) == pytest.approx(list(attention))
     ticks = view.plot.getPlotItem().getAxis("bottom")._tickLevels[0]

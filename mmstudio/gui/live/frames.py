@@ -46,15 +46,21 @@ def frame_to_qimage(frame: QVideoFrame, max_side: int) -> QImage | None:
         return None
     if max(image.width(), image.height()) > max_side:
         # Smooth: nearest-neighbour shrinking aliases fine strokes, such as a drawn digit's.
-        image = image.scaled(max_side, max_side, Qt.AspectRatioMode.KeepAspectRatio,
-                             Qt.TransformationMode.SmoothTransformation)
+        image = image.scaled(
+            max_side,
+            max_side,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
     return image.convertToFormat(QImage.Format.Format_RGB888)
 
 
 def qimage_to_array(image: QImage) -> np.ndarray:
     """(H, W, 3) uint8 owning its memory: the QImage may be freed as soon as this returns."""
     width, height, stride = image.width(), image.height(), image.bytesPerLine()
-    rows = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height).reshape(height, stride)
+    rows = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height).reshape(
+        height, stride
+    )
     return rows[:, : width * 3].reshape(height, width, 3).copy()
 
 
@@ -84,7 +90,9 @@ class FrameGrabber(QObject):
         if not frame.isValid():
             return  # sent when a source stops: it ends the stream, it is not a picture
         self.frames_seen += 1
-        self.latest = LiveFrame(frame, self.frames_seen, time.perf_counter(), int(frame.startTime()))
+        self.latest = LiveFrame(
+            frame, self.frames_seen, time.perf_counter(), int(frame.startTime())
+        )
         self.frame_arrived.emit(self.latest)
 
     def release(self) -> None:

@@ -66,7 +66,9 @@ class LivePanel(QWidget):
         self.live_action.toggled.connect(self.session.set_running)
         self.snapshot_action = QAction("&Snapshot", self)
         self.snapshot_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
-        self.snapshot_action.setToolTip("Freeze this frame and audio window for inspection and export (Space)")
+        self.snapshot_action.setToolTip(
+            "Freeze this frame and audio window for inspection and export (Space)"
+        )
         self.snapshot_action.setEnabled(False)
         self.snapshot_action.triggered.connect(self.session.take_snapshot)
         # Space would be stolen from every button and text box if the shortcut were window-wide
@@ -92,7 +94,9 @@ class LivePanel(QWidget):
         self.threshold_box.setRange(-90.0, 0.0)
         self.threshold_box.setSuffix(" dBFS")
         self.threshold_box.setValue(self.session.gate.threshold_db)
-        self.threshold_box.setToolTip("Voice gate: quieter audio counts as absent, so silence does not vote")
+        self.threshold_box.setToolTip(
+            "Voice gate: quieter audio counts as absent, so silence does not vote"
+        )
         self.threshold_box.valueChanged.connect(self._on_threshold_change)
         live_button = QPushButton()
         live_button.setCheckable(True)
@@ -101,14 +105,20 @@ class LivePanel(QWidget):
         live_button.setText("Live (F5)")
         snapshot_button = QPushButton("Snapshot (Space)")
         snapshot_button.clicked.connect(self.snapshot_action.trigger)
-        self.snapshot_action.changed.connect(lambda: snapshot_button.setEnabled(self.snapshot_action.isEnabled()))
+        self.snapshot_action.changed.connect(
+            lambda: snapshot_button.setEnabled(self.snapshot_action.isEnabled())
+        )
         snapshot_button.setEnabled(False)
         self.log_box = QCheckBox("Log predictions")
         self.log_box.toggled.connect(self._on_log_change)
         self.save_log_button = QPushButton("Save log…")
         self.save_log_button.clicked.connect(self.save_log)
-        for label, widget in (("Camera", self.camera_box), ("Microphone", self.microphone_box),
-                              ("Window", self.window_box), ("Gate", self.threshold_box)):
+        for label, widget in (
+            ("Camera", self.camera_box),
+            ("Microphone", self.microphone_box),
+            ("Window", self.window_box),
+            ("Gate", self.threshold_box),
+        ):
             row.addWidget(QLabel(label))
             row.addWidget(widget)
         row.addStretch(1)
@@ -172,7 +182,9 @@ class LivePanel(QWidget):
 
     def save_log(self, path: str | Path | None = None) -> Path | None:
         if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(self, "Save live predictions", "live-predictions.csv", "CSV (*.csv)")
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Save live predictions", "live-predictions.csv", "CSV (*.csv)"
+            )
             if not chosen:
                 return None
             path = chosen

@@ -25,7 +25,10 @@ def request_permissions(
     ``context`` bounds the callback's lifetime: if it is destroyed first, Qt drops the answer.
     """
     app = QCoreApplication.instance()
-    wanted = {"camera": (camera, QCameraPermission()), "microphone": (microphone, QMicrophonePermission())}
+    wanted = {
+        "camera": (camera, QCameraPermission()),
+        "microphone": (microphone, QMicrophonePermission()),
+    }
     answers: dict[str, bool] = {}
     pending: list[str] = []
     for name, (needed, permission) in wanted.items():

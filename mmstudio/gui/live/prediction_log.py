@@ -30,23 +30,27 @@ class PredictionLog:
     rows: list[tuple] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
-    def add(self, analysis, frame_id: int | None, latency_ms: float, wall_time: float | None = None) -> None:
+    def add(
+        self, analysis, frame_id: int | None, latency_ms: float, wall_time: float | None = None
+    ) -> None:
         if not self.enabled:
             return
         if len(self.rows) >= MAX_ROWS:
             del self.rows[: MAX_ROWS // 2]
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(wall_time or time.time()))
         shapley = [_blank_if_absent(analysis.shapley.get(m)) for m in MODALITIES]
-        self.rows.append((
-            stamp,
-            round(time.monotonic() - self.started, 3),
-            "" if frame_id is None else frame_id,
-            analysis.predicted_label,
-            round(analysis.confidence, 5),
-            *shapley,
-            "+".join(analysis.present),
-            round(latency_ms, 1),
-        ))
+        self.rows.append(
+            (
+                stamp,
+                round(time.monotonic() - self.started, 3),
+                "" if frame_id is None else frame_id,
+                analysis.predicted_label,
+                round(analysis.confidence, 5),
+                *shapley,
+                "+".join(analysis.present),
+                round(latency_ms, 1),
+            )
+        )
 
     def clear(self) -> None:
         self.rows.clear()

@@ -61,10 +61,10 @@ class _LiveThread(QThread):
 
 class LiveSession(QObject):
     """Signals:
-        snapshot(Sample): the frozen frame, audio window and text, for the analysis view.
-        message(text, kind): what is missing or went wrong ("info" or "error"); "" clears.
-        running_changed(bool)
-        result_shown(LiveResult, latency_ms): after a result was drawn.
+    snapshot(Sample): the frozen frame, audio window and text, for the analysis view.
+    message(text, kind): what is missing or went wrong ("info" or "error"); "" clears.
+    running_changed(bool)
+    result_shown(LiveResult, latency_ms): after a result was drawn.
     """
 
     snapshot = Signal(object)
@@ -138,7 +138,10 @@ class LiveSession(QObject):
             return
         self._starting = True
         request_permissions(
-            self, self.camera_choice is not None, self.microphone_choice is not None, self._start_streams
+            self,
+            self.camera_choice is not None,
+            self.microphone_choice is not None,
+            self._start_streams,
         )
 
     def _start_streams(self, camera_allowed: bool, microphone_allowed: bool) -> None:
@@ -152,7 +155,9 @@ class LiveSession(QObject):
         self._start_camera(camera_allowed)
         self._start_microphone(microphone_allowed)
         self._reset_counts()
-        self.view.clear("Waiting for the camera…" if self.camera.camera is not None else "No camera")
+        self.view.clear(
+            "Waiting for the camera…" if self.camera.camera is not None else "No camera"
+        )
         self.view.show_waiting("Loading the model…")
         self._running = True
         self._frameless.start()
@@ -178,7 +183,9 @@ class LiveSession(QObject):
         if self.camera_choice is None:
             return
         if not allowed:
-            self._problems["camera"] = "camera access was denied (allow it in the system's privacy settings)"
+            self._problems["camera"] = (
+                "camera access was denied (allow it in the system's privacy settings)"
+            )
             return
         device = default_camera() if self.camera_choice == DEFAULT else self.camera_choice
         problem = self.camera.start(device)
@@ -190,7 +197,9 @@ class LiveSession(QObject):
         if self.microphone_choice is None:
             return
         if not allowed:
-            self._problems["microphone"] = "microphone access was denied (allow it in the system's privacy settings)"
+            self._problems["microphone"] = (
+                "microphone access was denied (allow it in the system's privacy settings)"
+            )
             return
         device = None if self.microphone_choice == DEFAULT else self.microphone_choice
         microphone = MicrophoneStream(device)
@@ -269,7 +278,9 @@ class LiveSession(QObject):
             self.wakes_posted += 1
             self._wake.emit()
         self.max_pending = max(self.max_pending, len(self.slot))
-        self.max_wakes_pending = max(self.max_wakes_pending, self.wakes_posted - self.worker.wakes_handled)
+        self.max_wakes_pending = max(
+            self.max_wakes_pending, self.wakes_posted - self.worker.wakes_handled
+        )
 
     def _text(self) -> str | None:
         try:
@@ -316,7 +327,9 @@ class LiveSession(QObject):
             self._report()
             return
         rate = microphone.sample_rate
-        self.view.show_level(peak_frame_dbfs(microphone.latest(rate // 10), rate), self.gate.is_open)
+        self.view.show_level(
+            peak_frame_dbfs(microphone.latest(rate // 10), rate), self.gate.is_open
+        )
 
     # ---- problems ----------------------------------------------------------------------------
 
@@ -353,7 +366,9 @@ class LiveSession(QObject):
 
     def _inputs_in_use(self) -> str:
         names = []
-        if self.camera.active or (self.camera_choice is not None and "camera" not in self._problems):
+        if self.camera.active or (
+            self.camera_choice is not None and "camera" not in self._problems
+        ):
             names.append("the camera")
         if self.microphone is not None:
             names.append("the microphone")
@@ -375,7 +390,9 @@ class LiveSession(QObject):
             self.view.show_message(f"Snapshot: {error}", "error")
             return None
         if not sample.present:
-            self.view.show_message("Snapshot: there is nothing to keep yet (no frame, voice or text).", "info")
+            self.view.show_message(
+                "Snapshot: there is nothing to keep yet (no frame, voice or text).", "info"
+            )
             return None
         self.stop()
         self.snapshot.emit(sample)

@@ -81,7 +81,9 @@ class LiveView(QWidget):
         self._brushes = {True: pg.mkBrush(POSITIVE_COLOR), False: pg.mkBrush(NEGATIVE_COLOR)}
         self._reach = 0.0
         self._tick_labels: list = []
-        self.bars = pg.BarGraphItem(x0=[0, 0, 0], y=list(range(len(MODALITIES))), height=0.6, width=[0, 0, 0])
+        self.bars = pg.BarGraphItem(
+            x0=[0, 0, 0], y=list(range(len(MODALITIES))), height=0.6, width=[0, 0, 0]
+        )
         self.contributions.addItem(self.bars)
         style_plot(self.contributions, self)
         self.level = QProgressBar()
@@ -126,13 +128,17 @@ class LiveView(QWidget):
             self._set_bars({})
             return
         self.prediction.setText(analysis.predicted_label)
-        self.probability.setText(f"{100 * analysis.confidence:.0f}% · from {' + '.join(analysis.present)}")
+        self.probability.setText(
+            f"{100 * analysis.confidence:.0f}% · from {' + '.join(analysis.present)}"
+        )
         if result.overlay is not None and self.frame_size is not None:
             # The heatmap matches the downscaled image the model saw; the rect maps it onto the
             # frame as drawn, whatever its resolution. While frames flow, the next frame's paint
             # shows it (within one frame interval): a paint of its own would double the paints.
             flowing = time.perf_counter() - self._last_frame_shown < FRAMES_FLOWING_S
-            self.overlay_item.set_image(result.overlay, QRectF(0, 0, *self.frame_size), repaint=not flowing)
+            self.overlay_item.set_image(
+                result.overlay, QRectF(0, 0, *self.frame_size), repaint=not flowing
+            )
         else:
             self.overlay_item.clear()
         self._set_bars(analysis.shapley)

@@ -131,7 +131,9 @@ class LiveWorker(QObject):
         frame = request.frame
         image = frame_to_pil(frame.frame, self.image_max_side) if frame is not None else None
         window = self.audio.take() if self.audio is not None else None
-        sample = make_sample(image=image, text=request.text or None, audio=window.clip() if window else None)
+        sample = make_sample(
+            image=image, text=request.text or None, audio=window.clip() if window else None
+        )
         common = dict(
             frame_id=frame.frame_id if frame else None,
             media_time_us=frame.media_time_us if frame else None,

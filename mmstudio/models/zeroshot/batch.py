@@ -69,18 +69,36 @@ class ZeroShotBatch:
         )
 
 
-def build_batch(samples: Sequence[Sample], *, image_processor, tokenizer, max_tokens: int, text_tower: str,
-                feature_extractor) -> ZeroShotBatch:
+def build_batch(
+    samples: Sequence[Sample],
+    *,
+    image_processor,
+    tokenizer,
+    max_tokens: int,
+    text_tower: str,
+    feature_extractor,
+) -> ZeroShotBatch:
     """The whole batch; ``image_processor`` or ``feature_extractor`` is None when the model
     lacks that tower (the model has already refused samples that would need it)."""
     batch = ZeroShotBatch(present=presence(samples), notes=[list(s.notes) for s in samples])
     if image_processor is not None:
-        batch.image_rows, batch.pixel_values, batch.image_regions = prepare_images(samples, image_processor)
+        batch.image_rows, batch.pixel_values, batch.image_regions = prepare_images(
+            samples, image_processor
+        )
     text = prepare_text(samples, tokenizer, max_tokens, text_tower)
-    batch.text_rows, batch.text_ids, batch.text_mask, batch.token_positions = text.rows, text.ids, text.mask, text.positions
+    batch.text_rows, batch.text_ids, batch.text_mask, batch.token_positions = (
+        text.rows,
+        text.ids,
+        text.mask,
+        text.positions,
+    )
     audio = prepare_audio(samples, feature_extractor) if feature_extractor is not None else None
     if audio is not None:
-        batch.audio_rows, batch.input_features, batch.is_longer = audio.rows, audio.features, audio.is_longer
+        batch.audio_rows, batch.input_features, batch.is_longer = (
+            audio.rows,
+            audio.features,
+            audio.is_longer,
+        )
         batch.audio_frames, batch.hop_seconds = audio.frames, audio.hop_seconds
     batch.tokens = [text.tokens.get(row, []) for row in range(len(samples))]
     for row, notes in enumerate(batch.notes):
@@ -127,7 +145,9 @@ def image_region(image_size: tuple[int, int], processor) -> ImageRegion:
     return ImageRegion((width, height), source, target)
 
 
-def prepare_images(samples: Sequence[Sample], processor) -> tuple[list[int], torch.Tensor | None, list[ImageRegion]]:
+def prepare_images(
+    samples: Sequence[Sample], processor
+) -> tuple[list[int], torch.Tensor | None, list[ImageRegion]]:
     rows = rows_with(samples, "image")
     if not rows:
         return rows, None, []
@@ -154,24 +174,38 @@ def prepare_text(samples: Sequence[Sample], tokenizer, max_tokens: int, tower: s
     if not rows:
         return PreparedText(rows, None, None, [], {}, {})
     texts = [samples[row].text for row in rows]
-    encoded = tokenizer(texts, padding=True, truncation=True, max_length=max_tokens,
-                        return_special_tokens_mask=True, return_tensors="pt")
+    encoded = tokenizer(
+        texts,
+        padding=True,
+        truncation=True,
+        max_length=max_tokens,
+        return_special_tokens_mask=True,
+        return_tensors="pt",
+    )
     full_lengths = [len(ids) for ids in tokenizer(texts, truncation=False)["input_ids"]]
     positions, tokens, notes = [], {}, {}
     for index, row in enumerate(rows):
-        real = encoded["attention_mask"][index].bool() & ~encoded["special_tokens_mask"][index].bool()
+        real = (
+            encoded["attention_mask"][index].bool() & ~encoded["special_tokens_mask"][index].bool()
+        )
         where = real.nonzero().flatten().tolist()
         positions.append(where)
         tokens[row] = [_readable(tokenizer, int(encoded["input_ids"][index, p])) for p in where]
         if full_lengths[index] > max_tokens:
-            notes[row] = [f"the text was cut to {max_tokens} tokens, the most the {tower} text tower reads"]
-    return PreparedText(rows, encoded["input_ids"], encoded["attention_mask"], positions, tokens, notes)
+            notes[row] = [
+                f"the text was cut to {max_tokens} tokens, the most the {tower} text tower reads"
+            ]
+    return PreparedText(
+        rows, encoded["input_ids"], encoded["attention_mask"], positions, tokens, notes
+    )
 
 
 def _readable(tokenizer, token_id: int) -> str:
     # Decoding one id undoes byte-level BPE (Ġ for a space) and CLIP's "</w>" word ends.
     text = tokenizer.decode([token_id]).strip()
-    return text or tokenizer.convert_ids_to_tokens(token_id).replace("</w>", "").replace("\u0120", "")
+    return text or tokenizer.convert_ids_to_tokens(token_id).replace("</w>", "").replace(
+        "\u0120", ""
+    )
 
 
 # --- audio --------------------------------------------------------------------------------
@@ -198,7 +232,9 @@ def prepare_audio(samples: Sequence[Sample], extractor) -> PreparedAudio:
     for row in rows:
         wave, trimmed = loudest_window(_resampled(samples[row].audio, rate), limit)
         if trimmed:
-            notes[row] = [f"CLAP hears at most {limit / rate:g} s: the loudest {limit / rate:g} s of the clip were kept"]
+            notes[row] = [
+                f"CLAP hears at most {limit / rate:g} s: the loudest {limit / rate:g} s of the clip were kept"
+            ]
         waves.append(wave.astype(np.float64))
         frames.append(len(wave) // extractor.hop_length + 1)
     features = extractor(waves, sampling_rate=rate, return_tensors="pt")["input_features"]

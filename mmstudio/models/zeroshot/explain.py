@@ -32,10 +32,21 @@ def explain_batch(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> list[
         if batch.pixel_values is not None:
             _place(maps["image"], batch.image_rows, image_rollout(model, batch))
         if batch.text_ids is not None:
-            _place(maps["text"], batch.text_rows, text_attributions(model, batch, predicted[batch.text_rows]))
+            _place(
+                maps["text"],
+                batch.text_rows,
+                text_attributions(model, batch, predicted[batch.text_rows]),
+            )
         if batch.input_features is not None:
-            _place(maps["audio"], batch.audio_rows, audio_attributions(model, batch, predicted[batch.audio_rows]))
-    return [Heatmaps(maps["image"][row], maps["text"][row], maps["audio"][row], METHOD) for row in range(count)]
+            _place(
+                maps["audio"],
+                batch.audio_rows,
+                audio_attributions(model, batch, predicted[batch.audio_rows]),
+            )
+    return [
+        Heatmaps(maps["image"][row], maps["text"][row], maps["audio"][row], METHOD)
+        for row in range(count)
+    ]
 
 
 def _place(slots: list, rows: list[int], values: list) -> None:
@@ -85,21 +96,34 @@ def image_rollout(model, batch: ZeroShotBatch) -> list[np.ndarray]:
     ]
 
 
-def map_to_original(grid: torch.Tensor, region: ImageRegion, input_size: tuple[int, int]) -> np.ndarray:
+def map_to_original(
+    grid: torch.Tensor, region: ImageRegion, input_size: tuple[int, int]
+) -> np.ndarray:
     """A (rows, cols) map over the model input -> (H, W) over the original image (scaled so
     that its longer side is at most MAX_HEATMAP_SIDE), in [0, 1]."""
     height, width = input_size
-    over_input = F.interpolate(grid[None, None].float(), size=(height, width), mode="bilinear", align_corners=False)
+    over_input = F.interpolate(
+        grid[None, None].float(), size=(height, width), mode="bilinear", align_corners=False
+    )
     left, top, box_w, box_h = region.target
-    seen = over_input[..., round(top * height): round((top + box_h) * height), round(left * width): round((left + box_w) * width)]
+    seen = over_input[
+        ...,
+        round(top * height) : round((top + box_h) * height),
+        round(left * width) : round((left + box_w) * width),
+    ]
     image_w, image_h = region.size
     scale = min(1.0, MAX_HEATMAP_SIDE / max(image_w, image_h))
     out_w, out_h = max(1, round(image_w * scale)), max(1, round(image_h * scale))
     src_left, src_top, src_w, src_h = (value * scale for value in region.source)
     x0, y0 = round(src_left), round(src_top)
-    x1, y1 = min(out_w, max(x0 + 1, round(src_left + src_w))), min(out_h, max(y0 + 1, round(src_top + src_h)))
+    x1, y1 = (
+        min(out_w, max(x0 + 1, round(src_left + src_w))),
+        min(out_h, max(y0 + 1, round(src_top + src_h))),
+    )
     canvas = torch.zeros(out_h, out_w)
-    canvas[y0:y1, x0:x1] = F.interpolate(seen, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False)[0, 0].cpu()
+    canvas[y0:y1, x0:x1] = F.interpolate(
+        seen, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False
+    )[0, 0].cpu()
     return _unit(canvas)
 
 
@@ -132,7 +156,10 @@ def text_attributions(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> l
     embeddings = captured[0]
     (gradient,) = torch.autograd.grad(chosen, embeddings)
     relevance = (gradient.float() * embeddings.float()).sum(-1).abs().detach()
-    return [_unit(relevance[index, positions].cpu()) for index, positions in enumerate(batch.token_positions)]
+    return [
+        _unit(relevance[index, positions].cpu())
+        for index, positions in enumerate(batch.token_positions)
+    ]
 
 
 # --- audio ----------------------------------------------------------------------------------
@@ -145,7 +172,10 @@ def audio_attributions(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> 
     normalised = captured[0]  # (n, n_mels, frames, channels): CLAP transposes before its norm
     (gradient,) = torch.autograd.grad(chosen, normalised)
     relevance = (gradient.float() * normalised.float()).abs().sum(-1).detach().cpu()
-    return [_unit(relevance[index, :, : batch.audio_frames[index]]) for index in range(relevance.shape[0])]
+    return [
+        _unit(relevance[index, :, : batch.audio_frames[index]])
+        for index in range(relevance.shape[0])
+    ]
 
 
 def _unit(values: torch.Tensor) -> np.ndarray:

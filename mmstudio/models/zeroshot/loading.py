@@ -37,14 +37,21 @@ def load_clip_clap(
     clip, clip_processor = _load_tower("clip", spec.clip, allow_download, cache_dir)
     clap, clap_processor = _load_tower("clap", spec.clap, allow_download, cache_dir)
     model = ClipClapModel(
-        clip, clip_processor, clap, clap_processor,
+        clip,
+        clip_processor,
+        clap,
+        clap_processor,
         labels=parse_labels(labels) if labels is not None else spec.labels,
-        weights=spec.weights, templates=spec.templates, name=spec.name,
+        weights=spec.weights,
+        templates=spec.templates,
+        name=spec.name,
     )
     return model.to(device).eval()
 
 
-def _load_tower(key: str, source: str | Path | None, allow_download: bool, cache_dir) -> tuple[Any, Any]:
+def _load_tower(
+    key: str, source: str | Path | None, allow_download: bool, cache_dir
+) -> tuple[Any, Any]:
     if source is None:
         return None, None
     local = isinstance(source, Path) or Path(source).is_dir()
@@ -55,14 +62,18 @@ def _load_tower(key: str, source: str | Path | None, allow_download: bool, cache
             source, local = cached_snapshot(str(source), cache_dir), True
     if problem:
         advice = "save the model there with save_pretrained" if local else HOW_TO_GET_WEIGHTS
-        raise InputError(f"the {key.upper()} weights cannot be loaded: {problem}. To get them, {advice}.")
+        raise InputError(
+            f"the {key.upper()} weights cannot be loaded: {problem}. To get them, {advice}."
+        )
     model_class, processor_class = _classes(key)
     options = {"local_files_only": not allow_download, "cache_dir": None if local else cache_dir}
     try:
         model = model_class.from_pretrained(str(source), use_safetensors=True, **options)
         processor = processor_class.from_pretrained(str(source), **options)
     except (OSError, ValueError, KeyError) as error:
-        raise InputError(f"the {key.upper()} model in {source} could not be loaded: {error}") from error
+        raise InputError(
+            f"the {key.upper()} model in {source} could not be loaded: {error}"
+        ) from error
     if model.config.model_type != TOWER_TYPES[key]:
         raise InputError(f"{source} holds a '{model.config.model_type}' model, not {key.upper()}")
     return model.float().eval(), processor

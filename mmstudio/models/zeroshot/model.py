@@ -59,9 +59,18 @@ class ClipClapModel(nn.Module):
     modalities = MODALITIES
     fusion_weights_kind = "log-linear pool weight"
 
-    def __init__(self, clip=None, clip_processor=None, clap=None, clap_processor=None, *,
-                 labels: Sequence[str] | str = DEFAULT_LABELS, weights: dict[str, float] | None = None,
-                 templates: dict[str, str] | None = None, name: str = "clip-clap"):
+    def __init__(
+        self,
+        clip=None,
+        clip_processor=None,
+        clap=None,
+        clap_processor=None,
+        *,
+        labels: Sequence[str] | str = DEFAULT_LABELS,
+        weights: dict[str, float] | None = None,
+        templates: dict[str, str] | None = None,
+        name: str = "clip-clap",
+    ):
         super().__init__()
         if clip is None and clap is None:
             raise InputError("a zero-shot model needs CLIP weights, CLAP weights or both")
@@ -74,7 +83,9 @@ class ClipClapModel(nn.Module):
         weights = {**dict.fromkeys(MODALITIES, 1.0), **(weights or {})}
         if not all(math.isfinite(w) and w >= 0 for w in weights.values()):
             raise InputError(f"pool weights must be finite numbers of at least 0 (got {weights})")
-        self.register_buffer("pool_weights", torch.tensor([float(weights[m]) for m in MODALITIES]), persistent=False)
+        self.register_buffer(
+            "pool_weights", torch.tensor([float(weights[m]) for m in MODALITIES]), persistent=False
+        )
         self.templates = {**DEFAULT_TEMPLATES, **(templates or {})}
         self._label_cache: dict[str, tuple[tuple, torch.Tensor]] = {}
         self.set_labels(labels)
@@ -104,10 +115,14 @@ class ClipClapModel(nn.Module):
 
     def _embed_texts(self, tower: str, texts: list[str]) -> torch.Tensor:
         model, processor = self._tower(tower)
-        tokens = processor.tokenizer(texts, padding=True, truncation=True,
-                                     max_length=_max_tokens(model), return_tensors="pt").to(self.device)
-        features = _pooled(model.get_text_features(input_ids=tokens["input_ids"],
-                                                   attention_mask=tokens["attention_mask"]))
+        tokens = processor.tokenizer(
+            texts, padding=True, truncation=True, max_length=_max_tokens(model), return_tensors="pt"
+        ).to(self.device)
+        features = _pooled(
+            model.get_text_features(
+                input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]
+            )
+        )
         return F.normalize(features.float(), dim=-1)
 
     # --- the split protocol -----------------------------------------------------------------
@@ -121,12 +136,16 @@ class ClipClapModel(nn.Module):
             tokenizer=text_processor.tokenizer,
             max_tokens=_max_tokens(text_model),
             text_tower=self.text_tower.upper(),
-            feature_extractor=self.clap_processor.feature_extractor if self.clap is not None else None,
+            feature_extractor=self.clap_processor.feature_extractor
+            if self.clap is not None
+            else None,
         )
 
     def encode(self, batch: ZeroShotBatch) -> ZeroShotEncoded:
         count, classes = batch.present.shape[0], len(self._labels)
-        log_probs = torch.full((count, len(MODALITIES), classes), -math.log(classes), device=self.device)
+        log_probs = torch.full(
+            (count, len(MODALITIES), classes), -math.log(classes), device=self.device
+        )
         with self.autocast():
             for modality, rows, scores in self._modality_scores(batch):
                 log_probs[rows, modality] = torch.log_softmax(scores.float(), -1)
@@ -141,14 +160,20 @@ class ClipClapModel(nn.Module):
         (all zero for the empty coalition)."""
         active = presence.to(encoded.present.device) & encoded.present.unsqueeze(1)
         classes = encoded.log_probs.shape[-1]
-        opinions = torch.where(active.unsqueeze(-1), encoded.log_probs.unsqueeze(1), -math.log(classes))
+        opinions = torch.where(
+            active.unsqueeze(-1), encoded.log_probs.unsqueeze(1), -math.log(classes)
+        )
         logits = (self.pool_weights[:, None] * opinions).sum(dim=2)
         weights = active * self.pool_weights
         total = weights.sum(-1, keepdim=True)
-        weights = torch.where(total > 0, weights / total.clamp_min(1e-12), torch.zeros_like(weights))
+        weights = torch.where(
+            total > 0, weights / total.clamp_min(1e-12), torch.zeros_like(weights)
+        )
         return FusionOutput(logits, weights)
 
-    def heatmaps(self, batch: ZeroShotBatch, encoded: ZeroShotEncoded, output, predicted: torch.Tensor):
+    def heatmaps(
+        self, batch: ZeroShotBatch, encoded: ZeroShotEncoded, output, predicted: torch.Tensor
+    ):
         return explain_batch(self, batch, predicted)
 
     # --- per modality -----------------------------------------------------------------------
@@ -164,7 +189,9 @@ class ClipClapModel(nn.Module):
 
     def image_scores(self, pixel_values: torch.Tensor) -> torch.Tensor:
         features = _pooled(self.clip.get_image_features(pixel_values=pixel_values))
-        return self._similarity(features, self.label_embeddings("clip-image"), self.clip.logit_scale)
+        return self._similarity(
+            features, self.label_embeddings("clip-image"), self.clip.logit_scale
+        )
 
     def text_scores(self, text_ids: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         model = self.text_encoder
@@ -172,12 +199,20 @@ class ClipClapModel(nn.Module):
         scale = model.logit_scale if self.text_tower == "clip" else model.logit_scale_t
         return self._similarity(features, self.label_embeddings(self.text_tower), scale)
 
-    def audio_scores(self, input_features: torch.Tensor, is_longer: torch.Tensor | None) -> torch.Tensor:
-        features = _pooled(self.clap.get_audio_features(input_features=input_features, is_longer=is_longer))
-        return self._similarity(features, self.label_embeddings("clap-audio"), self.clap.logit_scale_a)
+    def audio_scores(
+        self, input_features: torch.Tensor, is_longer: torch.Tensor | None
+    ) -> torch.Tensor:
+        features = _pooled(
+            self.clap.get_audio_features(input_features=input_features, is_longer=is_longer)
+        )
+        return self._similarity(
+            features, self.label_embeddings("clap-audio"), self.clap.logit_scale_a
+        )
 
     @staticmethod
-    def _similarity(features: torch.Tensor, labels: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
+    def _similarity(
+        features: torch.Tensor, labels: torch.Tensor, log_scale: torch.Tensor
+    ) -> torch.Tensor:
         features = F.normalize(features.float(), dim=-1)
         return log_scale.float().exp() * features @ labels.to(features.device).T
 
@@ -197,16 +232,24 @@ class ClipClapModel(nn.Module):
         return self.pool_weights.device
 
     def _tower(self, tower: str):
-        return (self.clip, self.clip_processor) if tower.startswith("clip") else (self.clap, self.clap_processor)
+        return (
+            (self.clip, self.clip_processor)
+            if tower.startswith("clip")
+            else (self.clap, self.clap_processor)
+        )
 
     def _check_towers(self, samples: Sequence[Sample]) -> None:
         asked = {m for s in samples for m in s.present}
         if "image" in asked and self.clip is None:
-            raise InputError(f"the model '{self.name}' has no CLIP weights, so it cannot look at images "
-                             "(add a clip/ folder next to clap/)")
+            raise InputError(
+                f"the model '{self.name}' has no CLIP weights, so it cannot look at images "
+                "(add a clip/ folder next to clap/)"
+            )
         if "audio" in asked and self.clap is None:
-            raise InputError(f"the model '{self.name}' has no CLAP weights, so it cannot listen to audio "
-                             "(add a clap/ folder next to clip/)")
+            raise InputError(
+                f"the model '{self.name}' has no CLAP weights, so it cannot listen to audio "
+                "(add a clap/ folder next to clip/)"
+            )
 
     def autocast(self):
         # Half precision on a GPU roughly halves the towers' time. bf16 where the GPU has it:
@@ -227,7 +270,9 @@ def _pooled(output) -> torch.Tensor:
 
 
 def _max_tokens(model) -> int:
-    return int(model.config.text_config.max_position_embeddings) - (2 if model.config.model_type == "clap" else 0)
+    return int(model.config.text_config.max_position_embeddings) - (
+        2 if model.config.model_type == "clap" else 0
+    )
 
 
 def _spectrograms(batch: ZeroShotBatch, count: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -42,18 +42,47 @@ def _roberta_vocab() -> dict[str, int]:
 def _clip_config(size: str, vocab: dict[str, int]):
     from transformers import CLIPConfig
 
-    ids = {"bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"],
-           "pad_token_id": vocab["<|endoftext|>"]}
+    ids = {
+        "bos_token_id": vocab["<|startoftext|>"],
+        "eos_token_id": vocab["<|endoftext|>"],
+        "pad_token_id": vocab["<|endoftext|>"],
+    }
     if size == "tiny":
-        text = {"vocab_size": len(vocab), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                "num_attention_heads": 2, "max_position_embeddings": 77, **ids}
-        vision = {"image_size": 32, "patch_size": 8, "hidden_size": 32, "intermediate_size": 64,
-                  "num_hidden_layers": 2, "num_attention_heads": 2}
+        text = {
+            "vocab_size": len(vocab),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 77,
+            **ids,
+        }
+        vision = {
+            "image_size": 32,
+            "patch_size": 8,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+        }
         return CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)
-    text = {"vocab_size": 49408, "hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 12,
-            "num_attention_heads": 8, "max_position_embeddings": 77, **ids}
-    vision = {"image_size": 224, "patch_size": 32, "hidden_size": 768, "intermediate_size": 3072,
-              "num_hidden_layers": 12, "num_attention_heads": 12}
+    text = {
+        "vocab_size": 49408,
+        "hidden_size": 512,
+        "intermediate_size": 2048,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 8,
+        "max_position_embeddings": 77,
+        **ids,
+    }
+    vision = {
+        "image_size": 224,
+        "patch_size": 32,
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+    }
     return CLIPConfig(text_config=text, vision_config=vision, projection_dim=512)
 
 
@@ -61,18 +90,48 @@ def _clap_config(size: str, vocab: dict[str, int]):
     from transformers import ClapConfig
 
     if size == "tiny":
-        text = {"vocab_size": len(vocab), "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-                "intermediate_size": 64, "max_position_embeddings": 80}
+        text = {
+            "vocab_size": len(vocab),
+            "hidden_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+            "max_position_embeddings": 80,
+        }
         # spec_size / num_mel_bins = 2 mel-to-image folds; two Swin stages of 8 then 16 channels.
-        audio = {"spec_size": 32, "num_mel_bins": 16, "window_size": 4, "patch_size": 4, "patch_stride": [4, 4],
-                 "depths": [1, 1], "num_attention_heads": [2, 2], "patch_embeds_hidden_size": 8,
-                 "hidden_size": 16, "enable_fusion": False}
+        audio = {
+            "spec_size": 32,
+            "num_mel_bins": 16,
+            "window_size": 4,
+            "patch_size": 4,
+            "patch_stride": [4, 4],
+            "depths": [1, 1],
+            "num_attention_heads": [2, 2],
+            "patch_embeds_hidden_size": 8,
+            "hidden_size": 16,
+            "enable_fusion": False,
+        }
         return ClapConfig(text_config=text, audio_config=audio, projection_dim=16)
-    text = {"vocab_size": 50265, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
-            "intermediate_size": 3072, "max_position_embeddings": 514}
-    audio = {"spec_size": 256, "num_mel_bins": 64, "window_size": 8, "patch_size": 4, "patch_stride": [4, 4],
-             "depths": [2, 2, 6, 2], "num_attention_heads": [4, 8, 16, 32], "patch_embeds_hidden_size": 96,
-             "hidden_size": 768, "enable_fusion": False}
+    text = {
+        "vocab_size": 50265,
+        "hidden_size": 768,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "intermediate_size": 3072,
+        "max_position_embeddings": 514,
+    }
+    audio = {
+        "spec_size": 256,
+        "num_mel_bins": 64,
+        "window_size": 8,
+        "patch_size": 4,
+        "patch_stride": [4, 4],
+        "depths": [2, 2, 6, 2],
+        "num_attention_heads": [4, 8, 16, 32],
+        "patch_embeds_hidden_size": 96,
+        "hidden_size": 768,
+        "enable_fusion": False,
+    }
     return ClapConfig(text_config=text, audio_config=audio, projection_dim=512)
 
 
@@ -84,8 +143,12 @@ def save_random_clip(folder: str | Path, size: str = "tiny", seed: int = 0) -> P
     torch.manual_seed(seed)
     model = CLIPModel(_clip_config(size, vocab)).eval()
     side = model.config.vision_config.image_size
-    images = CLIPImageProcessor(size={"shortest_edge": side}, crop_size={"height": side, "width": side})
-    processor = CLIPProcessor(image_processor=images, tokenizer=CLIPTokenizer(vocab=vocab, merges=[]))
+    images = CLIPImageProcessor(
+        size={"shortest_edge": side}, crop_size={"height": side, "width": side}
+    )
+    processor = CLIPProcessor(
+        image_processor=images, tokenizer=CLIPTokenizer(vocab=vocab, merges=[])
+    )
     model.save_pretrained(folder, safe_serialization=True)
     processor.save_pretrained(folder)
     return folder
@@ -99,26 +162,50 @@ def save_random_clap(folder: str | Path, size: str = "tiny", seed: int = 0) -> P
     torch.manual_seed(seed)
     model = ClapModel(_clap_config(size, vocab)).eval()
     if size == "tiny":  # 1 s at 16 kHz, 51 frames: fits the 64 frames of the tiny model
-        extractor = ClapFeatureExtractor(feature_size=16, sampling_rate=16000, hop_length=320, max_length_s=1,
-                                         fft_window_size=512, frequency_max=8000, truncation="rand_trunc")
+        extractor = ClapFeatureExtractor(
+            feature_size=16,
+            sampling_rate=16000,
+            hop_length=320,
+            max_length_s=1,
+            fft_window_size=512,
+            frequency_max=8000,
+            truncation="rand_trunc",
+        )
     else:  # laion/clap-htsat-unfused's preprocessing
-        extractor = ClapFeatureExtractor(feature_size=64, sampling_rate=48000, hop_length=480, max_length_s=10,
-                                         fft_window_size=1024, frequency_max=14000, truncation="rand_trunc")
-    processor = ClapProcessor(feature_extractor=extractor, tokenizer=RobertaTokenizer(vocab=vocab, merges=[]))
+        extractor = ClapFeatureExtractor(
+            feature_size=64,
+            sampling_rate=48000,
+            hop_length=480,
+            max_length_s=10,
+            fft_window_size=1024,
+            frequency_max=14000,
+            truncation="rand_trunc",
+        )
+    processor = ClapProcessor(
+        feature_extractor=extractor, tokenizer=RobertaTokenizer(vocab=vocab, merges=[])
+    )
     model.save_pretrained(folder, safe_serialization=True)
     processor.save_pretrained(folder)
     return folder
 
 
-def save_random_clip_clap(folder: str | Path, size: str = "tiny", labels: list[str] | None = None,
-                          seed: int = 0, weights: dict[str, float] | None = None) -> Path:
+def save_random_clip_clap(
+    folder: str | Path,
+    size: str = "tiny",
+    labels: list[str] | None = None,
+    seed: int = 0,
+    weights: dict[str, float] | None = None,
+) -> Path:
     """A folder as a user would make it: clip/, clap/ and mmstudio.json."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}")
     folder = Path(folder)
     save_random_clip(folder / "clip", size, seed)
     save_random_clap(folder / "clap", size, seed + 1)
-    settings = {"architecture": ARCHITECTURE, "labels": labels or ["dog", "cat", "car", "siren"],
-                "weights": weights or {"image": 1.0, "text": 1.0, "audio": 1.0}}
+    settings = {
+        "architecture": ARCHITECTURE,
+        "labels": labels or ["dog", "cat", "car", "siren"],
+        "weights": weights or {"image": 1.0, "text": 1.0, "audio": 1.0},
+    }
     (folder / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     return folder

@@ -21,7 +21,11 @@ DEFAULT_CLIP = "openai/clip-vit-base-patch32"
 DEFAULT_CLAP = "laion/clap-htsat-unfused"
 DEFAULT_LABELS = ["dog", "cat", "bird", "car", "siren", "music", "speech", "rain"]
 # The Hugging Face pipelines' own prompts, so our probabilities match theirs on the same weights.
-DEFAULT_TEMPLATES = {"image": "This is a photo of {}.", "text": "{}", "audio": "This is a sound of {}."}
+DEFAULT_TEMPLATES = {
+    "image": "This is a photo of {}.",
+    "text": "{}",
+    "audio": "This is a sound of {}.",
+}
 TOWER_TYPES = {"clip": "clip", "clap": "clap"}  # folder / settings key -> config.json model_type
 
 HOW_TO_GET_WEIGHTS = (
@@ -119,7 +123,9 @@ def resolve_spec(name_or_path: str | Path) -> ClipClapSpec:
     if not folder.is_dir():
         raise InputError("the model folder does not exist", folder)
     if not is_clip_clap_folder(folder):
-        raise InputError("this folder holds neither clip/ nor clap/ weights nor an mmstudio.json", folder)
+        raise InputError(
+            "this folder holds neither clip/ nor clap/ weights nor an mmstudio.json", folder
+        )
     return _spec_from_folder(folder)
 
 
@@ -141,7 +147,9 @@ def _spec_from_folder(folder: Path) -> ClipClapSpec:
         elif own_type == TOWER_TYPES[key]:
             setattr(spec, key, folder)
     if spec.clip is None and spec.clap is None:
-        raise InputError("the folder names no CLIP or CLAP weights (expected clip/ or clap/ subfolders)", folder)
+        raise InputError(
+            "the folder names no CLIP or CLAP weights (expected clip/ or clap/ subfolders)", folder
+        )
     if "labels" in settings:
         spec.labels = parse_labels(settings["labels"], source=folder / SETTINGS_FILE)
     spec.weights = _weights(settings.get("weights", {}), folder / SETTINGS_FILE)
@@ -151,7 +159,10 @@ def _spec_from_folder(folder: Path) -> ClipClapSpec:
 
 def _tower_location(folder: Path, declared: Any) -> str | Path:
     if not isinstance(declared, str) or not declared:
-        raise InputError("'clip' and 'clap' must name a subfolder or a Hugging Face model id", folder / SETTINGS_FILE)
+        raise InputError(
+            "'clip' and 'clap' must name a subfolder or a Hugging Face model id",
+            folder / SETTINGS_FILE,
+        )
     local = folder / declared
     return local if local.is_dir() or not is_hub_id(declared) else declared
 
@@ -162,7 +173,9 @@ def _weights(raw: Any, source: Path) -> dict[str, float]:
     weights = dict.fromkeys(MODALITIES, 1.0)
     for modality, value in raw.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise InputError(f"the weight of {modality} must be a number of at least 0 (got {value!r})", source)
+            raise InputError(
+                f"the weight of {modality} must be a number of at least 0 (got {value!r})", source
+            )
         weights[modality] = float(value)
     return weights
 
@@ -173,21 +186,30 @@ def _templates(raw: Any, source: Path) -> dict[str, str]:
         raise InputError(f"'templates' must map some of {', '.join(MODALITIES)} to prompts", source)
     for modality, template in raw.items():
         if not isinstance(template, str) or template.count("{}") != 1:
-            raise InputError(f"the {modality} template must contain '{{}}' once, where the label goes", source)
+            raise InputError(
+                f"the {modality} template must contain '{{}}' once, where the label goes", source
+            )
         templates[modality] = template
     return templates
 
 
-def parse_labels(labels: str | list[str] | tuple[str, ...], source: str | Path | None = None) -> list[str]:
+def parse_labels(
+    labels: str | list[str] | tuple[str, ...], source: str | Path | None = None
+) -> list[str]:
     """Candidate labels as typed ("dog, cat, car, siren", one per line, or a list):
     stripped, empty ones dropped, duplicates removed in order."""
     if isinstance(labels, str):
         labels = re.split(r"[,\n;]", labels)
     if not isinstance(labels, (list, tuple)) or not all(isinstance(label, str) for label in labels):
-        raise InputError("labels must be text: a list of labels or one line separated by commas", source)
+        raise InputError(
+            "labels must be text: a list of labels or one line separated by commas", source
+        )
     cleaned = list(dict.fromkeys(" ".join(label.split()) for label in labels if label.strip()))
     if len(cleaned) < 2:
-        raise InputError("give at least two candidate labels, separated by commas (e.g. 'dog, cat, siren')", source)
+        raise InputError(
+            "give at least two candidate labels, separated by commas (e.g. 'dog, cat, siren')",
+            source,
+        )
     return cleaned
 
 
@@ -202,14 +224,18 @@ def local_tower_problem(folder: Path, key: str) -> str:
         return f"{folder} holds a '{kind}' model, not {key.upper()}"
     if not _has_safetensors(folder):
         if any((folder / name).is_file() for name in _PICKLE_WEIGHTS):
-            return (f"{folder} holds only pickle weights, which mmstudio refuses to load (they can run code); "
-                    "save them again with save_pretrained(..., safe_serialization=True) to get model.safetensors")
+            return (
+                f"{folder} holds only pickle weights, which mmstudio refuses to load (they can run code); "
+                "save them again with save_pretrained(..., safe_serialization=True) to get model.safetensors"
+            )
         return f"model.safetensors is missing from {folder}"
     return ""
 
 
 def _has_safetensors(folder: Path) -> bool:
-    return (folder / "model.safetensors").is_file() or (folder / "model.safetensors.index.json").is_file()
+    return (folder / "model.safetensors").is_file() or (
+        folder / "model.safetensors.index.json"
+    ).is_file()
 
 
 def cached_tower_problem(hub_id: str, cache_dir: str | Path | None = None) -> str:
@@ -234,12 +260,21 @@ def cached_snapshot(hub_id: str, cache_dir: str | Path | None = None) -> Path:
     they build request headers, which can look things up on the Hub."""
     from huggingface_hub import try_to_load_from_cache
 
-    return Path(try_to_load_from_cache(hub_id, "config.json", cache_dir=hub_cache_dir(cache_dir))).parent
+    return Path(
+        try_to_load_from_cache(hub_id, "config.json", cache_dir=hub_cache_dir(cache_dir))
+    ).parent
 
 
 def default_weights_problem(cache_dir: str | Path | None = None) -> str:
     """Why the built-in 'clip-clap' entry is unavailable, or "" when both towers are cached."""
-    problems = [p for p in (cached_tower_problem(DEFAULT_CLIP, cache_dir), cached_tower_problem(DEFAULT_CLAP, cache_dir)) if p]
+    problems = [
+        p
+        for p in (
+            cached_tower_problem(DEFAULT_CLIP, cache_dir),
+            cached_tower_problem(DEFAULT_CLAP, cache_dir),
+        )
+        if p
+    ]
     return "; ".join(problems + [HOW_TO_GET_WEIGHTS]) if problems else ""
 
 

@@ -18,91 +18,287 @@ LANGUAGES: tuple[str, ...] = ("en", "fr", "de", "es", "it", "ru", "zh", "ja")
 
 # Several spellings per digit where people really use them; the first is the usual one.
 NUMBER_WORDS: dict[str, list[list[str]]] = {
-    "en": [["zero"], ["one"], ["two"], ["three"], ["four"], ["five"], ["six"], ["seven"],
-           ["eight"], ["nine"]],
-    "fr": [["zéro"], ["un"], ["deux"], ["trois"], ["quatre"], ["cinq"], ["six"], ["sept"],
-           ["huit"], ["neuf"]],
-    "de": [["null"], ["eins"], ["zwei"], ["drei"], ["vier"], ["fünf"], ["sechs"], ["sieben"],
-           ["acht"], ["neun"]],
-    "es": [["cero"], ["uno"], ["dos"], ["tres"], ["cuatro"], ["cinco"], ["seis"], ["siete"],
-           ["ocho"], ["nueve"]],
-    "it": [["zero"], ["uno"], ["due"], ["tre"], ["quattro"], ["cinque"], ["sei"], ["sette"],
-           ["otto"], ["nove"]],
-    "ru": [["ноль", "нуль"], ["один"], ["два"], ["три"], ["четыре"], ["пять"], ["шесть"],
-           ["семь"], ["восемь"], ["девять"]],
-    "zh": [["零", "〇"], ["一"], ["二", "两"], ["三"], ["四"], ["五"], ["六"], ["七"], ["八"],
-           ["九"]],
+    "en": [
+        ["zero"],
+        ["one"],
+        ["two"],
+        ["three"],
+        ["four"],
+        ["five"],
+        ["six"],
+        ["seven"],
+        ["eight"],
+        ["nine"],
+    ],
+    "fr": [
+        ["zéro"],
+        ["un"],
+        ["deux"],
+        ["trois"],
+        ["quatre"],
+        ["cinq"],
+        ["six"],
+        ["sept"],
+        ["huit"],
+        ["neuf"],
+    ],
+    "de": [
+        ["null"],
+        ["eins"],
+        ["zwei"],
+        ["drei"],
+        ["vier"],
+        ["fünf"],
+        ["sechs"],
+        ["sieben"],
+        ["acht"],
+        ["neun"],
+    ],
+    "es": [
+        ["cero"],
+        ["uno"],
+        ["dos"],
+        ["tres"],
+        ["cuatro"],
+        ["cinco"],
+        ["seis"],
+        ["siete"],
+        ["ocho"],
+        ["nueve"],
+    ],
+    "it": [
+        ["zero"],
+        ["uno"],
+        ["due"],
+        ["tre"],
+        ["quattro"],
+        ["cinque"],
+        ["sei"],
+        ["sette"],
+        ["otto"],
+        ["nove"],
+    ],
+    "ru": [
+        ["ноль", "нуль"],
+        ["один"],
+        ["два"],
+        ["три"],
+        ["четыре"],
+        ["пять"],
+        ["шесть"],
+        ["семь"],
+        ["восемь"],
+        ["девять"],
+    ],
+    "zh": [
+        ["零", "〇"],
+        ["一"],
+        ["二", "两"],
+        ["三"],
+        ["四"],
+        ["五"],
+        ["六"],
+        ["七"],
+        ["八"],
+        ["九"],
+    ],
     # Single-kana readings such as し (4) and く (9) are left out: they are too common inside
     # ordinary words to carry a label. に (2) and ご (5) stay, being the only readings.
-    "ja": [["ゼロ", "れい", "零"], ["いち", "一"], ["に", "二"], ["さん", "三"], ["よん", "四"],
-           ["ご", "五"], ["ろく", "六"], ["なな", "しち", "七"], ["はち", "八"], ["きゅう", "九"]],
+    "ja": [
+        ["ゼロ", "れい", "零"],
+        ["いち", "一"],
+        ["に", "二"],
+        ["さん", "三"],
+        ["よん", "四"],
+        ["ご", "五"],
+        ["ろく", "六"],
+        ["なな", "しち", "七"],
+        ["はち", "八"],
+        ["きゅう", "九"],
+    ],
 }
 
 # {n} is the number. Templates are split three ways and never shared between splits.
 TEMPLATES: dict[str, dict[str, list[str]]] = {
     "en": {
-        "train": ["{n}", "I think it is a {n}", "the number is {n}", "it's {n}",
-                  "that looks like a {n}", "my guess is {n}", "this digit is {n}",
-                  "definitely {n}", "it is {n}", "I see a {n}", "that one is a {n}",
-                  "number {n}", "{n} is my guess", "{n}, obviously", "{n} it is"],
+        "train": [
+            "{n}",
+            "I think it is a {n}",
+            "the number is {n}",
+            "it's {n}",
+            "that looks like a {n}",
+            "my guess is {n}",
+            "this digit is {n}",
+            "definitely {n}",
+            "it is {n}",
+            "I see a {n}",
+            "that one is a {n}",
+            "number {n}",
+            "{n} is my guess",
+            "{n}, obviously",
+            "{n} it is",
+        ],
         "val": ["probably a {n}", "I would say {n}"],
         "test": ["pretty sure that's a {n}", "the answer must be {n}", "{n}, I believe"],
     },
     "fr": {
-        "train": ["{n}", "c'est un {n}", "le nombre est {n}", "je pense que c'est {n}",
-                  "on dirait un {n}", "chiffre : {n}", "je vois un {n}", "voici un {n}",
-                  "{n}, évidemment", "{n} à mon avis", "ça ressemble à {n}"],
+        "train": [
+            "{n}",
+            "c'est un {n}",
+            "le nombre est {n}",
+            "je pense que c'est {n}",
+            "on dirait un {n}",
+            "chiffre : {n}",
+            "je vois un {n}",
+            "voici un {n}",
+            "{n}, évidemment",
+            "{n} à mon avis",
+            "ça ressemble à {n}",
+        ],
         "val": ["plutôt {n}", "je dirais {n}"],
         "test": ["c'est sûrement un {n}", "la réponse est {n}", "{n}, je crois"],
     },
     "de": {
-        "train": ["{n}", "das ist eine {n}", "die Zahl ist {n}", "ich glaube, es ist {n}",
-                  "sieht aus wie {n}", "Ziffer: {n}", "ich sehe eine {n}", "hier steht {n}",
-                  "{n}, eindeutig", "{n} würde ich tippen", "es ist {n}"],
+        "train": [
+            "{n}",
+            "das ist eine {n}",
+            "die Zahl ist {n}",
+            "ich glaube, es ist {n}",
+            "sieht aus wie {n}",
+            "Ziffer: {n}",
+            "ich sehe eine {n}",
+            "hier steht {n}",
+            "{n}, eindeutig",
+            "{n} würde ich tippen",
+            "es ist {n}",
+        ],
         "val": ["wahrscheinlich {n}", "ich würde sagen {n}"],
         "test": ["bestimmt eine {n}", "die Antwort ist {n}", "{n}, glaube ich"],
     },
     "es": {
-        "train": ["{n}", "es un {n}", "el número es {n}", "creo que es {n}", "parece un {n}",
-                  "dígito: {n}", "veo un {n}", "aquí hay un {n}", "{n}, claramente",
-                  "{n} me parece", "es el {n}"],
+        "train": [
+            "{n}",
+            "es un {n}",
+            "el número es {n}",
+            "creo que es {n}",
+            "parece un {n}",
+            "dígito: {n}",
+            "veo un {n}",
+            "aquí hay un {n}",
+            "{n}, claramente",
+            "{n} me parece",
+            "es el {n}",
+        ],
         "val": ["probablemente {n}", "yo diría {n}"],
         "test": ["seguro que es un {n}", "la respuesta es {n}", "{n}, creo"],
     },
     "it": {
-        "train": ["{n}", "è un {n}", "il numero è {n}", "penso che sia {n}", "sembra un {n}",
-                  "cifra: {n}", "vedo un {n}", "questo è {n}", "{n}, chiaramente",
-                  "{n} secondo me", "c'è un {n}"],
+        "train": [
+            "{n}",
+            "è un {n}",
+            "il numero è {n}",
+            "penso che sia {n}",
+            "sembra un {n}",
+            "cifra: {n}",
+            "vedo un {n}",
+            "questo è {n}",
+            "{n}, chiaramente",
+            "{n} secondo me",
+            "c'è un {n}",
+        ],
         "val": ["probabilmente {n}", "direi {n}"],
         "test": ["sicuramente un {n}", "la risposta è {n}", "{n}, credo"],
     },
     "ru": {
-        "train": ["{n}", "это {n}", "число {n}", "я думаю, это {n}", "похоже на {n}",
-                  "цифра: {n}", "я вижу {n}", "здесь {n}", "{n}, очевидно",
-                  "{n}, по-моему", "написано {n}"],
+        "train": [
+            "{n}",
+            "это {n}",
+            "число {n}",
+            "я думаю, это {n}",
+            "похоже на {n}",
+            "цифра: {n}",
+            "я вижу {n}",
+            "здесь {n}",
+            "{n}, очевидно",
+            "{n}, по-моему",
+            "написано {n}",
+        ],
         "val": ["наверное, {n}", "я бы сказал {n}"],
         "test": ["точно {n}", "ответ: {n}", "{n}, мне кажется"],
     },
     "zh": {
-        "train": ["{n}", "这是{n}", "数字是{n}", "我觉得是{n}", "看起来像{n}", "答案：{n}",
-                  "我看到{n}", "那是{n}", "{n}没错", "写的是{n}", "是{n}"],
+        "train": [
+            "{n}",
+            "这是{n}",
+            "数字是{n}",
+            "我觉得是{n}",
+            "看起来像{n}",
+            "答案：{n}",
+            "我看到{n}",
+            "那是{n}",
+            "{n}没错",
+            "写的是{n}",
+            "是{n}",
+        ],
         "val": ["大概是{n}", "应该是{n}"],
         "test": ["我猜是{n}", "这个数字是{n}", "{n}吧"],
     },
     "ja": {
         # Templates avoid the particle に, which would read as the number 2.
-        "train": ["{n}", "これは{n}です", "数字は{n}", "{n}だと思う", "{n}っぽい", "答え：{n}",
-                  "{n}です", "{n}ですね", "これは数字の{n}", "{n}だよ", "見たところ{n}"],
+        "train": [
+            "{n}",
+            "これは{n}です",
+            "数字は{n}",
+            "{n}だと思う",
+            "{n}っぽい",
+            "答え：{n}",
+            "{n}です",
+            "{n}ですね",
+            "これは数字の{n}",
+            "{n}だよ",
+            "見たところ{n}",
+        ],
         "val": ["たぶん{n}", "{n}でしょう"],
         "test": ["きっと{n}だ", "正解は{n}", "{n}かな"],
     },
 }
 
 _RAW_DISTRACTORS: dict[str, list[str]] = {
-    "en": ["hmm", "well", "okay", "maybe", "look", "picture", "blue", "quickly", "hello",
-           "please", "really", "sure", "so", "right", "yes", "honestly", "wow", "cat", "red"],
-    "fr": ["bon", "alors", "voilà", "bref", "oui", "euh", "regarde", "image", "vraiment",
-           "merci", "bleu", "chat"],
+    "en": [
+        "hmm",
+        "well",
+        "okay",
+        "maybe",
+        "look",
+        "picture",
+        "blue",
+        "quickly",
+        "hello",
+        "please",
+        "really",
+        "sure",
+        "so",
+        "right",
+        "yes",
+        "honestly",
+        "wow",
+        "cat",
+        "red",
+    ],
+    "fr": [
+        "bon",
+        "alors",
+        "voilà",
+        "bref",
+        "oui",
+        "euh",
+        "regarde",
+        "image",
+        "vraiment",
+        "merci",
+        "bleu",
+        "chat",
+    ],
     "de": ["also", "naja", "ja", "hallo", "Bild", "bitte", "wirklich", "gut", "blau", "Katze"],
     "es": ["bueno", "pues", "vale", "mira", "imagen", "hola", "gracias", "azul", "gato", "sí"],
     "it": ["allora", "beh", "ecco", "guarda", "immagine", "ciao", "grazie", "blu", "gatto", "sì"],
@@ -157,7 +353,9 @@ def make_text(
     # word, but must never delete a one-character number ("七", "2") and leave no label at all.
     text = template.format(n=_NUMBER_SLOT)
     if rng.random() < style.distractor_rate:
-        text = _insert_words(text, [_pick(DISTRACTORS[lang], rng) for _ in range(_one_or_two(rng))], rng)
+        text = _insert_words(
+            text, [_pick(DISTRACTORS[lang], rng) for _ in range(_one_or_two(rng))], rng
+        )
     if split == "train" and rng.random() < style.pseudo_word_rate:
         made_up = [_pseudo_words().draw(lang, rng) for _ in range(_one_or_two(rng))]
         text = _insert_words(text, [w for w in made_up if w], rng)
@@ -186,7 +384,12 @@ def add_typos(text: str, rate: float, rng: np.random.Generator) -> str:
             i += 1
             continue
         action = rng.integers(3)
-        if action == 0 and i + 1 < len(chars) and not chars[i + 1].isspace() and chars[i + 1] != _NUMBER_SLOT:
+        if (
+            action == 0
+            and i + 1 < len(chars)
+            and not chars[i + 1].isspace()
+            and chars[i + 1] != _NUMBER_SLOT
+        ):
             out.extend([chars[i + 1], char])
             i += 2
             continue
@@ -211,7 +414,9 @@ def _one_or_two(rng: np.random.Generator) -> int:
 
 @functools.lru_cache(maxsize=1)
 def _pseudo_words() -> PseudoWords:
-    held_out = [frame for lang in LANGUAGES for split in ("val", "test") for frame in TEMPLATES[lang][split]]
+    held_out = [
+        frame for lang in LANGUAGES for split in ("val", "test") for frame in TEMPLATES[lang][split]
+    ]
     return PseudoWords(NUMBER_WORDS, held_out)
 
 

@@ -47,8 +47,13 @@ class ColorBatch:
     image_sizes: list[tuple[int, int] | None] = field(default_factory=list)
 
     def to(self, device) -> ColorBatch:
-        return ColorBatch(self.present.to(device), self.images.to(device), self.word_counts.to(device),
-                          self.tokens, self.image_sizes)
+        return ColorBatch(
+            self.present.to(device),
+            self.images.to(device),
+            self.word_counts.to(device),
+            self.tokens,
+            self.image_sizes,
+        )
 
 
 @dataclass
@@ -67,7 +72,9 @@ class ColorModel(torch.nn.Module):
 
     def preprocess(self, samples: Sequence[Sample]) -> ColorBatch:
         if any(not {"image", "text"} & set(s.present) for s in samples):
-            raise InputError("example-colors looks at images and text only: give an image or a text")
+            raise InputError(
+                "example-colors looks at images and text only: give an image or a text"
+            )
         images = torch.zeros(len(samples), 3, IMAGE_SIDE, IMAGE_SIDE)
         counts = torch.zeros(len(samples), len(LABELS))
         tokens, sizes = [], []
@@ -75,7 +82,9 @@ class ColorModel(torch.nn.Module):
             if sample.image is not None:
                 images[row] = _pixels(sample.image)
             words = re.findall(r"[a-z]+", (sample.text or "").lower())
-            counts[row] = torch.tensor([sum(w in KEYWORDS[label] for w in words) for label in LABELS])
+            counts[row] = torch.tensor(
+                [sum(w in KEYWORDS[label] for w in words) for label in LABELS]
+            )
             tokens.append(words)
             sizes.append(sample.image.size if sample.image is not None else None)
         present = torch.tensor([[m in s.present for m in self.modalities] for s in samples])
@@ -96,10 +105,14 @@ class ColorModel(torch.nn.Module):
         logits = evidence.sum(dim=2)
         strength = evidence.abs().sum(-1)
         total = strength.sum(-1, keepdim=True)
-        weights = torch.where(total > 0, strength / total.clamp_min(1e-12), torch.zeros_like(strength))
+        weights = torch.where(
+            total > 0, strength / total.clamp_min(1e-12), torch.zeros_like(strength)
+        )
         return FusionOutput(logits, weights)
 
-    def heatmaps(self, batch: ColorBatch, encoded: ColorEncoded, output, predicted: torch.Tensor) -> list[Heatmaps]:
+    def heatmaps(
+        self, batch: ColorBatch, encoded: ColorEncoded, output, predicted: torch.Tensor
+    ) -> list[Heatmaps]:
         """Image: where pixels lean towards the predicted colour. Text: its colour words."""
         maps = []
         for row, label_index in enumerate(predicted.tolist()):
@@ -108,7 +121,9 @@ class ColorModel(torch.nn.Module):
                 image = _colour_map(batch.images[row], label_index, batch.image_sizes[row])
             if batch.present[row, 1]:
                 wanted = KEYWORDS[LABELS[label_index]]
-                text = np.array([1.0 if w in wanted else 0.0 for w in batch.tokens[row]], dtype=np.float32)
+                text = np.array(
+                    [1.0 if w in wanted else 0.0 for w in batch.tokens[row]], dtype=np.float32
+                )
             maps.append(Heatmaps(image, text, None, "colour lean (image); colour words (text)"))
         return maps
 
@@ -123,5 +138,7 @@ def _colour_map(pixels: torch.Tensor, channel: int, size: tuple[int, int]) -> np
     peak = float(lean.max())
     lean = lean / peak if peak > 0 else lean
     # The whole image was squeezed into the square, so stretching back is the exact inverse.
-    picture = Image.fromarray(lean.cpu().numpy().astype(np.float32)).resize(size, Image.Resampling.BILINEAR)
+    picture = Image.fromarray(lean.cpu().numpy().astype(np.float32)).resize(
+        size, Image.Resampling.BILINEAR
+    )
     return np.clip(np.asarray(picture, dtype=np.float32), 0.0, 1.0)
