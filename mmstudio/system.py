@@ -49,7 +49,8 @@ def can_load(soname: str) -> bool:
     return True
 
 
-def missing_packages(libraries: Mapping[str, str], lookup: LibraryLookup = can_load) -> list[str]:
+def missing_packages(libraries: Mapping[str, str], lookup: LibraryLookup | None = None) -> list[str]:
+    lookup = lookup or can_load
     return [package for soname, package in libraries.items() if not lookup(soname)]
 
 
@@ -67,7 +68,7 @@ def uses_xcb(environ: Mapping[str, str] = os.environ, platform: str = sys.platfo
 def xcb_problem(
     environ: Mapping[str, str] = os.environ,
     platform: str = sys.platform,
-    lookup: LibraryLookup = can_load,
+    lookup: LibraryLookup | None = None,
 ) -> str | None:
     """One line saying what to install, or None when the window can open."""
     if not uses_xcb(environ, platform):
