@@ -49,7 +49,9 @@ def can_load(soname: str) -> bool:
     return True
 
 
-def missing_packages(libraries: Mapping[str, str], lookup: LibraryLookup | None = None) -> list[str]:
+def missing_packages(
+    libraries: Mapping[str, str], lookup: LibraryLookup | None = None
+) -> list[str]:
     lookup = lookup or can_load
     return [package for soname, package in libraries.items() if not lookup(soname)]
 
