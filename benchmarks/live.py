@@ -240,14 +240,14 @@ def analyze_only_ms(
     torch thread count: the ceiling the model itself puts on the analysis rate."""
     import torch
 
-    from mmstudio.analysis import Analyzer
+    from mmstudio.analysis import load_analyzer
     from mmstudio.inputs import audio_from_array, make_sample
 
     cores = os.cpu_count() or 1
     before = torch.get_num_threads()
     torch.set_num_threads(max(1, cores - 1) if cores <= 4 else before)
     try:
-        analyzer = Analyzer(get_model(spec, "cpu"), "cpu")
+        analyzer = load_analyzer(spec, "cpu")
         sample = make_sample(
             image=frame_to_pil(camera.make_frame(0)),
             text=TEXT,

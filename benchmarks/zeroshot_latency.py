@@ -34,7 +34,7 @@ from mmstudio.analysis import Analyzer  # noqa: E402
 from mmstudio.inputs.sample import AudioClip, Sample  # noqa: E402
 from mmstudio.models.device import describe_device, pick_device  # noqa: E402
 from mmstudio.models.zeroshot import load_clip_clap  # noqa: E402
-from mmstudio.models.zeroshot.random_weights import save_random_clip_clap  # noqa: E402
+from tests.fixtures.random_clip_clap import save_random_clip_clap  # noqa: E402
 
 TITLE = "Zero-shot CLIP + CLAP backend"
 LABELS = ["dog", "cat", "car", "siren", "bird", "rain", "music", "speech"]

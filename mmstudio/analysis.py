@@ -178,3 +178,40 @@ def _what_the_model_saw(batch, encoded, samples: Sequence[Sample]) -> list[dict]
             entry["hop_seconds"] = hop_seconds
         seen.append(entry)
     return seen
+
+
+def load_analyzer(
+    spec: str | None,
+    device: str | torch.device | None = None,
+    *,
+    explain: bool = True,
+    labels: Sequence[str] | str | None = None,
+    allow_download: bool = False,
+) -> Analyzer:
+    """Load a model by name or folder onto ``device`` (auto/cpu/cuda/mps) and wrap it in an
+    Analyzer: the one loader the command line, the studio's analysis service and the
+    benchmarks share, so a model loads the same way everywhere.
+
+    ``labels`` replaces a zero-shot model's labels; ``allow_download`` lets the zero-shot
+    backend fetch missing weights from the Hugging Face Hub (the command line's opt-in).
+    """
+    from mmstudio.models.registry import get_model
+
+    target = pick_device(device)
+    if allow_download:
+        from mmstudio.models.zeroshot import is_clip_clap_source, load_clip_clap
+
+        if is_clip_clap_source(spec or ""):
+            model = load_clip_clap(spec, target, allow_download=True)
+        else:
+            model = get_model(spec, target)
+    else:
+        model = get_model(spec, target)
+    if labels:
+        if not hasattr(model, "set_labels"):
+            name = getattr(model, "name", type(model).__name__)
+            raise InputError(
+                f"the model '{name}' has fixed labels; --labels is for zero-shot models such as clip-clap"
+            )
+        model.set_labels(labels)
+    return Analyzer(model, target, explain=explain)

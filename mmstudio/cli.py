@@ -123,13 +123,13 @@ def _run_predict(args) -> int:
     if not (args.image or args.text or args.audio):
         return _fail("give at least one of --image, --text or --audio")
     try:
-        from mmstudio.analysis import Analyzer
+        from mmstudio.analysis import load_analyzer
         from mmstudio.inputs import make_sample
-        from mmstudio.models.device import pick_device
 
         sample = make_sample(image=args.image, text=args.text, audio=args.audio)
-        device = pick_device(args.device)
-        analyzer = Analyzer(_load_model(args, device), device)
+        analyzer = load_analyzer(
+            args.model, args.device, labels=args.labels, allow_download=args.allow_download
+        )
         analysis = analyzer.analyze(sample)
     except InputError as error:
         return _fail(str(error))
@@ -147,24 +147,6 @@ def _run_predict(args) -> int:
                 print(f"wrote {path}")
     print(analysis.to_json() if args.json else format_summary(analysis, args.top))
     return 0
-
-
-def _load_model(args, device):
-    from mmstudio.inputs import InputError
-    from mmstudio.models.registry import get_model
-    from mmstudio.models.zeroshot import is_clip_clap_source, load_clip_clap
-
-    if args.allow_download and is_clip_clap_source(args.model or ""):
-        model = load_clip_clap(args.model, device, allow_download=True)
-    else:
-        model = get_model(args.model, device)
-    if args.labels:
-        if not hasattr(model, "set_labels"):
-            raise InputError(
-                f"the model '{model.name}' has fixed labels; --labels is for zero-shot models such as clip-clap"
-            )
-        model.set_labels(args.labels)
-    return model
 
 
 def format_summary(analysis, top: int = 5) -> str:

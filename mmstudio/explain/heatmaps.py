@@ -7,23 +7,13 @@ map and gradient x input on the token embeddings and the log-mel input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mmstudio.models.types import Batch, Encoded, FusionOutput
+from mmstudio.model_outputs import Batch, Encoded, FusionOutput, Heatmaps
 
 MAX_HEATMAP_SIDE = 2048
-
-
-@dataclass
-class Heatmaps:
-    image: np.ndarray | None
-    tokens: np.ndarray | None
-    audio: np.ndarray | None
-    method: str
 
 
 def _unit(values: torch.Tensor) -> torch.Tensor:

@@ -6,11 +6,6 @@ imports torch (the model is loaded later, inside the worker thread).
 
 from __future__ import annotations
 
-from mmstudio.gui import _pyside_compat
-
-# Before any signal is emitted anywhere in the process (see the module's docstring).
-_pyside_compat.apply()
-
 __all__ = ["run"]
 
 

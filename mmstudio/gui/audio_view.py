@@ -16,7 +16,7 @@ from mmstudio.gui.heatmap_frame import add_heatmap_overlay, titled_stack
 from mmstudio.gui.plotting import pg
 from mmstudio.gui.theme import MODALITY_COLORS, style_plot
 from mmstudio.inputs import AudioClip
-from mmstudio.inputs.windows import loudest_window_start
+from mmstudio.inputs.loudest_window import loudest_window_start
 
 
 def analysed_offset(samples: np.ndarray, rate: int, seconds: float) -> float:

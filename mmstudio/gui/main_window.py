@@ -1,4 +1,10 @@
-"""The studio's main window: inputs on the left, results on the right, the model in a worker thread."""
+"""The studio's main window: a thin view over the Qt-free :class:`mmstudio.studio.Studio`.
+
+Widgets write the inputs and switches into the studio; the studio's request ledger decides
+which result is shown and which error counts; the window's one :class:`AnalysisService` runs
+every analysis (interactive and live) on the one model. Menus, the Model menu, export, the
+settings and the status bar each live in a module of their own.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,12 @@ import html
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -28,17 +32,22 @@ from mmstudio.gui.audio_input import AudioInput
 from mmstudio.gui.banner import Banner
 from mmstudio.gui.card import ModalityCard
 from mmstudio.gui.examples import Example, load_examples
+from mmstudio.gui.export import export_analysis, suggested_name
 from mmstudio.gui.image_input import ImageInput
-from mmstudio.gui.live import LivePanel
-from mmstudio.gui.results_panel import DEFAULT_OPACITY, SPLITTERS, ResultsPanel
-from mmstudio.gui.settings import open_settings, read_float, read_str
+from mmstudio.gui.live_actions import make_live_actions
+from mmstudio.gui.model_menu import DEVICES, ModelMenu
+from mmstudio.gui.results_panel import SPLITTERS, ResultsPanel
+from mmstudio.gui.service import AnalysisService, ModelInfo
+from mmstudio.gui.settings import StudioSettings, open_settings
+from mmstudio.gui.status_bar import StudioStatusBar
 from mmstudio.gui.text_input import TextInput
 from mmstudio.gui.theme import restyle_plots
-from mmstudio.gui.worker import AnalysisService, ModelInfo
-from mmstudio.inputs import InputError, Sample, load_text_file, normalize_text
-from mmstudio.models.registry import DEFAULT_MODEL, ModelEntry
+from mmstudio.inputs import InputError, Sample, load_text_file
+from mmstudio.models.registry import ModelEntry
+from mmstudio.studio import Studio
 
-DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU (MPS)"))
+__all__ = ["DEVICES", "MainWindow"]
+
 MISSING_WEIGHTS = (
     "<b>The built-in model “{name}” has no trained weights in this installation</b> "
     "(expected <code>{location}/model.safetensors</code>). Nothing is predicted until a trained "
@@ -46,7 +55,6 @@ MISSING_WEIGHTS = (
     "train the weights from a source checkout with <code>packaging/train_default_model.sh</code>, "
     "or open a trained model folder with <b>Model ▸ Open Model Folder…</b>"
 )
-_IDLE_HINT = "Drop an image, type some text or record audio\nto see what the model predicts."
 
 
 class MainWindow(QMainWindow):
@@ -64,29 +72,34 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
         self.settings = settings if settings is not None else open_settings()
+        self.prefs = StudioSettings.read(self.settings, SPLITTERS)
+        self.studio = Studio(model, device or self.prefs.device)
         self.service = AnalysisService(self)
-        self.model_spec = str(model) if model else DEFAULT_MODEL
-        self.device_choice = device or read_str(self.settings, "device", "auto")
         self.model_info: ModelInfo | None = None
         self.examples, self.examples_problem = load_examples()
-        # Requests sent and not answered yet: id -> (sample, time sent).
-        self._pending: dict[int, tuple[Sample, float]] = {}
-        self._error_floor = 0
-        self._expected: str | None = None
-        self._example_note = ""
-        self._batch_depth = 0
+        self._live_panel = None
         self._closing = False
         self._started = False
-        self._accepted_id = 0
         self._build_inputs()
         self.results = ResultsPanel()
-        self._build_live()
         self._build_central()
-        self._build_status_bar()
+        self.status = StudioStatusBar(self.statusBar())
+        self.progress = self.status.progress
+        self.model_label = self.status.model_label
+        self.device_label = self.status.device_label
+        self.latency_label = self.status.latency_label
         self._build_menus()
         self._connect()
         self._restore_settings()
         self._update_summaries()
+
+    @property
+    def model_spec(self) -> str:
+        return self.studio.model_spec
+
+    @property
+    def device_choice(self) -> str:
+        return self.studio.device
 
     # Construction
 
@@ -127,8 +140,6 @@ class MainWindow(QMainWindow):
         # Live mode takes the results' place; the inputs stay, so typed text joins every analysis.
         self.results_stack = QStackedWidget()
         self.results_stack.addWidget(self.results)
-        self.results_stack.addWidget(self.live)
-        self.live.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.splitter.addWidget(self.results_stack)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
@@ -142,58 +153,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.error_banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
-
-    def _build_live(self) -> None:
-        self.live = LivePanel(
-            self._live_text, lambda: self.model_spec, lambda: self.device_choice, self
-        )
-        self.live.snapshot.connect(self._on_live_snapshot)
-        self.live.running_changed.connect(self._on_live_running_changed)
-
-    def _live_text(self) -> str | None:
-        return self.text_input.text() if self.text_card.use_input else None
-
-    def _on_live_running_changed(self, running: bool) -> None:
-        shown, hidden = (self.live, self.results) if running else (self.results, self.live)
-        # A stacked widget is as wide as its widest page; an ignored hidden page lets the
-        # window stay narrow (1024 px) whichever page is showing.
-        hidden.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        shown.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        self.results_stack.setCurrentWidget(shown)
-
-    def _on_live_snapshot(self, sample: Sample) -> None:
-        """The frozen frame and audio window become the inputs, analysed like any other."""
-        self._batch_depth += 1
-        try:
-            if sample.image is not None:
-                self.image_input.set_image(sample.image, "live snapshot")
-            else:
-                self.image_input.clear()
-            if sample.audio is not None:
-                self.audio_input.set_clip(sample.audio, "live snapshot")
-            else:
-                self.audio_input.clear()
-        finally:
-            self._batch_depth -= 1
-        self._forget_example()
-        self._update_summaries()
-        self.request_analysis()
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.progress = QProgressBar()
-        self.progress.setObjectName("busyProgress")
-        self.progress.setFixedWidth(140)
-        self.progress.setTextVisible(False)
-        self.progress.hide()
-        self.model_label = QLabel("Model: loading…")
-        self.model_label.setObjectName("modelStatus")
-        self.device_label = QLabel("Device: —")
-        self.device_label.setObjectName("deviceStatus")
-        self.latency_label = QLabel("Latency: —")
-        self.latency_label.setObjectName("latencyStatus")
-        for widget in (self.progress, self.model_label, self.device_label, self.latency_label):
-            bar.addPermanentWidget(widget)
 
     def _build_menus(self) -> None:
         menus = self.menuBar()
@@ -225,10 +184,14 @@ class MainWindow(QMainWindow):
         self.examples_menu = menus.addMenu("E&xamples")
         self._fill_examples_menu()
         live_menu = menus.addMenu("&Live")
-        live_menu.addAction(self.live.live_action)
-        live_menu.addAction(self.live.snapshot_action)
+        self.live_action, self.snapshot_action = make_live_actions(self)
+        self.live_action.toggled.connect(self._on_live_toggled)
+        live_menu.addAction(self.live_action)
+        live_menu.addAction(self.snapshot_action)
         self.model_menu = menus.addMenu("&Model")
-        self._fill_model_menu()
+        self.models = ModelMenu(self.model_menu, self.studio.model_spec, self.studio.device)
+        self.model_group = self.models.model_group
+        self.device_actions = self.models.device_actions
         help_menu = menus.addMenu("&Help")
         self._action(help_menu, "&About mmstudio", None, self.show_about).setMenuRole(
             QAction.MenuRole.AboutRole
@@ -256,64 +219,31 @@ class MainWindow(QMainWindow):
             action.setStatusTip(example.note)
             action.triggered.connect(lambda _checked=False, e=example: self.load_example(e))
 
-    def _fill_model_menu(self) -> None:
-        menu = self.model_menu
-        self.model_group = QActionGroup(self)
-        # Filled in when the worker reports the registry (listing it can be slow).
-        self._models_placeholder = menu.addAction("Looking for models…")
-        self._models_placeholder.setEnabled(False)
-        self._models_separator = menu.addSeparator()
-        open_folder = menu.addAction("Open Model &Folder…")
-        open_folder.triggered.connect(lambda _checked=False: self.open_model_folder_dialog())
-        menu.addSeparator()
-        device_menu = menu.addMenu("&Device")
-        self.device_group = QActionGroup(self)
-        self.device_actions: dict[str, QAction] = {}
-        for key, label in DEVICES:
-            action = device_menu.addAction(label)
-            action.setCheckable(True)
-            action.setChecked(key == self.device_choice)
-            # Which accelerators exist is known only once the worker has imported torch.
-            action.setEnabled(key in ("auto", "cpu"))
-            action.triggered.connect(lambda _checked=False, k=key: self.choose_device(k))
-            self.device_group.addAction(action)
-            self.device_actions[key] = action
-
-    def _on_models_listed(self, entries: list[ModelEntry]) -> None:
-        menu = self.model_menu
-        for entry in entries:
-            action = QAction(
-                f"{entry.name}" + ("" if entry.available else "  (weights missing)"), self
-            )
-            action.setCheckable(True)
-            action.setData(entry.name)
-            action.setToolTip(entry.description if entry.available else entry.problem)
-            action.setStatusTip(entry.description if entry.available else entry.problem)
-            action.setChecked(entry.name == self.model_spec)
-            action.triggered.connect(lambda _checked=False, name=entry.name: self.load_model(name))
-            self.model_group.addAction(action)
-            menu.insertAction(self._models_separator, action)
-        self._models_placeholder.setVisible(not entries)
-        self._models_placeholder.setText("No registered models")
-
     def _connect(self) -> None:
         self.image_input.image_changed.connect(self._on_image_changed)
-        self.text_input.text_changed.connect(self._on_text_changed)
+        self.text_input.text_changed.connect(self.studio.set_text)
         self.audio_input.clip_changed.connect(self._on_audio_changed)
         self.audio_input.recording_changed.connect(self._on_recording_changed)
         for widget in (self.image_input, self.audio_input):
             widget.error_occurred.connect(self.show_error)
-        for card in self.cards.values():
-            card.enabled_changed.connect(self._on_modality_toggled)
-        self.results.rendered.connect(self._on_results_rendered)
+        for name, card in self.cards.items():
+            card.enabled_changed.connect(lambda on, n=name: self.studio.set_enabled(n, on))
+        self.studio.inputs_changed.connect(self._on_inputs_changed)
+        self.studio.model_chosen.connect(self._on_model_chosen)
+        self.studio.device_chosen.connect(self._on_device_chosen)
+        self.models.model_chosen.connect(self.load_model)
+        self.models.open_folder_requested.connect(self.open_model_folder_dialog)
+        self.models.device_chosen.connect(self.choose_device)
+        self.results.rendered.connect(self.analysis_shown)
         self.service.started.connect(self._on_analysis_started)
         self.service.result.connect(self._on_analysis_result)
         self.service.error.connect(self._on_service_error)
         self.service.progress.connect(self._on_progress)
         self.service.model_loaded.connect(self._on_model_loaded)
         self.service.model_unavailable.connect(self._on_model_unavailable)
-        self.service.models_listed.connect(self._on_models_listed)
-        self.service.devices_found.connect(self._on_devices_found)
+        self.service.models_listed.connect(self.models.list_models)
+        self.service.devices_found.connect(self.models.enable_devices)
+        self.service.device_fallback.connect(self.show_error)
 
     def event(self, event) -> bool:
         handled = super().event(event)
@@ -335,7 +265,7 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self.first_painted.emit()
-        self.load_model(self.model_spec)
+        self.load_model(self.studio.model_spec)
         self.audio_input.build_plot()
         self.results.lay_out_unseen()
         # PortAudio's first device scan takes a moment; let the views paint first.
@@ -345,86 +275,143 @@ class MainWindow(QMainWindow):
         if not self._closing:
             self.audio_input.refresh_microphones()
 
+    # Live mode: built on first use (pyqtgraph's video view and Qt Multimedia are not needed to
+    # show the window), running on this window's service and model.
+
+    @property
+    def live(self):
+        if self._live_panel is None:
+            from mmstudio.gui.live import LivePanel
+
+            panel = LivePanel(
+                self._live_text,
+                None,
+                parent=self,
+                service=self.service,
+                actions=(self.live_action, self.snapshot_action),
+            )
+            panel.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+            panel.snapshot.connect(self._on_live_snapshot)
+            panel.running_changed.connect(self._on_live_running_changed)
+            self.results_stack.addWidget(panel)
+            self._live_panel = panel
+        return self._live_panel
+
+    def live_running(self) -> bool:
+        return self._live_panel is not None and self._live_panel.session.running
+
+    def _on_live_toggled(self, on: bool) -> None:
+        first_use = self._live_panel is None
+        panel = self.live
+        if first_use and on:
+            panel.session.set_running(True)  # the panel connected to the toggle after it came
+
+    def _live_text(self) -> str | None:
+        return self.text_input.text() if self.text_card.use_input else None
+
+    def _on_live_running_changed(self, running: bool) -> None:
+        shown, hidden = (self.live, self.results) if running else (self.results, self.live)
+        # A stacked widget is as wide as its widest page; an ignored hidden page lets the
+        # window stay narrow (1024 px) whichever page is showing.
+        hidden.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        shown.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.results_stack.setCurrentWidget(shown)
+
+    def _on_live_snapshot(self, sample: Sample) -> None:
+        """The frozen frame and audio window become the inputs, analysed like any other."""
+        with self.studio.batch():
+            if sample.image is not None:
+                self.image_input.set_image(sample.image, "live snapshot")
+            else:
+                self.image_input.clear()
+            if sample.audio is not None:
+                self.audio_input.set_clip(sample.audio, "live snapshot")
+            else:
+                self.audio_input.clear()
+            self._mirror_inputs()
+            self.studio.example = None
+
     # Settings
 
     def _restore_settings(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
+        prefs = self.prefs
+        if prefs.geometry is not None:
+            self.restoreGeometry(prefs.geometry)
         else:
             self.resize(1440, 900)
-        state = self.settings.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        main = self.settings.value("splitters/main")
-        if isinstance(main, QByteArray):
-            self.splitter.restoreState(main)
-        states = {name: self.settings.value(f"splitters/{name}") for name in SPLITTERS}
+        if prefs.window_state is not None:
+            self.restoreState(prefs.window_state)
+        if "main" in prefs.splitters:
+            self.splitter.restoreState(prefs.splitters["main"])
         self.results.restore_splitter_states(
-            {k: v for k, v in states.items() if isinstance(v, QByteArray)}
+            {k: v for k, v in prefs.splitters.items() if k != "main"}
         )
-        self.image_input.last_folder = read_str(self.settings, "folders/image")
-        self.audio_input.last_folder = read_str(self.settings, "folders/audio")
-        self.results.set_colormap(read_str(self.settings, "colormap", "inferno"))
-        self.results.set_opacity(read_float(self.settings, "opacity", DEFAULT_OPACITY))
+        self.image_input.last_folder = prefs.image_folder
+        self.audio_input.last_folder = prefs.audio_folder
+        self.results.set_colormap(prefs.colormap)
+        if prefs.opacity is not None:
+            self.results.set_opacity(prefs.opacity)
 
     def save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("splitters/main", self.splitter.saveState())
-        for name, state in self.results.splitter_states().items():
-            self.settings.setValue(f"splitters/{name}", state)
-        self.settings.setValue("folders/image", self.image_input.last_folder)
-        self.settings.setValue("folders/audio", self.audio_input.last_folder)
-        self.settings.setValue("colormap", self.results.colormap)
-        self.settings.setValue("opacity", self.results.opacity)
-        self.settings.setValue("device", self.device_choice)
-        self.settings.sync()
+        prefs = self.prefs
+        prefs.geometry = self.saveGeometry()
+        prefs.window_state = self.saveState()
+        prefs.splitters = {"main": self.splitter.saveState(), **self.results.splitter_states()}
+        prefs.image_folder = self.image_input.last_folder
+        prefs.audio_folder = self.audio_input.last_folder
+        prefs.colormap = self.results.colormap
+        prefs.opacity = self.results.opacity
+        prefs.device = self.studio.device
+        prefs.write(self.settings)
 
     # Model
 
     def load_model(self, spec: str) -> None:
-        self.model_spec = str(spec)
-        self.service.load_model(self.model_spec, self.device_choice)
-        self._set_busy(True)
+        self.studio.choose_model(spec)
+
+    def _on_model_chosen(self, spec: str) -> None:
+        self.service.load_model(spec, self.studio.device)
+        self.status.set_busy(True)
         if self.model_info is None:
             self.results.show_placeholder("Loading the model…")
 
     def open_model_folder_dialog(self) -> None:
-        start = read_str(self.settings, "folders/model")
-        folder = QFileDialog.getExistingDirectory(self, "Open Model Folder", start)
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open Model Folder", self.prefs.model_folder
+        )
         if folder:
-            self.settings.setValue("folders/model", str(Path(folder).parent))
+            self.prefs.model_folder = str(Path(folder).parent)
+            self.prefs.write(self.settings)
             self.load_model(folder)
 
     def choose_device(self, device: str) -> None:
-        self.device_choice = device
-        self.settings.setValue("device", device)
-        self.load_model(self.model_spec)
+        self.studio.choose_device(device)
+
+    def _on_device_chosen(self, device: str) -> None:
+        self.prefs.device = device
+        self.prefs.write(self.settings)
+        for key, action in self.device_actions.items():
+            action.setChecked(key == device)
+        self._on_model_chosen(self.studio.model_spec)
 
     def _on_model_loaded(self, request_id: int, info: ModelInfo) -> None:
         if request_id != self.service.latest_load_id:
             return
         self.model_info = info
-        self._set_busy(False)
+        self.status.set_busy(False)
         self.notice_banner.hide()
-        self.model_label.setText(f"Model: {info.name}")
-        self.model_label.setToolTip(
-            f"{info.source}\n{info.parameters:,} parameters · {len(info.labels)} labels · loaded in {info.load_seconds:.1f} s"
-        )
-        self.device_label.setText(f"Device: {info.device} · {info.precision}")
-        for action in self.model_group.actions():
-            action.setChecked(action.data() == info.source)
+        self.status.show_model(info)
+        self.models.show_loaded(info.source)
         self.statusBar().showMessage(f"Model {info.name} ready on {info.device}", 5000)
         self.model_ready.emit(info)
         if not self.results.has_result():
-            self.results.show_placeholder(_IDLE_HINT)
+            self.results.show_placeholder(self.studio.idle_reason())
         self.request_analysis()
 
     def _on_model_unavailable(self, request_id: int, entry: ModelEntry) -> None:
         if request_id != self.service.latest_load_id:
             return
-        self._set_busy(False)
+        self.status.set_busy(False)
         self.notice_banner.show_message(
             MISSING_WEIGHTS.format(
                 name=html.escape(entry.name), location=html.escape(entry.location)
@@ -435,42 +422,31 @@ class MainWindow(QMainWindow):
         if self.model_info is None:
             self.results.show_placeholder("No trained model is loaded.\nSee the message above.")
 
-    def _on_devices_found(self, devices: list[str]) -> None:
-        for key, action in self.device_actions.items():
-            action.setEnabled(key == "auto" or key in devices)
-            if key not in devices and key != "auto":
-                action.setToolTip("not available on this machine")
-
     def _on_progress(self, request_id: int, message: str, fraction: float) -> None:
         if request_id != self.service.latest_load_id:
             return
-        self.progress.setRange(0, 100)
-        self.progress.setValue(round(fraction * 100))
-        self.statusBar().showMessage(message, 4000)
+        self.status.show_progress(message, fraction)
         if self.model_info is None and fraction < 1.0:
             self.results.show_placeholder(message)
 
     # Inputs
 
-    def _on_image_changed(self, _image) -> None:
-        self._forget_example()
-        self._update_summaries()
-        self.request_analysis()
+    def _on_image_changed(self, image) -> None:
+        self.studio.set_image(image)
 
-    def _on_text_changed(self, _text: str) -> None:
-        self._forget_example()
-        self._update_summaries()
-        self.request_analysis()
-
-    def _on_audio_changed(self, _clip) -> None:
-        self._forget_example()
+    def _on_audio_changed(self, clip) -> None:
         self.save_recording_action.setEnabled(self.audio_input.clip is not None)
+        self.studio.set_audio(clip)
+
+    def _on_inputs_changed(self, _modality: str | None) -> None:
         self._update_summaries()
         self.request_analysis()
 
-    def _on_modality_toggled(self, _on: bool) -> None:
-        self._update_summaries()
-        self.request_analysis()
+    def _mirror_inputs(self) -> None:
+        """Copy what the input widgets hold into the studio (inside a batch)."""
+        self.studio.set_image(self.image_input.image)
+        self.studio.set_text(self.text_input.text())
+        self.studio.set_audio(self.audio_input.clip)
 
     def _on_recording_changed(self, recording: bool) -> None:
         self.record_action.setText("Stop &Recording" if recording else "&Record")
@@ -481,24 +457,8 @@ class MainWindow(QMainWindow):
         self.text_card.set_summary(self.text_input.summary())
         self.audio_card.set_summary(self.audio_input.summary())
 
-    def _forget_example(self) -> None:
-        if self._batch_depth == 0:
-            self._expected = None
-            self._example_note = ""
-
     def current_sample(self) -> Sample:
-        """The inputs that are switched on. The image and the clip were validated when loaded, so
-        they go in as they are (make_sample would convert the image again on every keystroke)."""
-        use = {name: card.use_input for name, card in self.cards.items()}
-        text, notes = None, []
-        if use["text"] and self.text_input.text().strip():
-            text, notes = normalize_text(self.text_input.text())
-        return Sample(
-            image=self.image_input.image if use["image"] else None,
-            text=text,
-            audio=self.audio_input.clip if use["audio"] else None,
-            notes=tuple(notes),
-        )
+        return self.studio.sample()
 
     def paste(self) -> None:
         data = QGuiApplication.clipboard().mimeData()
@@ -543,8 +503,7 @@ class MainWindow(QMainWindow):
 
     def load_example(self, example: Example) -> None:
         """Replace all three inputs at once, then run one analysis (not three)."""
-        self._batch_depth += 1
-        try:
+        with self.studio.batch():
             loaded = True
             if example.image is not None:
                 loaded &= self.image_input.load_path(example.image)
@@ -555,91 +514,66 @@ class MainWindow(QMainWindow):
                 loaded &= self.audio_input.load_path(example.audio)
             else:
                 self.audio_input.clear()
-            for card in self.cards.values():
+            for name, card in self.cards.items():
                 card.switch.blockSignals(True)
                 card.set_use_input(True)
                 card.switch.blockSignals(False)
-        finally:
-            self._batch_depth -= 1
-        self._expected = example.expected if loaded else None
-        self._example_note = f"Example “{example.name}”: {example.note}" if example.note else ""
-        self._update_summaries()
-        self.request_analysis()
+                self.studio.set_enabled(name, True)
+            self._mirror_inputs()
+            note = f"Example “{example.name}”: {example.note}" if example.note else ""
+            self.studio.load_example(example.expected if loaded else None, note)
 
     # Analysis
 
     def request_analysis(self) -> int | None:
         """Ask the worker to analyse the current inputs; returns the request id, if one was sent."""
-        if self._batch_depth or self._closing or self.live.session.running:
+        if self.studio.in_batch or self._closing or self.live_running():
             return None
         if self.model_info is None:
             return None  # requested again once the model is loaded
-        sample = self.current_sample()
+        sample = self.studio.sample()
         if not sample.present:
             self.service.cancel_pending()
-            self._pending.clear()
-            self._set_busy(False)
-            self.results.show_placeholder(
-                _IDLE_HINT
-                if not self._any_input()
-                else "Every input is switched off.\nSwitch one on to analyse it."
-            )
+            self.studio.requests.cancel_all(self.service.latest_analysis_id)
+            self.status.set_busy(False)
+            self.results.show_placeholder(self.studio.idle_reason())
             self.export_action.setEnabled(False)
             return None
         request_id = self.service.request_analysis(sample)
-        self._pending[request_id] = (sample, time.perf_counter())
-        self._set_busy(True)
+        self.studio.requests.sent(request_id, sample)
+        self.status.set_busy(True)
         return request_id
-
-    def _any_input(self) -> bool:
-        return (
-            self.image_input.image is not None
-            or bool(self.text_input.text().strip())
-            or self.audio_input.clip is not None
-        )
 
     def _on_analysis_started(self, request_id: int) -> None:
         if request_id == self.service.latest_analysis_id:
             self.statusBar().showMessage("Analysing…")
 
     def _on_analysis_result(self, request_id: int, analysis) -> None:
-        """Show a result newer than the one on screen.
-
-        The worker skips queued requests that a newer one replaced, but finishes the one it is
-        running: showing that result even when a newer request waits means a steady stream of
-        requests still shows fresh results instead of none at all.
-        """
-        entry = self._pending.get(request_id)
-        if entry is None or request_id <= self._accepted_id:
+        requests = self.studio.requests
+        request = requests.accept_result(request_id)
+        if request is None:
             return  # cancelled (the inputs went empty) or older than what is shown
-        sample, started = entry
-        # This request and every older one are answered or were skipped by the worker.
-        self._pending = {k: v for k, v in self._pending.items() if k > request_id}
-        self._accepted_id = request_id
-        self.results.show_analysis(analysis, sample, self._expected, self._example_note, request_id)
-        if request_id > self._error_floor:
+        example = self.studio.example
+        self.results.show_analysis(
+            analysis,
+            request.sample,
+            example.expected if example else None,
+            example.note if example else "",
+            request_id,
+        )
+        if requests.clears_error(request_id):
             self.error_banner.hide()
-        self._set_busy(bool(self._pending))
+        self.status.set_busy(requests.busy)
         self.export_action.setEnabled(True)
-        elapsed = (time.perf_counter() - started) * 1000.0
-        compute = analysis.timings_ms.get("total", elapsed)
-        self.latency_label.setText(f"Latency: {elapsed:.0f} ms")
-        stages = ", ".join(
-            f"{k} {v:.0f} ms" for k, v in analysis.timings_ms.items() if k != "total"
-        )
-        self.latency_label.setToolTip(
-            f"Request to result {elapsed:.0f} ms; model {compute:.0f} ms ({stages})"
-        )
+        elapsed = (time.perf_counter() - request.sent_at) * 1000.0
+        self.status.show_latency(elapsed, analysis.timings_ms)
         self.statusBar().showMessage(
             f"Predicted {analysis.predicted_label} ({analysis.confidence:.0%})", 5000
         )
 
-    def _on_results_rendered(self, request_id: int) -> None:
-        self.analysis_shown.emit(request_id)
-
     def _on_service_error(self, request_id: int, message: str) -> None:
         if request_id == self.service.latest_load_id:
-            self._set_busy(False)
+            self.status.set_busy(False)
             kept = (
                 f" The previous model ({self.model_info.name}) is still in use."
                 if self.model_info
@@ -650,25 +584,17 @@ class MainWindow(QMainWindow):
                 self.model_label.setText("Model: none loaded")
                 self.results.show_placeholder("No model is loaded.\nChoose one in the Model menu.")
             return
-        self._pending = {k: v for k, v in self._pending.items() if k > request_id}
-        if request_id != self.service.latest_analysis_id:
+        if not self.studio.requests.accept_error(request_id):
             return  # a newer request is on its way; its own outcome is what counts
-        self._set_busy(False)
+        self.status.set_busy(False)
         self.show_error(message)
 
     def show_error(self, message: str) -> None:
         """Show a problem inline; whatever result is on screen stays there."""
-        self._error_floor = self.service.latest_analysis_id
+        self.studio.requests.error_shown()
         text = _sentence(message)
         self.error_banner.show_message(html.escape(text))
         self.statusBar().showMessage(text, 10000)
-
-    def _set_busy(self, busy: bool) -> None:
-        if busy:
-            self.progress.setRange(0, 0)  # indeterminate until the worker reports progress
-            self.progress.show()
-        else:
-            self.progress.hide()
 
     # Export, about
 
@@ -676,10 +602,12 @@ class MainWindow(QMainWindow):
         if self.results.analysis is None:
             self.show_error("there is no analysis to export yet")
             return
-        folder = read_str(self.settings, "folders/export") or str(Path.home())
-        name = f"analysis-{self.results.analysis.predicted_label}.png"
+        folder = self.prefs.export_folder or str(Path.home())
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export Analysis", str(Path(folder) / name), "PNG image (*.png)"
+            self,
+            "Export Analysis",
+            str(Path(folder) / suggested_name(self.results.analysis)),
+            "PNG image (*.png)",
         )
         if path:
             self.export(path)
@@ -689,17 +617,12 @@ class MainWindow(QMainWindow):
         analysis = self.results.analysis
         if analysis is None:
             return None
-        png = Path(path).with_suffix(".png")
-        data = png.with_suffix(".json")
         try:
-            png.parent.mkdir(parents=True, exist_ok=True)
-            if not self.results.grab().save(str(png), "PNG"):
-                raise OSError(f"could not write {png}")
-            data.write_text(analysis.to_json(), encoding="utf-8")
+            png, data = export_analysis(self.results, analysis, path)
         except OSError as error:
             self.show_error(f"the analysis could not be exported: {error}")
             return None
-        self.settings.setValue("folders/export", str(png.parent))
+        self.prefs.export_folder = str(png.parent)
         self.statusBar().showMessage(f"Exported {png.name} and {data.name}", 5000)
         return png, data
 
@@ -715,7 +638,8 @@ class MainWindow(QMainWindow):
             self._closing = True
             self.save_settings()
             self.audio_input.shutdown()
-            self.live.shutdown()
+            if self._live_panel is not None:
+                self._live_panel.shutdown()
             # Gone from the screen at once; the worker may still be finishing one step.
             self.hide()
             self.service.shutdown()

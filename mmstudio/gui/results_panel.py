@@ -15,7 +15,6 @@ Two things keep the window responsive here:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import qthrottled
 
 from mmstudio.gui import colormaps
 from mmstudio.inputs import Sample
@@ -57,10 +57,11 @@ class ResultsPanel(QWidget):
         self._stage_timer.timeout.connect(self._run_next_stage)
         self._held: tuple | None = None
         self._render_id = 0
-        self._last_render = float("-inf")
-        self._hold_timer = QTimer(self)
-        self._hold_timer.setSingleShot(True)
-        self._hold_timer.timeout.connect(self._render_held)
+        # The first result after a pause is drawn at once; later ones at most every interval,
+        # the newest of those that came meanwhile.
+        self._render_throttled = qthrottled(
+            self._render_held, timeout=MIN_RENDER_INTERVAL_MS, leading=True, parent=self
+        )
         self.placeholder = QLabel()
         self.placeholder.setObjectName("resultsPlaceholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -189,19 +190,16 @@ class ResultsPanel(QWidget):
         self.build()
         self.analysis = analysis
         self._held = (analysis, sample, expected, note, request_id)
-        wait_ms = MIN_RENDER_INTERVAL_MS - (time.monotonic() - self._last_render) * 1000.0
-        if wait_ms > 0 and self.stack.currentWidget() is self.splitter:
-            if not self._hold_timer.isActive():
-                self._hold_timer.start(int(wait_ms) + 1)
-            return
-        self._render_held()
+        if self.stack.currentWidget() is self.splitter:
+            self._render_throttled()
+        else:
+            self._render_held()  # replacing a placeholder: nothing to wait for
 
     def _render_held(self) -> None:
         if self._held is None:
             return
         (analysis, sample, expected, note, request_id), self._held = self._held, None
         self._render_id = request_id
-        self._last_render = time.monotonic()
         present = analysis.present
         notes = " · ".join(filter(None, [note, *(f"Note: {n}" for n in analysis.notes)]))
         self._stages = [
@@ -248,7 +246,7 @@ class ResultsPanel(QWidget):
         self._stages = []
         self._stage_timer.stop()
         self._held = None
-        self._hold_timer.stop()
+        self._render_throttled.cancel()
         self.analysis = None
         self.placeholder.setText(text)
         self.stack.setCurrentWidget(self.placeholder)

@@ -8,8 +8,9 @@ call, or with the ``MMSTUDIO_SETTINGS_DIR`` environment variable.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 
 ORGANIZATION = "mmstudio"
 APPLICATION = "mmstudio"
@@ -46,3 +47,63 @@ def read_bool(settings: QSettings, key: str, default: bool) -> bool:
     if isinstance(value, str):
         return value.lower() in ("1", "true", "yes", "on")
     return bool(value)
+
+
+@dataclass
+class StudioSettings:
+    """Everything the window remembers between sessions: read once at start, written on close
+    (and when a device or a folder is chosen, so a crash does not lose the choice)."""
+
+    device: str = "auto"
+    image_folder: str = ""
+    audio_folder: str = ""
+    model_folder: str = ""
+    export_folder: str = ""
+    colormap: str = "inferno"
+    opacity: float | None = None  # None: the results panel's default
+    geometry: QByteArray | None = None
+    window_state: QByteArray | None = None
+    splitters: dict[str, QByteArray] = field(default_factory=dict)
+
+    _FOLDERS = {
+        "image_folder": "folders/image",
+        "audio_folder": "folders/audio",
+        "model_folder": "folders/model",
+        "export_folder": "folders/export",
+    }
+
+    @classmethod
+    def read(cls, store: QSettings, splitter_names: tuple[str, ...]) -> StudioSettings:
+        opacity = read_float(store, "opacity", -1.0)
+        return cls(
+            device=read_str(store, "device", "auto"),
+            colormap=read_str(store, "colormap", "inferno"),
+            opacity=None if opacity < 0 else opacity,
+            geometry=_bytes(store.value("window/geometry")),
+            window_state=_bytes(store.value("window/state")),
+            splitters={
+                name: state
+                for name in ("main", *splitter_names)
+                if (state := _bytes(store.value(f"splitters/{name}"))) is not None
+            },
+            **{name: read_str(store, key) for name, key in cls._FOLDERS.items()},
+        )
+
+    def write(self, store: QSettings) -> None:
+        store.setValue("device", self.device)
+        store.setValue("colormap", self.colormap)
+        if self.opacity is not None:
+            store.setValue("opacity", self.opacity)
+        for name, key in self._FOLDERS.items():
+            store.setValue(key, getattr(self, name))
+        if self.geometry is not None:
+            store.setValue("window/geometry", self.geometry)
+        if self.window_state is not None:
+            store.setValue("window/state", self.window_state)
+        for name, state in self.splitters.items():
+            store.setValue(f"splitters/{name}", state)
+        store.sync()
+
+
+def _bytes(value) -> QByteArray | None:
+    return value if isinstance(value, QByteArray) and not value.isEmpty() else None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+from superqt.utils import qdebounced
 
 # Long enough to cover the gap between keystrokes of a fluent typist, short enough to feel live.
 DEBOUNCE_MS = 300
@@ -39,10 +40,8 @@ class TextInput(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.editor)
         layout.addLayout(footer)
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(DEBOUNCE_MS)
-        self._debounce.timeout.connect(self._on_debounce_timeout)
+        self._pending = False
+        self._send_after_pause = qdebounced(self._send, timeout=DEBOUNCE_MS, parent=self)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self.editor)
             shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
@@ -57,19 +56,19 @@ class TextInput(QWidget):
         self.editor.blockSignals(True)
         self.editor.setPlainText(text)
         self.editor.blockSignals(False)
-        self._debounce.stop()
+        self._send_after_pause.cancel()
+        self._pending = False
         self._update_count()
         if notify:
             self.text_changed.emit(self.text())
 
     def flush(self) -> None:
         """Send a pending edit now instead of waiting for the pause."""
-        if self._debounce.isActive():
-            self._debounce.stop()
-        self.text_changed.emit(self.text())
+        self._send_after_pause.cancel()
+        self._send()
 
     def is_pending(self) -> bool:
-        return self._debounce.isActive()
+        return self._pending
 
     def summary(self) -> str:
         words = len(self.text().split())
@@ -77,9 +76,11 @@ class TextInput(QWidget):
 
     def _on_editor_changed(self) -> None:
         self._update_count()
-        self._debounce.start()  # restarting is the debounce
+        self._pending = True
+        self._send_after_pause()  # every call restarts the wait: that is the debounce
 
-    def _on_debounce_timeout(self) -> None:
+    def _send(self) -> None:
+        self._pending = False
         self.text_changed.emit(self.text())
 
     def _update_count(self) -> None:

@@ -10,6 +10,7 @@ import soundfile
 
 from ._source import group_thousands, open_binary, sniff, source_label
 from .errors import InputError
+from .resample import resample
 from .sample import AudioClip
 
 MIN_SAMPLE_RATE = 1000
@@ -203,7 +204,7 @@ def _to_clip(
     if peak > 1.0:
         # Float files may exceed full scale; scaling keeps the waveform where clipping would not.
         mono = mono / peak
-    mono = _resample(mono, rate, target_rate)
+    mono = resample(mono, rate, target_rate)
     return AudioClip(samples=np.clip(mono, -1.0, 1.0), sample_rate=target_rate, source=source)
 
 
@@ -212,18 +213,6 @@ def _check_finite(frames: np.ndarray, label: str) -> None:
         raise InputError("the audio contains invalid samples (NaN)", label)
     if not np.isfinite(frames).all():
         raise InputError("the audio contains invalid samples (infinite values)", label)
-
-
-def _resample(mono: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
-    if rate == target_rate:
-        return np.ascontiguousarray(mono, dtype=np.float32)
-    import torch  # deferred: torch takes seconds to import and is not needed to validate
-    import torchaudio.functional
-
-    with torch.no_grad():
-        tensor = torch.from_numpy(np.ascontiguousarray(mono, dtype=np.float32))
-        out = torchaudio.functional.resample(tensor, int(rate), int(target_rate))
-    return out.numpy().astype(np.float32, copy=False)
 
 
 def _clip_source(source: str | Path | bytes, label: str) -> str:

@@ -11,9 +11,9 @@ import torch.nn.functional as F
 import torchaudio
 from torch import nn
 
+from mmstudio.model_outputs import ModalityEncoding
 from mmstudio.models.augment import SpectrogramAugment
 from mmstudio.models.config import FusionConfig
-from mmstudio.models.types import ModalityEncoding
 
 
 def _conv_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:

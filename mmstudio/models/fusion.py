@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from mmstudio import MODALITIES
+from mmstudio.model_outputs import FusionOutput, ModalityEncoding
 from mmstudio.models.config import FusionConfig
-from mmstudio.models.types import FusionOutput, ModalityEncoding
 
 
 def _classifier(in_features: int, hidden: int, classes: int, dropout: float) -> nn.Sequential:

@@ -10,11 +10,11 @@ from torch import nn
 from mmstudio import MODALITIES
 from mmstudio.explain.heatmaps import attention_heatmaps, gradient_heatmaps
 from mmstudio.inputs.sample import Sample
+from mmstudio.model_outputs import Batch, Encoded, FusionOutput
 from mmstudio.models.config import FusionConfig
 from mmstudio.models.encoders import AudioEncoder, TextEncoder, build_image_encoder
 from mmstudio.models.fusion import build_fusion
 from mmstudio.models.preprocess import Preprocessor
-from mmstudio.models.types import Batch, Encoded, FusionOutput
 
 
 class FusionNet(nn.Module):

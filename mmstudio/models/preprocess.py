@@ -9,11 +9,12 @@ import torch
 from PIL import Image
 
 from mmstudio import MODALITIES
-from mmstudio.inputs.sample import AudioClip, Sample
-from mmstudio.inputs.windows import loudest_window_start
+from mmstudio.inputs.loudest_window import loudest_window_start
+from mmstudio.inputs.resample import resample
+from mmstudio.inputs.sample import Sample
+from mmstudio.model_outputs import Batch
 from mmstudio.models.config import FusionConfig
 from mmstudio.models.tokenizer import PAD_ID, CharTokenizer
-from mmstudio.models.types import Batch
 
 
 def letterbox(image: Image.Image, size: int) -> tuple[Image.Image, tuple[int, int, int, int]]:
@@ -40,15 +41,6 @@ def loudest_window(samples: np.ndarray, length: int) -> tuple[np.ndarray, bool]:
         return samples, False
     start = loudest_window_start(samples, length)
     return samples[start : start + length], True
-
-
-def _resampled(clip: AudioClip, rate: int) -> np.ndarray:
-    if clip.sample_rate == rate:
-        return np.asarray(clip.samples, dtype=np.float32)
-    import torchaudio.functional as AF
-
-    tensor = torch.from_numpy(np.asarray(clip.samples, dtype=np.float32))
-    return AF.resample(tensor, clip.sample_rate, rate).numpy()
 
 
 class Preprocessor:
@@ -84,7 +76,12 @@ class Preprocessor:
                 )
             if "audio" in here:
                 audio, trimmed = loudest_window(
-                    _resampled(sample.audio, self.config.audio_sample_rate), self.audio_length
+                    resample(
+                        sample.audio.samples,
+                        sample.audio.sample_rate,
+                        self.config.audio_sample_rate,
+                    ),
+                    self.audio_length,
                 )
                 if trimmed:
                     row_notes.append(

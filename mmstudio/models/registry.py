@@ -1,5 +1,11 @@
-"""Named models: the built-in ones, plugins from the ``mmstudio.models`` entry-point
-group, and checkpoint folders opened by path."""
+"""Named models and the folder formats that open a model by path.
+
+Every model, the built-in ones included, comes from an entry point: ``mmstudio.models`` names
+models (a loader(device) callable or a :class:`ModelEntry`) and ``mmstudio.model_formats``
+names the backends that open a folder (a :class:`FolderFormat`). mmstudio's own pyproject.toml
+declares its built-ins in the same groups a plugin uses, so this module imports no backend:
+listing the models stays light, and a model's code is imported only when it is loaded.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from typing import Any
 from mmstudio.inputs.errors import InputError
 
 ENTRY_POINT_GROUP = "mmstudio.models"
+FORMAT_ENTRY_POINT_GROUP = "mmstudio.model_formats"
 DEFAULT_MODEL = "digits"
 
 
@@ -29,7 +36,20 @@ class ModelEntry:
     problem: str = ""
 
 
+@dataclass(frozen=True)
+class FolderFormat:
+    """A backend that opens models by path: ``claims(spec)`` says whether a folder (or other
+    path-like spec) is in its format, ``load(spec, device)`` opens it. The one ``fallback``
+    format opens whatever no other format claims, and explains what is missing."""
+
+    name: str
+    claims: Callable[[str], bool]
+    load: Callable[[Any, Any], Any]
+    fallback: bool = False
+
+
 _REGISTRY: dict[str, ModelEntry] = {}
+_FORMATS: list[FolderFormat] = []
 _discovered = False
 
 
@@ -51,40 +71,21 @@ def register_model(
     return entry
 
 
-def _load_folder(folder: Path, device: Any) -> Any:
-    from mmstudio.models.zeroshot import is_clip_clap_source  # light: no torch
-
-    if is_clip_clap_source(folder):
-        from mmstudio.models.zeroshot import load_clip_clap
-
-        return load_clip_clap(folder, device)
-    from mmstudio.models.checkpoint import load_checkpoint  # imports torch: only when loading
-
-    return load_checkpoint(folder, device)
-
-
-def _register_builtins() -> None:
-    from mmstudio.resources import default_model_dir
-
-    folder = default_model_dir()
-    trained = (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
-    register_model(
-        DEFAULT_MODEL,
-        lambda device: _load_folder(folder, device),
-        description="Digits 0-9 from a handwritten or printed image, spoken English, and typed text "
-        "(attention fusion, trained by this project)",
-        location=str(folder),
-        available=trained,
-        problem="" if trained else "the shipped weights are missing from this installation",
-        overwrite=True,
+def _own_first(group: str) -> list:
+    """mmstudio's own entry points first, the default model at the top of the Model menu, then
+    plugins in the order the installed distributions list them."""
+    points = list(entry_points(group=group))
+    return sorted(
+        points,
+        key=lambda point: (
+            getattr(point.dist, "name", "") != "mmstudio",
+            point.name != DEFAULT_MODEL,
+        ),
     )
-    from mmstudio.models.zeroshot import register_builtin_backends
-
-    register_builtin_backends()
 
 
-def _discover_plugins() -> None:
-    for point in entry_points(group=ENTRY_POINT_GROUP):
+def _discover_models() -> None:
+    for point in _own_first(ENTRY_POINT_GROUP):
         try:
             target = point.load()
         except Exception as error:  # a broken plugin must not break the app
@@ -109,6 +110,19 @@ def _discover_plugins() -> None:
             )
 
 
+def _discover_formats() -> None:
+    _FORMATS.clear()
+    for point in _own_first(FORMAT_ENTRY_POINT_GROUP):
+        try:
+            target = point.load()
+        except Exception:  # noqa: S112 - a broken format plugin leaves the others usable
+            continue
+        if isinstance(target, FolderFormat):
+            _FORMATS.append(target)
+    # The fallback answers last, whatever order the installed distributions list them in.
+    _FORMATS.sort(key=lambda folder_format: folder_format.fallback)
+
+
 def _unavailable(name: str) -> Callable[[Any], Any]:
     def loader(device):
         raise InputError(f"the model '{name}' cannot be loaded: {_REGISTRY[name].problem}")
@@ -120,8 +134,8 @@ def _ensure_discovered() -> None:
     global _discovered
     if not _discovered:
         _discovered = True
-        _register_builtins()
-        _discover_plugins()
+        _discover_models()
+        _discover_formats()
 
 
 def list_models() -> list[ModelEntry]:
@@ -137,14 +151,25 @@ def get_entry(name: str) -> ModelEntry:
     return _REGISTRY[name]
 
 
+def open_folder(spec: str | Path, device: Any = "cpu") -> Any:
+    """Open a model by path with the first installed format that claims it."""
+    _ensure_discovered()
+    for folder_format in _FORMATS:
+        if folder_format.fallback or folder_format.claims(str(spec)):
+            return folder_format.load(spec, device)
+    raise InputError(
+        f"{spec}: no installed model format opens this folder (is mmstudio installed?)"
+    )
+
+
 def get_model(name_or_path: str | Path | None = None, device: Any = "cpu") -> Any:
-    """Load a registered model by name, or a checkpoint folder by path."""
+    """Load a registered model by name, or a model folder by path."""
     name_or_path = name_or_path or DEFAULT_MODEL
     path = Path(name_or_path)
     if str(name_or_path) not in _names() and (
         path.exists() or path.suffix or "/" in str(name_or_path)
     ):
-        return _load_folder(path, device)
+        return open_folder(path, device)
     entry = get_entry(str(name_or_path))
     if not entry.available:
         raise InputError(f"the model '{entry.name}' cannot be loaded: {entry.problem}")

@@ -14,6 +14,8 @@ import sys
 from tests.core.helpers import random_sample, tiny_model
 from mmstudio.analysis import Analyzer
 from mmstudio.cli import format_summary
+from mmstudio.studio import Studio
+Studio().sample()
 analysis = Analyzer(tiny_model("concat"), "cpu").analyze(random_sample(0))
 format_summary(analysis)
 qt = sorted(m for m in sys.modules if m.split(".")[0] in {"PySide6", "shiboken6", "pyqtgraph"})

@@ -23,8 +23,8 @@ from mmstudio.models.zeroshot import (
     load_clip_clap,
     parse_labels,
 )
-from mmstudio.models.zeroshot.random_weights import save_random_clip_clap
-from mmstudio.models.zeroshot.sources import default_weights_problem, register_builtin_backends
+from mmstudio.models.zeroshot.sources import clip_clap_entry, default_weights_problem
+from tests.fixtures.random_clip_clap import save_random_clip_clap
 
 LABELS = ["dog", "cat", "car", "siren"]
 
@@ -310,10 +310,8 @@ def test_the_builtin_entry_is_listed_as_unavailable_without_weights(
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
-    monkeypatch.setattr(registry, "_REGISTRY", {})
     assert "not in the Hugging Face cache" in default_weights_problem()
-    register_builtin_backends()
-    entry = registry._REGISTRY["clip-clap"]
+    entry = clip_clap_entry()
     assert not entry.available and "--allow-download" in entry.problem
     assert no_network == []
 

@@ -115,7 +115,7 @@ def test_stale_requests_are_dropped_and_the_latest_wins(qtbot, window, input_fil
             texts.append("".join(analysis.tokens)),
         )
     )
-    before = service.worker.analyses_run
+    before = service.analyses_run
     samples = [make_sample(image=digit_image(str(i)), text=f"number {i}") for i in range(12)]
     ids = [service.request_analysis(sample) for sample in samples]
     with qtbot.waitSignal(
@@ -125,7 +125,7 @@ def test_stale_requests_are_dropped_and_the_latest_wins(qtbot, window, input_fil
     qtbot.wait(300)
     # Only the request already running when the rest arrived, and the last one, ever ran.
     assert received[-1] == ids[-1] and set(received) <= {ids[0], ids[-1]}
-    assert service.worker.analyses_run - before == len(received) <= 2
+    assert service.analyses_run - before == len(received) <= 2
     assert texts[-1] == "number 11"
 
 
@@ -147,7 +147,7 @@ def test_window_shows_the_latest_inputs_without_going_back_in_time(qtbot, window
 def test_requests_faster_than_the_model_still_show_fresh_results(qtbot, window, monkeypatch):
     """Latest-wins must not starve: with a request every 30 ms and a 150 ms model, results
     keep appearing while the requests go on, each newer than the one before."""
-    analyzer = window.service.worker._analyzer
+    analyzer = window.service.analyzer
     slow_analyze = analyzer.analyze
 
     def slow(sample):
@@ -172,9 +172,7 @@ def test_requests_faster_than_the_model_still_show_fresh_results(qtbot, window, 
     typing.stop()
     assert len(shown) >= 3, "no results appeared while requests kept coming"
     assert shown == sorted(shown)
-    assert (
-        window.service.worker.analyses_run < count[0] / 2
-    )  # most requests were skipped, not queued
+    assert window.service.analyses_run < count[0] / 2  # most requests were skipped, not queued
 
 
 def test_switching_a_modality_off_changes_the_contributions(qtbot, window, input_files):
@@ -239,7 +237,7 @@ def test_an_analysis_error_is_shown_and_the_previous_result_stays(
     def fail(sample):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(window.service.worker._analyzer, "analyze", fail)
+    monkeypatch.setattr(window.service.analyzer, "analyze", fail)
     with qtbot.waitSignal(window.service.error, timeout=TIMEOUT):
         window.text_input.set_text("seven")
     assert window.error_banner.isVisible()
@@ -302,7 +300,7 @@ def test_missing_builtin_weights_are_explained_and_nothing_is_predicted(qtbot, m
     text = window.notice_banner.text()
     assert "no trained weights" in text and "Open Model Folder" in text
     assert "/opt/mmstudio/resources/models/digits/model.safetensors" in text
-    assert window.model_info is None and window.service.worker._analyzer is None
+    assert window.model_info is None and window.service.analyzer is None
     assert "weights missing" in window.model_label.text()
     assert [a.text() for a in window.model_group.actions()] == ["digits  (weights missing)"]
     window.image_input.set_image(digit_image())

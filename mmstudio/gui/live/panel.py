@@ -1,7 +1,9 @@
 """The live-mode page: device pickers, the Live and Snapshot actions, the CSV log, the view.
 
-The main window embeds one LivePanel, adds ``live_action`` (F5) and ``snapshot_action``
-(Space) to its menus or toolbar, and connects ``snapshot`` to its analysis view.
+The main window embeds one LivePanel on its own analysis service (one model for the window),
+adds ``live_action`` (F5) and ``snapshot_action`` (Space) to its menus or toolbar, and connects
+``snapshot`` to its analysis view. A panel made without a service (a benchmark, a test) makes
+one of its own and stops it in :meth:`LivePanel.shutdown`.
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -25,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio.audio import MicrophoneError, list_input_devices
+from mmstudio.gui.live_actions import make_live_actions
+from mmstudio.gui.service import AnalysisService
 
 from .camera import list_cameras
 from .session import DEFAULT, LiveSession, ModelSpec
@@ -41,38 +45,37 @@ class LivePanel(QWidget):
     def __init__(
         self,
         text_getter: Callable[[], str | None],
-        model_spec: ModelSpec = "digits",
+        model_spec: ModelSpec | None = "digits",
         device: str | None | Callable[[], str | None] = None,
         parent: QWidget | None = None,
+        *,
+        service: AnalysisService | None = None,
+        actions: tuple[QAction, QAction] | None = None,
     ) -> None:
+        """With a ``service``, live mode uses the model loaded in it (``model_spec`` None) or
+        loads ``model_spec`` into it; without one, the panel makes its own service.
+        ``actions`` are the Live and Snapshot actions when the window made them already."""
         super().__init__(parent)
+        self._owns_service = service is None
+        self.service = service if service is not None else AnalysisService(self)
         self.view = LiveView(self)
-        self.session = LiveSession(self.view, text_getter, model_spec, device, self)
+        self.session = LiveSession(self.view, text_getter, self.service, model_spec, device, self)
         self.session.snapshot.connect(self.snapshot)
         self.session.message.connect(self.message)
         self.session.running_changed.connect(self._on_running_changed)
-        self._build_actions()
+        self._build_actions(*(actions or (None, None)))
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_controls())
         layout.addWidget(self.view, 1)
         self.refresh_devices()
         QMediaDevices(self).videoInputsChanged.connect(self.refresh_devices)
 
-    def _build_actions(self) -> None:
-        self.live_action = QAction("&Live", self)
-        self.live_action.setCheckable(True)
-        self.live_action.setShortcut(QKeySequence(Qt.Key.Key_F5))
-        self.live_action.setToolTip("Stream the camera and microphone through the model (F5)")
+    def _build_actions(self, live: QAction | None, snapshot: QAction | None) -> None:
+        if live is None or snapshot is None:
+            live, snapshot = make_live_actions(self)
+        self.live_action, self.snapshot_action = live, snapshot
         self.live_action.toggled.connect(self.session.set_running)
-        self.snapshot_action = QAction("&Snapshot", self)
-        self.snapshot_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
-        self.snapshot_action.setToolTip(
-            "Freeze this frame and audio window for inspection and export (Space)"
-        )
-        self.snapshot_action.setEnabled(False)
         self.snapshot_action.triggered.connect(self.session.take_snapshot)
-        # Space would be stolen from every button and text box if the shortcut were window-wide
-        # while live mode is off; enabling it only while streaming keeps typing untouched.
         self.addActions([self.live_action, self.snapshot_action])
 
     def _build_controls(self) -> QHBoxLayout:
@@ -158,7 +161,7 @@ class LivePanel(QWidget):
 
     def _on_window_change(self, seconds: float) -> None:
         self.session.window_seconds = seconds
-        audio = self.session.worker.audio
+        audio = self.session.audio_window
         if audio is not None:
             audio.seconds = seconds
 
@@ -196,3 +199,5 @@ class LivePanel(QWidget):
 
     def shutdown(self) -> None:
         self.session.shutdown()
+        if self._owns_service:
+            self.service.shutdown()

@@ -1,7 +1,10 @@
-"""Live mode's controller: camera and microphone in, the live worker, results out to the view.
+"""Live mode's controller: camera and microphone in, live tasks to the window's analysis
+service, results out to the view.
 
 The GUI thread does only cheap things per frame: keep a reference, draw it, and overwrite the
-pending request. Pixels for the model, the audio window and the model itself are the worker's.
+pending task. Pixels for the model, the audio window and the model itself are the analysis
+thread's. Live mode runs on the window's own service, so it uses the model the window has
+loaded: one copy in memory, one thread.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtMultimedia import QCameraDevice
 
 from mmstudio.audio import (
@@ -21,18 +24,18 @@ from mmstudio.audio import (
     MicrophoneStream,
 )
 from mmstudio.audio.level import peak_frame_dbfs
+from mmstudio.gui.service import AnalysisService
 from mmstudio.inputs import InputError, make_sample
 from mmstudio.inputs.sample import Sample
 
 from .camera import CameraFeed, default_camera
-from .frames import SNAPSHOT_MAX_SIDE, FrameGrabber, LiveFrame, frame_to_pil
+from .frames import MODEL_MAX_SIDE, SNAPSHOT_MAX_SIDE, FrameGrabber, LiveFrame, frame_to_pil
 from .gui_thread_gc import GuiThreadCollection
-from .latest import LatestSlot
 from .permissions import request_permissions
 from .prediction_log import PredictionLog
 from .stats import LiveStats, describe
+from .task import LiveRequest, LiveResult
 from .view import LiveView
-from .worker import LiveRequest, LiveResult, LiveWorker
 
 DEFAULT = "default"
 # Without a camera nothing paces the stream, so a timer does: fast enough to follow speech.
@@ -44,52 +47,41 @@ STATUS_INTERVAL_MS = 100
 ModelSpec = str | Path | Callable[[], str | Path]
 
 
-class _LiveThread(QThread):
-    """A QThread whose event loop runs inside a Python ``run``.
-
-    With a plain QThread, PySide makes a fresh Python thread state for each slot call and frees
-    it afterwards. When torch is first imported in such a slot, its pybind11 layer keeps a
-    pointer to that short-lived state, and a later slot's torch call (``tensor[i] = ...``) waits
-    forever for the GIL this same thread holds: the whole application freezes (seen with
-    PySide6 6.12, torch 2.11, Python 3.11). A Python ``run`` keeps one thread state alive for
-    the thread's lifetime, so every slot runs on it.
-    """
-
-    def run(self) -> None:
-        self.exec()
-
-
 class LiveSession(QObject):
     """Signals:
     snapshot(Sample): the frozen frame, audio window and text, for the analysis view.
     message(text, kind): what is missing or went wrong ("info" or "error"); "" clears.
     running_changed(bool)
     result_shown(LiveResult, latency_ms): after a result was drawn.
+    model_ready(name): the service has a model and live results can come.
     """
 
     snapshot = Signal(object)
     message = Signal(str, str)
     running_changed = Signal(bool)
     result_shown = Signal(object, float)
-
-    _wake = Signal()
-    _load = Signal(object, object)
+    model_ready = Signal(str)
 
     def __init__(
         self,
         view: LiveView,
         text_getter: Callable[[], str | None],
-        model_spec: ModelSpec = "digits",
+        service: AnalysisService,
+        model_spec: ModelSpec | None = None,
         device: str | None | Callable[[], str | None] = None,
         parent: QObject | None = None,
     ) -> None:
-        """``model_spec`` and ``device`` may be callables: they are read at each start, so live
-        mode follows the model and device chosen in the main window."""
+        """Live tasks run on ``service``, with whatever model it has loaded. ``model_spec``
+        (and ``device``), when given, is loaded into the service at each start unless it is
+        loaded already; they may be callables, read at each start."""
         super().__init__(parent)
         self.view = view
         self.text_getter = text_getter
+        self.service = service
         self.model_spec = model_spec
         self.device = device
+        self.audio_window: GatedWindow | None = None
+        self.image_max_side = MODEL_MAX_SIDE
         # QCameraDevice, DEFAULT, or None for "no camera"; likewise a PortAudio device for the mic.
         self.camera_choice: QCameraDevice | str | None = DEFAULT
         self.microphone_choice: int | str | None = DEFAULT
@@ -102,17 +94,14 @@ class LiveSession(QObject):
         self.grabber.frame_arrived.connect(self._on_frame)
         self.camera = CameraFeed(self.grabber, self)
         self.camera.failed.connect(self._on_camera_failed)
-        self.slot: LatestSlot[LiveRequest] = LatestSlot()
-        self.worker = LiveWorker(self.slot)
-        self._thread: QThread | None = None
+        self._load_id: int | None = None
+        self._discarded_at_start = 0
         self._collection = GuiThreadCollection()
         self._running = False
         self._starting = False
         self._problems: dict[str, str] = {}
         self._frames_at_start = 0
         self._last_frame_at = 0.0
-        self.wakes_posted = 0
-        self.max_wakes_pending = 0
         self.max_pending = 0
         self._frameless = QTimer(self)
         self._frameless.setInterval(FRAMELESS_INTERVAL_MS)
@@ -120,6 +109,11 @@ class LiveSession(QObject):
         self._status = QTimer(self)
         self._status.setInterval(STATUS_INTERVAL_MS)
         self._status.timeout.connect(self._on_status_tick)
+        service.live_result.connect(self._on_result)
+        service.live_failed.connect(self._on_analysis_failed)
+        service.model_loaded.connect(self._on_model_loaded)
+        service.model_unavailable.connect(self._on_model_unavailable)
+        service.error.connect(self._on_service_error)
 
     # ---- starting and stopping -------------------------------------------------------------
 
@@ -148,10 +142,6 @@ class LiveSession(QObject):
         self._starting = False
         self._collection.start()
         self._problems.clear()
-        self._ensure_thread()
-        spec = self.model_spec() if callable(self.model_spec) else self.model_spec
-        device = self.device() if callable(self.device) else self.device
-        self._load.emit(spec, device)
         self._start_camera(camera_allowed)
         self._start_microphone(microphone_allowed)
         self._reset_counts()
@@ -164,20 +154,45 @@ class LiveSession(QObject):
         self._status.start()
         self._report()
         self.running_changed.emit(True)
+        self._ensure_model()
+
+    def _ensure_model(self) -> None:
+        spec = self.model_spec() if callable(self.model_spec) else self.model_spec
+        loaded = self.service.model_info
+        if spec is not None and (loaded is None or loaded.source != str(spec)):
+            device = self.device() if callable(self.device) else self.device
+            self._load_id = self.service.load_model(str(spec), device)
+        elif loaded is not None:
+            self._on_model_ready(loaded.name)
+        # Otherwise the window's own model is still loading: model_loaded will come.
 
     def _reset_counts(self) -> None:
-        self.slot.take()
-        self.slot.reset_counts()
-        self.worker.discarded = 0
+        self.service.clear_live()
+        self.service.lanes.live.reset_counts()
+        self._discarded_at_start = self.service.live_discarded
         self.stats.reset()
         self._frames_at_start = self.grabber.frames_seen
 
-    @Slot(str)
-    def _on_model_ready(self, _name: str) -> None:
+    def _on_model_ready(self, name: str) -> None:
         # Frames dropped while torch and the model loaded say nothing about the stream.
         if self._running:
             self._reset_counts()
             self.view.show_waiting("")
+            self.model_ready.emit(name)
+
+    @Slot(int, object)
+    def _on_model_loaded(self, _request_id: int, info) -> None:
+        self._on_model_ready(info.name)
+
+    @Slot(int, object)
+    def _on_model_unavailable(self, request_id: int, entry) -> None:
+        if request_id == self._load_id:
+            self._on_model_failed(f"the live model could not be loaded: {entry.problem}")
+
+    @Slot(int, str)
+    def _on_service_error(self, request_id: int, message: str) -> None:
+        if request_id == self._load_id:
+            self._on_model_failed(f"the live model could not be loaded: {message}")
 
     def _start_camera(self, allowed: bool) -> None:
         if self.camera_choice is None:
@@ -193,7 +208,7 @@ class LiveSession(QObject):
             self._problems["camera"] = problem
 
     def _start_microphone(self, allowed: bool) -> None:
-        self.worker.audio = None
+        self.audio_window = None
         if self.microphone_choice is None:
             return
         if not allowed:
@@ -210,7 +225,7 @@ class LiveSession(QObject):
             return
         self.microphone = microphone
         self.gate.reset()
-        self.worker.audio = GatedWindow(microphone, self.window_seconds, self.gate)
+        self.audio_window = GatedWindow(microphone, self.window_seconds, self.gate)
 
     def stop(self) -> None:
         self._starting = False
@@ -221,42 +236,21 @@ class LiveSession(QObject):
         self._status.stop()
         self.camera.stop()
         self._stop_microphone()
-        self.slot.take()
+        self.service.clear_live()
         self.grabber.release()
         self.view.clear()
         self._collection.stop()
         self.running_changed.emit(False)
 
     def _stop_microphone(self) -> None:
-        self.worker.audio = None
+        self.audio_window = None
         microphone, self.microphone = self.microphone, None
         if microphone is not None:
             microphone.stop()
 
     def shutdown(self) -> None:
-        """Stop streaming and the worker thread; call before the window closes."""
+        """Stop streaming; call before the window closes (the service is the window's)."""
         self.stop()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self.worker.stopping = True
-            thread.quit()
-            thread.wait()
-
-    def _ensure_thread(self) -> None:
-        if self._thread is not None:
-            return
-        self._thread = _LiveThread()
-        self._thread.setObjectName("mmstudio-live")
-        self.worker.stopping = False
-        self.worker.moveToThread(self._thread)
-        self._wake.connect(self.worker.wake)
-        self._load.connect(self.worker.load_model)
-        self.worker.result.connect(self._on_result)
-        self.worker.failed.connect(self._on_analysis_failed)
-        self.worker.model_failed.connect(self._on_model_failed)
-        self.worker.model_ready.connect(self._on_model_ready)
-        # Where the OS honours it, drawing frames wins over analysing them.
-        self._thread.start(QThread.Priority.LowPriority)
 
     # ---- per frame ---------------------------------------------------------------------------
 
@@ -266,21 +260,21 @@ class LiveSession(QObject):
             return
         self._last_frame_at = frame.captured_at
         self.view.show_frame(frame.frame)
-        self._submit(LiveRequest(frame, self._text(), time.perf_counter()))
+        self._submit(self._request(frame))
 
     @Slot()
     def _on_frameless_tick(self) -> None:
         if time.perf_counter() - self._last_frame_at > FRAME_STALE_S:
-            self._submit(LiveRequest(None, self._text(), time.perf_counter()))
+            self._submit(self._request(None))
+
+    def _request(self, frame: LiveFrame | None) -> LiveRequest:
+        return LiveRequest(
+            frame, self._text(), time.perf_counter(), self.audio_window, self.image_max_side
+        )
 
     def _submit(self, request: LiveRequest) -> None:
-        if self.slot.put(request):
-            self.wakes_posted += 1
-            self._wake.emit()
-        self.max_pending = max(self.max_pending, len(self.slot))
-        self.max_wakes_pending = max(
-            self.max_wakes_pending, self.wakes_posted - self.worker.wakes_handled
-        )
+        self.service.submit_live(request)
+        self.max_pending = max(self.max_pending, len(self.service.lanes.live))
 
     def _text(self) -> str | None:
         try:
@@ -310,7 +304,9 @@ class LiveSession(QObject):
 
     @property
     def frames_dropped(self) -> int:
-        return self.slot.replaced + self.worker.discarded
+        return self.service.lanes.live.replaced + (
+            self.service.live_discarded - self._discarded_at_start
+        )
 
     @Slot()
     def _on_status_tick(self) -> None:

@@ -17,8 +17,8 @@ from mmstudio.audio import FLOOR_DBFS
 from mmstudio.gui.theme import NEGATIVE_COLOR, POSITIVE_COLOR, banner_colors, style_plot, text_color
 
 from .overlay import HeatmapItem
+from .task import LiveResult
 from .video_item import VideoFrameItem
-from .worker import LiveResult
 
 LEVEL_METER_FLOOR_DB = -80
 # Frames closer together than this (15 fps or more) repaint the view often enough for the overlay.

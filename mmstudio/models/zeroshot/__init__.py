@@ -12,10 +12,10 @@ from mmstudio.models.zeroshot.sources import (
     DEFAULT_CLAP,
     DEFAULT_CLIP,
     DEFAULT_LABELS,
+    clip_clap_entry,
     is_clip_clap_folder,
     is_clip_clap_source,
     parse_labels,
-    register_builtin_backends,
 )
 
 _LAZY = {
@@ -29,11 +29,11 @@ __all__ = [
     "DEFAULT_CLIP",
     "DEFAULT_LABELS",
     "ClipClapModel",
+    "clip_clap_entry",
     "is_clip_clap_folder",
     "is_clip_clap_source",
     "load_clip_clap",
     "parse_labels",
-    "register_builtin_backends",
 ]
 
 

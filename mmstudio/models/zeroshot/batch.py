@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from mmstudio import MODALITIES
-from mmstudio.inputs.sample import AudioClip, Sample
+from mmstudio.inputs.resample import resample
+from mmstudio.inputs.sample import Sample
 from mmstudio.models.preprocess import loudest_window
 
 
@@ -230,7 +231,9 @@ def prepare_audio(samples: Sequence[Sample], extractor) -> PreparedAudio:
     limit = int(extractor.nb_max_samples)
     waves, frames, notes = [], [], {}
     for row in rows:
-        wave, trimmed = loudest_window(_resampled(samples[row].audio, rate), limit)
+        wave, trimmed = loudest_window(
+            resample(samples[row].audio.samples, samples[row].audio.sample_rate, rate), limit
+        )
         if trimmed:
             notes[row] = [
                 f"CLAP hears at most {limit / rate:g} s: the loudest {limit / rate:g} s of the clip were kept"
@@ -243,12 +246,3 @@ def prepare_audio(samples: Sequence[Sample], extractor) -> PreparedAudio:
     is_longer = torch.zeros(len(rows), 1, dtype=torch.bool)
     frames = [min(count, features.shape[2]) for count in frames]
     return PreparedAudio(rows, features.float(), is_longer, frames, notes, hop_seconds)
-
-
-def _resampled(clip: AudioClip, rate: int) -> np.ndarray:
-    samples = np.asarray(clip.samples, dtype=np.float32)
-    if clip.sample_rate == rate:
-        return samples
-    import torchaudio.functional as audio_functional
-
-    return audio_functional.resample(torch.from_numpy(samples), clip.sample_rate, rate).numpy()

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mmstudio.explain.heatmaps import MAX_HEATMAP_SIDE, Heatmaps
+from mmstudio.explain.heatmaps import MAX_HEATMAP_SIDE
+from mmstudio.model_outputs import Heatmaps
 from mmstudio.models.zeroshot.batch import ImageRegion, ZeroShotBatch
 
 METHOD = "attention rollout (image); gradient x input (text tokens, log-mel)"

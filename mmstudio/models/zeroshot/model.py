@@ -27,7 +27,7 @@ from torch import nn
 from mmstudio import MODALITIES
 from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
-from mmstudio.models.types import FusionOutput
+from mmstudio.model_outputs import FusionOutput
 from mmstudio.models.zeroshot import batch as prep
 from mmstudio.models.zeroshot.batch import ZeroShotBatch
 from mmstudio.models.zeroshot.explain import explain_batch

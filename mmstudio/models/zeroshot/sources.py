@@ -278,12 +278,12 @@ def default_weights_problem(cache_dir: str | Path | None = None) -> str:
     return "; ".join(problems + [HOW_TO_GET_WEIGHTS]) if problems else ""
 
 
-def register_builtin_backends() -> None:
-    """Register 'clip-clap' (pretrained CLIP + CLAP from the local cache) in the model registry."""
-    from mmstudio.models.registry import register_model
+def clip_clap_entry():
+    """The 'clip-clap' model (pretrained CLIP + CLAP from the local cache), for the registry."""
+    from mmstudio.models.registry import ModelEntry
 
     problem = default_weights_problem()
-    register_model(
+    return ModelEntry(
         ARCHITECTURE,
         _load_default,
         description="Zero-shot image, text and audio over labels you type: pretrained CLIP "
@@ -292,7 +292,6 @@ def register_builtin_backends() -> None:
         source="built-in (Hugging Face weights)",
         available=not problem,
         problem=problem,
-        overwrite=True,
     )
 
 
@@ -300,3 +299,9 @@ def _load_default(device: Any) -> Any:
     from mmstudio.models.zeroshot.loading import load_clip_clap
 
     return load_clip_clap(ARCHITECTURE, device)
+
+
+def load_folder(spec: str | Path, device: Any) -> Any:
+    from mmstudio.models.zeroshot.loading import load_clip_clap
+
+    return load_clip_clap(spec, device)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
+from mmstudio.inputs.resample import resample
+
 SAMPLE_RATE = 16_000
 MAX_SECONDS = 1.5
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -172,7 +174,7 @@ def plan_utterance(
 def synthesize(utt: Utterance) -> np.ndarray:
     """espeak-ng's rendering of the digit word as float32 at 16 kHz, post-processed."""
     raw, rate = _espeak(WORDS[utt.digit], utt.voice_spec, utt.speed, utt.pitch)
-    clip = _resample(raw, rate, SAMPLE_RATE)
+    clip = resample(raw, rate, SAMPLE_RATE)
     return finish_clip(clip, np.random.default_rng([*utt.seed, 1]))
 
 
@@ -201,16 +203,6 @@ def _espeak(word: str, voice: str, speed: int, pitch: int) -> tuple[np.ndarray, 
     # espeak-ng streams a WAV whose header claims an unknown length; libsndfile copes.
     samples, rate = sf.read(io.BytesIO(done.stdout), dtype="float32", always_2d=False)
     return samples, rate
-
-
-def _resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
-    if rate == target:
-        return samples.astype(np.float32)
-    import torch
-    import torchaudio.functional as AF
-
-    out = AF.resample(torch.from_numpy(np.ascontiguousarray(samples)), rate, target)
-    return out.numpy().astype(np.float32)
 
 
 def finish_clip(clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -19,9 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from mmstudio.explain.heatmaps import Heatmaps
 from mmstudio.inputs import InputError, Sample
-from mmstudio.models.types import FusionOutput
+from mmstudio.model_outputs import FusionOutput, Heatmaps
 
 LABELS = ["red", "green", "blue"]
 KEYWORDS = {

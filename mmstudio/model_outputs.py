@@ -1,9 +1,16 @@
-"""Typed tensors passed between preprocessing, encoders and the fusion head."""
+"""Typed model outputs: the tensors passed between preprocessing, encoders, the fusion head and
+the explanations.
+
+A leaf module (it imports torch and numpy only), so both ``mmstudio.models`` and
+``mmstudio.explain`` can import it without importing each other, as transformers keeps its
+``modeling_outputs``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 
@@ -87,3 +94,18 @@ class FusionOutput:
     modality_weights: torch.Tensor
     attention: torch.Tensor | None = None
     attention_spans: dict[str, tuple[int, int]] | None = None
+
+
+@dataclass
+class Heatmaps:
+    """Per-sample explanation maps, each scaled to [0, 1].
+
+    image: (H, W) over the original image, tokens: (T,) one weight per text token,
+    audio: (n_mels, frames) over the spectrogram; None where the modality is absent or the
+    model cannot explain it. method names how they were made (e.g. "attention").
+    """
+
+    image: np.ndarray | None
+    tokens: np.ndarray | None
+    audio: np.ndarray | None
+    method: str
