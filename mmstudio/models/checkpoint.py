@@ -83,7 +83,7 @@ def read_config(folder: Path) -> dict[str, Any]:
             "this folder has no config.json, so it is not an mmstudio checkpoint", folder
         )
     if config_path.stat().st_size > MAX_CONFIG_BYTES:
-        raise InputError(f"the file is over {MAX_CONFIG_BYTES // 1000} kB", config_path)
+        raise InputError(f"the file is over {MAX_CONFIG_BYTES / 1e6:g} MB", config_path)
     try:
         raw = json.loads(config_path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
@@ -116,7 +116,7 @@ def read_labels(path: Path) -> list[str]:
             labels[label] = line_no
     if len(labels) < 2:
         raise InputError(
-            f"the file lists {len(labels)} labels; a classifier needs two or more", path
+            f"the file lists {len(labels)} label(s); a classifier needs two or more", path
         )
     return list(labels)
 

@@ -58,9 +58,8 @@ class Rule:
             if not math.isfinite(value):
                 raise ConfigError(name, f"must be a finite number{self._range()}, not {value!r}")
         elif not isinstance(value, self.kind):
-            article = {"str": "a string", "dict": "a JSON object", "list": "a list"}
-            wanted = article.get(self.kind.__name__, self.kind.__name__)
-            raise ConfigError(name, f"must be {wanted}, not {type(value).__name__}")
+            wanted = _KIND_NAMES.get(self.kind, self.kind.__name__)
+            raise ConfigError(name, f"must be {wanted}, not {json_kind(value)}")
         if self.choices and value not in self.choices:
             raise ConfigError(name, f"is {value!r}; choose one of {', '.join(self.choices)}")
         if self.low is not None and (value < self.low or (self.open_low and value == self.low)):
@@ -71,11 +70,14 @@ class Rule:
     def _range(self) -> str:
         if self.low is None or self.high is None:
             return ""
-        low = f"above {self.low:g}" if self.open_low else f"from {self.low:g}"
-        high = f"below {self.high:g}" if self.open_high else f"at most {self.high:g}"
-        return (
-            f" {low} and {high}" if self.open_low or self.open_high else f" {low} to {self.high:g}"
-        )
+        low, high = _number(self.low), _number(self.high)
+        if self.open_low:
+            return f" above {low} and at most {high}"
+        return f" from {low} to {'below ' if self.open_high else ''}{high}"
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _whole(low: int, high: int) -> Rule:
@@ -224,6 +226,13 @@ def _check_relations(config: FusionConfig) -> None:
         raise ConfigError("audio_freq_mask", "is wider than audio_n_mels")
 
 
+_KIND_NAMES = {list: "an array", dict: "a JSON object", str: "a string"}
+
+
 def json_kind(value: Any) -> str:
-    names = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}
-    return names.get(type(value), "a number")
+    """What a parsed JSON value is, in JSON's words."""
+    if isinstance(value, bool):
+        return "true/false"
+    if value is None:
+        return "null"
+    return _KIND_NAMES.get(type(value), "a number")

@@ -141,7 +141,9 @@ def describe_mismatch(mismatches: list[Mismatch], config: FusionConfig) -> str:
 def _width_hint(mismatch: Mismatch, config: FusionConfig) -> str:
     """Name 'dim' when the first differing axis is the network's width: the usual culprit."""
     if mismatch.stored is None or mismatch.expected is None:
-        return f" (check 'fusion', which is {config.fusion!r})"
+        # Each strategy has its own layers, so another strategy's file differs from the start.
+        wrong_strategy = mismatch.name.startswith("fusion.")
+        return f" (check 'fusion', which is {config.fusion!r})" if wrong_strategy else ""
     pairs = zip(mismatch.stored, mismatch.expected, strict=False)
     stored = next((a for a, b in pairs if a != b and b == config.dim), None)
     return (

@@ -1,0 +1,3 @@
+from tests.badinput.case import Case
+
+CASES: list[Case] = []
