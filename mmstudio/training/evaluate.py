@@ -133,6 +133,8 @@ def evaluate(
     ``seed`` fixes the corruptions (and, for a manifest without splits, the split); the
     trainer uses the same default, so a model is scored on records it did not train on.
     """
+    if batch_size < 1:
+        raise InputError(f"the batch size must be at least 1, not {batch_size}")
     if json_path is not None:
         check_writable(Path(json_path))  # before the evaluation, not after it
     device = device if isinstance(device, torch.device) else pick_device(device)

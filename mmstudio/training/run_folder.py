@@ -55,9 +55,14 @@ class RunFolder:
         self.work.rename(self.out)
         _remove(replaced)
 
-    def abandon(self) -> str:
-        """Clean up after a run that did not complete; says what became of its work."""
-        if self._has_state(self.work):
+    def abandon(self, progressed: bool) -> str:
+        """Clean up after a run that did not complete; says what became of its work.
+
+        The partial folder stays when it holds epochs that ``out`` lacks: those of an interrupted
+        run resumed here, or epochs this run ``progressed`` through before failing.
+        """
+        keep = progressed or self.resumed_from == self.work
+        if keep and self._has_state(self.work):
             return (
                 f"{self.out} is unchanged; the completed epochs are kept in {self.work}, "
                 "and --resume continues from there"

@@ -186,6 +186,7 @@ def train(
         config_overrides or {}, mix or CorruptionMix(), augmentation or Augmentation(),
     )  # fmt: skip
     run = _setup(Path(manifest_dir), Path(out_dir), settings)
+    first_epoch = run.state.epoch
     try:
         yield _start_event(run)
         while run.state.epoch < epochs and not run.state.stopped_early:
@@ -196,10 +197,10 @@ def train(
     except (InputError, MemoryError, torch.OutOfMemoryError) as error:
         raise RunFailed(
             f"training failed in epoch {run.state.epoch + 1}: {_failure(error)}; "
-            f"{run.folder.abandon()}"
+            f"{run.folder.abandon(run.state.epoch > first_epoch)}"
         ) from error
     except BaseException:  # Ctrl-C, or the consumer stopped iterating: keep completed epochs
-        run.folder.abandon()
+        run.folder.abandon(run.state.epoch > first_epoch)
         raise
     yield done
 
@@ -215,10 +216,7 @@ def _failure(error: BaseException) -> str:
 
 def _setup(manifest_dir: Path, out_dir: Path, settings: TrainSettings) -> _Run:
     """Everything is checked before the run folder is touched, so a refused run leaves no trace."""
-    if min(settings.epochs, settings.batch_size, settings.patience) < 1 or not (
-        math.isfinite(settings.lr) and settings.lr > 0
-    ):
-        raise InputError("epochs, batch size, learning rate and patience must all be positive")
+    _check_settings(settings)
     manifest = read_manifest(manifest_dir)
     device = settings.device
     device = device if isinstance(device, torch.device) else pick_device(device)
@@ -228,13 +226,22 @@ def _setup(manifest_dir: Path, out_dir: Path, settings: TrainSettings) -> _Run:
         model, optimizer, best = _build_model(state, device, folder.work)
         train_set, val_set = _datasets(manifest, state, model)
     except BaseException:
-        folder.abandon()
+        folder.abandon(progressed=False)
         raise
     return _Run(
         manifest=manifest, model=model, optimizer=optimizer, state=state, train_set=train_set,
         val_set=val_set, device=device, folder=folder, epochs=settings.epochs,
         patience=settings.patience, best_weights=best,
     )  # fmt: skip
+
+
+def _check_settings(settings: TrainSettings) -> None:
+    counts = {"--epochs": settings.epochs, "--batch-size": settings.batch_size}
+    for option, value in {**counts, "--patience": settings.patience}.items():
+        if value < 1:
+            raise InputError(f"{option} must be at least 1, not {value}")
+    if not (math.isfinite(settings.lr) and settings.lr > 0):
+        raise InputError(f"--lr, the learning rate, must be a positive number, not {settings.lr}")
 
 
 def _initial_state(manifest: Manifest, folder: RunFolder, settings: TrainSettings) -> TrainerState:
@@ -620,8 +627,11 @@ def _load_state(out_dir: Path) -> TrainerState | None:
     if not _has_state(out_dir):
         return None
     try:
-        return TrainerState.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError) as error:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(saved, dict):
+            raise TypeError("it is not a JSON object")
+        return TrainerState.from_dict(saved)
+    except (ValueError, TypeError, RecursionError) as error:
         raise InputError(f"the saved training state cannot be read ({error})", path) from error
 
 
