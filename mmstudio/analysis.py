@@ -15,6 +15,12 @@ from mmstudio.inputs.sample import Sample
 from mmstudio.models.device import describe_device, pick_device
 from mmstudio.result import Analysis
 
+# Finite weights can still overflow float32 on the way to the logits; a NaN probability must
+# never reach the window or the JSON as if it were a prediction.
+_NON_FINITE = (
+    "the model '{model}' produced infinite or NaN scores for this input: its weights are "
+    "too large for float32 arithmetic"
+)
 _EMPTY_SAMPLE = "nothing to analyse: give an image, a text or an audio clip (or switch one on)"
 
 
@@ -67,6 +73,8 @@ class Analyzer:
             logits, weights, heatmaps, seen = self._run_whole(samples, watch)
         else:
             logits, weights, heatmaps, seen = self._run_split(samples, watch)
+        if not bool(torch.isfinite(logits).all()):
+            raise InputError(_NON_FINITE.format(model=self.model_name))
         total = sum(watch.marks.values())
         return [
             self._assemble(

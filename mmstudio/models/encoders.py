@@ -155,12 +155,15 @@ class LogMelFrontend(nn.Module):
 
     def __init__(self, config: FusionConfig):
         super().__init__()
-        self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=config.audio_sample_rate,
-            n_fft=config.audio_n_fft,
-            hop_length=config.audio_hop,
-            n_mels=config.audio_n_mels,
-        )
+        # The filterbank's construction inspects its values, which a model sized on the meta
+        # device (see mmstudio.models.validation) cannot do; it is small, so it stays real.
+        with torch.device("cpu"):
+            self.mel = torchaudio.transforms.MelSpectrogram(
+                sample_rate=config.audio_sample_rate,
+                n_fft=config.audio_n_fft,
+                hop_length=config.audio_hop,
+                n_mels=config.audio_n_mels,
+            )
         self.hop = config.audio_hop
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:

@@ -118,6 +118,9 @@ def _reporting_input_errors(handler):
         except InputError as error:
             print(f"mmstudio: {error}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            print("mmstudio: interrupted", file=sys.stderr)
+            return 130
 
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
@@ -129,8 +132,6 @@ def _reporting_input_errors(handler):
 
 @_reporting_input_errors
 def run_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from mmstudio.training.trainer import train
 
     events = train(
@@ -147,21 +148,34 @@ def run_train(args: argparse.Namespace) -> int:
         config_overrides=_overrides(args.set),
     )
     bar = None
-    for event in events:
-        if event.kind == "start":
-            print(event.message, flush=True)
-            bar = tqdm(total=event.total_steps, initial=event.step, unit="step", dynamic_ncols=True)
-        elif event.kind == "step":
-            bar.total = event.total_steps
-            bar.update(event.step - bar.n)
-            bar.set_description(f"epoch {event.epoch}/{event.epochs}")
-            bar.set_postfix(loss=f"{event.loss:.3f}", acc=f"{event.accuracy:.1%}", refresh=False)
-        elif event.kind == "epoch":
-            bar.write(event.message)
-        elif event.kind == "done":
+    try:
+        for event in events:
+            bar = _show(event, bar)
+    finally:
+        # Closed before any message, so an error never shares a line with an unfinished bar.
+        if bar is not None:
             bar.close()
-            print(event.message)
     return 0
+
+
+def _show(event, bar):
+    """Draw one training event; returns the progress bar, created by the start event."""
+    from tqdm import tqdm
+
+    if event.kind == "start":
+        print(event.message, flush=True)
+        return tqdm(total=event.total_steps, initial=event.step, unit="step", dynamic_ncols=True)
+    if event.kind == "step":
+        bar.total = event.total_steps
+        bar.update(event.step - bar.n)
+        bar.set_description(f"epoch {event.epoch}/{event.epochs}")
+        bar.set_postfix(loss=f"{event.loss:.3f}", acc=f"{event.accuracy:.1%}", refresh=False)
+    elif event.kind == "epoch":
+        bar.write(event.message)
+    elif event.kind == "done":
+        bar.close()
+        print(event.message)
+    return bar
 
 
 def _overrides(pairs: list[str]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from mmstudio.training.corruption import (
     corrupt_image,
     corrupt_text,
 )
-from mmstudio.training.manifest import Manifest, Record
+from mmstudio.training.manifest import Manifest, Record, canonical_split
 
 # The evaluation "level" that gives each record its own fixed level (see RecordDataset).
 SPREAD = "spread"
@@ -166,6 +166,7 @@ def stable_seed(*parts: object) -> int:
 
 def split_records(manifest: Manifest, split: str, seed: int = 0) -> list[Record]:
     """The records of one split; a manifest without splits is divided 80/10/10 by id hash."""
+    split = canonical_split(split)
     if manifest.has_splits:
         return manifest.split(split)
     return [r for r in manifest.records if _hashed_split(r.id, seed) == split]

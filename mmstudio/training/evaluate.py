@@ -41,6 +41,10 @@ def _subset_masks() -> tuple[list[str], torch.Tensor]:
 
 SUBSETS, SUBSET_MASKS = _subset_masks()
 FULL = SUBSETS[-1]
+# The full subset's logits are each record's prediction from every modality it has: the model
+# narrows a coalition to the modalities present. Calibration and confusion use them, so they
+# cover every record, also in datasets where a modality never appears.
+ALL_INPUTS = -1
 
 
 @torch.no_grad()
@@ -77,6 +81,10 @@ def subset_accuracy(
         n = int(valid[:, s].sum())
         result[name] = float(correct[valid[:, s], s].float().mean()) if n else None
     return result
+
+
+def mean_or_none(hits: torch.Tensor) -> float | None:
+    return float(hits.float().mean()) if len(hits) else None
 
 
 def expected_calibration_error(
@@ -125,6 +133,10 @@ def evaluate(
     ``seed`` fixes the corruptions (and, for a manifest without splits, the split); the
     trainer uses the same default, so a model is scored on records it did not train on.
     """
+    if batch_size < 1:
+        raise InputError(f"the batch size must be at least 1, not {batch_size}")
+    if json_path is not None:
+        check_writable(Path(json_path))  # before the evaluation, not after it
     device = device if isinstance(device, torch.device) else pick_device(device)
     manifest = read_manifest(manifest_dir)
     records = _checked_records(model, manifest, split, seed)
@@ -182,26 +194,19 @@ def _score_levels(model, records, levels, batch_size, device, seed, cache):
         logits, target, present = collect_logits(model, loader, device)
         by_level[str(level)] = _level_metrics(logits, target, present)
         if level == 0:
-            full = subset_validity(present)[:, -1]
-            predicted = logits[full, -1].argmax(-1)
-            confusion = confusion_matrix(predicted, target[full], len(model.labels))
+            predicted = logits[:, ALL_INPUTS].argmax(-1)
+            confusion = confusion_matrix(predicted, target, len(model.labels))
     return by_level, confusion
 
 
 def _level_metrics(
     logits: torch.Tensor, target: torch.Tensor, present: torch.Tensor
 ) -> dict[str, Any]:
-    full = subset_validity(present)[:, -1]
-    probabilities = logits[full, -1].softmax(-1)
-    nll = (
-        torch.nn.functional.cross_entropy(logits[full, -1], target[full])
-        if full.any()
-        else torch.tensor(float("nan"))
-    )
+    every_input = logits[:, ALL_INPUTS]
     return {
         "accuracy": subset_accuracy(logits, target, present),
-        "ece": expected_calibration_error(probabilities, target[full]),
-        "nll": float(nll),
+        "ece": expected_calibration_error(every_input.softmax(-1), target),
+        "nll": float(torch.nn.functional.cross_entropy(every_input, target)),
     }
 
 
@@ -224,10 +229,27 @@ def measure_latency(
     return result
 
 
+def check_writable(path: Path) -> None:
+    if path.is_dir():
+        raise InputError("this is a folder; --json takes the path of a file to write", path)
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise InputError("a part of this path is a file, not a folder", path)
+
+
 def write_json(metrics: dict[str, Any], path: str | Path) -> Path:
+    """Write strict JSON beside the target and rename, so no half-written file is left."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    check_writable(path)
+    text = json.dumps(metrics, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    partial = path.with_name(path.name + ".partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise InputError(f"cannot write the metrics ({error.strerror or error})", path) from error
     return path
 
 
@@ -250,7 +272,7 @@ def format_report(metrics: dict[str, Any]) -> str:
         cells = "".join(f"   {_percent(metrics['accuracy'][level][name])}" for level in levels)
         lines.append(f"{name:<{width}}{cells}")
     ece = "".join(f"   {metrics['ece'][level]:6.3f}" for level in levels)
-    lines += [f"{'ECE (all three)':<{width}}{ece}", ""]
+    lines += [f"{'ECE (all inputs)':<{width}}{ece}", ""]
     latency = metrics.get("latency_ms", {})
     lines.append(f"temperature {metrics['temperature']:.3f}   parameters {metrics['params']:,}")
     if latency:
@@ -261,7 +283,7 @@ def format_report(metrics: dict[str, Any]) -> str:
     if metrics.get("confusion_matrix"):
         lines += [
             "",
-            "confusion matrix, all three modalities, clean (rows: true, columns: predicted)",
+            "confusion matrix, every input of each record, clean (rows: true, columns: predicted)",
         ]
         lines += _format_confusion(metrics["confusion_matrix"], metrics["labels"])
     return "\n".join(lines)

@@ -64,9 +64,7 @@ class Manifest:
 
     def split(self, name: str) -> list[Record]:
         """Records assigned to one split; records without a split belong to none of them."""
-        canonical = _SPLIT_ALIASES.get(name.lower())
-        if canonical is None:
-            raise ValueError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
+        canonical = canonical_split(name)
         return [record for record in self.records if record.split == canonical]
 
     @property
@@ -77,6 +75,14 @@ class Manifest:
     @property
     def label_to_index(self) -> dict[str, int]:
         return {label: index for index, label in enumerate(self.labels)}
+
+
+def canonical_split(name: str) -> str:
+    """ "train", "val" or "test" for any accepted spelling of a split's name."""
+    canonical = _SPLIT_ALIASES.get(name.lower())
+    if canonical is None:
+        raise InputError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
+    return canonical
 
 
 def natural_key(text: str) -> tuple:
@@ -170,6 +176,8 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise _line_error(path, line_no, f"is not valid JSON ({exc.msg})") from None
+        except (ValueError, RecursionError):  # numbers too long to read, nesting too deep
+            raise _line_error(path, line_no, "is not JSON that can be read") from None
         if not isinstance(row, dict):
             raise _line_error(path, line_no, "is not a JSON object ({...})")
         yield line_no, row

@@ -4,7 +4,9 @@ The loop yields :class:`TrainEvent` objects instead of printing, so the command 
 a progress bar and the window a progress dialog from the same code. After every epoch the
 trainer writes a resumable state (safetensors for tensors, JSON for the rest; never pickle).
 When training ends, the best epoch's weights are restored, the softmax temperature is fitted
-on the validation set, and the checkpoint folder is written.
+on the validation set, and the checkpoint folder is written. All of it happens in a partial
+folder beside the output folder, which replaces it only once the run completed (see
+:mod:`mmstudio.training.run_folder`): a failed run says so and leaves the output folder as it was.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from safetensors.torch import load_file, save_file
 
 from mmstudio.inputs.errors import InputError
 from mmstudio.models.checkpoint import save_checkpoint
-from mmstudio.models.config import FusionConfig
+from mmstudio.models.config import ConfigError, FusionConfig
 from mmstudio.models.device import describe_device, pick_device
 from mmstudio.models.fusionnet import FusionNet
+from mmstudio.models.validation import check_size, meta_network
 from mmstudio.training.data import (
     SPREAD,
     Augmentation,
@@ -36,14 +39,15 @@ from mmstudio.training.data import (
     split_records,
 )
 from mmstudio.training.evaluate import (
-    FULL,
+    ALL_INPUTS,
     SUBSETS,
     collect_logits,
     expected_calibration_error,
+    mean_or_none,
     subset_accuracy,
-    subset_validity,
 )
 from mmstudio.training.manifest import Manifest, read_manifest
+from mmstudio.training.run_folder import RunFolder
 
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "trainer_state.json"
@@ -123,10 +127,19 @@ class _Run:
     train_set: RecordDataset
     val_set: RecordDataset
     device: torch.device
-    out_dir: Path
+    folder: RunFolder
     epochs: int
     patience: int
     best_weights: dict[str, torch.Tensor]
+
+    @property
+    def out_dir(self) -> Path:
+        """Where the run writes until it completes."""
+        return self.folder.work
+
+
+class RunFailed(InputError):
+    """A run that stopped before completing; the message says what became of its folder."""
 
 
 @dataclass
@@ -173,35 +186,66 @@ def train(
         config_overrides or {}, mix or CorruptionMix(), augmentation or Augmentation(),
     )  # fmt: skip
     run = _setup(Path(manifest_dir), Path(out_dir), settings)
-    yield _start_event(run)
-    while run.state.epoch < epochs and not run.state.stopped_early:
-        yield from _train_epoch(run)
-        yield _end_epoch(run)
-    yield _finish(run)
+    first_epoch = run.state.epoch
+    try:
+        yield _start_event(run)
+        while run.state.epoch < epochs and not run.state.stopped_early:
+            yield from _train_epoch(run)
+            yield _end_epoch(run)
+        done = _finish(run)
+        run.folder.commit()
+    except (InputError, MemoryError, torch.OutOfMemoryError) as error:
+        raise RunFailed(
+            f"training failed in epoch {run.state.epoch + 1}: {_failure(error)}; "
+            f"{run.folder.abandon(run.state.epoch > first_epoch)}"
+        ) from error
+    except BaseException:  # Ctrl-C, or the consumer stopped iterating: keep completed epochs
+        run.folder.abandon(run.state.epoch > first_epoch)
+        raise
+    yield done
+
+
+def _failure(error: BaseException) -> str:
+    if isinstance(error, InputError):
+        return str(error)
+    return f"out of memory ({error or 'no details'}); try a smaller --batch-size"
 
 
 # ---------------------------------------------------------------------------------- setting up
 
 
 def _setup(manifest_dir: Path, out_dir: Path, settings: TrainSettings) -> _Run:
-    if min(settings.epochs, settings.batch_size, settings.patience) < 1 or settings.lr <= 0:
-        raise InputError("epochs, batch size, learning rate and patience must all be positive")
+    """Everything is checked before the run folder is touched, so a refused run leaves no trace."""
+    _check_settings(settings)
     manifest = read_manifest(manifest_dir)
     device = settings.device
     device = device if isinstance(device, torch.device) else pick_device(device)
-    state = _initial_state(manifest, out_dir, settings)
-    model, optimizer, best = _build_model(state, device, out_dir)
-    train_set, val_set = _datasets(manifest, state, model)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(out_dir, settings.resume, _has_state)
+    try:
+        state = _initial_state(manifest, folder, settings)
+        model, optimizer, best = _build_model(state, device, folder.work)
+        train_set, val_set = _datasets(manifest, state, model)
+    except BaseException:
+        folder.abandon(progressed=False)
+        raise
     return _Run(
         manifest=manifest, model=model, optimizer=optimizer, state=state, train_set=train_set,
-        val_set=val_set, device=device, out_dir=out_dir, epochs=settings.epochs,
+        val_set=val_set, device=device, folder=folder, epochs=settings.epochs,
         patience=settings.patience, best_weights=best,
     )  # fmt: skip
 
 
-def _initial_state(manifest: Manifest, out_dir: Path, settings: TrainSettings) -> TrainerState:
-    state = _load_state(out_dir) if settings.resume else None
+def _check_settings(settings: TrainSettings) -> None:
+    counts = {"--epochs": settings.epochs, "--batch-size": settings.batch_size}
+    for option, value in {**counts, "--patience": settings.patience}.items():
+        if value < 1:
+            raise InputError(f"{option} must be at least 1, not {value}")
+    if not (math.isfinite(settings.lr) and settings.lr > 0):
+        raise InputError(f"--lr, the learning rate, must be a positive number, not {settings.lr}")
+
+
+def _initial_state(manifest: Manifest, folder: RunFolder, settings: TrainSettings) -> TrainerState:
+    state = _load_state(folder.work) if folder.resumed_from else None
     if state is None:
         state = TrainerState(
             fusion=settings.fusion, seed=settings.seed, batch_size=settings.batch_size,
@@ -211,7 +255,7 @@ def _initial_state(manifest: Manifest, out_dir: Path, settings: TrainSettings) -
     elif state.fusion != settings.fusion:
         raise InputError(
             f"the saved run in this folder trains '{state.fusion}' fusion, not '{settings.fusion}'",
-            out_dir,
+            folder.resumed_from,
         )
     return state
 
@@ -219,7 +263,7 @@ def _initial_state(manifest: Manifest, out_dir: Path, settings: TrainSettings) -
 def _build_model(state: TrainerState, device: torch.device, out_dir: Path):
     """The model, its optimiser and the best weights so far, restored when resuming."""
     torch.manual_seed(state.seed)
-    model = FusionNet(FusionConfig.from_dict(state.config))
+    model = FusionNet(_checked_config(state.config, out_dir / STATE_JSON))
     if device.type == "cpu":
         # Channels-last convolutions are about a third faster on CPUs for these small CNNs.
         model = model.to(memory_format=torch.channels_last)
@@ -273,10 +317,17 @@ def _make_config(manifest: Manifest, fusion: str, overrides: dict[str, Any]) -> 
         "labels": list(manifest.labels),
         "fusion": fusion,
     }
+    return _checked_config(settings, "model settings (--set)")
+
+
+def _checked_config(settings: dict[str, Any], source) -> FusionConfig:
+    """A config whose fields and network size are valid, before the network is allocated."""
     try:
-        return FusionConfig(**settings)
-    except ValueError as error:
-        raise InputError(f"invalid model settings: {error}") from error
+        config = FusionConfig.from_dict(settings)
+    except ConfigError as error:
+        raise InputError(error.reason, source) from error
+    check_size(config, meta_network(config, source), source)
+    return config
 
 
 def _make_optimizer(model: FusionNet, lr: float) -> torch.optim.AdamW:
@@ -358,6 +409,11 @@ def _step(run: _Run, batch, labels: torch.Tensor, lr: float) -> tuple[float, int
     logits, valid = run.model.training_logits(batch)
     targets = labels.unsqueeze(1).expand_as(valid)
     loss = F.cross_entropy(logits[valid], targets[valid], label_smoothing=LABEL_SMOOTHING)
+    if not torch.isfinite(loss):
+        raise InputError(
+            f"the loss became {float(loss)} at step {run.state.step + 1}: training diverged; "
+            "try a lower --lr"
+        )
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(run.model.parameters(), GRAD_CLIP)
@@ -386,8 +442,9 @@ def _end_epoch(run: _Run) -> TrainEvent:
     history = state.history[-1]
     message = (
         f"epoch {state.epoch}/{run.epochs}: loss {history['loss']:.4f}, "
-        f"train acc {history['accuracy']:.2%}, val acc {value:.2%} "
-        f"(clean {validation['val_accuracy_clean']:.2%}, all subsets {validation['val_score']:.2%})"
+        f"train acc {history['accuracy']:.2%}, val acc {_percent(value)} "
+        f"(clean {_percent(validation['val_accuracy_clean'])}, "
+        f"all subsets {validation['val_score']:.2%})"
     )
     if state.stopped_early:
         message += f"; stopping early, no improvement for {run.patience} epochs"
@@ -404,17 +461,18 @@ def _end_epoch(run: _Run) -> TrainEvent:
     )
 
 
-def _validate(run: _Run) -> dict[str, float]:
+def _validate(run: _Run) -> dict[str, Any]:
+    """Validation accuracies; ``val_accuracy`` reads each record with every input it has, so a
+    dataset without one modality (image and text only, say) is scored like any other."""
     logits, labels, present = _val_logits(run)
     accuracy = subset_accuracy(logits, labels, present)
+    hits = logits[:, ALL_INPUTS].argmax(-1) == labels
     clean = _clean_mask(run)
-    full = subset_validity(present)[:, -1] & clean
-    clean_accuracy = (logits[full, -1].argmax(-1) == labels[full]).float().mean()
     scored = [value for value in accuracy.values() if value is not None]
     return {
         "val_score": sum(scored) / len(scored),
-        "val_accuracy": accuracy[FULL],
-        "val_accuracy_clean": float(clean_accuracy),
+        "val_accuracy": mean_or_none(hits),
+        "val_accuracy_clean": mean_or_none(hits[clean]),
         "val_subsets": {name: accuracy[name] for name in SUBSETS},
     }
 
@@ -422,6 +480,10 @@ def _validate(run: _Run) -> dict[str, float]:
 def _val_logits(run: _Run):
     loader = make_loader(run.val_set, run.model, 128, shuffle=False)
     return collect_logits(run.model, loader, run.device)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
 
 
 def _clean_mask(run: _Run) -> torch.Tensor:
@@ -470,8 +532,8 @@ def _finish(run: _Run) -> TrainEvent:
     }
     save_checkpoint(model, run.out_dir, metrics)
     message = (
-        f"best epoch {state.best_epoch}: val acc {best.get('val_accuracy', 0.0):.2%}; temperature "
-        f"{calibration['temperature']:.3f}; saved to {run.out_dir}"
+        f"best epoch {state.best_epoch}: val acc {_percent(best.get('val_accuracy'))}; "
+        f"temperature {calibration['temperature']:.3f}; saved to {run.folder.out}"
     )
     return TrainEvent(
         "done",
@@ -492,9 +554,8 @@ def _best_history(state: TrainerState) -> dict[str, Any]:
 def _calibrate(run: _Run) -> dict[str, float]:
     """Fit the temperature on the validation full-modality logits; report NLL and ECE before and after."""
     run.model.config.temperature = 1.0
-    logits, labels, present = _val_logits(run)
-    full = subset_validity(present)[:, -1]
-    logits, labels = logits[full, -1], labels[full]
+    logits, labels, _ = _val_logits(run)
+    logits = logits[:, ALL_INPUTS]
     temperature = fit_temperature(logits, labels)
     run.model.config.temperature = temperature
     return {
@@ -557,13 +618,20 @@ def _atomic(path: Path, write) -> None:
     partial.replace(path)
 
 
+def _has_state(folder: Path) -> bool:
+    return (folder / STATE_JSON).is_file() and (folder / STATE_TENSORS).is_file()
+
+
 def _load_state(out_dir: Path) -> TrainerState | None:
     path = out_dir / STATE_JSON
-    if not path.is_file() or not (out_dir / STATE_TENSORS).is_file():
+    if not _has_state(out_dir):
         return None
     try:
-        return TrainerState.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError) as error:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(saved, dict):
+            raise TypeError("it is not a JSON object")
+        return TrainerState.from_dict(saved)
+    except (ValueError, TypeError, RecursionError) as error:
         raise InputError(f"the saved training state cannot be read ({error})", path) from error
 
 

@@ -49,7 +49,7 @@ def test_checkpoints_from_before_the_downsampling_choice_load_as_maxpool(tmp_pat
 
 def test_new_configs_default_to_strided_and_reject_unknown_choices():
     assert FusionConfig(labels=DIGIT_LABELS).conv_downsampling == "strided"
-    with pytest.raises(ValueError, match="conv downsampling"):
+    with pytest.raises(ValueError, match="'conv_downsampling' is 'avgpool'"):
         FusionConfig(labels=DIGIT_LABELS, conv_downsampling="avgpool")
 
 

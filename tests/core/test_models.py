@@ -116,7 +116,7 @@ def test_broken_checkpoints_say_what_is_wrong(tmp_path):
 
 
 def test_config_rejects_unknown_strategy():
-    with pytest.raises(ValueError, match="unknown fusion strategy 'sum'"):
+    with pytest.raises(ValueError, match="'fusion' is 'sum'; choose one of"):
         FusionConfig(labels=DIGIT_LABELS, fusion="sum")
 
 

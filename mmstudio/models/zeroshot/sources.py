@@ -63,7 +63,7 @@ def hub_cache_dir(cache_dir: str | Path | None = None) -> Path:
 def _tower_type(folder: Path) -> str | None:
     try:
         return json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):  # not a tower's config
         return None
 
 
