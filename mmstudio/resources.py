@@ -35,3 +35,8 @@ def default_model_dir() -> Path:
 
 def samples_dir() -> Path:
     return resources_dir() / "samples"
+
+
+def icons_dir() -> Path:
+    """The application icon: mmstudio.svg and mmstudio-SIZE.png (packaging/render_icons.py)."""
+    return resources_dir() / "icons"

@@ -4,7 +4,7 @@
 #   webcam and playback:   libpulse0 (Qt Multimedia ships its own FFmpeg)
 #   real Qt windows (xcb): libxcb-* libxkbcommon-x11-0 libegl1 libgl1
 #   audio files:           libsndfile1
-#   tests only:            xvfb xdotool imagemagick pulseaudio espeak-ng, and the fonts the
+#   tests only:            xvfb xdotool x11-utils imagemagick pulseaudio espeak-ng, and the fonts the
 #                          digits dataset builder renders
 set -euo pipefail
 SUDO=""
@@ -16,5 +16,5 @@ $SUDO apt-get install -y --no-install-recommends \
     libportaudio2 libpulse0 libsndfile1 \
     libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-xinerama0 libxcb-xkb1 \
     libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libxcb-cursor0 libegl1 libgl1 libfontconfig1 libdbus-1-3 \
-    xvfb xdotool imagemagick pulseaudio pulseaudio-utils espeak-ng \
+    xvfb xdotool x11-utils imagemagick pulseaudio pulseaudio-utils espeak-ng \
     fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-urw-base35 fonts-noto-core

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from PySide6.QtWidgets import QApplication
 
 import mmstudio
+from mmstudio.gui.icon import DESKTOP_ID, application_icon
 from mmstudio.gui.launch import LaunchOptions, LaunchScript
 from mmstudio.gui.settings import APPLICATION, ORGANIZATION, redirect_from_environment
 from mmstudio.gui.theme import apply_system_palette
@@ -25,7 +26,8 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("mmstudio")
     app.setApplicationVersion(mmstudio.__version__)
-    app.setDesktopFileName("mmstudio")
+    app.setDesktopFileName(DESKTOP_ID)
+    app.setWindowIcon(application_icon())
     redirect_from_environment()
     apply_system_palette(app)
     sys.setswitchinterval(GIL_SWITCH_SECONDS)

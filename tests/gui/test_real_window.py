@@ -28,30 +28,6 @@ pytestmark = [pytest.mark.gui, pytest.mark.system, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 EXAMPLE = "all agree: seven"
-SCREEN = (1600, 1000)
-
-
-@pytest.fixture(scope="module")
-def display():
-    require_or_skip(shutil.which("Xvfb") is not None, "Xvfb is not installed (apt install xvfb)")
-    number = next(
-        n
-        for n in range(91, 200)
-        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists()
-    )
-    server = subprocess.Popen(
-        ["Xvfb", f":{number}", "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    socket = Path(f"/tmp/.X11-unix/X{number}")
-    deadline = time.monotonic() + 15
-    while not socket.exists() and server.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    require_or_skip(socket.exists(), f"Xvfb did not start on :{number}")
-    yield f":{number}"
-    server.terminate()
-    server.wait(10)
 
 
 @pytest.fixture(scope="module")
