@@ -250,9 +250,7 @@ def _read_mono(sound: soundfile.SoundFile, levels: _Levels, label: str) -> np.nd
     return mono[:filled]
 
 
-def _length_notes(
-    decoded: int, header_frames: int, wav_claim: int | None, rate: int
-) -> list[str]:
+def _length_notes(decoded: int, header_frames: int, wav_claim: int | None, rate: int) -> list[str]:
     # libsndfile clamps a WAV's claimed length to the file size, so the raw claim is checked too.
     claimed = max(header_frames, wav_claim or 0)
     if claimed <= decoded:
