@@ -35,7 +35,7 @@ from mmstudio.gui.settings import open_settings, read_float, read_str
 from mmstudio.gui.text_input import TextInput
 from mmstudio.gui.theme import restyle_plots
 from mmstudio.gui.worker import AnalysisService, ModelInfo
-from mmstudio.inputs import InputError, Sample, load_text_file, normalize_text
+from mmstudio.inputs import InputError, Sample, input_notes, load_text_file, normalize_text
 from mmstudio.models.registry import DEFAULT_MODEL, ModelEntry
 
 DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU (MPS)"))
@@ -493,12 +493,9 @@ class MainWindow(QMainWindow):
         text, notes = None, []
         if use["text"] and self.text_input.text().strip():
             text, notes = normalize_text(self.text_input.text())
-        return Sample(
-            image=self.image_input.image if use["image"] else None,
-            text=text,
-            audio=self.audio_input.clip if use["audio"] else None,
-            notes=tuple(notes),
-        )
+        image = self.image_input.image if use["image"] else None
+        audio = self.audio_input.clip if use["audio"] else None
+        return Sample(image=image, text=text, audio=audio, notes=input_notes(image, notes, audio))
 
     def paste(self) -> None:
         data = QGuiApplication.clipboard().mimeData()
@@ -547,12 +544,12 @@ class MainWindow(QMainWindow):
         try:
             loaded = True
             if example.image is not None:
-                loaded &= self.image_input.load_path(example.image)
+                loaded &= self.image_input.load_now(example.image)
             else:
                 self.image_input.clear()
             self.text_input.set_text(example.text or "", notify=False)
             if example.audio is not None:
-                loaded &= self.audio_input.load_path(example.audio)
+                loaded &= self.audio_input.load_now(example.audio)
             else:
                 self.audio_input.clear()
             for card in self.cards.values():
