@@ -166,11 +166,12 @@ def _run_predict(args) -> int:
     try:
         from mmstudio.analysis import Analyzer
         from mmstudio.inputs import make_sample
-        from mmstudio.models.device import pick_device
-
         text = Path(args.text_file) if args.text_file else args.text
         sample = make_sample(image=args.image, text=text, audio=args.audio)
-        device = pick_device(args.device)
+        if text is not None and not sample.text:
+            source = Path(args.text_file).name if args.text_file else "--text"
+            return _fail(f"{source}: there is no text in it (only spaces or control characters)")
+        device = _device(args.device)
         analyzer = Analyzer(_load_model(args, device), device)
         analysis = analyzer.analyze(sample)
         report = (
@@ -196,6 +197,16 @@ def _run_predict(args) -> int:
                 print(f"wrote {path}")
     print(report)
     return 0
+
+
+def _device(requested: str | None):
+    from mmstudio.inputs import InputError
+    from mmstudio.models.device import pick_device
+
+    try:
+        return pick_device(requested)
+    except InputError as error:
+        raise InputError(f"--device {requested}: {error}") from None
 
 
 def _load_model(args, device):

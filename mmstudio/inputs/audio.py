@@ -30,6 +30,10 @@ SILENCE_PEAK = 1e-4
 # decode_peak_bytes); the rest of the 2 GB a prediction may use is torch and the model.
 MAX_DECODE_BYTES = 5 * 2**28
 READ_BLOCK_FRAMES = 1 << 16
+_SALVAGE_FRAMES = 1024
+# Samples (frames x channels) one file may make us decode: 2 GB of 16-bit PCM, a minute of work.
+# Memory is not the issue (blocks are mixed as they come); the time spent reading is.
+MAX_DECODED_SAMPLES = 1 << 30
 # Shorter than any spoken word: a model's answer to it means little.
 SHORT_AUDIO_SECONDS = 0.1
 # Lossy decoders overshoot full scale a little on loud material, never by 12 dB: that is noise
@@ -64,9 +68,12 @@ def load_audio(
         with sound:
             _check_header(sound, max_seconds, target_rate, label)
             levels = _Levels()
-            mono = _read_mono(sound, levels, label)
+            mono, damage = _read_mono(sound, levels, label)
             rate, kind, header_frames = sound.samplerate, sound.format, sound.frames
-    notes = _length_notes(len(mono), header_frames, wav_claimed_frames(head), rate)
+    if damage:
+        notes = [damage]
+    else:
+        notes = _length_notes(len(mono), header_frames, wav_claimed_frames(head), rate)
     if kind in _LOSSY_FORMATS:
         _check_lossy(levels.peak, kind, label)
     if kind == "MP3":
@@ -197,6 +204,14 @@ def _check_header(
             f"the audio is {format_duration(seconds)} long; the limit is {format_duration(max_seconds)}",
             label,
         )
+    samples = sound.frames * sound.channels
+    if samples > MAX_DECODED_SAMPLES:
+        raise InputError(
+            f"the audio holds {group_thousands(samples)} samples ({sound.channels} channels of "
+            f"{format_duration(seconds)}); at most {group_thousands(MAX_DECODED_SAMPLES)} can be "
+            "read (use fewer channels or a shorter recording)",
+            label,
+        )
     needed = decode_peak_bytes(sound.frames, sound.channels, sound.samplerate, target_rate)
     if needed > MAX_DECODE_BYTES:
         raise InputError(
@@ -224,30 +239,60 @@ def _check_rate(rate: float, label: str) -> None:
         )
 
 
-def _read_mono(sound: soundfile.SoundFile, levels: _Levels, label: str) -> np.ndarray:
-    """Decode block by block into one mono buffer. Explicit block sizes also read formats
-    libsndfile cannot seek in (GSM 6.10 from an open file), where a whole-file read fails."""
+def _read_mono(
+    sound: soundfile.SoundFile, levels: _Levels, label: str
+) -> tuple[np.ndarray, str | None]:
+    """Decode block by block into one mono buffer; also returns a note when the data breaks off
+    after some audio was read. Explicit block sizes also read formats libsndfile cannot seek
+    in (GSM 6.10 from an open file), where a whole-file read fails."""
     mono = np.empty(sound.frames, dtype=np.float32)
-    block = np.empty((min(READ_BLOCK_FRAMES, sound.frames), sound.channels), dtype=np.float32)
-    filled = 0
+    filled, failure = _read_into(sound, mono, 0, READ_BLOCK_FRAMES, levels, label)
+    if failure is not None and sound.seekable():
+        # The failed block may hold good audio before the damage: read up to it in small steps.
+        try:
+            sound.seek(filled)
+        except (RuntimeError, OSError, ValueError):
+            pass
+        else:
+            filled, _ = _read_into(sound, mono, filled, _SALVAGE_FRAMES, levels, label)
+    if filled == 0:
+        if failure is not None:
+            raise InputError(f"the audio data is damaged and cannot be decoded ({failure})", label)
+        # The header promised samples the body does not have.
+        raise InputError(
+            "the file ends early: it may be truncated (no audio could be decoded)", label
+        )
+    if failure is None:
+        return mono[:filled], None
+    seconds = format_duration(filled / sound.samplerate)
+    return mono[:filled], (
+        f"the audio data is damaged or cut off after {seconds} ({failure}); "
+        f"the first {seconds} were analysed"
+    )
+
+
+def _read_into(
+    sound: soundfile.SoundFile,
+    mono: np.ndarray,
+    filled: int,
+    step: int,
+    levels: _Levels,
+    label: str,
+) -> tuple[int, str | None]:
+    """Mix ``step``-frame blocks into ``mono`` from ``filled`` on; returns how far it got and,
+    if decoding failed there, libsndfile's reason."""
+    block = np.empty((max(1, min(step, len(mono))), sound.channels), dtype=np.float32)
     while filled < len(mono):
         want = min(len(block), len(mono) - filled)
         try:
             got = sound.read(want, dtype="float32", always_2d=True, out=block[:want])
         except (RuntimeError, OSError, ValueError, EOFError) as exc:
-            raise InputError(
-                f"the audio data is damaged and cannot be decoded ({exc})", label
-            ) from None
+            return filled, str(exc)
         if len(got) == 0:
             break
         levels.mix(got, label, out=mono[filled : filled + len(got)])
         filled += len(got)
-    if filled == 0:
-        # The header promised samples the body does not have.
-        raise InputError(
-            "the file ends early: it may be truncated (no audio could be decoded)", label
-        )
-    return mono[:filled]
+    return filled, None
 
 
 def _length_notes(decoded: int, header_frames: int, wav_claim: int | None, rate: int) -> list[str]:
