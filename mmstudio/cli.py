@@ -7,12 +7,16 @@ window both start quickly.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from mmstudio import __version__
 
 EXIT_BAD_INPUT = 2
+# What a shell reports for a program stopped by SIGPIPE (128 + 13), e.g. under `| head`.
+EXIT_BROKEN_PIPE = 141
 
 
 def _add_gui(subparsers) -> None:
@@ -41,15 +45,43 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 def _add_predict(subparsers) -> None:
     parser = subparsers.add_parser("predict", help="analyse one image / text / audio input")
     parser.add_argument("--image", help="an image file")
-    parser.add_argument("--text", help="text to analyse")
+    text = parser.add_mutually_exclusive_group()
+    text.add_argument("--text", help="text to analyse")
+    text.add_argument(
+        "--text-file",
+        metavar="PATH",
+        help="read the text to analyse from a UTF-8 file (at most 1 MB; for text too long for "
+        "one argument)",
+    )
     parser.add_argument("--audio", help="an audio file (WAV, FLAC, OGG, MP3)")
     _add_model_options(parser)
     parser.add_argument("--json", action="store_true", help="print the whole Analysis as JSON")
     parser.add_argument(
+        "--full-heatmaps",
+        action="store_true",
+        help="with --json: the image heatmap at the size of the image as loaded, not at most "
+        "256 pixels a side",
+    )
+    parser.add_argument(
         "--heatmaps", metavar="DIR", help="write heatmap overlays as PNG files into DIR"
     )
-    parser.add_argument("--top", type=int, default=5, help="how many labels to list (default 5)")
+    parser.add_argument(
+        "--top",
+        type=_positive_count,
+        default=5,
+        help="how many labels to list, at least 1 (default 5; more than the model has lists all)",
+    )
     parser.set_defaults(handler=_run_predict)
+
+
+def _positive_count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{value}'") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
 
 
 def _add_models(subparsers) -> None:
@@ -98,7 +130,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
         return _run_gui(argparse.Namespace(model=None, device=None))
-    return args.handler(args)
+    try:
+        status = args.handler(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (`| head`) has gone: stop quietly, and keep the interpreter's final flush
+        # of the dead pipe from printing a second error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return status
 
 
 def _fail(message: str) -> int:
@@ -119,20 +159,32 @@ def _run_gui(args) -> int:
 
 def _run_predict(args) -> int:
     from mmstudio.inputs import InputError
+    from mmstudio.result import NonFiniteAnalysisError
 
-    if not (args.image or args.text or args.audio):
-        return _fail("give at least one of --image, --text or --audio")
+    if not (args.image or args.text is not None or args.text_file or args.audio):
+        return _fail("give at least one of --image, --text, --text-file or --audio")
     try:
         from mmstudio.analysis import load_analyzer
         from mmstudio.inputs import make_sample
 
-        sample = make_sample(image=args.image, text=args.text, audio=args.audio)
+        text = Path(args.text_file) if args.text_file else args.text
+        sample = make_sample(image=args.image, text=text, audio=args.audio)
+        if text is not None and not sample.text:
+            source = Path(args.text_file).name if args.text_file else "--text"
+            return _fail(f"{source}: there is no text in it (only spaces or control characters)")
         analyzer = load_analyzer(
-            args.model, args.device, labels=args.labels, allow_download=args.allow_download
+            args.model, _device(args.device), labels=args.labels, allow_download=args.allow_download
         )
         analysis = analyzer.analyze(sample)
+        report = (
+            analysis.to_json(full_heatmaps=args.full_heatmaps)
+            if args.json
+            else format_summary(analysis, args.top)
+        )
     except InputError as error:
         return _fail(str(error))
+    except NonFiniteAnalysisError:
+        return _fail("the model's output is not finite (NaN or infinity): its weights are broken")
     if args.heatmaps:
         from mmstudio.explain.render import write_heatmap_pngs
 
@@ -145,8 +197,18 @@ def _run_predict(args) -> int:
         if not args.json:
             for path in written:
                 print(f"wrote {path}")
-    print(analysis.to_json() if args.json else format_summary(analysis, args.top))
+    print(report)
     return 0
+
+
+def _device(requested: str | None):
+    from mmstudio.inputs import InputError
+    from mmstudio.models.device import pick_device
+
+    try:
+        return pick_device(requested)
+    except InputError as error:
+        raise InputError(f"--device {requested}: {error}") from None
 
 
 def format_summary(analysis, top: int = 5) -> str:

@@ -11,6 +11,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+from PIL import Image
+
+# The JSON's image heatmap: enough to see where the model looked, without a 6000 x 6000 photo
+# becoming 100 MB of numbers.
+JSON_HEATMAP_SIDE = 256
 
 _ARRAY_FIELDS = (
     "probabilities",
@@ -22,13 +27,20 @@ _ARRAY_FIELDS = (
 )
 
 
+class NonFiniteAnalysisError(ValueError):
+    """The analysis holds NaN or infinite numbers, which JSON cannot carry."""
+
+
 @dataclass
 class Analysis:
     """The result of ``Analyzer.analyze``.
 
     Shapes:
         probabilities: (C,) summing to 1, in the order of ``labels``.
-        image_heatmap: (H, W) in [0, 1], H and W those of the original input image.
+        image_heatmap: (H, W) in [0, 1], the size of the image as loaded (load_image reduces
+            larger images to at most 2048 pixels a side, with a note). ``to_dict`` and
+            ``to_json`` shrink it to at most JSON_HEATMAP_SIDE pixels a side (same aspect
+            ratio) unless asked for ``full_heatmaps``.
         token_weights: (T,) in [0, 1], one per entry of ``tokens``.
         spectrogram: (n_mels, frames) log-mel of the audio, in dB.
         audio_heatmap: (n_mels, frames) in [0, 1], aligned with ``spectrogram``.
@@ -78,18 +90,31 @@ class Analysis:
         order = np.argsort(-self.probabilities)[:k]
         return [(self.labels[i], float(self.probabilities[i])) for i in order]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, full_heatmaps: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "image_heatmap" and value is not None and not full_heatmaps:
+                value = _shrunk(value, JSON_HEATMAP_SIDE)
             if isinstance(value, np.ndarray):
                 value = value.tolist()
             out[f.name] = value
         out["predicted_label"] = self.predicted_label
         return out
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+    def to_json(self, indent: int | None = 2, *, full_heatmaps: bool = False) -> str:
+        """Strict JSON: a non-finite number raises NonFiniteAnalysisError, never writes ``NaN``."""
+        try:
+            return json.dumps(
+                self.to_dict(full_heatmaps=full_heatmaps),
+                indent=indent,
+                ensure_ascii=False,
+                allow_nan=False,
+            )
+        except ValueError as error:
+            raise NonFiniteAnalysisError(
+                "the analysis holds numbers that are not finite (NaN or infinity)"
+            ) from error
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Analysis:
@@ -99,3 +124,14 @@ class Analysis:
             if kwargs.get(name) is not None:
                 kwargs[name] = np.asarray(kwargs[name], dtype=np.float32)
         return cls(**kwargs)
+
+
+def _shrunk(heatmap: np.ndarray, side: int) -> np.ndarray:
+    """``heatmap`` area-averaged to at most ``side`` pixels a side, keeping its aspect ratio."""
+    height, width = heatmap.shape
+    scale = side / max(height, width)
+    if scale >= 1.0:
+        return heatmap
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    picture = Image.fromarray(np.ascontiguousarray(heatmap, dtype=np.float32))  # mode "F"
+    return np.asarray(picture.resize(size, Image.Resampling.BOX), dtype=np.float32)

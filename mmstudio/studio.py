@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from mmstudio import MODALITIES
+from mmstudio.inputs import input_notes
 from mmstudio.inputs.sample import AudioClip, Sample
 from mmstudio.inputs.text import normalize_text
 from mmstudio.models.registry import DEFAULT_MODEL
@@ -192,12 +193,9 @@ class Studio:
         text, notes = None, []
         if self.enabled["text"] and self.text.strip():
             text, notes = normalize_text(self.text)
-        return Sample(
-            image=self.image if self.enabled["image"] else None,
-            text=text,
-            audio=self.audio if self.enabled["audio"] else None,
-            notes=tuple(notes),
-        )
+        image = self.image if self.enabled["image"] else None
+        audio = self.audio if self.enabled["audio"] else None
+        return Sample(image=image, text=text, audio=audio, notes=input_notes(image, notes, audio))
 
     def idle_reason(self) -> str:
         """Why nothing is analysed when the sample is empty."""

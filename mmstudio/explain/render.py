@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -72,16 +73,32 @@ def tokens_picture(tokens: list[str], weights: np.ndarray, width: int = 640) -> 
 
 
 def write_heatmap_pngs(analysis: Analysis, sample: Sample, folder: str | Path) -> list[Path]:
+    """Write the heatmap overlays into ``folder``. Each PNG is written to a temporary file and
+    renamed into place, so a failure (a full disk) never leaves a half-written picture."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    pictures = []
     if analysis.image_heatmap is not None and sample.image is not None:
-        written.append(folder / "image_heatmap.png")
-        image_overlay(sample.image, analysis.image_heatmap).save(written[-1])
+        pictures.append(("image_heatmap.png", image_overlay(sample.image, analysis.image_heatmap)))
     if analysis.spectrogram is not None:
-        written.append(folder / "audio_heatmap.png")
-        spectrogram_overlay(analysis.spectrogram, analysis.audio_heatmap).save(written[-1])
+        overlay = spectrogram_overlay(analysis.spectrogram, analysis.audio_heatmap)
+        pictures.append(("audio_heatmap.png", overlay))
     if analysis.tokens and analysis.token_weights is not None:
-        written.append(folder / "text_heatmap.png")
-        tokens_picture(analysis.tokens, analysis.token_weights).save(written[-1])
-    return written
+        pictures.append(
+            ("text_heatmap.png", tokens_picture(analysis.tokens, analysis.token_weights))
+        )
+    return [save_atomically(picture, folder / name) for name, picture in pictures]
+
+
+def save_atomically(picture: Image.Image, path: Path) -> Path:
+    """Save ``picture`` as a PNG at ``path`` all at once, or leave ``path`` as it was."""
+    # Named, not mkstemp: the PNG then gets the usual permissions (mkstemp's are owner-only).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with temporary.open("wb") as stream:
+            picture.save(stream, format="PNG")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path

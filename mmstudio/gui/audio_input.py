@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio.gui import microphone, mime
+from mmstudio.gui.file_loading import BackgroundLoader
 from mmstudio.gui.level_meter import LevelMeter
 from mmstudio.gui.playback import Player
 from mmstudio.gui.theme import MODALITY_COLORS, style_plot
@@ -57,12 +58,14 @@ def clip_envelope(
 class AudioInput(QWidget):
     """Emits ``clip_changed`` with an AudioClip (or None when cleared).
 
+    Files are decoded in the background (``loading_changed`` tells when); the newest load wins.
     A recording stays the audio input until it is cleared or replaced.
     """
 
     clip_changed = Signal(object)
     error_occurred = Signal(str)
     recording_changed = Signal(bool)
+    loading_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None, *, defer_plot: bool = False) -> None:
         """``defer_plot``: the waveform plot (and pyqtgraph) is created by ``build_plot`` later."""
@@ -70,6 +73,10 @@ class AudioInput(QWidget):
         self.clip: AudioClip | None = None
         self.source_name = ""
         self.last_folder = ""
+        self.loader = BackgroundLoader(self)
+        self.loader.loaded.connect(self._on_loaded)
+        self.loader.failed.connect(self.error_occurred)
+        self.loader.busy_changed.connect(self.loading_changed)
         self.recorder = microphone.Recorder()
         self.microphone_problem: str | None = "Looking for a microphone…"
         self.player = Player(self)
@@ -179,6 +186,7 @@ class AudioInput(QWidget):
             self.error_occurred.emit(f"cannot record: {self.microphone_problem}")
             return False
         self.player.stop()
+        self.loader.cancel()  # the take replaces a file still being decoded
         try:
             self.recorder.start()
         except microphone.MicrophoneError as error:
@@ -239,16 +247,30 @@ class AudioInput(QWidget):
         if path:
             self.load_path(path)
 
-    def load_path(self, path: str | Path) -> bool:
+    def load_path(self, path: str | Path) -> None:
+        """Decode ``path`` in the background; ``clip_changed`` or ``error_occurred`` follows."""
         path = Path(path)
         self.last_folder = str(path.parent)
+        self.loader.start(lambda: (load_audio(path), path.name), path.name)
+
+    def load_now(self, path: str | Path) -> bool:
+        """Decode ``path`` on this thread: only for the short clips bundled as examples."""
+        self.loader.cancel()
         try:
             clip = load_audio(path)
         except InputError as error:
             self.error_occurred.emit(str(error))
             return False
-        self.set_clip(clip, path.name)
+        self.set_clip(clip, Path(path).name)
         return True
+
+    @property
+    def loading(self) -> bool:
+        return self.loader.busy
+
+    def _on_loaded(self, loaded: tuple) -> None:
+        clip, name = loaded
+        self.set_clip(clip, name)
 
     def save_dialog(self) -> None:
         if self.clip is None:
@@ -296,6 +318,7 @@ class AudioInput(QWidget):
     # The clip
 
     def set_clip(self, clip: AudioClip, name: str = "") -> None:
+        self.loader.cancel()
         self.player.stop()
         self.clip = clip
         self.source_name = name
@@ -305,6 +328,7 @@ class AudioInput(QWidget):
         self.clip_changed.emit(clip)
 
     def clear(self) -> None:
+        self.loader.cancel()
         if self.recorder.recording:
             self._live_timer.stop()
             self.recorder.stop()

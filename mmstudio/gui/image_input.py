@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio.gui import mime
-from mmstudio.gui.qt_images import preview_pixmap
+from mmstudio.gui.file_loading import BackgroundLoader
+from mmstudio.gui.qt_images import preview_image, preview_pixmap
 from mmstudio.inputs import InputError, load_image
 
 IMAGE_FILTER = (
@@ -91,20 +92,32 @@ class DropZone(QLabel):
         self.dropped.emit(event.mimeData())
 
 
+def _decode_for_view(source: str | Path | bytes, name: str | None) -> tuple:
+    """Runs in a worker thread: the image, its preview and the name to show."""
+    image = load_image(source, name=name)
+    return image, preview_image(image), name or Path(source).name
+
+
 class ImageInput(QWidget):
     """Emits ``image_changed`` with an RGB PIL image (or None when cleared).
 
+    Files are decoded in the background (``loading_changed`` tells when); the newest load wins.
     Problems with a file are reported through ``error_occurred``; the current image stays.
     """
 
     image_changed = Signal(object)
     error_occurred = Signal(str)
+    loading_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.image: Image.Image | None = None
         self.source_name = ""
         self.last_folder = ""
+        self.loader = BackgroundLoader(self)
+        self.loader.loaded.connect(self._on_loaded)
+        self.loader.failed.connect(self.error_occurred)
+        self.loader.busy_changed.connect(self.loading_changed)
         self.drop_zone = DropZone()
         self.drop_zone.dropped.connect(self.load_mime)
         self.open_button = QPushButton("Open…")
@@ -130,27 +143,37 @@ class ImageInput(QWidget):
         if path:
             self.load_path(path)
 
-    def load_path(self, path: str | Path) -> bool:
+    def load_path(self, path: str | Path) -> None:
+        """Decode ``path`` in the background; ``image_changed`` or ``error_occurred`` follows."""
         path = Path(path)
         self.last_folder = str(path.parent)
+        self.loader.start(lambda: _decode_for_view(path, None), path.name)
+
+    def load_bytes(self, data: bytes, name: str) -> None:
+        """Decode dropped or pasted image data in the background, like ``load_path``."""
+        self.loader.start(lambda: _decode_for_view(data, name), name)
+
+    def load_now(self, path: str | Path) -> bool:
+        """Decode ``path`` on this thread: only for the small images bundled as examples."""
+        self.loader.cancel()
         try:
             image = load_image(path)
         except InputError as error:
             self.error_occurred.emit(str(error))
             return False
-        self.set_image(image, path.name)
+        self.set_image(image, Path(path).name)
         return True
 
-    def load_bytes(self, data: bytes, name: str) -> bool:
-        try:
-            image = load_image(data, name=name)
-        except InputError as error:
-            self.error_occurred.emit(str(error))
-            return False
-        self.set_image(image, name)
-        return True
+    @property
+    def loading(self) -> bool:
+        return self.loader.busy
+
+    def _on_loaded(self, loaded: tuple) -> None:
+        image, preview, name = loaded
+        self._show(image, QPixmap.fromImage(preview), name)
 
     def load_mime(self, data: QMimeData) -> bool:
+        """Start loading the image a drop or paste carries; False if it carries none."""
         try:
             payload = mime.image_payload(data)
         except InputError as error:
@@ -160,21 +183,28 @@ class ImageInput(QWidget):
             self.error_occurred.emit("there is no image on the clipboard or in what was dropped")
             return False
         if payload.path is not None:
-            return self.load_path(payload.path)
-        return self.load_bytes(payload.data, payload.name)
+            self.load_path(payload.path)
+        else:
+            self.load_bytes(payload.data, payload.name)
+        return True
 
     def paste(self) -> bool:
         return self.load_mime(QGuiApplication.clipboard().mimeData())
 
     def set_image(self, image: Image.Image, name: str = "") -> None:
+        self.loader.cancel()
+        self._show(image, preview_pixmap(image), name)
+
+    def _show(self, image: Image.Image, preview: QPixmap, name: str) -> None:
         self.image = image
         self.source_name = name
-        self.drop_zone.set_preview(preview_pixmap(image))
+        self.drop_zone.set_preview(preview)
         self.drop_zone.setToolTip(f"{name} — {image.width} × {image.height} px" if name else "")
         self.clear_button.setEnabled(True)
         self.image_changed.emit(image)
 
     def clear(self) -> None:
+        self.loader.cancel()
         if self.image is None:
             return
         self.image = None

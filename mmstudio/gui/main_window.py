@@ -506,12 +506,12 @@ class MainWindow(QMainWindow):
         with self.studio.batch():
             loaded = True
             if example.image is not None:
-                loaded &= self.image_input.load_path(example.image)
+                loaded &= self.image_input.load_now(example.image)
             else:
                 self.image_input.clear()
             self.text_input.set_text(example.text or "", notify=False)
             if example.audio is not None:
-                loaded &= self.audio_input.load_path(example.audio)
+                loaded &= self.audio_input.load_now(example.audio)
             else:
                 self.audio_input.clear()
             for name, card in self.cards.items():

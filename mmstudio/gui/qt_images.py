@@ -18,11 +18,16 @@ def pil_to_qimage(image: Image.Image) -> QImage:
     return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
 
 
-def preview_pixmap(image: Image.Image) -> QPixmap:
+def preview_image(image: Image.Image) -> QImage:
+    """The preview as a QImage: unlike a QPixmap, it may be made in a worker thread."""
     if max(image.size) > PREVIEW_MAX_SIDE:
         image = image.copy()
         image.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE))
-    return QPixmap.fromImage(pil_to_qimage(image))
+    return pil_to_qimage(image)
+
+
+def preview_pixmap(image: Image.Image) -> QPixmap:
+    return QPixmap.fromImage(preview_image(image))
 
 
 def qimage_to_png_bytes(image: QImage) -> bytes:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from .audio import audio_from_array, load_audio, save_wav
 from .errors import InputError
-from .image import MAX_IMAGE_PIXELS, load_image, to_rgb
+from .image import MAX_IMAGE_PIXELS, image_notes, load_image, to_rgb
 from .sample import AudioClip, Sample
 from .text import load_text_file, normalize_text
 
@@ -22,6 +22,8 @@ __all__ = [
     "InputError",
     "Sample",
     "audio_from_array",
+    "image_notes",
+    "input_notes",
     "load_audio",
     "load_image",
     "load_text_file",
@@ -41,17 +43,25 @@ def make_sample(
     A ``str`` image or audio is a path; a ``str`` text is the text itself and a ``Path`` text is
     a file to read. Notes about how the text was cleaned end up in ``Sample.notes``.
     """
-    notes: list[str] = []
+    text_notes: list[str] = []
     clean_text = None
     if text is not None:
         raw = load_text_file(text) if isinstance(text, Path) else text
-        clean_text, notes = normalize_text(raw)
+        clean_text, text_notes = normalize_text(raw)
+    loaded_image, clip = _as_image(image), _as_audio(audio)
     return Sample(
-        image=_as_image(image),
+        image=loaded_image,
         text=clean_text,
-        audio=_as_audio(audio),
-        notes=tuple(notes),
+        audio=clip,
+        notes=input_notes(loaded_image, text_notes, clip),
     )
+
+
+def input_notes(
+    image: Image.Image | None, text_notes: list[str], audio: AudioClip | None
+) -> tuple[str, ...]:
+    """Everything the loaders noted about the inputs, in the order image, text, audio."""
+    return (*image_notes(image), *text_notes, *(audio.notes if audio is not None else ()))
 
 
 def _as_image(image: Image.Image | str | Path | bytes | None) -> Image.Image | None:

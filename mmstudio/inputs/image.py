@@ -14,9 +14,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ._source import group_thousands, open_binary, sniff, source_label
 from .errors import InputError
 
-# Lower than Pillow's own default (about 89 MP): a fusion model sees a few hundred pixels a side,
-# so anything this large is either a mistake or a decompression bomb.
+# Pixels actually decoded (after a JPEG's reduced-size decode): at 4 bytes a pixel that bounds
+# the decode to 160 MB, and the later copies are made after the image is fitted to MAX_SIDE.
+# A header claiming more than Pillow's own limit (about 89 MP) is refused as a possible
+# decompression bomb before anything is decoded.
 MAX_IMAGE_PIXELS = 40_000_000
+# What the model and the view need at most: a fusion model sees a few hundred pixels a side, a
+# screen shows at most this many, and heatmaps are computed at this size.
+MAX_SIDE = 2048
+_NOTES_KEY = "mmstudio.notes"
 
 # EPS is decoded by running Ghostscript on the file's PostScript program: never for a drop.
 _REFUSED_FORMATS = {"EPS"}
@@ -30,18 +36,27 @@ def load_image(
     *,
     name: str | None = None,
     max_pixels: int = MAX_IMAGE_PIXELS,
+    max_side: int = MAX_SIDE,
 ) -> Image.Image:
-    """Decode ``source`` (a path or the file's bytes) into a fully loaded RGB image.
+    """Decode ``source`` (a path or the file's bytes) into a fully loaded RGB image of at most
+    ``max_side`` pixels a side; what a user should know about the reading is in image_notes().
 
     Raises InputError naming the file for anything that is not a readable, sane image.
     """
     label = source_label(source, name, "pasted image")
     with open_binary(source, label) as stream:
-        image = _decode(stream, label, max_pixels)
+        image, notes = _decode(stream, label, max_pixels, max_side)
         try:
-            return to_rgb(image)
+            rgb = to_rgb(image)
         except (OSError, ValueError, SyntaxError) as exc:
             raise InputError(f"the image cannot be converted to RGB ({exc})", label) from None
+    rgb.info[_NOTES_KEY] = tuple(notes)
+    return rgb
+
+
+def image_notes(image: Image.Image | None) -> tuple[str, ...]:
+    """What load_image noted about how ``image`` was read (reduced, for instance)."""
+    return tuple(image.info.get(_NOTES_KEY, ())) if image is not None else ()
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -56,22 +71,66 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _decode(stream: BinaryIO, label: str, max_pixels: int) -> Image.Image:
+def _decode(
+    stream: BinaryIO, label: str, max_pixels: int, max_side: int
+) -> tuple[Image.Image, list[str]]:
     # Pillow only warns between its limit and twice its limit; a bomb must never slip through.
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = _open(stream, label, max_pixels)
+        original = image.size
+        _check_dimensions(original, label)
+        # A JPEG decodes straight to 1/2, 1/4 or 1/8 of its size: most of a big photo's cost.
+        image.draft(None, _fitted(original, max_side))
+        # Checked outside the decode's error handling: too large is not "damaged".
+        _check_pixels(original, image.size, max_pixels, label)
         try:
-            image = Image.open(stream, formats=_allowed_formats())
-            _check_pixels(image.size, max_pixels, label)
             # Image.open is lazy: only a full decode notices a truncated or corrupt body.
             image.load()
-            return image
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise InputError(_bomb_message(str(exc), max_pixels), label) from None
-        except UnidentifiedImageError:
-            raise InputError(_unidentified_message(stream), label) from None
-        except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+            image = _fit(image, max_side)
+        except MemoryError:
+            raise InputError(
+                "the image is too large to decode in the available memory", label
+            ) from None
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise InputError(_decode_failure_message(exc), label) from None
+    notes = []
+    if image.size != original:
+        notes.append(
+            f"the {_size_words(original)}-pixel image was reduced to {_size_words(image.size)} "
+            "when it was read (the model and the view need no more)"
+        )
+    return image, notes
+
+
+def _open(stream: BinaryIO, label: str, max_pixels: int) -> Image.Image:
+    try:
+        return Image.open(stream, formats=_allowed_formats())
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(_bomb_message(str(exc), max_pixels), label) from None
+    except UnidentifiedImageError:
+        raise InputError(_unidentified_message(stream), label) from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        raise InputError(_decode_failure_message(exc), label) from None
+
+
+def _fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def _fit(image: Image.Image, max_side: int) -> Image.Image:
+    if max(image.size) <= max_side:
+        return image
+    if image.mode in ("1", "P"):
+        # Resizing a palette picks nearest pixels; blend in full colour instead.
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
+    return image
+
+
+def _size_words(size: tuple[int, int]) -> str:
+    return f"{group_thousands(size[0])} x {group_thousands(size[1])}"
 
 
 @functools.cache
@@ -80,14 +139,20 @@ def _allowed_formats() -> tuple[str, ...]:
     return tuple(fmt for fmt in Image.OPEN if fmt not in _REFUSED_FORMATS)
 
 
-def _check_pixels(size: tuple[int, int], max_pixels: int, label: str) -> None:
+def _check_dimensions(size: tuple[int, int], label: str) -> None:
     width, height = size
     if width <= 0 or height <= 0:
         raise InputError(f"the image has no pixels ({width} x {height})", label)
-    if width * height > max_pixels:
+
+
+def _check_pixels(
+    original: tuple[int, int], decoded: tuple[int, int], max_pixels: int, label: str
+) -> None:
+    if decoded[0] * decoded[1] > max_pixels:
         raise InputError(
-            f"the image is {group_thousands(width)} x {group_thousands(height)} pixels, more than "
-            f"the {group_thousands(max_pixels)}-pixel limit; it may be a decompression bomb",
+            f"the image is {_size_words(original)} pixels, more than the "
+            f"{group_thousands(max_pixels)}-pixel limit; it may be a decompression bomb "
+            "(save it smaller, or as a JPEG, which is read at reduced size)",
             label,
         )
 
@@ -98,8 +163,8 @@ def _bomb_message(pillow_message: str, max_pixels: int) -> str:
         f" (its header claims {group_thousands(int(claimed.group(1)))} pixels)" if claimed else ""
     )
     return (
-        f"the image is larger than the {group_thousands(max_pixels)}-pixel limit{size}; "
-        "it may be a decompression bomb"
+        f"the image is larger than the {group_thousands(max_pixels)}-pixel limit"
+        f"{size}; it may be a decompression bomb"
     )
 
 

@@ -10,11 +10,16 @@ from PIL import Image
 
 @dataclass(frozen=True)
 class AudioClip:
-    """Mono float32 samples in [-1, 1] at ``sample_rate`` Hz."""
+    """Mono float32 samples in [-1, 1] at ``sample_rate`` Hz.
+
+    ``notes`` says what a user should know about how the clip was read: truncated, scaled,
+    too short to mean much.
+    """
 
     samples: np.ndarray
     sample_rate: int
     source: str | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def duration(self) -> float:

@@ -14,6 +14,9 @@ MAX_TEXT_FILE_BYTES = 1_000_000
 # Invisible format characters that only ever get in a tokenizer's way. Joiners (U+200C/D) stay:
 # they change how emoji and Indic scripts render.
 _INVISIBLE = {"\u200b", "\u2060", "\ufeff", "\u00ad"}
+# Embeddings, overrides and isolates reorder how text is displayed, so what a person reads is
+# not what the model reads ("Trojan Source"). The plain marks (U+200E/F) stay: RTL text uses them.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def normalize_text(text: str, *, max_chars: int = 512) -> tuple[str, list[str]]:
@@ -24,10 +27,14 @@ def normalize_text(text: str, *, max_chars: int = 512) -> tuple[str, list[str]]:
     if not isinstance(text, str):
         raise InputError(f"expected text (a string), got {type(text).__name__}", "text")
     notes: list[str] = []
-    cleaned, removed = _strip_controls(unicodedata.normalize("NFKC", text))
+    cleaned, removed, bidi = _strip_controls(unicodedata.normalize("NFKC", text))
+    if bidi:
+        notes.append(
+            f"removed {_count(bidi, 'bidirectional override character')} from the text: "
+            "they change the order in which it is displayed"
+        )
     if removed:
-        noun = "character" if removed == 1 else "characters"
-        notes.append(f"removed {removed} control {noun} from the text")
+        notes.append(f"removed {_count(removed, 'control character')} from the text")
     cleaned = " ".join(cleaned.split())
     if len(cleaned) > max_chars:
         notes.append(
@@ -38,17 +45,25 @@ def normalize_text(text: str, *, max_chars: int = 512) -> tuple[str, list[str]]:
     return cleaned, notes
 
 
-def _strip_controls(text: str) -> tuple[str, int]:
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _strip_controls(text: str) -> tuple[str, int, int]:
+    """The text without invisible and control characters, how many of those went, and how
+    many of them were bidirectional controls."""
     kept: list[str] = []
-    removed = 0
+    removed = bidi = 0
     for ch in text:
         if ch.isspace():
             kept.append(" ")
+        elif ch in _BIDI_CONTROLS:
+            bidi += 1
         elif ch in _INVISIBLE or unicodedata.category(ch) in ("Cc", "Cs"):
             removed += 1
         else:
             kept.append(ch)
-    return "".join(kept), removed
+    return "".join(kept), removed, bidi
 
 
 def load_text_file(path: str | Path, *, max_bytes: int = MAX_TEXT_FILE_BYTES) -> str:

@@ -121,6 +121,53 @@ def test_image_input_reports_a_drop_without_an_image(qtbot):
     assert errors and "no image" in errors[0]
 
 
+def test_a_newer_load_wins_over_an_older_one_still_decoding(qtbot, input_files, monkeypatch):
+    """The first file's decode is held until the second has been shown; its late result and
+    its late error are both dropped, so the input shows the last file the user gave it."""
+    import mmstudio.gui.image_input as image_input
+
+    release = threading.Event()
+    decoded_on = []
+    real_load = image_input.load_image
+
+    def load_image(source, **kwargs):
+        decoded_on.append(threading.current_thread())
+        if source == input_files.other_image:
+            release.wait(10)
+        return real_load(source, **kwargs)
+
+    monkeypatch.setattr(image_input, "load_image", load_image)
+    widget = ImageInput()
+    qtbot.addWidget(widget)
+    changes, errors, busy = [], [], []
+    widget.image_changed.connect(changes.append)
+    widget.error_occurred.connect(errors.append)
+    widget.loading_changed.connect(busy.append)
+    widget.load_path(input_files.other_image)
+    assert widget.loading
+    with qtbot.waitSignal(widget.image_changed, timeout=10000):
+        widget.load_path(input_files.image)
+    release.set()
+    widget.load_path(input_files.corrupt_image)
+    widget.load_path(input_files.image)
+    qtbot.waitUntil(lambda: len(changes) == 2 and not widget.loading, timeout=10000)
+    qtbot.wait(100)  # any late outcome of the held or the broken load would arrive now
+    assert widget.source_name == "seven.png" and len(changes) == 2 and errors == []
+    assert busy == [True, False, True, False]
+    assert threading.main_thread() not in decoded_on
+
+
+def test_a_failed_background_load_reports_the_file_and_keeps_the_image(qtbot, input_files):
+    widget = ImageInput()
+    qtbot.addWidget(widget)
+    with qtbot.waitSignal(widget.image_changed):
+        widget.load_path(input_files.image)
+    with qtbot.waitSignal(widget.error_occurred) as blocker:
+        widget.load_path(input_files.corrupt_image)
+    assert "broken.png" in blocker.args[0]
+    assert widget.source_name == "seven.png" and not widget.loading
+
+
 # Text
 
 

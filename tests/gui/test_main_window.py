@@ -213,7 +213,8 @@ def test_a_bad_file_shows_an_error_and_leaves_the_previous_result(
     previous = analysed(qtbot, window, lambda: window.image_input.load_path(input_files.image))
     headline = window.results.prediction.headline.text()
     sent = count_requests(window, monkeypatch)
-    drop(window.image_input.drop_zone, file_mime(input_files.corrupt_image))
+    with qtbot.waitSignal(window.image_input.error_occurred, timeout=TIMEOUT):
+        drop(window.image_input.drop_zone, file_mime(input_files.corrupt_image))
     assert window.error_banner.isVisible()
     assert "broken.png" in window.error_banner.text()
     assert "broken.png" in window.statusBar().currentMessage()
@@ -223,7 +224,8 @@ def test_a_bad_file_shows_an_error_and_leaves_the_previous_result(
     assert window.results.prediction.headline.text() == headline
     assert window.image_input.source_name == "seven.png"
     # A bad audio file is reported the same way, and the next good input clears the banner.
-    window.audio_input.load_path(input_files.corrupt_audio)
+    with qtbot.waitSignal(window.audio_input.error_occurred, timeout=TIMEOUT):
+        window.audio_input.load_path(input_files.corrupt_audio)
     assert "broken.wav" in window.error_banner.text()
     analysed(qtbot, window, lambda: window.text_input.set_text("seven"))
     assert not window.error_banner.isVisible()
