@@ -62,8 +62,16 @@ class Analyzer:
     def analyze(self, sample: Sample) -> Analysis:
         return self.analyze_batch([sample])[0]
 
+    def prepare(self, samples: Sequence[Sample]):
+        """The model's CPU-side preprocessing of ``samples``, or None for models that take
+        samples whole. It touches no model state, so a pipeline runs it in another thread
+        and passes the result to :meth:`analyze_batch` as ``prepared``."""
+        if hasattr(self.model, "coalition_logits"):
+            return None
+        return self.model.preprocess(samples)
+
     @torch.no_grad()
-    def analyze_batch(self, samples: Sequence[Sample]) -> list[Analysis]:
+    def analyze_batch(self, samples: Sequence[Sample], *, prepared=None) -> list[Analysis]:
         if not samples:
             return []
         if any(not s.present for s in samples):
@@ -71,25 +79,33 @@ class Analyzer:
         watch = _Stopwatch(self.device)
         if hasattr(self.model, "coalition_logits"):
             logits, weights, heatmaps, seen = self._run_whole(samples, watch)
+            embeddings = None
         else:
-            logits, weights, heatmaps, seen = self._run_split(samples, watch)
+            logits, weights, heatmaps, seen, embeddings = self._run_split(samples, watch, prepared)
         if not bool(torch.isfinite(logits).all()):
             raise InputError(_NON_FINITE.format(model=self.model_name))
         total = sum(watch.marks.values())
-        return [
+        analyses = [
             self._assemble(
                 row, sample, logits[row], weights, heatmaps, seen[row], watch.marks, total
             )
             for row, sample in enumerate(samples)
         ]
+        if embeddings is not None:
+            full_input = embeddings[:, -1].float().cpu().numpy()
+            for analysis, embedding in zip(analyses, full_input, strict=True):
+                analysis.embedding = embedding
+        return analyses
 
     def _present_mask(self, samples: Sequence[Sample]) -> torch.Tensor:
         return torch.tensor(
             [[m in s.present for m in self.modalities] for s in samples], dtype=torch.bool
         )
 
-    def _run_split(self, samples, watch):
-        batch = self.model.preprocess(samples).to(self.device)
+    def _run_split(self, samples, watch, prepared=None):
+        batch = (prepared if prepared is not None else self.model.preprocess(samples)).to(
+            self.device
+        )
         watch.lap("preprocess")
         encoded = self.model.encode(batch)
         watch.lap("encode")
@@ -105,7 +121,8 @@ class Analyzer:
             full = _full_coalition(output)
             heatmaps = self.model.heatmaps(batch, encoded, full, predicted)
             watch.lap("heatmaps")
-        return logits, weights, heatmaps, _what_the_model_saw(batch, encoded, samples)
+        seen = _what_the_model_saw(batch, encoded, samples)
+        return logits, weights, heatmaps, seen, getattr(output, "embedding", None)
 
     def _run_whole(self, samples, watch):
         count = len(samples)
@@ -123,6 +140,7 @@ class Analyzer:
         full = log_probs[-1]
         predicted = int(full.argmax())
         values = log_probs[:, predicted].double().cpu().numpy()
+        coalition_predictions = log_probs.argmax(-1).tolist()
         phi = shapley_values(values[None], self._shapley)[0]
         present = [m for m in self.modalities if m in sample.present]
         shapley = {m: float(phi[i]) for i, m in enumerate(self.modalities) if m in present}
@@ -137,6 +155,8 @@ class Analyzer:
             shapley=shapley,
             shapley_base=float(values[0]),
             full_score=float(values[-1]),
+            coalition_values=values,
+            coalition_predictions=coalition_predictions,
             timings_ms={**marks, "total": total},
             model_name=self.model_name,
             device=self.device_name,

@@ -1,4 +1,4 @@
-"""The command line: ``mmstudio [gui] | predict | models | train | evaluate | build-digits``.
+"""The command line: ``mmstudio [gui] | predict | analyze | models | train | evaluate | build-digits``.
 
 Heavy imports (torch, Qt) happen inside the handlers so ``mmstudio --help`` and the
 window both start quickly.
@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_subcommands(subparsers)
+    from mmstudio.datasets.commands import add_subcommands as add_dataset_subcommands
+
+    add_dataset_subcommands(subparsers)
     return parser
 
 

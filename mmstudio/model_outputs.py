@@ -87,13 +87,16 @@ class FusionOutput:
     logits: (B, K, C). modality_weights: (B, K, M) what the model weighted each
     modality by, summing to 1. attention: (B, K, N) the fusion query's attention
     over the concatenated tokens (attention fusion only); attention_spans gives the
-    [start, end) slice of each modality's tokens in that axis.
+    [start, end) slice of each modality's tokens in that axis. embedding: (B, K, D)
+    the fused vector the classifier's last layer reads (the pre-logit embedding), None
+    for heads that have no single fused vector (late fusion averages unimodal heads).
     """
 
     logits: torch.Tensor
     modality_weights: torch.Tensor
     attention: torch.Tensor | None = None
     attention_spans: dict[str, tuple[int, int]] | None = None
+    embedding: torch.Tensor | None = None
 
 
 @dataclass

@@ -24,6 +24,8 @@ _ARRAY_FIELDS = (
     "spectrogram",
     "audio_heatmap",
     "fusion_attention",
+    "coalition_values",
+    "embedding",
 )
 
 
@@ -52,6 +54,13 @@ class Analysis:
     with every modality absent, so ``shapley_base + sum(shapley.values()) == full_score``.
     ``fusion_weights`` is what the model itself weighted each modality by (attention
     mass or gate), summing to 1: what it attended to, not what changed the answer.
+
+    ``coalition_values`` (K,) is that value function under every coalition of
+    ``modalities``, in the order of ``explain.shapley.coalition_masks`` (empty first, full
+    last), and ``coalition_predictions`` (K,) the class each coalition predicts: every
+    ablation of the modalities, for free. A coalition naming a modality the sample lacks
+    equals the one without it. ``embedding`` (D,) is the fused pre-logit vector of the
+    full input, None for models without one.
     """
 
     labels: list[str]
@@ -64,6 +73,9 @@ class Analysis:
     shapley: dict[str, float]
     shapley_base: float
     full_score: float
+    coalition_values: np.ndarray | None = None
+    coalition_predictions: list[int] = field(default_factory=list)
+    embedding: np.ndarray | None = None
     image_heatmap: np.ndarray | None = None
     tokens: list[str] = field(default_factory=list)
     token_weights: np.ndarray | None = None

@@ -28,6 +28,14 @@ def _classifier(in_features: int, hidden: int, classes: int, dropout: float) -> 
     )
 
 
+def _logits_and_embedding(
+    head: nn.Sequential, x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The head's logits and the vector its last layer reads: the fused pre-logit embedding."""
+    embedding = head[:-1](x)
+    return head[-1](embedding), embedding
+
+
 def _share(magnitudes: torch.Tensor) -> torch.Tensor:
     return magnitudes / magnitudes.sum(-1, keepdim=True).clamp_min(1e-12)
 
@@ -70,7 +78,8 @@ class ConcatFusion(PooledFusion):
         # How large each modality's share of the first layer's input is: the model's
         # own weighting of the modalities.
         weights = _share(per_modality.norm(dim=-1))
-        return FusionOutput(self.head(hidden), weights)
+        logits, embedding = _logits_and_embedding(self.head, hidden)
+        return FusionOutput(logits, weights, embedding=embedding)
 
 
 class LateFusion(PooledFusion):
@@ -111,7 +120,8 @@ class GatedFusion(PooledFusion):
         )
         gates = gates.softmax(dim=2)
         fused = (gates * hidden).sum(2)
-        return FusionOutput(self.head(fused), gates.mean(-1))
+        logits, embedding = _logits_and_embedding(self.head, fused)
+        return FusionOutput(logits, gates.mean(-1), embedding=embedding)
 
 
 class TensorFusion(PooledFusion):
@@ -135,7 +145,8 @@ class TensorFusion(PooledFusion):
         image, text, audio = (torch.cat([z, ones], -1) for z in reduced)
         product = torch.einsum("bki,bkj,bkl->bkijl", image, text, audio).flatten(2)
         weights = _share(torch.stack([z.norm(dim=-1) for z in reduced], -1))
-        return FusionOutput(self.head(product), weights)
+        logits, embedding = _logits_and_embedding(self.head, product)
+        return FusionOutput(logits, weights, embedding=embedding)
 
 
 class AttentionFusion(nn.Module):
@@ -183,10 +194,10 @@ class AttentionFusion(nn.Module):
         scores = scores.unsqueeze(1).masked_fill(~allowed.unsqueeze(2), float("-inf"))
         attention = scores.softmax(-1)  # (B, K, H, N)
         attended = torch.einsum("bkhn,bnhd->bkhd", attention, values).flatten(2)
-        logits = self.head(self.out_proj(attended))
+        logits, embedding = _logits_and_embedding(self.head, self.out_proj(attended))
         mean_attention = attention.mean(2)
         weights = torch.stack([mean_attention[..., a:b].sum(-1) for a, b in spans.values()], -1)
-        return FusionOutput(logits, weights, mean_attention, spans)
+        return FusionOutput(logits, weights, mean_attention, spans, embedding)
 
     @staticmethod
     def _allowed(masks: list[torch.Tensor], presence: torch.Tensor) -> torch.Tensor:

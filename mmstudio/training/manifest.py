@@ -44,7 +44,7 @@ class Record:
     """One example. Paths are absolute (resolved against the dataset folder); None = absent."""
 
     id: str
-    label: str
+    label: str | None  # None only in manifests read with require_labels=False
     image: Path | None = None
     audio: Path | None = None
     text: str | None = None
@@ -94,20 +94,29 @@ def natural_key(text: str) -> tuple:
 # --------------------------------------------------------------------------------------- reading
 
 
-def read_manifest(folder: str | Path) -> Manifest:
-    """Read and validate a dataset folder (or the manifest file inside it)."""
+def read_manifest(
+    folder: str | Path, *, require_labels: bool = True, require_files: bool = True
+) -> Manifest:
+    """Read and validate a dataset folder (or the manifest file inside it).
+
+    Analysing a dataset needs neither labels nor every file: ``require_labels=False``
+    reads a record without a label as ``label=None``, and ``require_files=False`` leaves a
+    missing file for whoever opens it to report against that one record.
+    """
     manifest_path = _find_manifest(Path(folder))
     root = manifest_path.parent
     declared_labels = _read_labels_file(root / LABELS_FILE)
     if manifest_path.name == MANIFEST_CSV:
-        rows = _csv_rows(manifest_path)
+        rows = _csv_rows(manifest_path, require_labels)
     else:
         rows = _jsonl_rows(manifest_path)
 
     records: list[Record] = []
     seen_ids: dict[str, int] = {}
     for line_no, row in rows:
-        record = _parse_record(row, root, manifest_path, line_no, declared_labels)
+        record = _parse_record(
+            row, root, manifest_path, line_no, declared_labels, require_labels, require_files
+        )
         if record.id in seen_ids:
             raise _line_error(
                 manifest_path,
@@ -119,7 +128,8 @@ def read_manifest(folder: str | Path) -> Manifest:
 
     if not records:
         raise InputError("the manifest has no records", manifest_path)
-    labels = declared_labels or sorted({r.label for r in records}, key=natural_key)
+    used = {r.label for r in records if r.label is not None}
+    labels = declared_labels or sorted(used, key=natural_key)
     return Manifest(root=root, records=records, labels=labels)
 
 
@@ -183,10 +193,11 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield line_no, row
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv_rows(path: Path, require_labels: bool = True) -> Iterator[tuple[int, dict[str, Any]]]:
     lines = _read_text(path).splitlines()
     reader = csv.DictReader(lines)
-    if not reader.fieldnames or "label" not in [name.strip() for name in reader.fieldnames]:
+    header = [name.strip() for name in reader.fieldnames or []]
+    if not header or (require_labels and "label" not in header):
         raise _line_error(path, 1, "the header must have a 'label' column")
     for row in reader:
         if None in row:
@@ -203,18 +214,20 @@ def _parse_record(
     manifest_path: Path,
     line_no: int,
     declared_labels: list[str] | None,
+    require_labels: bool = True,
+    require_files: bool = True,
 ) -> Record:
     def fail(message: str) -> InputError:
         return _line_error(manifest_path, line_no, message)
 
     label = _optional_string(row.get("label"), "label", fail, allow_numbers=True)
-    if label is None:
+    if label is None and require_labels:
         raise fail("no label")
-    if declared_labels is not None and label not in declared_labels:
+    if label is not None and declared_labels is not None and label not in declared_labels:
         raise fail(f"unknown label {label!r} not in {LABELS_FILE}")
 
-    image = _file_field(row, "image", root, fail)
-    audio = _file_field(row, "audio", root, fail)
+    image = _file_field(row, "image", root, fail, require_files)
+    audio = _file_field(row, "audio", root, fail, require_files)
     text = _optional_string(row.get("text"), "text", fail, strip=False)
     if text is not None and not text.strip():
         text = None
@@ -255,12 +268,14 @@ def _optional_string(
     return value or None
 
 
-def _file_field(row: dict[str, Any], name: str, root: Path, fail) -> Path | None:
+def _file_field(
+    row: dict[str, Any], name: str, root: Path, fail, must_exist: bool = True
+) -> Path | None:
     relative = _optional_string(row.get(name), name, fail)
     if relative is None:
         return None
     path = root / relative
-    if not path.is_file():
+    if must_exist and not path.is_file():
         if path.is_dir():
             raise fail(f"the {name} file {relative} is a folder")
         raise fail(f"the {name} file {relative} does not exist")

@@ -1,0 +1,91 @@
+"""One batch of records -> one table of result rows: the unit of work of every engine.
+
+The work splits in two so an engine can overlap them: :meth:`BatchAnalyzer.decode` opens the
+files and runs the model's preprocessing (CPU work that touches no model state, safe in a
+worker thread), :meth:`BatchAnalyzer.analyze` runs the model and builds the rows. A record that
+cannot be opened, or that the model fails on, becomes an error row; the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from mmstudio.analysis import Analyzer
+from mmstudio.datasets.records import decode_record
+from mmstudio.datasets.schema import RowLayout
+from mmstudio.inputs.errors import InputError
+from mmstudio.inputs.sample import Sample
+from mmstudio.result import Analysis
+from mmstudio.training.manifest import Record
+
+
+@dataclass
+class DecodedBatch:
+    """Records with, for each, its Sample or why it has none; ``prepared`` is the model's
+    preprocessing of the Samples, in order (None if it failed or the model has none)."""
+
+    records: list[Record]
+    outcomes: list[Sample | str]
+    prepared: Any = None
+
+    @property
+    def samples(self) -> list[Sample]:
+        return [o for o in self.outcomes if isinstance(o, Sample)]
+
+
+def read_error(error: Exception) -> str:
+    """The message an error row carries: an InputError already reads well on its own."""
+    if isinstance(error, InputError):
+        return str(error)
+    return f"could not be read ({type(error).__name__}: {error})"
+
+
+class BatchAnalyzer:
+    def __init__(self, analyzer: Analyzer, layout: RowLayout):
+        self.analyzer = analyzer
+        self.layout = layout
+
+    def __call__(self, records: Sequence[Record]) -> pa.Table:
+        return self.analyze(self.decode(records))
+
+    def decode(self, records: Sequence[Record]) -> DecodedBatch:
+        outcomes: list[Sample | str] = []
+        for record in records:
+            try:
+                outcomes.append(decode_record(record))
+            except Exception as error:  # noqa: BLE001 - any unreadable file is that record's error
+                outcomes.append(read_error(error))
+        batch = DecodedBatch(list(records), outcomes)
+        samples = batch.samples
+        if samples:
+            try:
+                batch.prepared = self.analyzer.prepare(samples)
+            except Exception:  # noqa: BLE001 - analyze() isolates the record that fails
+                batch.prepared = None
+        return batch
+
+    def analyze(self, batch: DecodedBatch) -> pa.Table:
+        analyses = iter(self._analyses(batch))
+        outcomes = [o if isinstance(o, str) else next(analyses) for o in batch.outcomes]
+        return self.layout.table(batch.records, outcomes)
+
+    def _analyses(self, batch: DecodedBatch) -> list[Analysis | str]:
+        samples = batch.samples
+        if not samples:
+            return []
+        try:
+            return self.analyzer.analyze_batch(samples, prepared=batch.prepared)
+        except Exception:  # noqa: BLE001 - one bad record must not cost the batch
+            return [self._analyze_one(sample) for sample in samples]
+
+    def _analyze_one(self, sample: Sample) -> Analysis | str:
+        try:
+            return self.analyzer.analyze(sample)
+        except InputError as error:
+            return str(error)
+        except Exception as error:  # noqa: BLE001
+            return f"the model failed on this record ({type(error).__name__}: {error})"

@@ -1,0 +1,185 @@
+"""``mmstudio analyze``: a whole dataset through the analyzer into Parquet, with a summary.
+
+``mmstudio.cli`` calls :func:`add_subcommands` on its subparsers and dispatches to
+``args.handler(args)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from contextlib import closing
+from pathlib import Path
+
+from mmstudio.inputs.errors import InputError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def add_subcommands(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "analyze",
+        help="analyse every record of a dataset into a Parquet table and a summary",
+        description="Predictions, exact modality Shapley values, fusion weights and every "
+        "coalition's value for each record, written as Parquet parts into OUT as they come; "
+        "then a summary (accuracy per class and slice, confusion, calibration, reliance, "
+        "accuracy for every coalition of modalities) printed and written as JSON.",
+    )
+    parser.add_argument(
+        "data", type=Path, help="dataset folder (manifest.jsonl / manifest.csv, or loose files)"
+    )
+    parser.add_argument(
+        "--model", help="a registered model name or a checkpoint folder (default: digits)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results.parquet"),
+        help="results folder of Parquet parts (default: results.parquet)",
+    )
+    parser.add_argument(
+        "--summary", type=Path, help="summary JSON (default: OUT with .summary.json)"
+    )
+    parser.add_argument("--split", help="only this split of the manifest (train, val, test)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="decoding threads (local engine) or analyzer actors (ray engine); default 2",
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--limit", type=int, help="analyse only the first N records")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the rows already in OUT, analyse the rest"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="remove the rows already in OUT first"
+    )
+    parser.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=5.0,
+        help="write the finished rows at least this often (default 5); a killed run loses "
+        "at most this much work",
+    )
+    parser.set_defaults(handler=run_analyze)
+
+
+def summary_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}.summary.json")
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    if args.batch_size < 1 or args.workers < 1:
+        return _fail("--batch-size and --workers must be at least 1")
+    if args.limit is not None and args.limit < 1:
+        return _fail("--limit must be at least 1")
+    if args.checkpoint_seconds < 0:
+        return _fail("--checkpoint-seconds must not be negative")
+    if args.resume and args.overwrite:
+        return _fail("--resume keeps the rows in OUT and --overwrite removes them: choose one")
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _analyze(args)
+    except InputError as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        from mmstudio.datasets.store import ResultsStore
+
+        rows = len(ResultsStore(args.out).finished_ids())
+        print(
+            f"\nmmstudio: interrupted; {rows} rows are in {args.out}. "
+            "Run the same command with --resume to finish.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # the same orderly stop as Ctrl+C: finished rows are written
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from mmstudio.datasets.records import read_records
+    from mmstudio.datasets.summary import format_summary, summarize, write_summary
+
+    dataset = read_records(args.data, split=args.split, limit=args.limit)
+    if not dataset.records:
+        return _fail(
+            f"no records to analyse in {args.data}"
+            + (f" ({args.split} split)" if args.split else "")
+        )
+    if args.engine == "ray":
+        _run_ray(args, dataset)
+    else:
+        _run_local(args, dataset)
+    summary = summarize(args.out)
+    path = write_summary(summary, args.summary or summary_path(args.out))
+    print(format_summary(summary))
+    print(f"\nrows in {args.out}; summary in {path}")
+    return 0
+
+
+def _run_local(args, dataset) -> None:
+    from tqdm import tqdm
+
+    from mmstudio.analysis import Analyzer
+    from mmstudio.datasets.engine import LocalAnalysis
+    from mmstudio.models.device import pick_device
+    from mmstudio.models.registry import get_model
+
+    device = pick_device(args.device)
+    analyzer = Analyzer(get_model(args.model, device), device, explain=False)
+    run = LocalAnalysis(
+        analyzer,
+        dataset,
+        args.out,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        flush_seconds=args.checkpoint_seconds,
+    )
+    bar = None
+    # closing(): an interrupt raised here rather than inside the run still writes its rows
+    # before the handler counts them.
+    with closing(run.steps()) as steps:
+        for progress in steps:
+            if bar is None:
+                bar = tqdm(
+                    total=progress.total,
+                    initial=progress.resumed,
+                    unit="rec",
+                    dynamic_ncols=True,
+                    desc="analysing",
+                )
+            bar.update(progress.done - bar.n)
+            bar.set_postfix(errors=progress.errors, refresh=False)
+    if bar is not None:
+        bar.close()
+
+
+def _run_ray(args, dataset) -> None:
+    from mmstudio.datasets.ray_engine import RayAnalysis
+
+    RayAnalysis(
+        args.model,
+        dataset,
+        args.out,
+        batch_size=args.batch_size,
+        actors=args.workers,
+        device=args.device,
+        resume=args.resume,
+        overwrite=args.overwrite,
+    ).run()
+
+
+def _fail(message: str) -> int:
+    print(f"mmstudio: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT

@@ -1,0 +1,304 @@
+"""The summary of a results folder: accuracy overall, per class and per metadata slice, the
+confusion matrix, calibration, modality reliance per class and accuracy for every coalition.
+
+Every figure is read from the stored rows, one Arrow batch at a time, so a summary costs flat
+memory and works the same on a finished run, a partial one, or the Ray engine's output. The
+coalition accuracies need no extra model run: each row keeps the class every coalition of
+modalities predicts, so "accuracy without the audio" is a column comparison (MultiBench's
+robustness to a missing modality). A record counts for a coalition only if it has every
+modality in it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mmstudio.datasets.schema import layout_of
+from mmstudio.datasets.store import ResultsStore
+
+ECE_BINS = 15
+# A metadata column with more distinct values than this (an id, a file name) is not a slice.
+MAX_SLICE_VALUES = 50
+ERROR_EXAMPLES = 10
+
+
+class SummaryBuilder:
+    """Accumulates a summary from result batches; ``result()`` may be read at any time."""
+
+    def __init__(self, schema: pa.Schema):
+        info = layout_of(schema)
+        self.labels: list[str] = info.get("labels", [])
+        self.modalities: list[str] = info.get("modalities", [])
+        self.coalitions: list[str] = info.get("coalitions", [])
+        self.model: str = info.get("model", "")
+        self.meta_columns = [name for name in schema.names if name.startswith("meta_")]
+        classes, count = len(self.labels), len(self.modalities)
+        self.records = self.errors = self.labelled = self.unknown_labels = 0
+        self.confusion = np.zeros((classes, classes), dtype=np.int64)
+        self.bins = np.zeros((3, ECE_BINS))  # count, confidence sum, correct sum
+        self.by_label = _Reliance(classes, count)
+        self.by_prediction = _Reliance(classes, count)
+        self.coalition_counts = np.zeros((2, len(self.coalitions)), dtype=np.int64)
+        # None once a column turns out to have too many values to be a slice.
+        self.slices: dict[str, dict[Any, list[int]] | None] = {n: {} for n in self.meta_columns}
+        self.error_examples: list[dict[str, str]] = []
+        self._coalition_members = self._members()
+
+    def _members(self) -> np.ndarray:
+        """(K, M) bool: which modalities each coalition holds."""
+        return np.array(
+            [[m in name.split("+") for m in self.modalities] for name in self.coalitions],
+            dtype=bool,
+        ).reshape(len(self.coalitions), len(self.modalities))
+
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        self.records += batch.num_rows
+        failed = pc.is_valid(batch.column("error"))
+        self._add_errors(batch.filter(failed))
+        ok = batch.filter(pc.invert(failed))
+        if ok.num_rows == 0:
+            return
+        predicted = ok.column("predicted_index").to_numpy(zero_copy_only=False)
+        labels = ok.column("label_index").fill_null(-1).to_numpy(zero_copy_only=False)
+        present = np.stack(
+            [ok.column(f"present_{m}").to_numpy(zero_copy_only=False) for m in self.modalities], 1
+        ).astype(bool)
+        shares, weights = self._reliance(ok, present)
+        self.by_prediction.add(predicted, shares, weights)
+        known = labels >= 0
+        self.labelled += int(known.sum())
+        has_label = pc.is_valid(ok.column("label")).to_numpy(zero_copy_only=False)
+        self.unknown_labels += int((~known & has_label).sum())
+        if not known.any():
+            return
+        labels, predicted, present = labels[known], predicted[known], present[known]
+        confidence = ok.column("confidence").to_numpy(zero_copy_only=False)[known]
+        correct = predicted == labels
+        np.add.at(self.confusion, (labels, predicted), 1)
+        self._add_calibration(confidence, correct)
+        self.by_label.add(labels, shares[known], weights[known])
+        coalition_predictions = _matrix(ok.column("coalition_predictions"))[known]
+        self._add_coalitions(coalition_predictions, labels, present)
+        self._add_slices(ok.filter(pa.array(known)), correct)
+
+    def _add_errors(self, failed: pa.Table | pa.RecordBatch) -> None:
+        self.errors += failed.num_rows
+        room = ERROR_EXAMPLES - len(self.error_examples)
+        if room > 0 and failed.num_rows:
+            head = failed.slice(0, room)
+            for record_id, error in zip(
+                head.column("id").to_pylist(), head.column("error").to_pylist(), strict=True
+            ):
+                self.error_examples.append({"id": record_id, "error": error})
+
+    def _reliance(self, ok, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: each modality's share of the absolute Shapley values, and its fusion weight
+        (absent modalities 0; weights NaN for models without them)."""
+        shapley = np.stack(
+            [ok.column(f"shapley_{m}").fill_null(0.0).to_numpy() for m in self.modalities], 1
+        )
+        magnitude = np.abs(shapley) * present
+        total = magnitude.sum(1, keepdims=True)
+        shares = np.divide(magnitude, total, out=np.zeros_like(magnitude), where=total > 0)
+        weights = np.stack(
+            [
+                ok.column(f"weight_{m}").to_numpy(zero_copy_only=False).astype(np.float64)
+                for m in self.modalities
+            ],
+            1,
+        )
+        weights = np.where(present, weights, 0.0)
+        return shares, weights
+
+    def _add_calibration(self, confidence: np.ndarray, correct: np.ndarray) -> None:
+        # The bins of training.evaluate.expected_calibration_error: (edge_k, edge_k+1].
+        edges = np.linspace(0, 1, ECE_BINS + 1)[1:-1]
+        which = np.searchsorted(edges, confidence, side="left").clip(0, ECE_BINS - 1)
+        np.add.at(self.bins[0], which, 1)
+        np.add.at(self.bins[1], which, confidence)
+        np.add.at(self.bins[2], which, correct)
+
+    def _add_coalitions(self, predictions, labels, present) -> None:
+        # (N, K): the record has every modality of the coalition.
+        valid = ~(self._coalition_members[None] & ~present[:, None]).any(-1)
+        right = (predictions == labels[:, None]) & valid
+        self.coalition_counts[0] += valid.sum(0)
+        self.coalition_counts[1] += right.sum(0)
+
+    def _add_slices(self, labelled, correct: np.ndarray) -> None:
+        for name in self.meta_columns:
+            values = self.slices[name]
+            if values is None:
+                continue
+            for value, hit in zip(labelled.column(name).to_pylist(), correct, strict=True):
+                if value is None:
+                    continue
+                counts = values.setdefault(value, [0, 0])
+                counts[0] += 1
+                counts[1] += int(hit)
+            if len(values) > MAX_SLICE_VALUES:
+                self.slices[name] = None
+
+    def result(self) -> dict[str, Any]:
+        analysed = self.records - self.errors
+        counts = self.confusion.sum(1)
+        right = np.diag(self.confusion)
+        summary: dict[str, Any] = {
+            "model": self.model,
+            "labels": self.labels,
+            "modalities": self.modalities,
+            "records": self.records,
+            "analysed": analysed,
+            "errors": self.errors,
+            "labelled": self.labelled,
+            "labels_unknown_to_model": self.unknown_labels,
+            "accuracy": _ratio(right.sum(), counts.sum()),
+            "per_class": {
+                label: {"count": int(counts[i]), "accuracy": _ratio(right[i], counts[i])}
+                for i, label in enumerate(self.labels)
+            },
+            "confusion": {
+                "rows": "label",
+                "columns": "prediction",
+                "matrix": self.confusion.tolist(),
+            },
+            "ece": self._ece(),
+            "coalitions": {
+                name: {
+                    "count": int(self.coalition_counts[0, k]),
+                    "accuracy": _ratio(self.coalition_counts[1, k], self.coalition_counts[0, k]),
+                }
+                for k, name in enumerate(self.coalitions)
+            },
+            "slices": {
+                name[len("meta_") :]: {
+                    str(value): {"count": n, "accuracy": _ratio(hits, n)}
+                    for value, (n, hits) in sorted(values.items(), key=lambda kv: str(kv[0]))
+                }
+                for name, values in self.slices.items()
+                if values
+            },
+            "error_examples": self.error_examples,
+        }
+        by_label = self.labelled > 0
+        reliance = self.by_label if by_label else self.by_prediction
+        summary["reliance_by"] = "label" if by_label else "prediction"
+        summary["reliance"] = reliance.result(self.labels, self.modalities)
+        return summary
+
+    def _ece(self) -> float | None:
+        count, confidence, correct = self.bins
+        total = count.sum()
+        if total == 0:
+            return None
+        used = count > 0
+        gaps = np.abs(correct[used] / count[used] - confidence[used] / count[used])
+        return float((gaps * count[used]).sum() / total)
+
+
+class _Reliance:
+    """Per class: rows, summed Shapley shares and summed fusion weights per modality."""
+
+    def __init__(self, classes: int, modalities: int):
+        self.counts = np.zeros(classes, dtype=np.int64)
+        self.shares = np.zeros((classes, modalities))
+        self.weights = np.zeros((classes, modalities))
+
+    def add(self, classes: np.ndarray, shares: np.ndarray, weights: np.ndarray) -> None:
+        np.add.at(self.counts, classes, 1)
+        np.add.at(self.shares, classes, shares)
+        np.add.at(self.weights, classes, weights)
+
+    def result(self, labels: list[str], modalities: list[str]) -> dict[str, Any]:
+        out = {}
+        for i, label in enumerate(labels):
+            n = int(self.counts[i])
+            out[label] = {
+                "count": n,
+                "shapley_share": {
+                    m: _ratio(self.shares[i, j], n) for j, m in enumerate(modalities)
+                },
+                "fusion_weight": {
+                    m: _finite(_ratio(self.weights[i, j], n)) for j, m in enumerate(modalities)
+                },
+            }
+        return out
+
+
+def _matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A fixed-size-list column without nulls as an (N, K) array."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    width = column.type.list_size
+    return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
+
+
+def _ratio(numerator, denominator) -> float | None:
+    return float(numerator) / float(denominator) if denominator else None
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and np.isfinite(value) else None
+
+
+def summarize(results: str | Path | ResultsStore) -> dict[str, Any]:
+    """The summary of every row in a results folder."""
+    store = results if isinstance(results, ResultsStore) else ResultsStore(results)
+    dataset = store.dataset()
+    if dataset is None:
+        raise ValueError(f"no results in {store.path}")
+    builder = SummaryBuilder(store.schema())
+    columns = [n for n in dataset.schema.names if n not in ("probabilities", "embedding", "notes")]
+    for batch in dataset.to_batches(columns=columns):
+        builder.add(batch)
+    return builder.result()
+
+
+def write_summary(summary: dict[str, Any], path: str | Path) -> Path:
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.writing")
+    temporary.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    temporary.replace(path)
+    return path
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as the lines the command line prints."""
+    lines = [
+        f"{summary['records']} records: {summary['analysed']} analysed, {summary['errors']} "
+        f"could not be read; {summary['labelled']} with a label the model knows",
+    ]
+    if summary["accuracy"] is not None:
+        lines.append(f"Accuracy {summary['accuracy']:.1%}   ECE {summary['ece']:.3f}")
+        lines.append(
+            "Per class: "
+            + ", ".join(
+                f"{label} {_percent(entry['accuracy'])}"
+                for label, entry in summary["per_class"].items()
+            )
+        )
+        lines.append("Accuracy by coalition of modalities (records that have them):")
+        for name, entry in summary["coalitions"].items():
+            lines.append(f"  {name:<20} {_percent(entry['accuracy']):>7}  (n={entry['count']})")
+        for column, values in summary["slices"].items():
+            shown = ", ".join(f"{v} {_percent(e['accuracy'])}" for v, e in list(values.items())[:8])
+            more = f" and {len(values) - 8} more" if len(values) > 8 else ""
+            lines.append(f"By {column}: {shown}{more}")
+    lines.append(f"Mean Shapley share per modality, by {summary['reliance_by']}:")
+    for label, entry in summary["reliance"].items():
+        if entry["count"]:
+            shares = ", ".join(f"{m} {_percent(v)}" for m, v in entry["shapley_share"].items())
+            lines.append(f"  {label:<10} {shares}")
+    for example in summary["error_examples"][:3]:
+        lines.append(f"Error: {example['id']}: {example['error']}")
+    return "\n".join(lines)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
