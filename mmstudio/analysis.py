@@ -13,6 +13,7 @@ from mmstudio.explain.shapley import coalition_masks, shapley_matrix, shapley_va
 from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
 from mmstudio.models.device import describe_device, pick_device
+from mmstudio.models.types import FusionOutput
 from mmstudio.result import Analysis
 
 _EMPTY_SAMPLE = "nothing to analyse: give an image, a text or an audio clip (or switch one on)"
@@ -97,7 +98,9 @@ class Analyzer:
             full = _full_coalition(output)
             heatmaps = self.model.heatmaps(batch, encoded, full, predicted)
             watch.lap("heatmaps")
-        return logits, weights, heatmaps, _what_the_model_saw(batch, encoded, samples)
+        seen = _what_the_model_saw(batch, encoded, samples)
+        _add_fusion_attention(seen, output)
+        return logits, weights, heatmaps, seen
 
     def _run_whole(self, samples, watch):
         count = len(samples)
@@ -106,7 +109,18 @@ class Analyzer:
         ).unsqueeze(1)
         logits = self.model.coalition_logits(samples, presence.to(self.device)).float()
         watch.lap("coalitions")
-        return logits, None, None, [{} for _ in samples]
+        seen = [{} for _ in samples]
+        heatmaps = None
+        if self.explain and hasattr(self.model, "heatmaps"):
+            # A whole model has no batch or encodings of ours: it gets its samples back, and
+            # the full coalition's logits as the output.
+            full = FusionOutput(logits[:, -1:], None)
+            heatmaps = self.model.heatmaps(samples, None, full, logits[:, -1].argmax(-1))
+            watch.lap("heatmaps")
+            if hasattr(self.model, "tokens_for"):
+                for row, entry in enumerate(seen):
+                    entry["tokens"] = list(self.model.tokens_for(samples, row))
+        return logits, None, heatmaps, seen
 
     def _assemble(
         self, row, sample, coalition_logits, weights, heatmaps, seen, marks, total
@@ -136,6 +150,8 @@ class Analyzer:
             tokens=seen.get("tokens", []),
             spectrogram=seen.get("spectrogram"),
             spectrogram_hop_seconds=seen.get("hop_seconds"),
+            fusion_attention=seen.get("fusion_attention"),
+            fusion_attention_modalities=seen.get("fusion_attention_modalities", []),
         )
         if heatmaps is not None:
             maps = heatmaps[row]
@@ -151,6 +167,24 @@ def _full_coalition(output):
     attention = output.attention[:, -1:] if output.attention is not None else None
     weights = output.modality_weights[:, -1:] if output.modality_weights is not None else None
     return type(output)(output.logits[:, -1:], weights, attention, output.attention_spans)
+
+
+def _add_fusion_attention(seen: list[dict], output) -> None:
+    """Each sample's full-coalition attention over every token, and each token's modality.
+
+    Every position the head was fed is kept, padding and absent slots included (at 0 or
+    wherever the softmax put them), so positions line up with ``attention_spans``.
+    """
+    attention, spans = getattr(output, "attention", None), getattr(output, "attention_spans", None)
+    if attention is None or not spans:
+        return
+    names = [""] * attention.shape[-1]
+    for modality, (start, end) in spans.items():
+        names[start:end] = [modality] * (end - start)
+    full = attention[:, -1].float().cpu().numpy()
+    for row, entry in enumerate(seen):
+        entry["fusion_attention"] = full[row]
+        entry["fusion_attention_modalities"] = list(names)
 
 
 def _present_weights(weights, row, modalities, present) -> dict[str, float]:
