@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from mmstudio import MODALITIES
+from mmstudio.explain.interactions import interaction_matrices, named_interactions
 from mmstudio.explain.shapley import coalition_masks, shapley_matrix, shapley_values
 from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
@@ -48,6 +49,7 @@ class Analyzer:
         self.modalities: tuple[str, ...] = tuple(getattr(model, "modalities", MODALITIES))
         self._masks = coalition_masks(len(self.modalities))
         self._shapley = shapley_matrix(self._masks)
+        self._interactions = interaction_matrices(self._masks)
         self.device_name = describe_device(self.device)
 
     @property
@@ -150,6 +152,7 @@ class Analyzer:
             tokens=seen.get("tokens", []),
             spectrogram=seen.get("spectrogram"),
             spectrogram_hop_seconds=seen.get("hop_seconds"),
+            interactions=named_interactions(values, self._interactions, self.modalities, present),
             fusion_attention=seen.get("fusion_attention"),
             fusion_attention_modalities=seen.get("fusion_attention_modalities", []),
         )

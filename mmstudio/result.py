@@ -38,6 +38,9 @@ class Analysis:
     ``shapley`` holds exact Shapley values of the modalities present for the value
     function "log-probability of the predicted class"; ``shapley_base`` is that value
     with every modality absent, so ``shapley_base + sum(shapley.values()) == full_score``.
+    ``interactions`` holds exact interaction indices of the modalities present, from the same
+    coalition values: per index name (``explain.interactions.INDICES``), subsets joined by
+    "+" ("image+audio") -> value; positive is synergy, negative redundancy.
     ``fusion_weights`` is what the model itself weighted each modality by (attention
     mass or gate), summing to 1: what it attended to, not what changed the answer.
     """
@@ -52,6 +55,7 @@ class Analysis:
     shapley: dict[str, float]
     shapley_base: float
     full_score: float
+    interactions: dict[str, dict[str, float]] = field(default_factory=dict)
     image_heatmap: np.ndarray | None = None
     tokens: list[str] = field(default_factory=list)
     token_weights: np.ndarray | None = None

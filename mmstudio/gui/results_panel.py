@@ -207,6 +207,7 @@ class ResultsPanel(QWidget):
         self._stages = [
             lambda: self._show_first(analysis, expected, notes),
             lambda: self.contributions.show_shapley(analysis),
+            lambda: self.contributions.show_interactions(analysis),
             lambda: self.contributions.show_weights(analysis),
             lambda: self.image_map.show_map(
                 sample.image if "image" in present else None,

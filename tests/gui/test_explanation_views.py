@@ -51,3 +51,23 @@ def test_fusion_attention_appears_for_the_shipped_model_grouped_by_modality(qtbo
     names = np.array(analysis.fusion_attention_modalities)
     assert np.all(analysis.fusion_attention[names == "audio"][1:] == 0)
     assert view.isVisible() and list(view.shares) == ["image", "text", "audio"]
+
+
+def test_interactions_are_shown_next_to_the_shapley_bars(qtbot, shipped_window):
+    analysis = show_example(qtbot, shipped_window, "outvoted image")
+    view = shipped_window.results.contributions.interactions
+    assert view.isVisible()
+    shown = view.matrix()
+    assert set(shown) == {(a, b) for a in analysis.present for b in analysis.present}
+    for key, value in analysis.interactions["shapley_interaction"].items():
+        first, second = key.split("+")
+        assert shown[first, second] == shown[second, first] == f"{value:+.2f}"
+    for modality in analysis.present:
+        assert shown[modality, modality] == f"{analysis.shapley[modality]:+.2f}"
+    tip = view.cells["image", "audio"].toolTip()
+    assert "Shapley-Taylor" in tip and "Möbius" in tip
+    assert "beyond what each adds alone" in view.caption.text()
+
+    # One modality has nothing to interact with: the matrix says so instead of showing a cell.
+    show_example(qtbot, shipped_window, "handwriting only")
+    assert view.matrix() == {} and "nothing to interact with" in view.caption.text()
