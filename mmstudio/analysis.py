@@ -162,6 +162,9 @@ class Analyzer:
             analysis.token_weights = maps.tokens
             analysis.audio_heatmap = maps.audio
             analysis.heatmap_method = maps.method
+            analysis.text_heatmap_method = getattr(maps, "text_method", "") or (
+                maps.method if maps.tokens is not None else ""
+            )
         return analysis
 
 

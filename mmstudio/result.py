@@ -41,6 +41,8 @@ class Analysis:
     ``interactions`` holds exact interaction indices of the modalities present, from the same
     coalition values: per index name (``explain.interactions.INDICES``), subsets joined by
     "+" ("image+audio") -> value; positive is synergy, negative redundancy.
+    ``heatmap_method`` says how the image and audio maps were made, ``text_heatmap_method``
+    how the text map was.
     ``fusion_weights`` is what the model itself weighted each modality by (attention
     mass or gate), summing to 1: what it attended to, not what changed the answer.
     """
@@ -65,6 +67,7 @@ class Analysis:
     fusion_attention: np.ndarray | None = None
     fusion_attention_modalities: list[str] = field(default_factory=list)
     heatmap_method: str = ""
+    text_heatmap_method: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     model_name: str = ""
     device: str = ""

@@ -24,12 +24,19 @@ class Heatmaps:
     tokens: np.ndarray | None
     audio: np.ndarray | None
     method: str
+    # How the text map was made, when not by ``method``.
+    text_method: str = ""
 
 
 def _unit(values: torch.Tensor) -> torch.Tensor:
     values = values.clamp_min(0)
     peak = values.max()
     return values / peak if peak > 0 else values
+
+
+def unit_range(weights: np.ndarray) -> np.ndarray:
+    """Non-negative weights scaled so that the largest is 1 (all zeros stay zeros)."""
+    return _unit(torch.as_tensor(weights, dtype=torch.float32)).numpy()
 
 
 def image_map_to_original(grid_map: torch.Tensor, batch: Batch, row: int) -> np.ndarray | None:

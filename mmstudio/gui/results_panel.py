@@ -221,7 +221,9 @@ class ResultsPanel(QWidget):
                 analysis.spectrogram_hop_seconds,
             ),
             lambda: self.text_map.show_map(
-                analysis.tokens if "text" in present else [], analysis.token_weights
+                analysis.tokens if "text" in present else [],
+                analysis.token_weights,
+                analysis.text_heatmap_method,
             ),
             lambda: self.fusion_map.show_analysis(analysis),
         ]

@@ -71,3 +71,14 @@ def test_interactions_are_shown_next_to_the_shapley_bars(qtbot, shipped_window):
     # One modality has nothing to interact with: the matrix says so instead of showing a cell.
     show_example(qtbot, shipped_window, "handwriting only")
     assert view.matrix() == {} and "nothing to interact with" in view.caption.text()
+
+
+def test_the_text_map_points_at_the_number_word_and_names_its_method(qtbot, shipped_window):
+    analysis = show_example(qtbot, shipped_window, "all agree: seven")
+    view = shipped_window.results.text_map
+    assert view.words == ["i", "think", "it", "is", "a", "seven"]
+    assert view.words[int(np.argmax(view.word_weights))] == "seven"
+    assert analysis.text_heatmap_method == "word occlusion"
+    assert "word occlusion" in view.title.text()
+    # The image keeps its own method's name.
+    assert "word occlusion" not in shipped_window.results.image_map.title.text()
