@@ -9,9 +9,11 @@ import numpy as np
 import torch
 
 from mmstudio import MODALITIES
+from mmstudio.explain.interactions import interaction_matrices, named_interactions
 from mmstudio.explain.shapley import coalition_masks, shapley_matrix, shapley_values
 from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
+from mmstudio.model_outputs import FusionOutput
 from mmstudio.models.device import describe_device, pick_device
 from mmstudio.result import Analysis
 
@@ -53,6 +55,7 @@ class Analyzer:
         self.modalities: tuple[str, ...] = tuple(getattr(model, "modalities", MODALITIES))
         self._masks = coalition_masks(len(self.modalities))
         self._shapley = shapley_matrix(self._masks)
+        self._interactions = interaction_matrices(self._masks)
         self.device_name = describe_device(self.device)
 
     @property
@@ -122,6 +125,7 @@ class Analyzer:
             heatmaps = self.model.heatmaps(batch, encoded, full, predicted)
             watch.lap("heatmaps")
         seen = _what_the_model_saw(batch, encoded, samples)
+        _add_fusion_attention(seen, output)
         return logits, weights, heatmaps, seen, getattr(output, "embedding", None)
 
     def _run_whole(self, samples, watch):
@@ -131,7 +135,18 @@ class Analyzer:
         ).unsqueeze(1)
         logits = self.model.coalition_logits(samples, presence.to(self.device)).float()
         watch.lap("coalitions")
-        return logits, None, None, [{} for _ in samples]
+        seen = [{} for _ in samples]
+        heatmaps = None
+        if self.explain and hasattr(self.model, "heatmaps"):
+            # A whole model has no batch or encodings of ours: it gets its samples back, and
+            # the full coalition's logits as the output.
+            full = FusionOutput(logits[:, -1:], None)
+            heatmaps = self.model.heatmaps(samples, None, full, logits[:, -1].argmax(-1))
+            watch.lap("heatmaps")
+            if hasattr(self.model, "tokens_for"):
+                for row, entry in enumerate(seen):
+                    entry["tokens"] = list(self.model.tokens_for(samples, row))
+        return logits, None, heatmaps, seen
 
     def _assemble(
         self, row, sample, coalition_logits, weights, heatmaps, seen, marks, total
@@ -164,6 +179,9 @@ class Analyzer:
             tokens=seen.get("tokens", []),
             spectrogram=seen.get("spectrogram"),
             spectrogram_hop_seconds=seen.get("hop_seconds"),
+            interactions=named_interactions(values, self._interactions, self.modalities, present),
+            fusion_attention=seen.get("fusion_attention"),
+            fusion_attention_modalities=seen.get("fusion_attention_modalities", []),
         )
         if heatmaps is not None:
             maps = heatmaps[row]
@@ -171,6 +189,9 @@ class Analyzer:
             analysis.token_weights = maps.tokens
             analysis.audio_heatmap = maps.audio
             analysis.heatmap_method = maps.method
+            analysis.text_heatmap_method = getattr(maps, "text_method", "") or (
+                maps.method if maps.tokens is not None else ""
+            )
         return analysis
 
 
@@ -179,6 +200,24 @@ def _full_coalition(output):
     attention = output.attention[:, -1:] if output.attention is not None else None
     weights = output.modality_weights[:, -1:] if output.modality_weights is not None else None
     return type(output)(output.logits[:, -1:], weights, attention, output.attention_spans)
+
+
+def _add_fusion_attention(seen: list[dict], output) -> None:
+    """Each sample's full-coalition attention over every token, and each token's modality.
+
+    Every position the head was fed is kept, padding and absent slots included (at 0 or
+    wherever the softmax put them), so positions line up with ``attention_spans``.
+    """
+    attention, spans = getattr(output, "attention", None), getattr(output, "attention_spans", None)
+    if attention is None or not spans:
+        return
+    names = [""] * attention.shape[-1]
+    for modality, (start, end) in spans.items():
+        names[start:end] = [modality] * (end - start)
+    full = attention[:, -1].float().cpu().numpy()
+    for row, entry in enumerate(seen):
+        entry["fusion_attention"] = full[row]
+        entry["fusion_attention_modalities"] = list(names)
 
 
 def _present_weights(weights, row, modalities, present) -> dict[str, float]:

@@ -230,6 +230,14 @@ def format_summary(analysis, top: int = 5) -> str:
     for modality, value in analysis.shapley.items():
         lines.append(f"  {modality:<16} {value:+.3f}")
     lines.append(f"  {'= full input':<16} {analysis.full_score:+.3f}")
+    pairs = analysis.interactions.get("shapley_interaction", {})
+    if pairs:
+        lines += [
+            "",
+            "Modality interactions (pairwise Shapley interaction; + synergy, - redundancy):",
+        ]
+        for pair, value in pairs.items():
+            lines.append(f"  {pair.replace('+', ' x '):<16} {value:+.3f}")
     if analysis.fusion_weights:
         lines += ["", f"Model's fusion weights ({analysis.fusion_weights_kind}):"]
         for modality, weight in analysis.fusion_weights.items():

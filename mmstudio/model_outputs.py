@@ -112,3 +112,5 @@ class Heatmaps:
     tokens: np.ndarray | None
     audio: np.ndarray | None
     method: str
+    # How the text map was made, when not by ``method``.
+    text_method: str = ""

@@ -52,6 +52,11 @@ class Analysis:
     ``shapley`` holds exact Shapley values of the modalities present for the value
     function "log-probability of the predicted class"; ``shapley_base`` is that value
     with every modality absent, so ``shapley_base + sum(shapley.values()) == full_score``.
+    ``interactions`` holds exact interaction indices of the modalities present, from the same
+    coalition values: per index name (``explain.interactions.INDICES``), subsets joined by
+    "+" ("image+audio") -> value; positive is synergy, negative redundancy.
+    ``heatmap_method`` says how the image and audio maps were made, ``text_heatmap_method``
+    how the text map was.
     ``fusion_weights`` is what the model itself weighted each modality by (attention
     mass or gate), summing to 1: what it attended to, not what changed the answer.
 
@@ -76,6 +81,7 @@ class Analysis:
     coalition_values: np.ndarray | None = None
     coalition_predictions: list[int] = field(default_factory=list)
     embedding: np.ndarray | None = None
+    interactions: dict[str, dict[str, float]] = field(default_factory=dict)
     image_heatmap: np.ndarray | None = None
     tokens: list[str] = field(default_factory=list)
     token_weights: np.ndarray | None = None
@@ -85,6 +91,7 @@ class Analysis:
     fusion_attention: np.ndarray | None = None
     fusion_attention_modalities: list[str] = field(default_factory=list)
     heatmap_method: str = ""
+    text_heatmap_method: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     model_name: str = ""
     device: str = ""

@@ -22,6 +22,11 @@ def _unit(values: torch.Tensor) -> torch.Tensor:
     return values / peak if peak > 0 else values
 
 
+def unit_range(weights: np.ndarray) -> np.ndarray:
+    """Non-negative weights scaled so that the largest is 1 (all zeros stay zeros)."""
+    return _unit(torch.as_tensor(weights, dtype=torch.float32)).numpy()
+
+
 def image_map_to_original(grid_map: torch.Tensor, batch: Batch, row: int) -> np.ndarray | None:
     """Map a (h, w) map over the square model input back onto the original image."""
     box, size = batch.image_boxes[row], batch.image_sizes[row]

@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from mmstudio.gui.interaction_view import InteractionView
 from mmstudio.gui.plotting import pg
 from mmstudio.gui.theme import (
     MODALITY_COLORS,
@@ -98,6 +99,7 @@ class ContributionView(QWidget):
         super().__init__(parent)
         self.shapley = _Panel(SHAPLEY_TITLE, "shapleyPlot")
         self.weights = _Panel(WEIGHTS_TITLE, "fusionWeightsPlot")
+        self.interactions = InteractionView()
         self.shapley.plot.getPlotItem().setLabel("bottom", "Δ log-probability")
         # Log-probabilities are read as plain numbers; an SI prefix ("x0.001") would only confuse.
         self.shapley.plot.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
@@ -112,12 +114,17 @@ class ContributionView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(12)
         layout.addWidget(self.shapley, 1)
+        layout.addWidget(self.interactions)
         layout.addWidget(self.weights, 1)
         self.clear()
 
     def show_analysis(self, analysis: Analysis) -> None:
         self.show_shapley(analysis)
+        self.show_interactions(analysis)
         self.show_weights(analysis)
+
+    def show_interactions(self, analysis: Analysis) -> None:
+        self.interactions.show_analysis(analysis)
 
     def _row_labels(self, analysis: Analysis) -> list[str]:
         return [m if m in analysis.present else f"{m} (off)" for m in analysis.modalities]
@@ -183,6 +190,7 @@ class ContributionView(QWidget):
     def clear(self) -> None:
         self.shapley.clear()
         self.weights.clear()
+        self.interactions.clear()
         self.shapley.caption.setText(
             "Exact Shapley values of the modalities, once there is a prediction."
         )

@@ -28,6 +28,7 @@ class FusionAttentionView(QWidget):
         style_plot(self.plot, self)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.9)
         self.plot.addItem(self.bars)
+        self.shares: dict[str, float] = {}  # modality -> attention mass, in display order
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -44,15 +45,16 @@ class FusionAttentionView(QWidget):
         attention = np.asarray(attention, dtype=np.float32)
         brushes = [pg.mkBrush(MODALITY_COLORS.get(m, "#888888")) for m in groups]
         self.bars.setOpts(x=np.arange(len(attention)), height=attention, width=0.9, brushes=brushes)
-        ticks = []
+        ticks, self.shares = [], {}
         for modality in dict.fromkeys(groups):
             where = [i for i, m in enumerate(groups) if m == modality]
-            share = float(attention[where].sum())
-            ticks.append((float(np.mean(where)), f"{modality} ({share:.0%})"))
+            self.shares[modality] = float(attention[where].sum())
+            ticks.append((float(np.mean(where)), f"{modality} ({self.shares[modality]:.0%})"))
         self.plot.getPlotItem().getAxis("bottom").setTicks([ticks])
         self.plot.getPlotItem().autoRange()
         self.setVisible(True)
 
     def clear(self) -> None:
+        self.shares = {}
         self.bars.setOpts(x=[], height=[], width=0.9)
         self.setVisible(False)

@@ -205,6 +205,7 @@ class ResultsPanel(QWidget):
         self._stages = [
             lambda: self._show_first(analysis, expected, notes),
             lambda: self.contributions.show_shapley(analysis),
+            lambda: self.contributions.show_interactions(analysis),
             lambda: self.contributions.show_weights(analysis),
             lambda: self.image_map.show_map(
                 sample.image if "image" in present else None,
@@ -218,7 +219,9 @@ class ResultsPanel(QWidget):
                 analysis.spectrogram_hop_seconds,
             ),
             lambda: self.text_map.show_map(
-                analysis.tokens if "text" in present else [], analysis.token_weights
+                analysis.tokens if "text" in present else [],
+                analysis.token_weights,
+                analysis.text_heatmap_method,
             ),
             lambda: self.fusion_map.show_analysis(analysis),
         ]

@@ -1,4 +1,10 @@
-"""The text as the model tokenised it, each token shaded by its weight; hover for the value."""
+"""The text as the model read it, each word shaded by its weight; hover a word for its value
+and the weights of its characters (or sub-word tokens).
+
+Words, not tokens, are shaded: a character's weight means little on its own, and a run of
+differently shaded letters is hard to read. Spaces and punctuation belong to no word and
+stay unshaded. The title says which method made the map.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QLabel, QTextBrowser, QToolTip, QVBoxLayout, QWidget
 
+from mmstudio.explain.words import word_spans, words_of
 from mmstudio.gui import colormaps
 
 _ANCHOR = "token:"
@@ -50,6 +57,25 @@ def _shown(token: str) -> str:
     return html.escape(token).replace(" ", "&nbsp;")
 
 
+def word_means(weights: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+    """A word's weight: the mean of its tokens' (a long word is not heavier for its length)."""
+    return np.array([float(np.mean(weights[a:b])) for a, b in spans], dtype=np.float32)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    rank = np.empty(len(values), dtype=int)
+    rank[np.argsort(-values, kind="stable")] = np.arange(1, len(values) + 1)
+    return rank
+
+
+def _word_tip(tokens: list[str], weights: np.ndarray, weight: float, rank: int, count: int) -> str:
+    tip = f"“{''.join(tokens)}”  weight {weight:.3f}  (rank {rank} of {count} words)"
+    if len(tokens) > 1:
+        parts = "  ".join(f"{t} {w:.2f}" for t, w in zip(tokens, weights, strict=True))
+        tip += f"\nper character: {parts}"
+    return tip
+
+
 class TextMapView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +88,9 @@ class TextMapView(QWidget):
         self._colormap = colormaps.DEFAULT
         self._tokens: list[str] = []
         self._weights: np.ndarray | None = None
+        self._method = ""
+        self.words: list[str] = []
+        self.word_weights = np.zeros(0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -69,9 +98,10 @@ class TextMapView(QWidget):
         layout.addWidget(self.browser, 1)
         self.clear()
 
-    def show_map(self, tokens: list[str], weights: np.ndarray | None) -> None:
+    def show_map(self, tokens: list[str], weights: np.ndarray | None, method: str = "") -> None:
         self._tokens = list(tokens)
         self._weights = None if weights is None else np.asarray(weights, dtype=np.float32)
+        self._method = method
         if not tokens:
             self.clear()
             return
@@ -81,31 +111,41 @@ class TextMapView(QWidget):
         tokens, weights = self._tokens, self._weights
         if weights is None or len(weights) != len(tokens):
             weights = np.zeros(len(tokens), dtype=np.float32)
-        colours = colormaps.rgb(self._colormap, weights)
-        order = np.argsort(-weights)
-        rank = np.empty(len(tokens), dtype=int)
-        rank[order] = np.arange(1, len(tokens) + 1)
-        spans, tips = [], []
-        for index, (token, weight, colour) in enumerate(zip(tokens, weights, colours, strict=True)):
+        spans = word_spans(tokens)
+        self.word_weights = word_means(weights, spans)
+        colours = colormaps.rgb(self._colormap, self.word_weights)
+        rank = _ranks(self.word_weights)
+        pieces, tips, position = [], [], 0
+        for index, ((start, end), weight, colour) in enumerate(
+            zip(spans, self.word_weights, colours, strict=True)
+        ):
+            pieces.append("".join(_shown(t) for t in tokens[position:start]))
             background = "#{:02x}{:02x}{:02x}".format(*colour)
-            spans.append(
+            pieces.append(
                 f'<a href="{_ANCHOR}{index}" style="background-color:{background}; color:{_ink(colour)};'
-                f' text-decoration:none;">{_shown(token)}</a>'
+                f' text-decoration:none;">{"".join(_shown(t) for t in tokens[start:end])}</a>'
             )
-            tips.append(f"“{token}”  weight {weight:.3f}  (rank {rank[index]} of {len(tokens)})")
+            tips.append(
+                _word_tip(tokens[start:end], weights[start:end], weight, rank[index], len(spans))
+            )
+            position = end
+        pieces.append("".join(_shown(t) for t in tokens[position:]))
+        self.words = words_of(tokens, spans)
         self.browser.tooltips = tips
         legend = "".join(
             f'<span style="background-color:#{c[0]:02x}{c[1]:02x}{c[2]:02x};">&nbsp;&nbsp;</span>'
             for c in colormaps.rgb(self._colormap, np.linspace(0.0, 1.0, 12))
         )
-        self.browser.setHtml(f"<div style='line-height:150%'>{''.join(spans)}</div>")
+        method = f" · {html.escape(self._method)}" if self._method else ""
+        self.browser.setHtml(f"<div style='line-height:150%'>{''.join(pieces)}</div>")
         self.title.setText(
-            f"<b>Text</b> <span style='color:gray'>· {len(tokens)} tokens · low</span> {legend}"
-            " <span style='color:gray'>high · hover a token for its weight</span>"
+            f"<b>Text</b> <span style='color:gray'>{method} · {len(spans)} words · low</span> "
+            f"{legend} <span style='color:gray'>high · hover a word for its weight</span>"
         )
 
     def clear(self) -> None:
-        self._tokens, self._weights = [], None
+        self._tokens, self._weights, self._method = [], None, ""
+        self.words, self.word_weights = [], np.zeros(0)
         self.browser.tooltips = []
         self.browser.setHtml("<span style='color:gray'>No text in this analysis</span>")
         self.title.setText("<b>Text</b>")

@@ -8,13 +8,16 @@ import torch
 from torch import nn
 
 from mmstudio import MODALITIES
-from mmstudio.explain.heatmaps import attention_heatmaps, gradient_heatmaps
+from mmstudio.explain.heatmaps import attention_heatmaps, gradient_heatmaps, unit_range
+from mmstudio.explain.occlusion import METHOD as OCCLUSION
+from mmstudio.explain.occlusion import word_occlusion
 from mmstudio.inputs.sample import Sample
-from mmstudio.model_outputs import Batch, Encoded, FusionOutput
+from mmstudio.model_outputs import Batch, Encoded, FusionOutput, ModalityEncoding
 from mmstudio.models.config import FusionConfig
 from mmstudio.models.encoders import AudioEncoder, TextEncoder, build_image_encoder
 from mmstudio.models.fusion import build_fusion
 from mmstudio.models.preprocess import Preprocessor
+from mmstudio.models.tokenizer import PAD_ID
 
 
 class FusionNet(nn.Module):
@@ -26,6 +29,10 @@ class FusionNet(nn.Module):
     """
 
     modalities: tuple[str, ...] = MODALITIES
+    # How the text map is made: word occlusion, or the strategy's own map ("native": fusion
+    # attention or gradient x input), kept to measure one against the other.
+    TEXT_MAPS = (OCCLUSION, "native")
+    text_map: str = OCCLUSION
 
     def __init__(self, config: FusionConfig):
         super().__init__()
@@ -79,6 +86,52 @@ class FusionNet(nn.Module):
             normalized_spectrogram=normalized,
         )
 
+    def text_variants(
+        self, batch: Batch, encoded: Encoded, rows: list[int], kept: list[list[int]]
+    ) -> Encoded:
+        """Encodings of samples ``rows`` with the i-th one's text cut down to the token
+        indices ``kept[i]``: only the text encoder runs again, the others are reused."""
+        ids = torch.full(
+            (len(rows), batch.text_ids.shape[1]),
+            PAD_ID,
+            dtype=torch.long,
+            device=batch.text_ids.device,
+        )
+        for i, (row, keep) in enumerate(zip(rows, kept, strict=True)):
+            ids[i, : len(keep)] = batch.text_ids[row, keep]
+        return self.encode_variants(encoded, rows, text_ids=ids)
+
+    def encode_variants(
+        self,
+        encoded: Encoded,
+        rows: list[int],
+        *,
+        images: torch.Tensor | None = None,
+        text_ids: torch.Tensor | None = None,
+        normalized_spectrogram: torch.Tensor | None = None,
+    ) -> Encoded:
+        """Encodings of samples ``rows`` (repeats allowed) with some inputs replaced, one
+        row each: model-ready images, token ids or the audio CNN's normalised log-mel. Only
+        the encoders of replaced inputs run; the others' outputs are reused."""
+        index = torch.tensor(rows, device=encoded.present.device)
+        encodings = {
+            name: ModalityEncoding(enc.tokens[index], enc.mask[index], enc.pooled[index], enc.grid)
+            for name, enc in encoded.modalities.items()
+        }
+        if images is not None:
+            encodings["image"] = self.image_encoder.forward_tokens(
+                self.image_encoder.forward_features(images)
+            )
+        if text_ids is not None:
+            encodings["text"] = self.text_encoder.forward_tokens(
+                self.text_encoder.embed(text_ids), text_ids != PAD_ID
+            )
+        if normalized_spectrogram is not None:
+            encodings["audio"] = self.audio_encoder.forward_tokens(
+                normalized_spectrogram, encoded.spectrogram_frames[index]
+            )
+        return Encoded(encodings, encoded.present[index])
+
     def fuse(self, encoded: Encoded, presence: torch.Tensor) -> FusionOutput:
         """``presence`` (B, K, M): K coalitions per sample. Logits are temperature-scaled."""
         presence = presence & encoded.present.unsqueeze(1)
@@ -130,14 +183,29 @@ class FusionNet(nn.Module):
     def heatmaps(
         self, batch: Batch, encoded: Encoded, output: FusionOutput, predicted: torch.Tensor
     ) -> list:
-        """Per-sample heatmaps for the predicted classes, ``output`` being the full coalition's."""
+        """Per-sample heatmaps for the predicted classes, ``output`` being the full coalition's.
+
+        The text map is word occlusion whatever the strategy: on the digits test split it puts
+        the number word on top for 99% of phrases, fusion attention for 22% and gradient x
+        input for 55% (benchmarks/explanation_faithfulness.py).
+        """
         if output.attention is not None:
-            return attention_heatmaps(batch, encoded, output, coalition=0)
-        with torch.enable_grad():
-            explained = self.encode(batch, keep_for_explain=True)
-            logits = self.fuse(explained, batch.present.unsqueeze(1)).logits[:, 0]
-            scores = logits.gather(1, predicted[:, None])[:, 0]
-            return gradient_heatmaps(batch, explained, scores)
+            maps = attention_heatmaps(batch, encoded, output, coalition=0)
+        else:
+            with torch.enable_grad():
+                explained = self.encode(batch, keep_for_explain=True)
+                logits = self.fuse(explained, batch.present.unsqueeze(1)).logits[:, 0]
+                scores = logits.gather(1, predicted[:, None])[:, 0]
+                maps = gradient_heatmaps(batch, explained, scores)
+        if self.text_map != OCCLUSION:
+            return maps
+        for maps_of_row, weights in zip(
+            maps, word_occlusion(self, batch, encoded, predicted), strict=True
+        ):
+            if weights is not None:
+                maps_of_row.tokens = unit_range(weights)
+                maps_of_row.text_method = OCCLUSION
+        return maps
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

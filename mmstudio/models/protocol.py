@@ -49,5 +49,6 @@ class WholeFusionModel(FusionModel, Protocol):
 
 # Optional, on either kind:
 #   heatmaps(batch, encoded, output, predicted) -> list[mmstudio.explain.heatmaps.Heatmaps]
-#   tokens_for(batch, row) -> list[str]
+#     (a whole model gets its samples as ``batch`` and None as ``encoded``)
+#   tokens_for(samples, row) -> list[str]  -- a whole model's text tokens, for its heatmaps
 #   fusion_weights_kind: str  -- what the modality weights mean, shown in the window

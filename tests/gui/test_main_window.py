@@ -409,12 +409,14 @@ def test_colormap_and_opacity_reach_the_heatmaps(qtbot, window, input_files):
         assert tuple(top) == tuple(colormaps.lut("viridis")[-1][:3])
 
 
-def test_text_tokens_show_their_weight_on_hover(qtbot, window):
-    analysis = analysed(qtbot, window, lambda: window.text_input.set_text("seven"))
-    browser = window.results.text_map.browser
-    assert len(browser.tooltips) == len(analysis.tokens) == 5
-    assert f"{analysis.token_weights[0]:.3f}" in browser.tooltip_at_token(0)
-    assert "“s”" in browser.tooltip_at_token(0)
+def test_text_words_show_their_weight_and_characters_on_hover(qtbot, window):
+    analysis = analysed(qtbot, window, lambda: window.text_input.set_text("it is seven"))
+    view = window.results.text_map
+    assert view.words == ["it", "is", "seven"] and len(view.browser.tooltips) == 3
+    seven = view.browser.tooltip_at_token(2)
+    assert "“seven”" in seven and f"{np.mean(analysis.token_weights[6:]):.3f}" in seven
+    assert "per character: s " in seven
+    assert analysis.text_heatmap_method in view.title.text()
 
 
 def test_the_status_bar_names_model_device_precision_and_latency(qtbot, window, input_files):

@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,14 +64,21 @@ def build_digits_dataset(
     size: str = "full",
     progress: Progress | None = None,
     workers: int = 2,
+    splits: Sequence[str] = SPLITS,
 ) -> Manifest:
     """Build the dataset into ``out_dir`` (replacing an earlier build there) and read it back.
+
+    ``splits`` builds only some splits; each split's records depend only on the seed and the
+    split, so a test-only build holds exactly the test records of a full build.
 
     The build happens in a sibling staging folder that is renamed into place at the end, so an
     interrupted build never leaves a half-written dataset behind a valid-looking manifest.
     """
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
+    unknown = sorted(set(splits) - set(SPLITS))
+    if unknown or not splits:
+        raise ValueError(f"splits must be some of {', '.join(SPLITS)}, got {list(splits)!r}")
     # Absolute, because records hold absolute paths that write_manifest makes relative again.
     out_dir = Path(out_dir).absolute()
     _refuse_foreign_folder(out_dir)
@@ -83,7 +90,7 @@ def build_digits_dataset(
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     try:
-        info = _build_into(staging, seed, SIZES[size], report, workers)
+        info = _build_into(staging, seed, SIZES[size], report, workers, splits)
         info.update(size=size, build_seconds=round(time.perf_counter() - started, 1))
         (staging / "build_info.json").write_text(
             json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -115,12 +122,14 @@ def _refuse_foreign_folder(out_dir: Path) -> None:
         )
 
 
-def _build_into(root: Path, seed: int, spec: SizeSpec, report: Progress, workers: int) -> dict:
+def _build_into(
+    root: Path, seed: int, spec: SizeSpec, report: Progress, workers: int, splits: Sequence[str]
+) -> dict:
     fonts = images.fonts_by_split()
     voices = speech.voices_by_split()
     records: list[Record] = []
     counts: dict[str, dict[str, int]] = {}
-    for split in SPLITS:
+    for split in (s for s in SPLITS if s in splits):
         clips = _build_audio_pool(root, split, seed, spec, voices[split], report, workers)
         split_records = _build_records(root, split, seed, spec, fonts[split], clips, report)
         records.extend(split_records)
@@ -312,6 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--workers", type=int, default=2, help="parallel espeak-ng processes")
+    parser.add_argument(
+        "--splits",
+        nargs="+",
+        choices=SPLITS,
+        default=list(SPLITS),
+        help="build only these splits (the same records as in a build of all of them)",
+    )
     parser.add_argument("--samples", type=Path, help="also write the shipped sample inputs here")
     args = parser.parse_args(argv)
 
@@ -325,9 +341,10 @@ def main(argv: list[str] | None = None) -> int:
             size=args.size,
             progress=_printing_progress(),
             workers=args.workers,
+            splits=args.splits,
         )
         elapsed = time.perf_counter() - started
-        sizes = ", ".join(f"{s} {len(manifest.split(s))}" for s in SPLITS)
+        sizes = ", ".join(f"{s} {len(manifest.split(s))}" for s in args.splits)
         print(f"wrote {len(manifest.records)} records ({sizes}) to {args.out} in {elapsed:.1f} s")
         if args.samples:
             from .samples import write_samples

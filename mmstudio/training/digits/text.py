@@ -340,7 +340,7 @@ class TextStyle:
 
 def make_text(
     digit: int, split: str, rng: np.random.Generator, style: TextStyle = TextStyle()
-) -> tuple[str, dict[str, str]]:
+) -> tuple[str, dict[str, str | int]]:
     """A phrase naming ``digit`` using ``split``'s templates, and metadata about how it was made."""
     weights = np.array([style.english_weight if lang == "en" else 1.0 for lang in LANGUAGES])
     lang = LANGUAGES[int(rng.choice(len(LANGUAGES), p=weights / weights.sum()))]
@@ -363,7 +363,15 @@ def make_text(
         text = add_typos(text, style.typo_char_rate, rng)
         if len(number) >= _MIN_TYPO_NUMBER_LENGTH:
             number = add_typos(number, style.typo_char_rate, rng)
-    return text.replace(_NUMBER_SLOT, number), {"text_lang": lang, "text_form": form}
+    # Where the number sits, in characters of the phrase: what a text explanation should find.
+    start = text.index(_NUMBER_SLOT)
+    meta = {
+        "text_lang": lang,
+        "text_form": form,
+        "text_number_start": start,
+        "text_number_end": start + len(number),
+    }
+    return text.replace(_NUMBER_SLOT, number), meta
 
 
 def phrase(digit: int, lang: str, template: str, *, numeral: bool = False) -> str:
