@@ -236,16 +236,16 @@ def display_cost_ms(camera: SyntheticCamera, runs: int = 100) -> tuple[float, fl
 def analyze_only_ms(
     spec: str, voice: LoopedVoice, camera: SyntheticCamera, runs: int = 40
 ) -> float:
-    """Median time of Analyzer.analyze alone on one live-like sample, with the live worker's
-    torch thread count: the ceiling the model itself puts on the analysis rate."""
+    """Median time of Analyzer.analyze alone on one live-like sample, with the analysis
+    thread's torch thread count: the ceiling the model itself puts on the analysis rate."""
     import torch
 
     from mmstudio.analysis import load_analyzer
+    from mmstudio.gui.service.model_host import analysis_threads
     from mmstudio.inputs import audio_from_array, make_sample
 
-    cores = os.cpu_count() or 1
     before = torch.get_num_threads()
-    torch.set_num_threads(max(1, cores - 1) if cores <= 4 else before)
+    torch.set_num_threads(analysis_threads() or before)
     try:
         analyzer = load_analyzer(spec, "cpu")
         sample = make_sample(

@@ -52,11 +52,9 @@ class ModelHost:
 
         if self._devices is not None:
             return self._devices
-        # On a small CPU, torch's intra-op threads on every core would starve the GUI thread
-        # of CPU time; one core stays free for the window. OMP_NUM_THREADS overrides this.
-        cores = os.cpu_count() or 1
-        if "OMP_NUM_THREADS" not in os.environ and cores <= 4:
-            torch.set_num_threads(max(1, cores - 1))
+        threads = analysis_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
         self._devices = available_devices(torch)
         return self._devices
 
@@ -94,6 +92,18 @@ class ModelHost:
         source = self.info.source if self.info else ""
         self.info = model_info(self.analyzer, source, 0.0)
         return self.info
+
+
+def analysis_threads() -> int | None:
+    """torch's intra-op thread count for the analysis thread, or None to leave torch's choice.
+
+    On a small CPU, torch's threads on every core would starve the GUI thread of CPU time, so
+    one core stays free for the window. OMP_NUM_THREADS, when set, is the user's choice.
+    """
+    cores = os.cpu_count() or 1
+    if "OMP_NUM_THREADS" in os.environ or cores > 4:
+        return None
+    return max(1, cores - 1)
 
 
 def available_devices(torch) -> list[str]:
