@@ -236,16 +236,16 @@ def display_cost_ms(camera: SyntheticCamera, runs: int = 100) -> tuple[float, fl
 def analyze_only_ms(
     spec: str, voice: LoopedVoice, camera: SyntheticCamera, runs: int = 40
 ) -> float:
-    """Median time of Analyzer.analyze alone on one live-like sample, with the live worker's
-    torch thread count: the ceiling the model itself puts on the analysis rate."""
+    """Median time of Analyzer.analyze alone on one live-like sample, with the analysis
+    thread's torch thread count: the ceiling the model itself puts on the analysis rate."""
     import torch
 
     from mmstudio.analysis import load_analyzer
+    from mmstudio.gui.service.model_host import analysis_threads
     from mmstudio.inputs import audio_from_array, make_sample
 
-    cores = os.cpu_count() or 1
     before = torch.get_num_threads()
-    torch.set_num_threads(max(1, cores - 1) if cores <= 4 else before)
+    torch.set_num_threads(analysis_threads() or before)
     try:
         analyzer = load_analyzer(spec, "cpu")
         sample = make_sample(
@@ -298,7 +298,7 @@ def main(argv=None) -> int:
     model_ms = analyze_only_ms(spec, voice, camera)
     session.start()
     session.microphone = voice
-    session.worker.audio = GatedWindow(voice, session.window_seconds, session.gate)
+    session.audio_window = GatedWindow(voice, session.window_seconds, session.gate)
     camera.timer.start()
     deadline = time.perf_counter() + 120
     while not any(r.analysis is not None for r in results) and time.perf_counter() < deadline:
@@ -351,8 +351,8 @@ def main(argv=None) -> int:
         return "met" if met[key] else "**not met**"
 
     body = f"""
-Model: {model_text}, on {measured[0].analysis.device if measured else "?"}; the live worker has its own
-copy of the model in its own QThread (on a CPU with 4 cores or fewer, torch gets one core fewer than
+Model: {model_text}, on {measured[0].analysis.device if measured else "?"}; live mode runs on the
+analysis service's one model in its worker thread (on a CPU with 4 cores or fewer, torch gets one core fewer than
 there are, so the GUI thread keeps one).
 Input: {width}x{height} YUV420P frames at {args.fps:g} fps from a precise QTimer into the live
 QVideoSink (measured {input_fps:.1f} fps), text "{TEXT}", and a 1.5 s audio window from a stand-in

@@ -160,7 +160,7 @@ def heartbeat(
         "ticks": len(ticks),
         "requests": requested[0],
         "analyses_shown": len(shown),
-        "analyses_run": window.service.worker.analyses_run,
+        "analyses_run": window.service.analyses_run,
         "p50_stall_ms": _percentile(stalls, 50),
         "p99_stall_ms": _percentile(stalls, 99),
         "max_stall_ms": stalls[-1] if stalls else 0.0,

@@ -13,13 +13,12 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
     QMessageBox,
     QScrollArea,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -35,6 +34,8 @@ from mmstudio.gui.examples import Example, load_examples
 from mmstudio.gui.export import export_analysis, suggested_name
 from mmstudio.gui.image_input import ImageInput
 from mmstudio.gui.live_actions import make_live_actions
+from mmstudio.gui.live_mode import LiveMode
+from mmstudio.gui.menus import build_file_menu, build_help_menu, fill_examples_menu
 from mmstudio.gui.model_menu import DEVICES, ModelMenu
 from mmstudio.gui.results_panel import SPLITTERS, ResultsPanel
 from mmstudio.gui.service import AnalysisService, ModelInfo
@@ -77,7 +78,6 @@ class MainWindow(QMainWindow):
         self.service = AnalysisService(self)
         self.model_info: ModelInfo | None = None
         self.examples, self.examples_problem = load_examples()
-        self._live_panel = None
         self._closing = False
         self._started = False
         self._build_inputs()
@@ -156,68 +156,41 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         menus = self.menuBar()
-        file_menu = menus.addMenu("&File")
-        self.open_image_action = self._action(
-            file_menu, "Open &Image…", QKeySequence.StandardKey.Open, self.image_input.open_dialog
+        self.file_actions = build_file_menu(
+            menus.addMenu("&File"),
+            self,
+            open_image=self.image_input.open_dialog,
+            open_audio=self.audio_input.open_dialog,
+            paste=self.paste,
+            record=self.audio_input.toggle_recording,
+            save_recording=self.audio_input.save_dialog,
+            export=self.export_dialog,
+            quit=self.close,
         )
-        self.open_audio_action = self._action(
-            file_menu, "Open &Audio…", "Ctrl+Shift+O", self.audio_input.open_dialog
-        )
-        self.paste_action = self._action(
-            file_menu, "&Paste", QKeySequence.StandardKey.Paste, self.paste
-        )
-        file_menu.addSeparator()
-        self.record_action = self._action(
-            file_menu, "&Record", "Ctrl+R", self.audio_input.toggle_recording
-        )
-        self.save_recording_action = self._action(
-            file_menu, "&Save Recording…", None, self.audio_input.save_dialog
-        )
-        file_menu.addSeparator()
-        self.export_action = self._action(
-            file_menu, "&Export Analysis…", "Ctrl+E", self.export_dialog
-        )
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close).setMenuRole(
-            QAction.MenuRole.QuitRole
-        )
+        actions = self.file_actions
+        self.open_image_action, self.open_audio_action = actions.open_image, actions.open_audio
+        self.paste_action, self.record_action = actions.paste, actions.record
+        self.save_recording_action, self.export_action = actions.save_recording, actions.export
         self.examples_menu = menus.addMenu("E&xamples")
-        self._fill_examples_menu()
+        fill_examples_menu(
+            self.examples_menu, self.examples, self.examples_problem, self.load_example
+        )
         live_menu = menus.addMenu("&Live")
         self.live_action, self.snapshot_action = make_live_actions(self)
-        self.live_action.toggled.connect(self._on_live_toggled)
         live_menu.addAction(self.live_action)
         live_menu.addAction(self.snapshot_action)
+        self.live_mode = LiveMode(
+            self.results_stack,
+            self.results,
+            self.service,
+            self._live_text,
+            (self.live_action, self.snapshot_action),
+        )
         self.model_menu = menus.addMenu("&Model")
         self.models = ModelMenu(self.model_menu, self.studio.model_spec, self.studio.device)
         self.model_group = self.models.model_group
         self.device_actions = self.models.device_actions
-        help_menu = menus.addMenu("&Help")
-        self._action(help_menu, "&About mmstudio", None, self.show_about).setMenuRole(
-            QAction.MenuRole.AboutRole
-        )
-        self.export_action.setEnabled(False)
-        self.save_recording_action.setEnabled(False)
-
-    def _action(self, menu, text: str, shortcut, slot) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(action)
-        return action
-
-    def _fill_examples_menu(self) -> None:
-        self.examples_menu.clear()
-        if not self.examples:
-            placeholder = self.examples_menu.addAction(self.examples_problem or "No examples")
-            placeholder.setEnabled(False)
-            return
-        for example in self.examples:
-            action = self.examples_menu.addAction(example.name)
-            action.setToolTip(example.note)
-            action.setStatusTip(example.note)
-            action.triggered.connect(lambda _checked=False, e=example: self.load_example(e))
+        build_help_menu(menus.addMenu("&Help"), self, self.show_about)
 
     def _connect(self) -> None:
         self.image_input.image_changed.connect(self._on_image_changed)
@@ -244,6 +217,7 @@ class MainWindow(QMainWindow):
         self.service.models_listed.connect(self.models.list_models)
         self.service.devices_found.connect(self.models.enable_devices)
         self.service.device_fallback.connect(self.show_error)
+        self.live_mode.snapshot.connect(self._on_live_snapshot)
 
     def event(self, event) -> bool:
         handled = super().event(event)
@@ -275,47 +249,15 @@ class MainWindow(QMainWindow):
         if not self._closing:
             self.audio_input.refresh_microphones()
 
-    # Live mode: built on first use (pyqtgraph's video view and Qt Multimedia are not needed to
-    # show the window), running on this window's service and model.
+    # Live mode
 
     @property
     def live(self):
-        if self._live_panel is None:
-            from mmstudio.gui.live import LivePanel
-
-            panel = LivePanel(
-                self._live_text,
-                None,
-                parent=self,
-                service=self.service,
-                actions=(self.live_action, self.snapshot_action),
-            )
-            panel.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-            panel.snapshot.connect(self._on_live_snapshot)
-            panel.running_changed.connect(self._on_live_running_changed)
-            self.results_stack.addWidget(panel)
-            self._live_panel = panel
-        return self._live_panel
-
-    def live_running(self) -> bool:
-        return self._live_panel is not None and self._live_panel.session.running
-
-    def _on_live_toggled(self, on: bool) -> None:
-        first_use = self._live_panel is None
-        panel = self.live
-        if first_use and on:
-            panel.session.set_running(True)  # the panel connected to the toggle after it came
+        """The live panel (built on first use, see live_mode.py)."""
+        return self.live_mode.panel
 
     def _live_text(self) -> str | None:
         return self.text_input.text() if self.text_card.use_input else None
-
-    def _on_live_running_changed(self, running: bool) -> None:
-        shown, hidden = (self.live, self.results) if running else (self.results, self.live)
-        # A stacked widget is as wide as its widest page; an ignored hidden page lets the
-        # window stay narrow (1024 px) whichever page is showing.
-        hidden.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        shown.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        self.results_stack.setCurrentWidget(shown)
 
     def _on_live_snapshot(self, sample: Sample) -> None:
         """The frozen frame and audio window become the inputs, analysed like any other."""
@@ -527,7 +469,7 @@ class MainWindow(QMainWindow):
 
     def request_analysis(self) -> int | None:
         """Ask the worker to analyse the current inputs; returns the request id, if one was sent."""
-        if self.studio.in_batch or self._closing or self.live_running():
+        if self.studio.in_batch or self._closing or self.live_mode.running:
             return None
         if self.model_info is None:
             return None  # requested again once the model is loaded
@@ -638,8 +580,7 @@ class MainWindow(QMainWindow):
             self._closing = True
             self.save_settings()
             self.audio_input.shutdown()
-            if self._live_panel is not None:
-                self._live_panel.shutdown()
+            self.live_mode.shutdown()
             # Gone from the screen at once; the worker may still be finishing one step.
             self.hide()
             self.service.shutdown()

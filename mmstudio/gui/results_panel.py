@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import qthrottled
 
 from mmstudio.gui import colormaps
 from mmstudio.inputs import Sample
@@ -57,11 +56,7 @@ class ResultsPanel(QWidget):
         self._stage_timer.timeout.connect(self._run_next_stage)
         self._held: tuple | None = None
         self._render_id = 0
-        # The first result after a pause is drawn at once; later ones at most every interval,
-        # the newest of those that came meanwhile.
-        self._render_throttled = qthrottled(
-            self._render_held, timeout=MIN_RENDER_INTERVAL_MS, leading=True, parent=self
-        )
+        self._render_throttled = None  # made in build(): superqt is imported after the show
         self.placeholder = QLabel()
         self.placeholder.setObjectName("resultsPlaceholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -84,6 +79,8 @@ class ResultsPanel(QWidget):
             return
         self.built = True
         # Imported here as well as built here: pyqtgraph's plot modules are part of the cost.
+        from superqt.utils import qthrottled
+
         from mmstudio.gui.audio_view import AudioMapView
         from mmstudio.gui.contribution_view import ContributionView
         from mmstudio.gui.fusion_view import FusionAttentionView
@@ -91,6 +88,11 @@ class ResultsPanel(QWidget):
         from mmstudio.gui.prediction_view import PredictionView
         from mmstudio.gui.text_view import TextMapView
 
+        # The first result after a pause is drawn at once; later ones at most every interval,
+        # the newest of those that came meanwhile.
+        self._render_throttled = qthrottled(
+            self._render_held, timeout=MIN_RENDER_INTERVAL_MS, leading=True, parent=self
+        )
         self.prediction = PredictionView()
         self.contributions = ContributionView()
         self.image_map = ImageMapView()
@@ -249,7 +251,8 @@ class ResultsPanel(QWidget):
         self._stages = []
         self._stage_timer.stop()
         self._held = None
-        self._render_throttled.cancel()
+        if self._render_throttled is not None:
+            self._render_throttled.cancel()
         self.analysis = None
         self.placeholder.setText(text)
         self.stack.setCurrentWidget(self.placeholder)

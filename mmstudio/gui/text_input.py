@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
-from superqt.utils import qdebounced
 
 # Long enough to cover the gap between keystrokes of a fluent typist, short enough to feel live.
 DEBOUNCE_MS = 300
@@ -41,7 +40,7 @@ class TextInput(QWidget):
         layout.addWidget(self.editor)
         layout.addLayout(footer)
         self._pending = False
-        self._send_after_pause = qdebounced(self._send, timeout=DEBOUNCE_MS, parent=self)
+        self._debounced_send = None  # made on the first edit: superqt is imported after the show
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self.editor)
             shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
@@ -56,7 +55,7 @@ class TextInput(QWidget):
         self.editor.blockSignals(True)
         self.editor.setPlainText(text)
         self.editor.blockSignals(False)
-        self._send_after_pause.cancel()
+        self._cancel_send()
         self._pending = False
         self._update_count()
         if notify:
@@ -64,7 +63,7 @@ class TextInput(QWidget):
 
     def flush(self) -> None:
         """Send a pending edit now instead of waiting for the pause."""
-        self._send_after_pause.cancel()
+        self._cancel_send()
         self._send()
 
     def is_pending(self) -> bool:
@@ -78,6 +77,17 @@ class TextInput(QWidget):
         self._update_count()
         self._pending = True
         self._send_after_pause()  # every call restarts the wait: that is the debounce
+
+    def _send_after_pause(self) -> None:
+        if self._debounced_send is None:
+            from superqt.utils import qdebounced
+
+            self._debounced_send = qdebounced(self._send, timeout=DEBOUNCE_MS, parent=self)
+        self._debounced_send()
+
+    def _cancel_send(self) -> None:
+        if self._debounced_send is not None:
+            self._debounced_send.cancel()
 
     def _send(self) -> None:
         self._pending = False

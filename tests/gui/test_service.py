@@ -108,3 +108,34 @@ def test_live_mode_and_the_studio_use_the_same_model_object(qtbot, window):
     assert window.service.live_runs >= 1
     assert window.service.lanes.latest_load_id == 1  # the window's own load, and no other
     assert shown[-1].analysis.model_name == window.model_info.name
+
+
+def test_out_of_memory_on_an_accelerator_moves_the_model_to_the_cpu(qtbot, service, monkeypatch):
+    """Whichever lane hit it: the model moves to the CPU once and the request is answered."""
+    import torch
+
+    analyzer = service.analyzer
+    real_analyze = type(analyzer).analyze
+    calls: list[str] = []
+
+    def analyze_on(self, sample):
+        calls.append(self.device.type)
+        if self.device.type != "cpu":
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_analyze(self, sample)
+
+    monkeypatch.setattr(type(analyzer), "analyze", analyze_on)
+    # Stands in for a GPU: the code path only asks the device its type.
+    monkeypatch.setattr(analyzer, "device", torch.device("cuda"))
+    fallbacks: list[str] = []
+    service.device_fallback.connect(fallbacks.append)
+    moved: list = []
+    service.model_loaded.connect(lambda request_id, info: moved.append(info))
+    with qtbot.waitSignal(service.result, timeout=TIMEOUT) as answered:
+        service.request_analysis(make_sample(text="seven"))
+    assert calls == ["cuda", "cpu"]
+    assert list(answered.args[1].present) == ["text"]
+    assert fallbacks and "CPU" in fallbacks[0]
+    assert moved and moved[-1].device_type == "cpu"
+    assert service.analyzer is not analyzer and service.analyzer.device.type == "cpu"
+    assert service.analyzer.model is analyzer.model  # moved, not loaded again

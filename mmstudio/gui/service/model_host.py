@@ -40,25 +40,23 @@ class ModelHost:
     def __init__(self) -> None:
         self.analyzer = None
         self.info: ModelInfo | None = None
-        self._torch_ready = False
+        self._devices: list[str] | None = None
 
-    def import_torch(self) -> list[str] | None:
-        """Import torch once (capping its threads); the devices it can use, the first time."""
+    def import_torch(self) -> list[str]:
+        """Import torch (capping its threads the first time); the devices it can use."""
         # numpy imports numpy.ma and numpy.random on the first np.percentile (about 30 ms),
         # which the views call to scale a spectrogram: pay that here, off the GUI thread.
         import numpy.ma  # noqa: F401
         import numpy.random  # noqa: F401
         import torch
 
-        if self._torch_ready:
-            return None
-        self._torch_ready = True
-        # On a small CPU, torch's intra-op threads on every core would starve the GUI thread
-        # of CPU time; one core stays free for the window. OMP_NUM_THREADS overrides this.
-        cores = os.cpu_count() or 1
-        if "OMP_NUM_THREADS" not in os.environ and cores <= 4:
-            torch.set_num_threads(max(1, cores - 1))
-        return available_devices(torch)
+        if self._devices is not None:
+            return self._devices
+        threads = analysis_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self._devices = available_devices(torch)
+        return self._devices
 
     def load(self, spec: str, device: str | None) -> ModelInfo:
         from mmstudio.analysis import load_analyzer
@@ -94,6 +92,18 @@ class ModelHost:
         source = self.info.source if self.info else ""
         self.info = model_info(self.analyzer, source, 0.0)
         return self.info
+
+
+def analysis_threads() -> int | None:
+    """torch's intra-op thread count for the analysis thread, or None to leave torch's choice.
+
+    On a small CPU, torch's threads on every core would starve the GUI thread of CPU time, so
+    one core stays free for the window. OMP_NUM_THREADS, when set, is the user's choice.
+    """
+    cores = os.cpu_count() or 1
+    if "OMP_NUM_THREADS" in os.environ or cores > 4:
+        return None
+    return max(1, cores - 1)
 
 
 def available_devices(torch) -> list[str]:

@@ -62,9 +62,13 @@ Signals (all delivered in the GUI thread):
     job_progress / job_returned / job_failed / job_cancelled / job_finished: see above.
 
 The worker is superqt's :class:`~superqt.utils.GeneratorWorker`: its generator is the worker
-loop, each event it yields arrives here through ``yielded``, and ``finished`` ends the thread.
-It runs inside a dedicated :class:`WorkerThread` (not the shared thread pool) for the whole
-life of the window.
+loop, each event it yields arrives here through ``yielded``, and ``errored`` reports a loop
+that broke. It runs inside a dedicated :class:`WorkerThread` (not the shared thread pool) for
+the whole life of the window. The thread starts with the first piece of work (a window posts
+its first load after its first paint), and superqt is imported then, not before the window is
+shown: it costs a third of a second of CPU (it imports every widget it has). The GUI thread
+imports it while the worker thread imports torch: superqt and pyqtgraph walk PySide's modules
+on import, which crashes when two threads do it at once, so it is never imported in the worker.
 """
 
 from __future__ import annotations
@@ -72,11 +76,11 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
-from superqt.utils import GeneratorWorker
 
 from mmstudio.models import registry
 
@@ -98,12 +102,21 @@ class WorkerThread(QThread):
     deadlock. One long Python frame keeps one thread state for the thread's whole life.
     """
 
-    def __init__(self, body: Callable[[], None]) -> None:
+    def __init__(self, service: AnalysisService) -> None:
         super().__init__()
-        self._body = body
+        self._service = service
 
     def run(self) -> None:
-        self._body()
+        service = self._service
+        service.host.import_torch()  # seconds: started at once, while the GUI thread goes on
+        service.superqt_imported.wait()
+        from superqt.utils import GeneratorWorker  # imported by the GUI thread already
+
+        worker = GeneratorWorker(service._serve)
+        # Queued to the service, which lives in the GUI thread.
+        worker.yielded.connect(service._on_event)
+        worker.errored.connect(service._on_worker_crashed)
+        worker.run()
 
 
 class AnalysisService(QObject):
@@ -137,13 +150,10 @@ class AnalysisService(QObject):
         self.job_steps_run = 0
         self.model_info: ModelInfo | None = None  # the loaded model, as the GUI thread knows it
         self._models_reported = False
-        self.worker = GeneratorWorker(self._serve)
-        self.worker.yielded.connect(self._on_event)
-        self.worker.errored.connect(self._on_worker_crashed)
-        self._thread = WorkerThread(self.worker.run)
+        self._devices_reported = False
+        self.superqt_imported = threading.Event()
+        self._thread = WorkerThread(self)
         self._thread.setObjectName("mmstudio-analysis")
-        # Where the OS honours it, the GUI thread wins when both want the CPU.
-        self._thread.start(QThread.Priority.LowPriority)
 
     # ---- the GUI thread's API ------------------------------------------------------------------
 
@@ -163,16 +173,29 @@ class AnalysisService(QObject):
     def is_running(self) -> bool:
         return self._thread.isRunning()
 
+    def _post(self) -> None:
+        """Start the worker thread with the first piece of work: a window posts its first load
+        after its first paint, so nothing competes with showing it."""
+        if self._thread.isRunning() or self.lanes.stopping:
+            return
+        # Where the OS honours it, the GUI thread wins when both want the CPU.
+        self._thread.start(QThread.Priority.LowPriority)
+        import superqt.utils  # noqa: F401 - in this thread only, see the module's docstring
+
+        self.superqt_imported.set()
+
     def load_model(self, spec: str, device: str | None = None) -> int:
         """Load ``spec`` (a registered name or a folder) on ``device``; the current model stays
         in use until the new one is ready. Also how the device is changed."""
         request_id = next(self._ids)
         self.lanes.put_load(LoadRequest(request_id, str(spec), device))
+        self._post()
         return request_id
 
     def request_analysis(self, sample) -> int:
         request_id = next(self._ids)
         self.lanes.put_analysis(AnalysisRequest(request_id, sample))
+        self._post()
         return request_id
 
     def cancel_pending(self) -> None:
@@ -182,7 +205,9 @@ class AnalysisService(QObject):
     def submit_live(self, task) -> bool:
         """Queue a live task (``task.run(analyzer)``), replacing a waiting one. True when none
         was waiting."""
-        return self.lanes.put_live(task)
+        waiting = self.lanes.put_live(task)
+        self._post()
+        return waiting
 
     def clear_live(self) -> None:
         self.lanes.clear_live()
@@ -190,6 +215,7 @@ class AnalysisService(QObject):
     def submit_job(self, start: Callable[[Any], Iterator[Any]], name: str = "") -> int:
         job_id = next(self._job_ids)
         self.lanes.put_job(Job(job_id, start, name))
+        self._post()
         return job_id
 
     def cancel_job(self, job_id: int) -> bool:
@@ -201,10 +227,10 @@ class AnalysisService(QObject):
         Returns whether the thread has stopped. ``None`` waits as long as the current step takes
         (it cannot be interrupted: Qt cannot safely kill a thread in the middle of torch code).
         """
+        # The worker loop returns as soon as it asks for work again.
+        self.lanes.stop()
         if not self._thread.isRunning():
             return True
-        self.worker.quit()
-        self.lanes.stop()
         stopped = self._thread.wait() if timeout_ms is None else self._thread.wait(timeout_ms)
         if not stopped:
             log.warning("the analysis thread is still busy after %s ms", timeout_ms)
@@ -251,7 +277,8 @@ class AnalysisService(QObject):
         try:
             yield ("progress", (rid, "Starting PyTorch…", 0.05))
             devices = self.host.import_torch()
-            if devices is not None:
+            if not self._devices_reported:
+                self._devices_reported = True
                 yield ("devices_found", (devices,))
             if self._stale_load(rid):
                 return
