@@ -8,6 +8,7 @@ size is within bounds is the real network built and the file read.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,11 +48,32 @@ class Mismatch:
 
 def meta_network(config: FusionConfig, source: str | Path | None = None) -> FusionNet:
     """The network ``config`` describes, with shapes and no memory."""
+    _check_mel_bands(config, source)
     try:
         with torch.device("meta"):
             return FusionNet(config)
     except (RuntimeError, ValueError, TypeError) as error:
         raise InputError(f"describes a network that cannot be built ({error})", source) from error
+
+
+def _check_mel_bands(config: FusionConfig, source: str | Path | None) -> None:
+    """Refuse mel bands that no FFT bin falls in: they are always silent, and torchaudio would
+    warn about them on every load."""
+    import torchaudio.functional as AF
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bank = AF.melscale_fbanks(
+            config.audio_n_fft // 2 + 1, 0.0, config.audio_sample_rate / 2, config.audio_n_mels,
+            config.audio_sample_rate,
+        )  # fmt: skip
+    empty = int((bank.max(dim=0).values == 0).sum())
+    if empty:
+        raise InputError(
+            f"'audio_n_mels' ({config.audio_n_mels}) is too many for 'audio_n_fft' "
+            f"({config.audio_n_fft}): {empty} mel bands would get no frequency bin",
+            source,
+        )
 
 
 def expected_shapes(network: FusionNet) -> dict[str, tuple[int, ...]]:
