@@ -131,10 +131,40 @@ def _saved_state(state_text: str):
     return build
 
 
-_BAD_CONFIG_STATE = json.dumps(
-    {"fusion": "attention", "seed": 0, "batch_size": 8, "lr": 0.002, "epoch": 1,
-     "config": {"labels": ["0", "1"], "dim": "wide"}}
-)  # fmt: skip
+def _state(**changes) -> str:
+    state = {"fusion": "attention", "seed": 0, "batch_size": 8, "lr": 0.002, "epoch": 1,
+             "config": {"labels": ["0", "1"], **TINY}}  # fmt: skip
+    return json.dumps({**state, **changes})
+
+
+def _completed_run_with(damage):
+    """A completed one-epoch run whose saved state ``damage(folder)`` breaks, then resumed."""
+
+    def build(folder: Path) -> list[str]:
+        from mmstudio.training.trainer import train as run_training
+
+        data, out = dataset(folder, image=False), folder / "run"
+        for _ in run_training(
+            data, fusion="attention", out_dir=out, epochs=1, batch_size=8, device="cpu",
+            config_overrides=TINY,
+        ):  # fmt: skip
+            pass
+        damage(out)
+        return train(data, out, "--resume", "--epochs", "2")
+
+    return build
+
+
+def _truncate_state_tensors(out: Path) -> None:
+    path = out / "training_state.safetensors"
+    path.write_bytes(path.read_bytes()[:1000])
+
+
+def _break_state_recipe(out: Path) -> None:
+    path = out / "trainer_state.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    state["mix"] = {"probabilities": [2.0], "colour": "blue"}
+    path.write_text(json.dumps(state), encoding="utf-8")
 
 
 def _evaluate(*options: str, model=None, data_options=None):
@@ -268,8 +298,28 @@ CASES: list[Case] = [
     ),
     _error(
         "train --resume with a bad model setting in the state",
-        _saved_state(_BAD_CONFIG_STATE),
+        _saved_state(_state(config={"labels": ["0", "1"], "dim": "wide"})),
         "dim",
+    ),
+    _error(
+        "train --resume with a batch size that is a string",
+        _saved_state(_state(batch_size="eight")),
+        "batch_size",
+    ),
+    _error(
+        "train --resume with a history that is a number",
+        _saved_state(_state(history=3)),
+        "history",
+    ),
+    _error(
+        "train --resume with cut-off state tensors",
+        _completed_run_with(_truncate_state_tensors),
+        "training_state.safetensors",
+    ),
+    _error(
+        "train --resume with a broken corruption mix",
+        _completed_run_with(_break_state_recipe),
+        "trainer_state.json",
     ),
     # evaluation
     _error("evaluate --split bogus", _evaluate("--split", "bogus"), "bogus"),
