@@ -78,6 +78,13 @@ def _out_below_a_file(folder: Path) -> list[str]:
     return train(dataset(folder), folder / "notes.txt" / "run")
 
 
+def _out_holds_other_files(folder: Path) -> list[str]:
+    out = folder / "documents"
+    out.mkdir()
+    (out / "thesis.txt").write_text("years of work\n", encoding="utf-8")
+    return train(dataset(folder), out)
+
+
 def _manifest_lines(*lines: str):
     def build(folder: Path) -> list[str]:
         root = dataset(folder, image=False)
@@ -228,6 +235,7 @@ CASES: list[Case] = [
     # the run folder
     _error("train --out is a file", _out_is_a_file, "run.txt"),
     _error("train --out below a file", _out_below_a_file, "run"),
+    _error("train --out holding files of another kind", _out_holds_other_files, "documents"),
     # model settings
     _error("train --set fusion_heads=0", _train_with("--set", "fusion_heads=0"), "fusion_heads"),
     _error("train --set dim=1e9", _train_with("--set", "dim=1e9"), "dim"),
