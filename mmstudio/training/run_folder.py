@@ -80,6 +80,11 @@ def _check_destination(path: Path) -> None:
         raise InputError(
             "the run folder is a file; give a folder (new or from an earlier run)", path
         )
+    check_parents(path)
+
+
+def check_parents(path: Path) -> None:
+    """Refuse a path that could never be created because one of its parents is a file."""
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise InputError("a part of this path is a file, not a folder", path)

@@ -113,7 +113,8 @@ def _missing_data(folder: Path) -> list[str]:
     return train(folder / "no-data", folder / "run")
 
 
-def _resume_other_fusion(folder: Path) -> list[str]:
+def _completed_run(folder: Path) -> tuple[Path, Path]:
+    """A text-only dataset and a completed one-epoch attention run on it."""
     from mmstudio.training.trainer import train as run_training
 
     data, out = dataset(folder, image=False), folder / "run"
@@ -122,6 +123,11 @@ def _resume_other_fusion(folder: Path) -> list[str]:
         config_overrides=TINY,
     ):  # fmt: skip
         pass
+    return data, out
+
+
+def _resume_other_fusion(folder: Path) -> list[str]:
+    data, out = _completed_run(folder)
     return train(data, out, "--fusion", "concat", "--resume", "--epochs", "2")
 
 
@@ -145,17 +151,10 @@ def _state(**changes) -> str:
 
 
 def _completed_run_with(damage):
-    """A completed one-epoch run whose saved state ``damage(folder)`` breaks, then resumed."""
+    """A completed run whose saved state ``damage(folder)`` breaks, then resumed."""
 
     def build(folder: Path) -> list[str]:
-        from mmstudio.training.trainer import train as run_training
-
-        data, out = dataset(folder, image=False), folder / "run"
-        for _ in run_training(
-            data, fusion="attention", out_dir=out, epochs=1, batch_size=8, device="cpu",
-            config_overrides=TINY,
-        ):  # fmt: skip
-            pass
+        data, out = _completed_run(folder)
         damage(out)
         return train(data, out, "--resume", "--epochs", "2")
 
