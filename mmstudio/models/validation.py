@@ -8,8 +8,10 @@ size is within bounds is the real network built and the file read.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from math import isfinite
 from pathlib import Path
 
 import torch
@@ -48,10 +50,26 @@ class Mismatch:
 def meta_network(config: FusionConfig, source: str | Path | None = None) -> FusionNet:
     """The network ``config`` describes, with shapes and no memory."""
     try:
-        with torch.device("meta"):
-            return FusionNet(config)
+        with torch.device("meta"), warnings.catch_warnings():
+            # torchaudio warns of empty mel bands; they are refused below, by field name.
+            warnings.simplefilter("ignore", UserWarning)
+            network = FusionNet(config)
     except (RuntimeError, ValueError, TypeError) as error:
         raise InputError(f"describes a network that cannot be built ({error})", source) from error
+    _check_mel_bands(network, config, source)
+    return network
+
+
+def _check_mel_bands(network: FusionNet, config: FusionConfig, source) -> None:
+    """Refuse mel bands that no FFT bin falls in: they are always silent."""
+    bank = network.audio_encoder.frontend.mel.mel_scale.fb  # real: see LogMelFrontend
+    empty = int((bank.max(dim=0).values == 0).sum())
+    if empty:
+        raise InputError(
+            f"'audio_n_mels' ({config.audio_n_mels}) is too many for 'audio_n_fft' "
+            f"({config.audio_n_fft}): {empty} mel bands would get no frequency bin",
+            source,
+        )
 
 
 def expected_shapes(network: FusionNet) -> dict[str, tuple[int, ...]]:
@@ -154,10 +172,16 @@ def _width_hint(mismatch: Mismatch, config: FusionConfig) -> str:
 
 
 def first_non_finite(state: Mapping[str, torch.Tensor]) -> str | None:
-    for name, tensor in state.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            return name
-    return None
+    """The first tensor holding a NaN or an infinity, or None."""
+    names = [
+        name for name, tensor in state.items() if tensor.is_floating_point() and tensor.numel()
+    ]
+    # One fused pass computes every tensor's norm, which NaN and inf make non-finite; an exact
+    # check per tensor would start a parallel region each, which takes seconds on a busy CPU.
+    # A norm can also overflow for huge finite values, so suspects get the exact check.
+    norms = torch._foreach_norm([state[name] for name in names]) if names else []
+    suspects = [name for name, norm in zip(names, norms, strict=True) if not isfinite(norm)]
+    return next((n for n in suspects if not bool(torch.isfinite(state[n]).all())), None)
 
 
 def _raised_fields(config: FusionConfig) -> str:

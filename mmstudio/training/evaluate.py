@@ -24,6 +24,7 @@ from mmstudio.timing import timed_ms
 from mmstudio.training.corruption import CORRUPTION_LEVELS
 from mmstudio.training.data import MediaCache, RecordDataset, make_loader, split_records
 from mmstudio.training.manifest import read_manifest
+from mmstudio.training.run_folder import check_parents
 
 ECE_BINS = 15
 LATENCY_RUNS = 30
@@ -232,9 +233,7 @@ def measure_latency(
 def check_writable(path: Path) -> None:
     if path.is_dir():
         raise InputError("this is a folder; --json takes the path of a file to write", path)
-    parent = next((p for p in path.parents if p.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise InputError("a part of this path is a file, not a folder", path)
+    check_parents(path)
 
 
 def write_json(metrics: dict[str, Any], path: str | Path) -> Path:

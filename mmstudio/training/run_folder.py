@@ -9,6 +9,7 @@ starts from a copy of it, and replaces it only when it completes in turn.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from mmstudio.inputs.errors import InputError
 PARTIAL_SUFFIX = ".partial"
 # A completed run moved aside while its replacement is renamed into place.
 REPLACED_SUFFIX = ".replaced"
+# Every completed run folder holds a checkpoint config.
+RUN_MARKER = "config.json"
 
 
 class RunFolder:
@@ -24,10 +27,11 @@ class RunFolder:
 
     def __init__(self, out: Path, resume: bool, has_state):
         """``has_state(folder)`` tells whether a folder holds a resumable training state."""
-        self.out = out
-        self.work = out.with_name(out.name + PARTIAL_SUFFIX)
-        _check_destination(out)
+        self.out = Path(os.path.abspath(out))  # "." has no name to put a sibling beside
+        self.work = self.out.with_name(self.out.name + PARTIAL_SUFFIX)
+        _check_destination(self.out)
         _check_destination(self.work)
+        _check_replaceable(self.out, has_state)
         self._has_state = has_state
         self.resumed_from = self._prepare(resume, has_state)
 
@@ -76,9 +80,26 @@ def _check_destination(path: Path) -> None:
         raise InputError(
             "the run folder is a file; give a folder (new or from an earlier run)", path
         )
+    check_parents(path)
+
+
+def check_parents(path: Path) -> None:
+    """Refuse a path that could never be created because one of its parents is a file."""
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise InputError("a part of this path is a file, not a folder", path)
+
+
+def _check_replaceable(out: Path, has_state) -> None:
+    """A completed run replaces ``out`` as a whole, so it must not hold anyone else's files."""
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not (has_state(out) or (out / RUN_MARKER).is_file()):
+        raise InputError(
+            "the folder holds files that are not from a training run, and a completed run "
+            "replaces the whole folder; give a new or empty folder",
+            out,
+        )
 
 
 def _remove(path: Path) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from mmstudio.inputs.errors import InputError
@@ -112,8 +113,20 @@ class TrainerState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainerState:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """Raises TypeError naming the field whose value has the wrong JSON type."""
+        known = {f.name: f.type for f in fields(cls)}
+        kept = {k: v for k, v in data.items() if k in known}
+        for name, value in kept.items():
+            kind = _JSON_TYPES[known[name].split("[")[0]]
+            if isinstance(value, bool) is not (kind is bool) or not isinstance(value, kind):
+                raise TypeError(f"'{name}' is {value!r}")
+        return cls(**kept)
+
+
+# The JSON types a field's annotation stands for; a float field may hold a JSON integer.
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "str": str, "int": int, "float": (int, float), "bool": bool, "list": list, "dict": dict,
+}  # fmt: skip
 
 
 @dataclass
@@ -186,17 +199,19 @@ def train(
         config_overrides or {}, mix or CorruptionMix(), augmentation or Augmentation(),
     )  # fmt: skip
     run = _setup(Path(manifest_dir), Path(out_dir), settings)
-    first_epoch = run.state.epoch
+    first_epoch, stage = run.state.epoch, "training"
     try:
         yield _start_event(run)
         while run.state.epoch < epochs and not run.state.stopped_early:
+            stage = f"epoch {run.state.epoch + 1}"
             yield from _train_epoch(run)
             yield _end_epoch(run)
+        stage = "saving the checkpoint"
         done = _finish(run)
         run.folder.commit()
-    except (InputError, MemoryError, torch.OutOfMemoryError) as error:
+    except (InputError, OSError, MemoryError, torch.OutOfMemoryError) as error:
         raise RunFailed(
-            f"training failed in epoch {run.state.epoch + 1}: {_failure(error)}; "
+            f"training failed in {stage}: {_failure(error)}; "
             f"{run.folder.abandon(run.state.epoch > first_epoch)}"
         ) from error
     except BaseException:  # Ctrl-C, or the consumer stopped iterating: keep completed epochs
@@ -208,6 +223,8 @@ def train(
 def _failure(error: BaseException) -> str:
     if isinstance(error, InputError):
         return str(error)
+    if isinstance(error, OSError):
+        return f"cannot write {error.filename or 'the run folder'} ({error.strerror or error})"
     return f"out of memory ({error or 'no details'}); try a smaller --batch-size"
 
 
@@ -215,7 +232,7 @@ def _failure(error: BaseException) -> str:
 
 
 def _setup(manifest_dir: Path, out_dir: Path, settings: TrainSettings) -> _Run:
-    """Everything is checked before the run folder is touched, so a refused run leaves no trace."""
+    """Settings, data and model are checked here; a run refused here leaves no folder behind."""
     _check_settings(settings)
     manifest = read_manifest(manifest_dir)
     device = settings.device
@@ -224,7 +241,7 @@ def _setup(manifest_dir: Path, out_dir: Path, settings: TrainSettings) -> _Run:
     try:
         state = _initial_state(manifest, folder, settings)
         model, optimizer, best = _build_model(state, device, folder.work)
-        train_set, val_set = _datasets(manifest, state, model)
+        train_set, val_set = _datasets(manifest, state, model, folder.work / STATE_JSON)
     except BaseException:
         folder.abandon(progressed=False)
         raise
@@ -274,9 +291,9 @@ def _build_model(state: TrainerState, device: torch.device, out_dir: Path):
     return model, optimizer, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
-def _datasets(manifest: Manifest, state: TrainerState, model: FusionNet):
+def _datasets(manifest: Manifest, state: TrainerState, model: FusionNet, state_path: Path):
     cache = MediaCache(model.config.audio_sample_rate)
-    mix, augmentation = _saved_recipe(state)
+    mix, augmentation = _saved_recipe(state, state_path)
     train_records = _records(manifest, "train", state.seed)
     val_records = _records(manifest, "val", state.seed)
     train_set = RecordDataset(
@@ -289,13 +306,18 @@ def _datasets(manifest: Manifest, state: TrainerState, model: FusionNet):
     return train_set, val_set
 
 
-def _saved_recipe(state: TrainerState) -> tuple[CorruptionMix, Augmentation]:
+def _saved_recipe(state: TrainerState, source: Path) -> tuple[CorruptionMix, Augmentation]:
     """The corruption mix and augmentation stored in the state (JSON turns tuples into lists)."""
     mix = {k: tuple(v) if isinstance(v, list) else v for k, v in state.mix.items()}
     augmentation = {
         k: tuple(v) if isinstance(v, list) else v for k, v in state.augmentation.items()
     }
-    return CorruptionMix(**mix), Augmentation(**augmentation)
+    try:
+        return CorruptionMix(**mix), Augmentation(**augmentation)
+    except (TypeError, ValueError) as error:
+        raise InputError(
+            f"the saved corruption mix or augmentation is wrong ({error})", source
+        ) from error
 
 
 def _records(manifest: Manifest, split: str, seed: int):
@@ -630,21 +652,34 @@ def _load_state(out_dir: Path) -> TrainerState | None:
         saved = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(saved, dict):
             raise TypeError("it is not a JSON object")
-        return TrainerState.from_dict(saved)
+        state = TrainerState.from_dict(saved)
     except (ValueError, TypeError, RecursionError) as error:
         raise InputError(f"the saved training state cannot be read ({error})", path) from error
+    if min(state.batch_size, state.epoch + 1, state.step + 1) < 1 or not (
+        math.isfinite(state.lr) and state.lr > 0
+    ):
+        raise InputError(
+            "the saved training state has an impossible batch size, learning rate or epoch", path
+        )
+    return state
 
 
 def _restore_tensors(
     out_dir: Path, model: FusionNet, optimizer, state: TrainerState
 ) -> dict[str, torch.Tensor]:
-    tensors = load_file(str(out_dir / STATE_TENSORS))
-    model.load_state_dict(_section(tensors, "model/"))
-    per_param: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in _section(tensors, "optim/").items():
-        index, name = key.split("/", 1)
-        per_param.setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict({"state": per_param, "param_groups": state.optimizer_groups})
+    path = out_dir / STATE_TENSORS
+    try:
+        tensors = load_file(str(path))
+        model.load_state_dict(_section(tensors, "model/"))
+        per_param: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in _section(tensors, "optim/").items():
+            index, name = key.split("/", 1)
+            per_param.setdefault(int(index), {})[name] = value
+        optimizer.load_state_dict({"state": per_param, "param_groups": state.optimizer_groups})
+    except (SafetensorError, OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
+        raise InputError(
+            f"the saved training state does not fit this run or is damaged ({error})", path
+        ) from error
     return _section(tensors, "best/")
 
 

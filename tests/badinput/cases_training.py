@@ -78,6 +78,13 @@ def _out_below_a_file(folder: Path) -> list[str]:
     return train(dataset(folder), folder / "notes.txt" / "run")
 
 
+def _out_holds_other_files(folder: Path) -> list[str]:
+    out = folder / "documents"
+    out.mkdir()
+    (out / "thesis.txt").write_text("years of work\n", encoding="utf-8")
+    return train(dataset(folder), out)
+
+
 def _manifest_lines(*lines: str):
     def build(folder: Path) -> list[str]:
         root = dataset(folder, image=False)
@@ -106,7 +113,8 @@ def _missing_data(folder: Path) -> list[str]:
     return train(folder / "no-data", folder / "run")
 
 
-def _resume_other_fusion(folder: Path) -> list[str]:
+def _completed_run(folder: Path) -> tuple[Path, Path]:
+    """A text-only dataset and a completed one-epoch attention run on it."""
     from mmstudio.training.trainer import train as run_training
 
     data, out = dataset(folder, image=False), folder / "run"
@@ -115,6 +123,11 @@ def _resume_other_fusion(folder: Path) -> list[str]:
         config_overrides=TINY,
     ):  # fmt: skip
         pass
+    return data, out
+
+
+def _resume_other_fusion(folder: Path) -> list[str]:
+    data, out = _completed_run(folder)
     return train(data, out, "--fusion", "concat", "--resume", "--epochs", "2")
 
 
@@ -131,10 +144,33 @@ def _saved_state(state_text: str):
     return build
 
 
-_BAD_CONFIG_STATE = json.dumps(
-    {"fusion": "attention", "seed": 0, "batch_size": 8, "lr": 0.002, "epoch": 1,
-     "config": {"labels": ["0", "1"], "dim": "wide"}}
-)  # fmt: skip
+def _state(**changes) -> str:
+    state = {"fusion": "attention", "seed": 0, "batch_size": 8, "lr": 0.002, "epoch": 1,
+             "config": {"labels": ["0", "1"], **TINY}}  # fmt: skip
+    return json.dumps({**state, **changes})
+
+
+def _completed_run_with(damage):
+    """A completed run whose saved state ``damage(folder)`` breaks, then resumed."""
+
+    def build(folder: Path) -> list[str]:
+        data, out = _completed_run(folder)
+        damage(out)
+        return train(data, out, "--resume", "--epochs", "2")
+
+    return build
+
+
+def _truncate_state_tensors(out: Path) -> None:
+    path = out / "training_state.safetensors"
+    path.write_bytes(path.read_bytes()[:1000])
+
+
+def _break_state_recipe(out: Path) -> None:
+    path = out / "trainer_state.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    state["mix"] = {"probabilities": [2.0], "colour": "blue"}
+    path.write_text(json.dumps(state), encoding="utf-8")
 
 
 def _evaluate(*options: str, model=None, data_options=None):
@@ -198,6 +234,7 @@ CASES: list[Case] = [
     # the run folder
     _error("train --out is a file", _out_is_a_file, "run.txt"),
     _error("train --out below a file", _out_below_a_file, "run"),
+    _error("train --out holding files of another kind", _out_holds_other_files, "documents"),
     # model settings
     _error("train --set fusion_heads=0", _train_with("--set", "fusion_heads=0"), "fusion_heads"),
     _error("train --set dim=1e9", _train_with("--set", "dim=1e9"), "dim"),
@@ -268,8 +305,28 @@ CASES: list[Case] = [
     ),
     _error(
         "train --resume with a bad model setting in the state",
-        _saved_state(_BAD_CONFIG_STATE),
+        _saved_state(_state(config={"labels": ["0", "1"], "dim": "wide"})),
         "dim",
+    ),
+    _error(
+        "train --resume with a batch size that is a string",
+        _saved_state(_state(batch_size="eight")),
+        "batch_size",
+    ),
+    _error(
+        "train --resume with a history that is a number",
+        _saved_state(_state(history=3)),
+        "history",
+    ),
+    _error(
+        "train --resume with cut-off state tensors",
+        _completed_run_with(_truncate_state_tensors),
+        "training_state.safetensors",
+    ),
+    _error(
+        "train --resume with a broken corruption mix",
+        _completed_run_with(_break_state_recipe),
+        "trainer_state.json",
     ),
     # evaluation
     _error("evaluate --split bogus", _evaluate("--split", "bogus"), "bogus"),

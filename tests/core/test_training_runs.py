@@ -123,3 +123,13 @@ def test_out_on_a_file_is_refused_before_training(tmp_path):
     with pytest.raises(InputError, match="the run folder is a file"):
         next(_run(dataset(tmp_path), target))
     assert target.read_text(encoding="utf-8") == "keep me\n"
+
+
+def test_a_folder_of_other_files_is_never_replaced(tmp_path):
+    own = tmp_path / "documents"
+    own.mkdir()
+    (own / "thesis.txt").write_text("years of work\n", encoding="utf-8")
+    with pytest.raises(InputError, match="not from a training run"):
+        next(_run(dataset(tmp_path), own))
+    assert [p.name for p in own.iterdir()] == ["thesis.txt"]
+    assert not _partial(own).exists()
