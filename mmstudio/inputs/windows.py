@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # Candidate starts are at most this many, spaced evenly: one pass over a long recording (the
 # window's GUI thread calls this too), at 10 ms spacing for ten minutes at 16 kHz.
 _MAX_CANDIDATES = 1 << 16
