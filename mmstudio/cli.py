@@ -166,6 +166,7 @@ def _run_predict(args) -> int:
     try:
         from mmstudio.analysis import Analyzer
         from mmstudio.inputs import make_sample
+
         text = Path(args.text_file) if args.text_file else args.text
         sample = make_sample(image=args.image, text=text, audio=args.audio)
         if text is not None and not sample.text:
