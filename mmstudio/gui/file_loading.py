@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
@@ -19,6 +20,20 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from mmstudio.inputs.errors import InputError
 
 log = logging.getLogger(__name__)
+
+_pool: QThreadPool | None = None
+
+
+def decode_pool() -> QThreadPool:
+    """The thread pool for file decoding, apart from Qt's global pool so that other background
+    work never queues behind a long decode. Its threads keep the GUI thread's priority: a
+    lowered one, preempted while it holds the GIL, would stall the GUI thread longer."""
+    global _pool
+    if _pool is None:
+        _pool = QThreadPool()
+        _pool.setObjectName("fileDecoding")
+        _pool.setMaxThreadCount(max(1, min(2, os.cpu_count() or 1)))
+    return _pool
 
 
 class _Relay(QObject):
@@ -76,7 +91,7 @@ class BackgroundLoader(QObject):
         """Run ``job`` (it decodes ``label``) in the background, superseding any running job."""
         was_busy = self.busy
         self._latest = next(self._numbers)
-        QThreadPool.globalInstance().start(_Job(self._latest, job, label, self._relay))
+        decode_pool().start(_Job(self._latest, job, label, self._relay))
         if not was_busy:
             self.busy_changed.emit(True)
 

@@ -47,9 +47,11 @@ class ImageMapView(QWidget):
         if image is None:
             self.clear()
             return
-        pixels = np.asarray(image.convert("RGB"))
-        step = _display_stride(*pixels.shape[:2])
-        self.base.setImage(pixels[::step, ::step], levels=(0, 255), autoLevels=False)
+        step = _display_stride(image.height, image.width)
+        # Reduced by Pillow before the copy to numpy: a 2048-pixel image is 12 MB to copy.
+        shown = image.convert("RGB") if image.mode != "RGB" else image
+        pixels = np.asarray(shown.reduce(step) if step > 1 else shown)
+        self.base.setImage(pixels, levels=(0, 255), autoLevels=False)
         if heatmap is not None:
             self.overlay.setImage(
                 np.asarray(heatmap, dtype=np.float32)[::step, ::step],
@@ -64,8 +66,8 @@ class ImageMapView(QWidget):
         )
         self.title.setToolTip("Brighter regions mattered more to the prediction")
         self._stack.setCurrentWidget(self.graphics)
-        if pixels.shape[:2] != self._shape:
-            self._shape = pixels.shape[:2]  # a new range only for a new size: no extra repaint
+        if image.size != self._shape:
+            self._shape = image.size  # a new range only for a new size: no extra repaint
             self.view.autoRange(padding=0.01)
 
     def clear(self) -> None:

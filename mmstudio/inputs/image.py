@@ -46,6 +46,7 @@ def load_image(
     label = source_label(source, name, "pasted image")
     with open_binary(source, label) as stream:
         image, notes = _decode(stream, label, max_pixels, max_side)
+        notes += _conversion_notes(image)
         try:
             rgb = to_rgb(image)
         except (OSError, ValueError, SyntaxError) as exc:
@@ -101,6 +102,19 @@ def _decode(
             "when it was read (the model and the view need no more)"
         )
     return image, notes
+
+
+def _conversion_notes(image: Image.Image) -> list[str]:
+    notes = []
+    frames = getattr(image, "n_frames", 1)
+    if isinstance(frames, int) and frames > 1:
+        notes.append(f"the file holds {frames} frames (or pages); only the first was analysed")
+    if image.mode.startswith("I;16") or image.mode in _HIGH_DEPTH_MODES:
+        notes.append(
+            "the image has more than 8 bits per pixel; its darkest to brightest values were "
+            "mapped onto 8 bits"
+        )
+    return notes
 
 
 def _open(stream: BinaryIO, label: str, max_pixels: int) -> Image.Image:

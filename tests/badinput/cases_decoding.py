@@ -195,7 +195,28 @@ CASES: list[Case] = [
         "32-bit float TIFF",
         "depth.tif",
         _picture(lambda: files.digit_picture(mode="F")),
-        "accepted",
+        "noted",
+        "8 bits",
+    ),
+    _image(
+        "animated GIF",
+        "animated.gif",
+        lambda path: files.digit_picture().save(
+            path,
+            save_all=True,
+            append_images=[files.digit_picture((96, 120), "L").convert("RGB").rotate(90)],
+        ),
+        "noted",
+        "frames",
+    ),
+    _image(
+        "two-page TIFF",
+        "pages.tif",
+        lambda path: files.digit_picture().save(
+            path, save_all=True, append_images=[files.digit_picture()]
+        ),
+        "noted",
+        "first",
     ),
     _image(
         "greyscale with alpha PNG",

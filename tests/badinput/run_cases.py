@@ -37,12 +37,12 @@ class PeakMemory:
     def reset(self) -> None:
         if self._resettable:
             self._try_reset()
-        self._sampled = _status_bytes("VmRSS")
+        self._sampled = status_bytes("VmRSS")
 
     def peak(self) -> int:
         if self._resettable:
-            return _status_bytes("VmHWM")
-        return max(self._sampled, _status_bytes("VmRSS"))
+            return status_bytes("VmHWM")
+        return max(self._sampled, status_bytes("VmRSS"))
 
     @staticmethod
     def _try_reset() -> bool:
@@ -54,10 +54,10 @@ class PeakMemory:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.002):
-            self._sampled = max(self._sampled, _status_bytes("VmRSS"))
+            self._sampled = max(self._sampled, status_bytes("VmRSS"))
 
 
-def _status_bytes(field: str) -> int:
+def status_bytes(field: str) -> int:
     for line in _STATUS.read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024

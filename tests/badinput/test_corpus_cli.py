@@ -23,6 +23,8 @@ from tests.badinput.corpus import PEAK_LIMIT_BYTES, load_cases
 CASES = load_cases()
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_TIMEOUT_S = 1800
+# The first case's test waits for the whole worker run.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(WORKER_TIMEOUT_S + 60)]
 
 
 def _environment() -> dict[str, str]:

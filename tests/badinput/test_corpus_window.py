@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 from tests.badinput.corpus import load_cases  # noqa: E402
 from tests.gui.helpers import drop, file_mime, save_tiny_model  # noqa: E402
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
 DROPPED = [case for case in load_cases() if case.drop is not None]
 TIMEOUT_MS = 120_000
 
