@@ -73,18 +73,17 @@ class EmbeddingMap(QWidget):
             self.scatter.setData([], [])
             return
         key = self.colour_by.currentText()
-        values = self._table[key].take(pa.array(self.rows)).to_pylist()
+        values = self._table[key].take(pa.array(self.rows)).combine_chunks()
+        # One brush per category, picked by code: no Python object is made per point.
+        encoded = values.dictionary_encode()
+        categories = encoded.dictionary.to_pylist()
         if key == "correct":
-            brushes = [_RIGHT if v else _WRONG if v is False else _UNKNOWN for v in values]
+            colours = [_RIGHT if v else _WRONG for v in categories]
         else:
-            names = sorted({v for v in values if v is not None})
-            index = {name: i for i, name in enumerate(names)}
-            brushes = [
-                _PALETTE[index[v] % len(_PALETTE)] if v is not None else _UNKNOWN for v in values
-            ]
-        self.scatter.setData(
-            pos=self.points, brush=[pg.mkBrush(b) for b in brushes], data=self.rows
-        )
+            colours = [_PALETTE[i % len(_PALETTE)] for i in range(len(categories))]
+        brushes = np.array([pg.mkBrush(c) for c in [*colours, _UNKNOWN]], dtype=object)
+        codes = encoded.indices.fill_null(len(categories)).to_numpy(zero_copy_only=False)
+        self.scatter.setData(pos=self.points, brush=brushes[codes], data=self.rows)
 
     def _on_select_toggled(self, on: bool) -> None:
         self.region.setVisible(on)

@@ -26,7 +26,7 @@ def _plot(name: str, title: str) -> pg.PlotWidget:
     plot.setMenuEnabled(False)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
-    plot.setMinimumHeight(160)
+    plot.setMinimumHeight(120)
     return plot
 
 
@@ -143,6 +143,8 @@ class SummaryPanel(QWidget):
             bottom += share
         _label_axis(self.reliance_plot, "bottom", labels)
         self.reliance_plot.setYRange(0, 1)
+        # Room on the right for the legend, clear of the last bars.
+        self.reliance_plot.setXRange(-0.6, len(labels) + 1.2, padding=0)
 
     def _show_coalitions(self, coalitions: dict) -> None:
         self.coalitions.setRowCount(len(coalitions))

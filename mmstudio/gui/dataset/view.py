@@ -173,6 +173,7 @@ class DatasetView(QWidget):
 
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m records")
+        self.progress.setVisible(False)  # until a running job is attached
         self.status = QLabel("Open a results folder or start an analysis")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
@@ -201,8 +202,9 @@ class DatasetView(QWidget):
         self.tabs = tabs
 
         top = QHBoxLayout()
-        for widget in (self.progress, self.status, self.cancel_button):
-            top.addWidget(widget)
+        top.addWidget(self.progress)
+        top.addWidget(self.status, 1)
+        top.addWidget(self.cancel_button)
         selection = QHBoxLayout()
         selection.addWidget(self.selection_label)
         selection.addWidget(self.clear_selection)
@@ -216,6 +218,7 @@ class DatasetView(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(table_side)
         splitter.addWidget(tabs)
+        splitter.setSizes([440, 520])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter)
@@ -252,6 +255,7 @@ class DatasetView(QWidget):
         job.progressed.connect(self._on_progress)
         job.finished.connect(self._on_finished)
         job.failed.connect(self._on_failed)
+        self.progress.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.status.setText("Starting…")
 
