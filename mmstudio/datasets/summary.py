@@ -136,12 +136,22 @@ class SummaryBuilder:
             values = self.slices[name]
             if values is None:
                 continue
-            for value, hit in zip(labelled.column(name).to_pylist(), correct, strict=True):
+            groups = (
+                pa.table({"value": labelled.column(name), "right": pa.array(correct, pa.int64())})
+                .group_by("value")
+                .aggregate([("right", "count"), ("right", "sum")])
+            )
+            for value, n, hits in zip(
+                groups["value"].to_pylist(),
+                groups["right_count"].to_pylist(),
+                groups["right_sum"].to_pylist(),
+                strict=True,
+            ):
                 if value is None:
                     continue
                 counts = values.setdefault(value, [0, 0])
-                counts[0] += 1
-                counts[1] += int(hit)
+                counts[0] += n
+                counts[1] += hits
             if len(values) > MAX_SLICE_VALUES:
                 self.slices[name] = None
 

@@ -386,3 +386,25 @@ class _StreamReader:
 
         counts = re.findall(r"(\d+)/\d+ \[", "".join(self._chunks))
         return int(counts[-1]) if counts else 0
+
+
+# ------------------------------------------------------------------------------ cache key
+
+
+def test_the_cache_key_changes_with_the_model_or_the_dataset(model, tmp_path):
+    from mmstudio.datasets.cache import cached_results_path
+
+    data = write_dataset(tmp_path / "data", count=5, broken=False)
+    first = cached_results_path(model, data, tmp_path / "cache")
+    assert cached_results_path(model, data, tmp_path / "cache") == first
+    assert cached_results_path(tiny_model(), data, tmp_path / "cache") != first
+    manifest = data / "manifest.jsonl"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("high", "tall"), "utf-8")
+    assert cached_results_path(model, data, tmp_path / "cache") != first
+
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    (loose / "a.txt").write_text("one", encoding="utf-8")
+    before = cached_results_path(model, loose, tmp_path / "cache")
+    (loose / "b.txt").write_text("two", encoding="utf-8")
+    assert cached_results_path(model, loose, tmp_path / "cache") != before

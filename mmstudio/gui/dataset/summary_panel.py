@@ -1,0 +1,155 @@
+"""The dataset summary: per-class accuracy, a clickable confusion matrix, modality reliance per
+class and the accuracy of every coalition of modalities. Everything is drawn from the summary
+dict of :mod:`mmstudio.datasets.summary`."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from mmstudio.gui import colormaps
+from mmstudio.gui.plotting import pg
+from mmstudio.gui.theme import MODALITY_COLORS, style_plot
+
+
+def _plot(name: str, title: str) -> pg.PlotWidget:
+    plot = pg.PlotWidget(title=title)
+    plot.setObjectName(name)
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(x=False, y=False)
+    plot.hideButtons()
+    plot.setMinimumHeight(120)
+    return plot
+
+
+def _label_axis(plot: pg.PlotWidget, side: str, labels: list[str]) -> None:
+    plot.getAxis(side).setTicks([[(i, label) for i, label in enumerate(labels)]])
+
+
+class ConfusionImage(pg.ImageItem):
+    """Rows are true labels, columns predictions; a click reports the cell."""
+
+    def __init__(self, on_click):
+        super().__init__()
+        self._on_click = on_click
+
+    def mouseClickEvent(self, event):  # noqa: N802 - pyqtgraph's name
+        image = self.image
+        if image is None:
+            return
+        column, row = int(event.pos().x()), int(event.pos().y())
+        if 0 <= row < image.shape[0] and 0 <= column < image.shape[1]:
+            event.accept()
+            self._on_click(row, column)
+
+
+class SummaryPanel(QWidget):
+    # (true label, predicted label) of the clicked confusion cell.
+    confusion_cell_clicked = Signal(str, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.summary: dict | None = None
+        self.headline = QLabel("No results yet")
+        self.headline.setObjectName("summary-headline")
+        self.accuracy_plot = _plot("per-class-accuracy", "Accuracy per class")
+        self.confusion_plot = _plot("confusion", "Confusion (rows: label, columns: prediction)")
+        self.reliance_plot = _plot("reliance", "Mean Shapley share per modality, per class")
+        for plot in (self.accuracy_plot, self.confusion_plot, self.reliance_plot):
+            style_plot(plot, self)
+        self.accuracy_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#4C78A8")
+        self.accuracy_plot.addItem(self.accuracy_bars)
+        self.accuracy_plot.setYRange(0, 1)
+        self.confusion = ConfusionImage(self._cell_clicked)
+        self.confusion.setLookupTable(colormaps.lut("viridis"))
+        self.confusion_plot.addItem(self.confusion)
+        self.confusion_plot.getViewBox().invertY(True)
+        self.confusion_plot.getViewBox().setAspectLocked(True)
+        self.reliance_bars: list[pg.BarGraphItem] = []
+        self.reliance_plot.addLegend(offset=(-5, 5))
+        self.coalitions = QTableWidget(0, 3)
+        self.coalitions.setObjectName("coalitions")
+        self.coalitions.setHorizontalHeaderLabels(["modalities", "accuracy", "records"])
+        self.coalitions.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.coalitions.verticalHeader().hide()
+        self.coalitions.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        layout = QGridLayout(self)
+        layout.addWidget(self.headline, 0, 0, 1, 2)
+        layout.addWidget(self.accuracy_plot, 1, 0)
+        layout.addWidget(self.confusion_plot, 1, 1)
+        layout.addWidget(self.reliance_plot, 2, 0)
+        layout.addWidget(self.coalitions, 2, 1)
+
+    def _cell_clicked(self, row: int, column: int) -> None:
+        if self.summary is not None:
+            labels = self.summary["labels"]
+            self.confusion_cell_clicked.emit(labels[row], labels[column])
+
+    def show_summary(self, summary: dict) -> None:
+        self.summary = summary
+        labels = summary["labels"]
+        accuracy = summary["accuracy"]
+        self.headline.setText(
+            f"<b>{summary['records']:,}</b> records · {summary['errors']:,} unreadable · "
+            + (
+                f"accuracy <b>{accuracy:.1%}</b> · ECE {summary['ece']:.3f}"
+                if accuracy is not None
+                else "no labels: predictions and contributions only"
+            )
+        )
+        per_class = [summary["per_class"][label]["accuracy"] for label in labels]
+        self.accuracy_bars.setOpts(
+            x=np.arange(len(labels)), height=[a or 0.0 for a in per_class], width=0.7
+        )
+        _label_axis(self.accuracy_plot, "bottom", labels)
+        self._show_confusion(np.asarray(summary["confusion"]["matrix"], dtype=np.float64), labels)
+        self._show_reliance(summary, labels)
+        self._show_coalitions(summary["coalitions"])
+
+    def _show_confusion(self, matrix: np.ndarray, labels: list[str]) -> None:
+        totals = matrix.sum(1, keepdims=True)
+        shares = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
+        self.confusion.setImage(shares, levels=(0.0, 1.0))
+        _label_axis(self.confusion_plot, "left", labels)
+        _label_axis(self.confusion_plot, "bottom", labels)
+
+    def _show_reliance(self, summary: dict, labels: list[str]) -> None:
+        for bars in self.reliance_bars:
+            self.reliance_plot.removeItem(bars)
+        self.reliance_bars = []
+        bottom = np.zeros(len(labels))
+        for modality in summary["modalities"]:
+            share = np.array(
+                [summary["reliance"][label]["shapley_share"][modality] or 0.0 for label in labels]
+            )
+            bars = pg.BarGraphItem(
+                x=np.arange(len(labels)),
+                y0=bottom.copy(),
+                height=share,
+                width=0.7,
+                brush=MODALITY_COLORS.get(modality, "#888888"),
+                name=modality,
+            )
+            self.reliance_plot.addItem(bars)
+            self.reliance_bars.append(bars)
+            bottom += share
+        _label_axis(self.reliance_plot, "bottom", labels)
+        self.reliance_plot.setYRange(0, 1)
+        # Room on the right for the legend, clear of the last bars.
+        self.reliance_plot.setXRange(-0.6, len(labels) + 1.2, padding=0)
+
+    def _show_coalitions(self, coalitions: dict) -> None:
+        self.coalitions.setRowCount(len(coalitions))
+        for row, (name, entry) in enumerate(reversed(list(coalitions.items()))):
+            accuracy = entry["accuracy"]
+            cells = [name, "n/a" if accuracy is None else f"{accuracy:.1%}", f"{entry['count']:,}"]
+            for column, text in enumerate(cells):
+                self.coalitions.setItem(row, column, QTableWidgetItem(text))

@@ -1,0 +1,349 @@
+"""The Dataset view: the results table with its filters, the summary panel and the embedding
+map, over a results folder that may still be growing.
+
+The view is given a results folder (:meth:`DatasetView.open_results`) or a running job
+(:meth:`DatasetView.attach`; see :mod:`mmstudio.gui.dataset.job` for what a job must offer).
+Partial rows are shown as they arrive, at most once per ``REFRESH_MS``; clicking a row emits
+``record_activated`` with that row, for the window to open the sample in the single-sample view.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmstudio.datasets.export import write_table
+from mmstudio.datasets.filters import RowFilter, confusion_rows
+from mmstudio.datasets.store import ResultsStore
+from mmstudio.datasets.summary import SummaryBuilder, write_summary
+from mmstudio.gui.dataset.embedding_map import EmbeddingMap
+from mmstudio.gui.dataset.summary_panel import SummaryPanel
+from mmstudio.gui.dataset.table_model import ResultsTableModel
+
+REFRESH_MS = 1000
+ALL = "all"
+CORRECTNESS = {ALL: None, "right": True, "wrong": False}
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "…"
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+class FilterBar(QWidget):
+    """The controls that make a RowFilter; ``changed`` fires on any edit."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.label = QComboBox()
+        self.predicted = QComboBox()
+        self.correct = QComboBox()
+        self.correct.addItems(list(CORRECTNESS))
+        self.low, self.high = QDoubleSpinBox(), QDoubleSpinBox()
+        for box, value in ((self.low, 0.0), (self.high, 1.0)):
+            box.setRange(0.0, 1.0)
+            box.setSingleStep(0.05)
+            box.setValue(value)
+        self.modalities: dict[str, QCheckBox] = {}
+        self.meta_column = QComboBox()
+        self.meta_value = QComboBox()
+        self.errors_only = QCheckBox("errors only")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("search id, text, error")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for caption, widget in (
+            ("label", self.label),
+            ("predicted", self.predicted),
+            ("", self.correct),
+            ("confidence", self.low),
+            ("to", self.high),
+        ):
+            if caption:
+                layout.addWidget(QLabel(caption))
+            layout.addWidget(widget)
+        self._modality_layout = QHBoxLayout()
+        layout.addLayout(self._modality_layout)
+        for widget in (self.meta_column, self.meta_value, self.errors_only, self.search):
+            layout.addWidget(widget)
+        for combo in (self.label, self.predicted, self.correct, self.meta_value):
+            combo.currentTextChanged.connect(lambda _: self.changed.emit())
+        self.meta_column.currentTextChanged.connect(self._on_meta_column)
+        for box in (self.low, self.high):
+            box.valueChanged.connect(lambda _: self.changed.emit())
+        self.errors_only.toggled.connect(lambda _: self.changed.emit())
+        self.search.textChanged.connect(lambda _: self.changed.emit())
+        self._table: pa.Table | None = None
+
+    def set_choices(self, table: pa.Table, labels: list[str], modalities: list[str]) -> None:
+        self._table = table
+        for combo in (self.label, self.predicted):
+            if combo.count() != len(labels) + 1:
+                current = combo.currentText()
+                combo.blockSignals(True)
+                combo.clear()
+                combo.addItems([ALL, *labels])
+                combo.setCurrentText(current or ALL)
+                combo.blockSignals(False)
+        for modality in modalities:
+            if modality not in self.modalities:
+                box = QCheckBox(f"has {modality}")
+                box.toggled.connect(lambda _: self.changed.emit())
+                self.modalities[modality] = box
+                self._modality_layout.addWidget(box)
+        metas = [
+            name.removeprefix("meta_") for name in table.column_names if name.startswith("meta_")
+        ]
+        if self.meta_column.count() != len(metas) + 1:
+            self.meta_column.blockSignals(True)
+            self.meta_column.clear()
+            self.meta_column.addItems(["metadata", *metas])
+            self.meta_column.blockSignals(False)
+
+    def _on_meta_column(self, column: str) -> None:
+        self.meta_value.blockSignals(True)
+        self.meta_value.clear()
+        name = f"meta_{column}"
+        if self._table is not None and name in self._table.column_names:
+            values = self._table[name].unique().to_pylist()
+            self.meta_value.addItems([ALL, *sorted(str(v) for v in values if v is not None)])
+        self.meta_value.blockSignals(False)
+        self.changed.emit()
+
+    def row_filter(self, rows: np.ndarray | None = None) -> RowFilter:
+        def chosen(combo: QComboBox) -> frozenset[str]:
+            text = combo.currentText()
+            return frozenset() if text in ("", ALL) else frozenset([text])
+
+        meta = {}
+        column, value = self.meta_column.currentText(), self.meta_value.currentText()
+        if column and column != "metadata" and value not in ("", ALL) and self._table is not None:
+            kind = self._table.schema.field(f"meta_{column}").type
+            meta[column] = frozenset([pa.scalar(value).cast(kind).as_py()])
+        return RowFilter(
+            labels=chosen(self.label),
+            predicted=chosen(self.predicted),
+            correct=CORRECTNESS.get(self.correct.currentText()),
+            confidence=(self.low.value(), self.high.value()),
+            modalities=frozenset(m for m, box in self.modalities.items() if box.isChecked()),
+            meta=meta,
+            errors_only=self.errors_only.isChecked(),
+            text=self.search.text().strip(),
+            rows=rows,
+        )
+
+
+class DatasetView(QWidget):
+    record_activated = Signal(dict)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("dataset-view")
+        self.store: ResultsStore | None = None
+        self.table = pa.table({})
+        self.summary: dict | None = None
+        self.job = None
+        self._pending: list[pa.Table] = []
+        self._selection: np.ndarray | None = None
+        self._selection_name = ""
+
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m records")
+        self.progress.setVisible(False)  # until a running job is attached
+        self.status = QLabel("Open a results folder or start an analysis")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.filters = FilterBar()
+        self.selection_label = QLabel()
+        self.clear_selection = QPushButton("Show all rows")
+        self.clear_selection.setVisible(False)
+        self.model = ResultsTableModel(self)
+        self.view = QTableView()
+        self.view.setObjectName("results-table")
+        self.view.setModel(self.model)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.verticalHeader().setDefaultSectionSize(22)
+        self.summary_panel = SummaryPanel()
+        self.embedding_map = EmbeddingMap()
+        self.update_map = QPushButton("Update map")
+        tabs = QTabWidget()
+        tabs.addTab(self.summary_panel, "Summary")
+        map_page = QWidget()
+        map_layout = QVBoxLayout(map_page)
+        map_layout.addWidget(self.embedding_map)
+        map_layout.addWidget(self.update_map, alignment=Qt.AlignmentFlag.AlignRight)
+        tabs.addTab(map_page, "Embedding map")
+        self.tabs = tabs
+
+        top = QHBoxLayout()
+        top.addWidget(self.progress)
+        top.addWidget(self.status, 1)
+        top.addWidget(self.cancel_button)
+        selection = QHBoxLayout()
+        selection.addWidget(self.selection_label)
+        selection.addWidget(self.clear_selection)
+        selection.addStretch(1)
+        table_side = QWidget()
+        table_layout = QVBoxLayout(table_side)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        table_layout.addWidget(self.filters)
+        table_layout.addLayout(selection)
+        table_layout.addWidget(self.view)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(table_side)
+        splitter.addWidget(tabs)
+        splitter.setSizes([440, 520])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter)
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._apply_pending)
+        self.filters.changed.connect(self._apply_filter)
+        self.summary_panel.confusion_cell_clicked.connect(self._on_confusion_cell)
+        self.embedding_map.selection_changed.connect(self._on_map_selection)
+        self.clear_selection.clicked.connect(lambda: self._select(None, ""))
+        self.view.clicked.connect(
+            lambda index: self.record_activated.emit(self.model.record(index.row()))
+        )
+        self.cancel_button.clicked.connect(self._on_cancel)
+        self.update_map.clicked.connect(lambda: self.embedding_map.set_table(self.table))
+
+    # ---------------------------------------------------------------- sources
+    def open_results(self, path: str | Path) -> None:
+        """Show a results folder (finished or partial) as it is on disk now."""
+        self.store = ResultsStore(path)
+        table = self.store.read()
+        self._show(table if table is not None else pa.table({}))
+        self.embedding_map.set_table(self.table)
+        self.status.setText(f"{self.table.num_rows:,} rows from {self.store.path.name}")
+
+    def attach(self, job) -> None:
+        """Follow a running job: its rows appear as they come; Cancel stops it."""
+        self.job = job
+        self.store = ResultsStore(job.results)
+        existing = self.store.read()
+        self._show(existing if existing is not None else pa.table({}))
+        job.progressed.connect(self._on_progress)
+        job.finished.connect(self._on_finished)
+        job.failed.connect(self._on_failed)
+        self.progress.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self.status.setText("Starting…")
+
+    def _on_progress(self, progress) -> None:
+        self.progress.setMaximum(progress.total)
+        self.progress.setValue(progress.done)
+        self.status.setText(
+            f"{progress.rate:.0f} records/s · {progress.errors} unreadable · "
+            f"{_eta(progress.eta_seconds)} left"
+        )
+        if progress.rows is not None:
+            self._pending.append(progress.rows)
+            if not self._refresh_timer.isActive():
+                self._refresh_timer.start()
+
+    def _on_finished(self, progress) -> None:
+        self._refresh_timer.stop()
+        self._apply_pending()
+        self.embedding_map.set_table(self.table)
+        self.cancel_button.setEnabled(False)
+        done = "finished" if progress is not None and progress.finished else "stopped"
+        self.status.setText(f"Analysis {done}: {self.table.num_rows:,} rows")
+        self.job = None
+
+    def _on_failed(self, message: str) -> None:
+        self.cancel_button.setEnabled(False)
+        self.status.setText(f"Analysis failed: {message}")
+        self.job = None
+
+    def _on_cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.cancel_button.setEnabled(False)
+            self.status.setText("Stopping after this batch…")
+
+    def _apply_pending(self) -> None:
+        if not self._pending:
+            return
+        parts = ([self.table] if self.table.num_rows else []) + self._pending
+        self._pending = []
+        self._show(pa.concat_tables(parts))
+
+    # ---------------------------------------------------------------- showing
+    def _show(self, table: pa.Table) -> None:
+        self.table = table
+        if table.num_columns == 0:
+            return
+        builder = SummaryBuilder(table.schema)
+        builder.add(table)
+        self.summary = builder.result()
+        self.filters.set_choices(table, self.summary["labels"], self.summary["modalities"])
+        self.model.row_filter = self.filters.row_filter(self._selection)
+        self.model.set_table(table)
+        self.summary_panel.show_summary(self.summary)
+        self.progress.setMaximum(max(self.progress.maximum(), table.num_rows))
+
+    def _apply_filter(self) -> None:
+        self.model.set_filter(self.filters.row_filter(self._selection))
+
+    def _select(self, rows: np.ndarray | None, name: str) -> None:
+        self._selection, self._selection_name = rows, name
+        self.selection_label.setText(f"{name}: {len(rows):,} rows" if rows is not None else "")
+        self.clear_selection.setVisible(rows is not None)
+        self._apply_filter()
+
+    def _on_confusion_cell(self, label: str, predicted: str) -> None:
+        self._select(
+            confusion_rows(self.table, label, predicted), f"label {label} → predicted {predicted}"
+        )
+
+    def _on_map_selection(self, rows: np.ndarray | None) -> None:
+        self._select(rows, "embedding-map selection")
+
+    # ---------------------------------------------------------------- export
+    def export_table(self, path: str | Path) -> Path:
+        """The rows shown (filtered and sorted) as .csv or .parquet."""
+        return write_table(self.model.visible_table(), path)
+
+    def export_summary(self, path: str | Path) -> Path:
+        """The summary as .json, or the summary panel as a .png picture."""
+        path = Path(path)
+        if path.suffix.lower() == ".png":
+            if not self.summary_panel.grab().save(str(path)):
+                from mmstudio.inputs.errors import InputError
+
+                raise InputError("cannot write the picture", path)
+            return path
+        if self.summary is None:
+            path.write_text(json.dumps({}), encoding="utf-8")
+            return path
+        return write_summary(self.summary, path)
