@@ -34,18 +34,12 @@ from mmstudio.gui.results_panel import DEFAULT_OPACITY, SPLITTERS, ResultsPanel
 from mmstudio.gui.settings import open_settings, read_float, read_str
 from mmstudio.gui.text_input import TextInput
 from mmstudio.gui.theme import restyle_plots
+from mmstudio.gui.unavailable import unavailable_html, unavailable_label
 from mmstudio.gui.worker import AnalysisService, ModelInfo
 from mmstudio.inputs import InputError, Sample, load_text_file, normalize_text
 from mmstudio.models.registry import DEFAULT_MODEL, ModelEntry
 
 DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU (MPS)"))
-MISSING_WEIGHTS = (
-    "<b>The built-in model “{name}” has no trained weights in this installation</b> "
-    "(expected <code>{location}/model.safetensors</code>). Nothing is predicted until a trained "
-    "model is loaded: mmstudio never shows an untrained network's guesses. Reinstall mmstudio, "
-    "train the weights from a source checkout with <code>packaging/train_default_model.sh</code>, "
-    "or open a trained model folder with <b>Model ▸ Open Model Folder…</b>"
-)
 _IDLE_HINT = "Drop an image, type some text or record audio\nto see what the model predicts."
 
 
@@ -283,7 +277,8 @@ class MainWindow(QMainWindow):
         menu = self.model_menu
         for entry in entries:
             action = QAction(
-                f"{entry.name}" + ("" if entry.available else "  (weights missing)"), self
+                entry.name if entry.available else f"{entry.name}  ({unavailable_label(entry)})",
+                self,
             )
             action.setCheckable(True)
             action.setData(entry.name)
@@ -425,13 +420,9 @@ class MainWindow(QMainWindow):
         if request_id != self.service.latest_load_id:
             return
         self._set_busy(False)
-        self.notice_banner.show_message(
-            MISSING_WEIGHTS.format(
-                name=html.escape(entry.name), location=html.escape(entry.location)
-            )
-        )
+        self.notice_banner.show_message(unavailable_html(entry))
         kept = f" · still using {self.model_info.name}" if self.model_info else ""
-        self.model_label.setText(f"Model: {entry.name} (weights missing){kept}")
+        self.model_label.setText(f"Model: {entry.name} ({unavailable_label(entry)}){kept}")
         if self.model_info is None:
             self.results.show_placeholder("No trained model is loaded.\nSee the message above.")
 

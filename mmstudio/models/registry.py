@@ -4,7 +4,7 @@ group, and checkpoint folders opened by path."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,10 @@ class ModelEntry:
     available: bool = True
     # Why the model cannot be loaded, when ``available`` is False.
     problem: str = ""
+    # What the entry is, which decides how its problem is explained: "checkpoint" (trained
+    # weights in a folder), "zero-shot" (pretrained weights from the Hugging Face cache) or
+    # "plugin" (a model from another package).
+    kind: str = "checkpoint"
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -42,11 +46,12 @@ def register_model(
     source: str = "built-in",
     available: bool = True,
     problem: str = "",
+    kind: str = "checkpoint",
     overwrite: bool = False,
 ) -> ModelEntry:
     if name in _REGISTRY and not overwrite:
         raise ValueError(f"a model named {name!r} is already registered")
-    entry = ModelEntry(name, loader, description, location, source, available, problem)
+    entry = ModelEntry(name, loader, description, location, source, available, problem, kind)
     _REGISTRY[name] = entry
     return entry
 
@@ -94,17 +99,19 @@ def _discover_plugins() -> None:
                 source=f"plugin {point.value}",
                 available=False,
                 problem=f"the plugin failed to import: {error}",
+                kind="plugin",
                 overwrite=True,
             )
             continue
         if isinstance(target, ModelEntry):
-            _REGISTRY[target.name] = target
+            _REGISTRY[target.name] = replace(target, kind="plugin")
         elif callable(target):
             register_model(
                 point.name,
                 target,
                 description=(target.__doc__ or "").strip().split("\n")[0],
                 source=f"plugin {point.value}",
+                kind="plugin",
                 overwrite=True,
             )
 
