@@ -191,9 +191,9 @@ class FusionNet(nn.Module):
     ) -> list:
         """Per-sample heatmaps for the predicted classes, ``output`` being the full coalition's.
 
-        The text map is word occlusion whatever the strategy: on the digits test split it puts
-        the number word on top for 99% of phrases, fusion attention for 22% and gradient x
-        input for 55% (benchmarks/explanation_faithfulness.py).
+        The text map is word occlusion whatever the strategy (unless ``text_map`` says
+        otherwise): on the digits test split it finds the number word where fusion attention
+        and gradient x input mostly do not (benchmarks/explanation_faithfulness.py).
         """
         if output.attention is not None:
             maps = attention_heatmaps(batch, encoded, output, coalition=0)
