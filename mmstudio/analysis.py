@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from mmstudio import MODALITIES
+from mmstudio.explain.conflict import modality_conflict, single_rows
 from mmstudio.explain.interactions import interaction_matrices, named_interactions
 from mmstudio.explain.shapley import coalition_masks, shapley_matrix, shapley_values
 from mmstudio.inputs.errors import InputError
@@ -56,6 +57,7 @@ class Analyzer:
         self._masks = coalition_masks(len(self.modalities))
         self._shapley = shapley_matrix(self._masks)
         self._interactions = interaction_matrices(self._masks)
+        self._single_rows = single_rows(self._masks)
         self.device_name = describe_device(self.device)
 
     @property
@@ -159,6 +161,11 @@ class Analyzer:
         phi = shapley_values(values[None], self._shapley)[0]
         present = [m for m in self.modalities if m in sample.present]
         shapley = {m: float(phi[i]) for i, m in enumerate(self.modalities) if m in present}
+        alone = {
+            m: log_probs[self._single_rows[i]].exp().double().cpu().numpy()
+            for i, m in enumerate(self.modalities)
+            if m in present
+        }
         analysis = Analysis(
             labels=list(self.model.labels),
             probabilities=full.exp().float().cpu().numpy(),
@@ -180,6 +187,8 @@ class Analyzer:
             spectrogram=seen.get("spectrogram"),
             spectrogram_hop_seconds=seen.get("hop_seconds"),
             interactions=named_interactions(values, self._interactions, self.modalities, present),
+            alone_predictions={m: self.model.labels[int(p.argmax())] for m, p in alone.items()},
+            conflict=modality_conflict(alone),
             fusion_attention=seen.get("fusion_attention"),
             fusion_attention_modalities=seen.get("fusion_attention_modalities", []),
         )

@@ -31,6 +31,10 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         help="a registered model name or a checkpoint folder (default: the built-in digits model)",
     )
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+
+
+def _add_zero_shot_options(parser: argparse.ArgumentParser) -> None:
+    # Only where they act: the window loads models by name and has no label field yet.
     parser.add_argument(
         "--labels",
         help='candidate labels for zero-shot models such as clip-clap, e.g. "dog, cat, siren"',
@@ -55,6 +59,7 @@ def _add_predict(subparsers) -> None:
     )
     parser.add_argument("--audio", help="an audio file (WAV, FLAC, OGG, MP3)")
     _add_model_options(parser)
+    _add_zero_shot_options(parser)
     parser.add_argument("--json", action="store_true", help="print the whole Analysis as JSON")
     parser.add_argument(
         "--full-heatmaps",

@@ -55,6 +55,9 @@ class Analysis:
     ``interactions`` holds exact interaction indices of the modalities present, from the same
     coalition values: per index name (``explain.interactions.INDICES``), subsets joined by
     "+" ("image+audio") -> value; positive is synergy, negative redundancy.
+    ``alone_predictions`` is the label each present modality gives on its own, and
+    ``conflict`` how much their distributions disagree (mean pairwise Jensen-Shannon
+    divergence in bits, 0 to 1; None with one modality): see ``explain.conflict``.
     ``heatmap_method`` says how the image and audio maps were made, ``text_heatmap_method``
     how the text map was.
     ``fusion_weights`` is what the model itself weighted each modality by (attention
@@ -82,6 +85,8 @@ class Analysis:
     coalition_predictions: list[int] = field(default_factory=list)
     embedding: np.ndarray | None = None
     interactions: dict[str, dict[str, float]] = field(default_factory=dict)
+    alone_predictions: dict[str, str] = field(default_factory=dict)
+    conflict: float | None = None
     image_heatmap: np.ndarray | None = None
     tokens: list[str] = field(default_factory=list)
     token_weights: np.ndarray | None = None

@@ -25,6 +25,8 @@ class FusionAttentionView(QWidget):
         self.plot.hideButtons()
         self.plot.setMinimumHeight(90)
         self.plot.getPlotItem().setLabel("left", "attention")
+        # Attention weights are read as plain fractions; "(x0.01)" on the axis only confuses.
+        self.plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         style_plot(self.plot, self)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.9)
         self.plot.addItem(self.bars)

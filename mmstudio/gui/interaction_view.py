@@ -45,6 +45,15 @@ class InteractionView(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.caption)
         layout.addLayout(self.grid)
+        self.conflict = QLabel()
+        self.conflict.setObjectName("conflictLabel")
+        self.conflict.setWordWrap(True)
+        self.conflict.setToolTip(
+            "What each modality predicts on its own, and how much those predictions disagree: "
+            "the mean Jensen-Shannon divergence between them, 0 (they agree) to 1 bit (each is "
+            "certain of a different label)."
+        )
+        layout.addWidget(self.conflict)
         layout.addStretch(1)
         self.setMaximumWidth(_CELL_WIDTH * 4 + 40)
         self.clear()
@@ -67,6 +76,9 @@ class InteractionView(QWidget):
             cell.setStyleSheet(_cell_style(value, largest, bold=row == column))
             cell.setToolTip(_tooltip(analysis, row, column, value))
         self.caption.setText(EXPLANATION)
+        alone = " · ".join(f"{m} {label}" for m, label in analysis.alone_predictions.items())
+        conflict = "" if analysis.conflict is None else f" · conflict {analysis.conflict:.2f}"
+        self.conflict.setText(f"Alone: {alone}{conflict}" if alone else "")
 
     def _reset_grid(self, modalities: list[str]) -> None:
         if modalities == self._modalities:
@@ -90,6 +102,7 @@ class InteractionView(QWidget):
 
     def clear(self, reason: str = "") -> None:
         self._reset_grid([])
+        self.conflict.setText("")
         self.caption.setText(reason or EXPLANATION)
 
     def matrix(self) -> dict[tuple[str, str], str]:

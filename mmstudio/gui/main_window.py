@@ -43,19 +43,12 @@ from mmstudio.gui.settings import StudioSettings, open_settings
 from mmstudio.gui.status_bar import StudioStatusBar
 from mmstudio.gui.text_input import TextInput
 from mmstudio.gui.theme import restyle_plots
+from mmstudio.gui.unavailable import unavailable_html, unavailable_label
 from mmstudio.inputs import InputError, Sample, load_text_file
 from mmstudio.models.registry import ModelEntry
 from mmstudio.studio import Studio
 
 __all__ = ["DEVICES", "MainWindow"]
-
-MISSING_WEIGHTS = (
-    "<b>The built-in model “{name}” has no trained weights in this installation</b> "
-    "(expected <code>{location}/model.safetensors</code>). Nothing is predicted until a trained "
-    "model is loaded: mmstudio never shows an untrained network's guesses. Reinstall mmstudio, "
-    "train the weights from a source checkout with <code>packaging/train_default_model.sh</code>, "
-    "or open a trained model folder with <b>Model ▸ Open Model Folder…</b>"
-)
 
 
 class MainWindow(QMainWindow):
@@ -354,13 +347,9 @@ class MainWindow(QMainWindow):
         if request_id != self.service.latest_load_id:
             return
         self.status.set_busy(False)
-        self.notice_banner.show_message(
-            MISSING_WEIGHTS.format(
-                name=html.escape(entry.name), location=html.escape(entry.location)
-            )
-        )
+        self.notice_banner.show_message(unavailable_html(entry))
         kept = f" · still using {self.model_info.name}" if self.model_info else ""
-        self.model_label.setText(f"Model: {entry.name} (weights missing){kept}")
+        self.model_label.setText(f"Model: {entry.name} ({unavailable_label(entry)}){kept}")
         if self.model_info is None:
             self.results.show_placeholder("No trained model is loaded.\nSee the message above.")
 

@@ -7,6 +7,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu
 
+from mmstudio.gui.unavailable import unavailable_label
+
 DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU (MPS)"))
 
 
@@ -47,7 +49,8 @@ class ModelMenu(QObject):
     def list_models(self, entries) -> None:
         for entry in entries:
             action = QAction(
-                f"{entry.name}" + ("" if entry.available else "  (weights missing)"), self
+                entry.name if entry.available else f"{entry.name}  ({unavailable_label(entry)})",
+                self,
             )
             action.setCheckable(True)
             action.setData(entry.name)

@@ -139,7 +139,7 @@ class TextMapView(QWidget):
         method = f" · {html.escape(self._method)}" if self._method else ""
         self.browser.setHtml(f"<div style='line-height:150%'>{''.join(pieces)}</div>")
         self.title.setText(
-            f"<b>Text</b> <span style='color:gray'>{method} · {len(spans)} words · low</span> "
+            f"<b>Text</b> <span style='color:gray'>{method} · {len(spans)} word{'s' if len(spans) != 1 else ''} · low</span> "
             f"{legend} <span style='color:gray'>high · hover a word for its weight</span>"
         )
 

@@ -170,6 +170,9 @@ class LogMelFrontend(nn.Module):
         power = self.mel(waveforms)
         return 10.0 * torch.log10(power.clamp_min(1e-10))
 
+    # What normalize() makes of anything 80 dB or more below the clip's peak: silence.
+    SILENCE = -2.0
+
     @staticmethod
     def normalize(decibels: torch.Tensor) -> torch.Tensor:
         # Relative to each clip's peak, so recording gain does not change the input.

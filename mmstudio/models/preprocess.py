@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from mmstudio import MODALITIES
+from mmstudio.inputs.background import border_colour
 from mmstudio.inputs.loudest_window import loudest_window_start
 from mmstudio.inputs.resample import resample
 from mmstudio.inputs.sample import Sample
@@ -26,10 +27,7 @@ def letterbox(image: Image.Image, size: int) -> tuple[Image.Image, tuple[int, in
     scale = size / max(image.size)
     width, height = max(1, round(image.width * scale)), max(1, round(image.height * scale))
     resized = image.resize((width, height), Image.Resampling.BILINEAR)
-    pixels = np.asarray(resized)
-    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    fill = tuple(int(v) for v in np.median(border, axis=0))
-    square = Image.new("RGB", (size, size), fill)
+    square = Image.new("RGB", (size, size), border_colour(resized))
     left, top = (size - width) // 2, (size - height) // 2
     square.paste(resized, (left, top))
     return square, (left, top, width, height)

@@ -10,7 +10,7 @@ listing the models stays light, and a model's code is imported only when it is l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,10 @@ class ModelEntry:
     available: bool = True
     # Why the model cannot be loaded, when ``available`` is False.
     problem: str = ""
+    # What the entry is, which decides how its problem is explained: "checkpoint" (trained
+    # weights in a folder), "zero-shot" (pretrained weights from the Hugging Face cache) or
+    # "plugin" (a model from another package).
+    kind: str = "checkpoint"
 
 
 @dataclass(frozen=True)
@@ -62,13 +66,18 @@ def register_model(
     source: str = "built-in",
     available: bool = True,
     problem: str = "",
+    kind: str = "checkpoint",
     overwrite: bool = False,
 ) -> ModelEntry:
     if name in _REGISTRY and not overwrite:
         raise ValueError(f"a model named {name!r} is already registered")
-    entry = ModelEntry(name, loader, description, location, source, available, problem)
+    entry = ModelEntry(name, loader, description, location, source, available, problem, kind)
     _REGISTRY[name] = entry
     return entry
+
+
+def _is_own(point) -> bool:
+    return getattr(point.dist, "name", "") == "mmstudio"
 
 
 def _own_first(group: str) -> list:
@@ -78,7 +87,7 @@ def _own_first(group: str) -> list:
     return sorted(
         points,
         key=lambda point: (
-            getattr(point.dist, "name", "") != "mmstudio",
+            not _is_own(point),
             point.name != DEFAULT_MODEL,
         ),
     )
@@ -95,17 +104,20 @@ def _discover_models() -> None:
                 source=f"plugin {point.value}",
                 available=False,
                 problem=f"the plugin failed to import: {error}",
+                kind="plugin",
                 overwrite=True,
             )
             continue
         if isinstance(target, ModelEntry):
-            _REGISTRY[target.name] = target
+            # The package's own entries (digits, clip-clap) keep their kind; the rest are plugins.
+            _REGISTRY[target.name] = target if _is_own(point) else replace(target, kind="plugin")
         elif callable(target):
             register_model(
                 point.name,
                 target,
                 description=(target.__doc__ or "").strip().split("\n")[0],
                 source=f"plugin {point.value}",
+                kind="plugin",
                 overwrite=True,
             )
 

@@ -67,6 +67,10 @@ def test_interactions_are_shown_next_to_the_shapley_bars(qtbot, shipped_window):
     tip = view.cells["image", "audio"].toolTip()
     assert "Shapley-Taylor" in tip and "Möbius" in tip
     assert "beyond what each adds alone" in view.caption.text()
+    assert view.conflict.text() == (
+        f"Alone: image 3 · text 7 · audio 7 · conflict {analysis.conflict:.2f}"
+    )
+    assert analysis.conflict > 0.5  # the image alone is sure of 3, speech and text of 7
 
     # One modality has nothing to interact with: the matrix says so instead of showing a cell.
     show_example(qtbot, shipped_window, "handwriting only")

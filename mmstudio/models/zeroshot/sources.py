@@ -286,12 +286,14 @@ def clip_clap_entry():
     return ModelEntry(
         ARCHITECTURE,
         _load_default,
-        description="Zero-shot image, text and audio over labels you type: pretrained CLIP "
+        description="Zero-shot image, text and audio over labels you choose (--labels, or "
+        "mmstudio.json in a model folder): pretrained CLIP "
         f"({DEFAULT_CLIP}) and CLAP ({DEFAULT_CLAP}), fused by a log-linear pool",
         location=str(hub_cache_dir()),
         source="built-in (Hugging Face weights)",
         available=not problem,
         problem=problem,
+        kind="zero-shot",
     )
 
 

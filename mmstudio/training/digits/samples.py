@@ -36,14 +36,26 @@ _TEXTS: list[tuple[str, int, str]] = [
     ("答えはななです", 7, "ja"),
 ]
 
-_EXAMPLES: list[dict[str, str | None]] = [
+# Each note says what the shipped model does with the example; ``claims`` states the same in a
+# form tests/core/test_examples.py checks against the model, so a retrained model that behaves
+# differently fails there instead of leaving a note that is no longer true.
+_EXAMPLES: list[dict] = [
     {
         "name": "all agree: seven",
         "image": "digit_7.png",
         "audio": "seven.wav",
         "text": "I think it is a seven",
         "expected": "7",
-        "note": "Image, speech and text all say 7.",
+        "note": "Image, speech and text each say 7 on their own. Their interactions are negative: they carry the same evidence, so each adds less once another is there.",
+        "claims": {
+            "prediction": "7",
+            "alone": {"image": "7", "text": "7", "audio": "7"},
+            "interactions": {
+                "image+text": "negative",
+                "image+audio": "negative",
+                "text+audio": "negative",
+            },
+        },
     },
     {
         "name": "outvoted image",
@@ -51,8 +63,14 @@ _EXAMPLES: list[dict[str, str | None]] = [
         "audio": "seven.wav",
         "text": "seven",
         "expected": "7",
-        "note": "The image shows a 3 but speech and text both say seven; expected by majority. "
-        "Watch the fusion weights shift away from the image.",
+        "note": "The image alone says 3; speech and text say seven, and the model answers 7. The fusion weights barely move (the image keeps about a quarter of the attention); the Shapley values show what changed the answer: the image lowers log p(7) by about 3.",
+        "claims": {
+            "prediction": "7",
+            "alone": {"image": "3", "text": "7", "audio": "7"},
+            "shapley": {"image": "negative", "text": "positive", "audio": "positive"},
+            "shapley_below": {"image": -2.0},
+            "fusion_weight": {"image": [0.15, 0.35]},
+        },
     },
     {
         "name": "outvoted speech",
@@ -60,7 +78,12 @@ _EXAMPLES: list[dict[str, str | None]] = [
         "audio": "three.wav",
         "text": "c'est un cinq",
         "expected": "5",
-        "note": "The speech says three; handwriting and French text say 5 (majority).",
+        "note": "The speech alone says 3; the handwriting and the French text say 5, and the model answers 5. The speech's Shapley value is negative: it argues against the answer.",
+        "claims": {
+            "prediction": "5",
+            "alone": {"image": "5", "text": "5", "audio": "3"},
+            "shapley": {"image": "positive", "text": "positive", "audio": "negative"},
+        },
     },
     {
         "name": "noisy image, clear speech",
@@ -68,7 +91,13 @@ _EXAMPLES: list[dict[str, str | None]] = [
         "audio": "four.wav",
         "text": None,
         "expected": "4",
-        "note": "The image is corrupted at level 3; the spoken word should carry the prediction.",
+        "note": "The image is corrupted at level 3: alone it gets 4 with under 50% confidence. The clear spoken word carries more of the prediction (the larger Shapley value).",
+        "claims": {
+            "prediction": "4",
+            "alone": {"image": "4", "audio": "4"},
+            "alone_confidence_below": {"image": 0.5},
+            "stronger": ["audio", "image"],
+        },
     },
     {
         "name": "handwriting only",
@@ -77,6 +106,7 @@ _EXAMPLES: list[dict[str, str | None]] = [
         "text": None,
         "expected": "2",
         "note": "A single modality: the others use the model's absent embeddings.",
+        "claims": {"prediction": "2"},
     },
     {
         "name": "speech only",
@@ -84,7 +114,8 @@ _EXAMPLES: list[dict[str, str | None]] = [
         "audio": "two.wav",
         "text": None,
         "expected": "2",
-        "note": "A held-out voice the model never heard in training.",
+        "note": "A held-out voice the model never heard in training: it still answers 2, but with under 50% confidence.",
+        "claims": {"prediction": "2", "confidence_below": 0.5},
     },
     {
         "name": "text only, French",
@@ -92,7 +123,8 @@ _EXAMPLES: list[dict[str, str | None]] = [
         "audio": None,
         "text": "deux",
         "expected": "2",
-        "note": "Number words in eight languages are understood.",
+        "note": "French text alone: number words in eight languages are understood.",
+        "claims": {"prediction": "2"},
     },
     {
         "name": "image and Russian text",
@@ -100,7 +132,8 @@ _EXAMPLES: list[dict[str, str | None]] = [
         "audio": None,
         "text": "я думаю, это девять",
         "expected": "9",
-        "note": "Two modalities agree; speech is absent.",
+        "note": "The image and the Russian text each say 9; speech is absent.",
+        "claims": {"prediction": "9", "alone": {"image": "9", "text": "9"}},
     },
     {
         "name": "Chinese text and speech",
@@ -108,7 +141,8 @@ _EXAMPLES: list[dict[str, str | None]] = [
         "audio": "five.wav",
         "text": "我猜是五",
         "expected": "5",
-        "note": "Cross-lingual agreement: English speech, Chinese text.",
+        "note": "Cross-lingual agreement: English speech and Chinese text each say 5.",
+        "claims": {"prediction": "5", "alone": {"text": "5", "audio": "5"}},
     },
 ]
 

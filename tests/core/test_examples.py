@@ -1,0 +1,87 @@
+"""Each shipped example's note says what the shipped model does; its ``claims`` say the same
+in checkable form, and this test checks every one of them against the model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mmstudio.analysis import Analyzer
+from mmstudio.inputs import load_audio, load_image
+from mmstudio.inputs.sample import Sample
+from mmstudio.models.registry import get_entry, get_model
+from mmstudio.resources import samples_dir
+from tests.conftest import require_or_skip
+
+SIGNS = {"positive": 1.0, "negative": -1.0}
+
+
+def _examples() -> list[dict]:
+    return json.loads((samples_dir() / "examples.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    require_or_skip(get_entry("digits").available, "the shipped digits weights are missing")
+    return Analyzer(get_model("digits"), "cpu")
+
+
+def _sample(example: dict) -> Sample:
+    folder = samples_dir()
+    return Sample(
+        image=load_image(folder / example["image"]) if example.get("image") else None,
+        text=example.get("text"),
+        audio=load_audio(folder / example["audio"]) if example.get("audio") else None,
+    )
+
+
+def _check(claim: str, expected, analysis, alone) -> None:
+    if claim == "prediction":
+        assert analysis.predicted_label == expected
+    elif claim == "confidence_below":
+        assert analysis.confidence < expected
+    elif claim == "alone":
+        assert {m: a.predicted_label for m, a in alone.items() if m in expected} == expected
+    elif claim == "alone_confidence_below":
+        for modality, bound in expected.items():
+            assert alone[modality].confidence < bound, modality
+    elif claim == "shapley":
+        for modality, sign in expected.items():
+            assert analysis.shapley[modality] * SIGNS[sign] > 0, modality
+    elif claim == "shapley_below":
+        for modality, bound in expected.items():
+            assert analysis.shapley[modality] < bound, modality
+    elif claim == "stronger":
+        stronger, weaker = expected
+        assert analysis.shapley[stronger] > analysis.shapley[weaker]
+    elif claim == "fusion_weight":
+        for modality, (low, high) in expected.items():
+            assert low <= analysis.fusion_weights[modality] <= high, modality
+    elif claim == "interactions":
+        pairs = analysis.interactions["shapley_interaction"]
+        for pair, sign in expected.items():
+            assert pairs[pair] * SIGNS[sign] > 0, pair
+    else:
+        raise AssertionError(f"examples.json has a claim this test does not check: {claim!r}")
+
+
+@pytest.mark.parametrize("example", _examples(), ids=lambda e: e["name"])
+def test_each_examples_claims_hold_for_the_shipped_model(analyzer, example):
+    claims = example.get("claims")
+    assert claims, f"the example {example['name']!r} makes no checkable claim"
+    assert claims["prediction"] == example["expected"]
+    sample = _sample(example)
+    analysis = analyzer.analyze(sample)
+    alone = {
+        m: analyzer.analyze(sample.without(*[o for o in sample.present if o != m]))
+        for m in sample.present
+    }
+    for claim, expected in claims.items():
+        _check(claim, expected, analysis, alone)
+
+
+def test_the_builder_writes_the_shipped_examples():
+    from mmstudio.training.digits.samples import _EXAMPLES
+
+    assert _EXAMPLES == _examples()
