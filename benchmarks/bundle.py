@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 Built with {figures["tool"]} from the wheel and the locked dependencies (torch {figures["torch"]},
 Python {figures["python"]}); checked by `packaging/smoke_bundle.sh` (empty HOME,
 HF_HUB_OFFLINE=1, network namespace: {figures["network_isolation"]}). Timed on a machine shared
-with other jobs ({figures["cpus"]} cores): treat the times as upper bounds.
+with other jobs ({figures["cpus"]} cores, load average {figures["load_average_1min"]} at the end of the
+smoke run): treat the times as upper bounds.
 
 | what | figure |
 |---|---:|

@@ -19,8 +19,10 @@ mkdir -p "$WORK"
 # The wheel, unpacked into a plain folder, is what gets frozen: the bundle carries exactly the
 # wheel's files and resources, whatever else the checkout holds.
 "$PY" -m build --wheel --no-isolation --outdir "$WORK/wheel" . >"$WORK/wheel.log"
-"$PY" -m pip install --quiet --no-deps --no-index --target "$WORK/site" "$WORK"/wheel/mmstudio-*.whl
-MMSTUDIO_BUNDLE_SITE="$PWD/$WORK/site" nice -n 10 "$PY" -m PyInstaller --noconfirm --clean \
+"$PY" -m pip install --quiet --no-deps --no-index --no-compile --target "$WORK/site" \
+    "$WORK"/wheel/mmstudio-*.whl
+PYTHONPATH="$PWD/$WORK/site" MMSTUDIO_BUNDLE_SITE="$PWD/$WORK/site" \
+    nice -n 10 "$PY" -m PyInstaller --noconfirm --clean \
     --log-level WARN --workpath "$WORK/pyinstaller" --distpath dist packaging/mmstudio.spec
 finished=$(date +%s)
 

@@ -41,8 +41,9 @@ SANDBOX="$(mktemp -d)"
 XVFB_PID=""
 APP_PID=""
 cleanup() {
-    [[ -n "$APP_PID" ]] && kill "$APP_PID" 2>/dev/null || true
-    [[ -n "$XVFB_PID" ]] && kill "$XVFB_PID" 2>/dev/null || true
+    # Wait for each to end: the app may still be writing its settings into the sandbox.
+    [[ -n "$APP_PID" ]] && { kill "$APP_PID" 2>/dev/null; wait "$APP_PID" 2>/dev/null; }
+    [[ -n "$XVFB_PID" ]] && { kill "$XVFB_PID" 2>/dev/null; wait "$XVFB_PID" 2>/dev/null; }
     rm -rf "$SANDBOX"
 }
 trap cleanup EXIT
@@ -114,8 +115,12 @@ analysis_at=$(sed -n 's/^mmstudio-timing first_analysis \([0-9.]*\).*/\1/p' wind
 sleep 1  # the heatmaps are painted after the analysis arrives
 window="$(xdotool search --onlyvisible --class mmstudio | head -1)"
 [[ -n "$window" ]] || fail "the X server has no visible window of class mmstudio"
-xprop -id "$window" WM_CLASS | grep -q '"mmstudio", "mmstudio"' || fail "WM_CLASS is $(xprop -id "$window" WM_CLASS)"
-xprop -id "$window" _NET_WM_ICON | grep -q 'Icon (' || fail "the window has no icon (_NET_WM_ICON)"
+# Read into variables first: grep -q stops reading early, and xprop's broken pipe would count
+# as a failure under pipefail.
+wm_class="$(xprop -id "$window" WM_CLASS)"
+icon="$(xprop -id "$window" _NET_WM_ICON)"
+[[ "$wm_class" == *'"mmstudio", "mmstudio"'* ]] || fail "the window's $wm_class"
+[[ "$icon" == *"Icon ("* ]] || fail "the window has no icon (_NET_WM_ICON) for the task bar"
 import -display "$DISPLAY" -window "$window" screen.png || fail "could not grab the window"
 "$CHECK_PY" -c 'import sys; from PIL import Image, ImageStat
 picture = Image.open(sys.argv[1]).convert("RGB")
@@ -132,7 +137,7 @@ cp screen.png "$ROOT/dist/bundle-smoke.png"
 
 "$CHECK_PY" - "$BUNDLE" "$started" "$window_at" "$analysis_at" "$predict_ms" "${ISOLATE[*]:-none}" \
     "$ROOT/dist/bundle-smoke.json" <<'PY'
-import json, sys
+import json, os, sys
 from pathlib import Path
 bundle, started, window_at, analysis_at, predict_ms, isolation, out = sys.argv[1:]
 info = json.loads((Path(bundle) / "build-info.json").read_text())
@@ -142,6 +147,7 @@ figures = {
     "first_analysis_seconds": round(float(analysis_at) - float(started), 2),
     "cli_predict_seconds": round(int(predict_ms) / 1000, 2),
     "network_isolation": isolation,
+    "load_average_1min": round(os.getloadavg()[0], 1),  # other work slowing the timings down
 }
 Path(out).write_text(json.dumps(figures, indent=2) + "\n")
 print(

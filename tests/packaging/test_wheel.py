@@ -171,8 +171,15 @@ def test_the_installed_mmstudio_is_the_wheels_copy_in_the_new_venv(installed):
     probe, venv = installed.probe, installed.venv
     for key in ("mmstudio", "metadata", "resources", "samples", "icons"):
         assert _inside(probe[key], venv), f"{key} comes from {probe[key]}, not from {venv}"
-    assert not any(_inside(entry, ROOT) for entry in probe["sys_path"] if entry), (
+    elsewhere = [entry for entry in probe["sys_path"] if entry and not _inside(entry, venv)]
+    # The shared folder may lie inside the checkout (make test's .venv does): what matters is
+    # that it holds no mmstudio package, and that nothing else of the checkout is on the path.
+    shared = set(_shared_site_packages())
+    assert not any(_inside(entry, ROOT) for entry in elsewhere if entry not in shared), (
         f"the checkout is on the installed interpreter's path: {probe['sys_path']}"
+    )
+    assert not any((Path(entry) / "mmstudio").exists() for entry in elsewhere), (
+        f"another mmstudio is on the installed interpreter's path: {elsewhere}"
     )
     assert not any("editable" in finder.lower() for finder in probe["meta_path"]), (
         f"an editable install's import hook is active: {probe['meta_path']}"
