@@ -77,4 +77,4 @@ def test_the_unavailable_model_message_names_the_real_problem(qtbot, monkeypatch
     qtbot.waitUntil(lambda: bool(window.model_group.actions()))
     assert [a.text() for a in window.model_group.actions()] == [f"{entry.name}  ({label})"]
     window.image_input.set_image(digit_image())
-    assert not window.results.has_result() and window.service.worker._analyzer is None
+    assert not window.results.has_result() and window.service.analyzer is None
