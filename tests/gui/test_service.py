@@ -139,3 +139,18 @@ def test_out_of_memory_on_an_accelerator_moves_the_model_to_the_cpu(qtbot, servi
     assert moved and moved[-1].device_type == "cpu"
     assert service.analyzer is not analyzer and service.analyzer.device.type == "cpu"
     assert service.analyzer.model is analyzer.model  # moved, not loaded again
+
+
+def test_the_worker_leaves_the_process_warning_filters_alone(qtbot, tiny_model_dir):
+    import warnings
+
+    from mmstudio.gui.service import AnalysisService
+
+    before = (warnings.showwarning, list(warnings.filters))
+    service = AnalysisService()
+    try:
+        with qtbot.waitSignal(service.model_loaded, timeout=120_000):
+            service.load_model(str(tiny_model_dir), "cpu")
+        assert (warnings.showwarning, list(warnings.filters)) == before
+    finally:
+        assert service.shutdown()

@@ -108,15 +108,41 @@ class WorkerThread(QThread):
 
     def run(self) -> None:
         service = self._service
-        service.host.import_torch()  # seconds: started at once, while the GUI thread goes on
+        try:
+            service.host.import_torch()  # seconds: started at once, while the GUI thread goes on
+        except Exception:  # noqa: S110 - the first load imports it again and reports why
+            pass
         service.superqt_imported.wait()
-        from superqt.utils import GeneratorWorker  # imported by the GUI thread already
-
-        worker = GeneratorWorker(service._serve)
+        worker = _service_worker(service._serve)
         # Queued to the service, which lives in the GUI thread.
         worker.yielded.connect(service._on_event)
         worker.errored.connect(service._on_worker_crashed)
         worker.run()
+
+
+def _service_worker(loop: Callable[[], Iterator[tuple[str, tuple]]]):
+    from superqt.utils import GeneratorWorker  # imported by the GUI thread already
+
+    class ServiceWorker(GeneratorWorker):
+        """superqt's generator worker without its warning capture.
+
+        ``WorkerBase.run`` sends every warning to ``warned`` under an "always" filter while the
+        work runs, which changes the process-wide warning filters; for a worker that lives as
+        long as the window, every warning of the application would then be swallowed.
+        """
+
+        def run(self) -> None:
+            self.started.emit()
+            try:
+                result = self.work()
+                if isinstance(result, Exception):
+                    raise result
+                self.returned.emit(result)
+            except Exception as error:
+                self.errored.emit(error)
+            self.finished.emit()
+
+    return ServiceWorker(loop)
 
 
 class AnalysisService(QObject):
