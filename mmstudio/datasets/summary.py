@@ -26,6 +26,8 @@ ECE_BINS = 15
 # A metadata column with more distinct values than this (an id, a file name) is not a slice.
 MAX_SLICE_VALUES = 50
 ERROR_EXAMPLES = 10
+# Columns no summary figure reads (the widest ones).
+UNUSED_COLUMNS = frozenset({"probabilities", "embedding", "notes", "text"})
 
 
 class SummaryBuilder:
@@ -58,61 +60,63 @@ class SummaryBuilder:
         ).reshape(len(self.coalitions), len(self.modalities))
 
     def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        # Whole columns to numpy, then numpy masks: filtering the Arrow batch would copy
+        # every column it keeps, strings included.
         self.records += batch.num_rows
-        failed = pc.is_valid(batch.column("error"))
-        self._add_errors(batch.filter(failed))
-        ok = batch.filter(pc.invert(failed))
-        if ok.num_rows == 0:
+        failed = _numpy(pc.is_valid(batch.column("error")))
+        self._add_errors(batch, failed)
+        ok = ~failed
+        if not ok.any():
             return
-        predicted = ok.column("predicted_index").to_numpy(zero_copy_only=False)
-        labels = ok.column("label_index").fill_null(-1).to_numpy(zero_copy_only=False)
-        present = np.stack(
-            [ok.column(f"present_{m}").to_numpy(zero_copy_only=False) for m in self.modalities], 1
-        ).astype(bool)
-        shares, weights = self._reliance(ok, present)
+        predicted = _numpy(batch.column("predicted_index").fill_null(-1))[ok]
+        labels = _numpy(batch.column("label_index").fill_null(-1))[ok]
+        present = np.stack([_numpy(batch.column(f"present_{m}")) for m in self.modalities], 1)
+        present = present.astype(bool)[ok]
+        shares, weights = self._reliance(batch, ok, present)
         self.by_prediction.add(predicted, shares, weights)
         known = labels >= 0
         self.labelled += int(known.sum())
-        has_label = pc.is_valid(ok.column("label")).to_numpy(zero_copy_only=False)
+        has_label = _numpy(pc.is_valid(batch.column("label")))[ok]
         self.unknown_labels += int((~known & has_label).sum())
         if not known.any():
             return
         labels, predicted, present = labels[known], predicted[known], present[known]
-        confidence = ok.column("confidence").to_numpy(zero_copy_only=False)[known]
+        confidence = _numpy(batch.column("confidence"))[ok][known]
         correct = predicted == labels
         np.add.at(self.confusion, (labels, predicted), 1)
         self._add_calibration(confidence, correct)
         self.by_label.add(labels, shares[known], weights[known])
-        coalition_predictions = _matrix(ok.column("coalition_predictions"))[known]
+        # flatten() skips the null lists of error rows, so its rows are the analysed ones.
+        coalition_predictions = _matrix(batch.column("coalition_predictions"))[known]
         self._add_coalitions(coalition_predictions, labels, present)
-        self._add_slices(ok.filter(pa.array(known)), correct)
+        chosen = np.zeros(batch.num_rows, dtype=bool)
+        chosen[np.flatnonzero(ok)[known]] = True
+        self._add_slices(batch, pa.array(chosen), correct)
 
-    def _add_errors(self, failed: pa.Table | pa.RecordBatch) -> None:
-        self.errors += failed.num_rows
+    def _add_errors(self, batch, failed: np.ndarray) -> None:
+        self.errors += int(failed.sum())
         room = ERROR_EXAMPLES - len(self.error_examples)
-        if room > 0 and failed.num_rows:
-            head = failed.slice(0, room)
+        if room > 0 and failed.any():
+            head = batch.take(pa.array(np.flatnonzero(failed)[:room]))
             for record_id, error in zip(
                 head.column("id").to_pylist(), head.column("error").to_pylist(), strict=True
             ):
                 self.error_examples.append({"id": record_id, "error": error})
 
-    def _reliance(self, ok, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per row: each modality's share of the absolute Shapley values, and its fusion weight
-        (absent modalities 0; weights NaN for models without them)."""
+    def _reliance(
+        self, batch, ok: np.ndarray, present: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per analysed row: each modality's share of the absolute Shapley values, and its
+        fusion weight (absent modalities 0; weights NaN for models without them)."""
         shapley = np.stack(
-            [ok.column(f"shapley_{m}").fill_null(0.0).to_numpy() for m in self.modalities], 1
-        )
+            [_numpy(batch.column(f"shapley_{m}").fill_null(0.0)) for m in self.modalities], 1
+        )[ok]
         magnitude = np.abs(shapley) * present
         total = magnitude.sum(1, keepdims=True)
         shares = np.divide(magnitude, total, out=np.zeros_like(magnitude), where=total > 0)
         weights = np.stack(
-            [
-                ok.column(f"weight_{m}").to_numpy(zero_copy_only=False).astype(np.float64)
-                for m in self.modalities
-            ],
-            1,
-        )
+            [_numpy(batch.column(f"weight_{m}")).astype(np.float64) for m in self.modalities], 1
+        )[ok]
         weights = np.where(present, weights, 0.0)
         return shares, weights
 
@@ -131,13 +135,18 @@ class SummaryBuilder:
         self.coalition_counts[0] += valid.sum(0)
         self.coalition_counts[1] += right.sum(0)
 
-    def _add_slices(self, labelled, correct: np.ndarray) -> None:
+    def _add_slices(self, batch, chosen: pa.Array, correct: np.ndarray) -> None:
         for name in self.meta_columns:
             values = self.slices[name]
             if values is None:
                 continue
             groups = (
-                pa.table({"value": labelled.column(name), "right": pa.array(correct, pa.int64())})
+                pa.table(
+                    {
+                        "value": batch.column(name).filter(chosen),
+                        "right": pa.array(correct, pa.int64()),
+                    }
+                )
                 .group_by("value")
                 .aggregate([("right", "count"), ("right", "sum")])
             )
@@ -241,6 +250,10 @@ class _Reliance:
         return out
 
 
+def _numpy(column) -> np.ndarray:
+    return column.to_numpy(zero_copy_only=False)
+
+
 def _matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """A fixed-size-list column without nulls as an (N, K) array."""
     if isinstance(column, pa.ChunkedArray):
@@ -264,7 +277,7 @@ def summarize(results: str | Path | ResultsStore) -> dict[str, Any]:
     if dataset is None:
         raise ValueError(f"no results in {store.path}")
     builder = SummaryBuilder(store.schema())
-    columns = [n for n in dataset.schema.names if n not in ("probabilities", "embedding", "notes")]
+    columns = [n for n in dataset.schema.names if n not in UNUSED_COLUMNS]
     for batch in dataset.to_batches(columns=columns):
         builder.add(batch)
     return builder.result()

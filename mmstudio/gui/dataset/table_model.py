@@ -41,7 +41,7 @@ class ResultsTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.table = pa.table({})
         self.columns: list[str] = []
-        self._arrays: dict[str, pa.Array] = {}
+        self._arrays: dict[str, pa.ChunkedArray] = {}
         self.rows = np.zeros(0, dtype=np.int64)
         self.row_filter = RowFilter()
         self.sort_column: str | None = None
@@ -52,8 +52,7 @@ class ResultsTableModel(QAbstractTableModel):
         self.beginResetModel()
         self.table = table
         self.columns = display_columns(table.schema)
-        # One contiguous array per column, so a cell lookup does not walk the chunks.
-        self._arrays = {name: table[name].combine_chunks() for name in self.columns}
+        self._arrays = {name: table[name] for name in self.columns}
         self.rows = visible_rows(table, self.row_filter, self.sort_column, self.descending)
         self.endResetModel()
 

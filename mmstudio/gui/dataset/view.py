@@ -168,6 +168,7 @@ class DatasetView(QWidget):
         self.summary: dict | None = None
         self.job = None
         self._pending: list[pa.Table] = []
+        self._builder: SummaryBuilder | None = None
         self._selection: np.ndarray | None = None
         self._selection_name = ""
 
@@ -294,18 +295,24 @@ class DatasetView(QWidget):
     def _apply_pending(self) -> None:
         if not self._pending:
             return
-        parts = ([self.table] if self.table.num_rows else []) + self._pending
+        # One chunk per refresh, not per batch, so cell lookups stay quick on long runs.
+        new = pa.concat_tables(self._pending).combine_chunks()
         self._pending = []
-        self._show(pa.concat_tables(parts))
+        if self.table.num_rows == 0 or self._builder is None:
+            self._show(new)
+            return
+        self._builder.add(new)  # the summary accumulates: only the new rows are read
+        self._show(pa.concat_tables([self.table, new]), rebuild_summary=False)
 
     # ---------------------------------------------------------------- showing
-    def _show(self, table: pa.Table) -> None:
+    def _show(self, table: pa.Table, *, rebuild_summary: bool = True) -> None:
         self.table = table
         if table.num_columns == 0:
             return
-        builder = SummaryBuilder(table.schema)
-        builder.add(table)
-        self.summary = builder.result()
+        if rebuild_summary or self._builder is None:
+            self._builder = SummaryBuilder(table.schema)
+            self._builder.add(table)
+        self.summary = self._builder.result()
         self.filters.set_choices(table, self.summary["labels"], self.summary["modalities"])
         self.model.row_filter = self.filters.row_filter(self._selection)
         self.model.set_table(table)
