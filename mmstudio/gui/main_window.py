@@ -30,6 +30,8 @@ from mmstudio.gui.about import about_html
 from mmstudio.gui.audio_input import AudioInput
 from mmstudio.gui.banner import Banner
 from mmstudio.gui.card import ModalityCard
+from mmstudio.gui.dataset_actions import build_dataset_menu
+from mmstudio.gui.dataset_mode import DatasetMode
 from mmstudio.gui.examples import Example, load_examples
 from mmstudio.gui.export import export_analysis, suggested_name
 from mmstudio.gui.image_input import ImageInput
@@ -149,8 +151,9 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
         self.file_actions = build_file_menu(
-            menus.addMenu("&File"),
+            file_menu,
             self,
             open_image=self.image_input.open_dialog,
             open_audio=self.audio_input.open_dialog,
@@ -179,6 +182,18 @@ class MainWindow(QMainWindow):
             self._live_text,
             (self.live_action, self.snapshot_action),
         )
+        self.dataset_mode = DatasetMode(
+            self.results_stack, self.results, self.service, self.show_error
+        )
+        self.dataset_actions = build_dataset_menu(
+            menus.addMenu("&Dataset"),
+            self,
+            self.dataset_mode,
+            open_dataset=self.open_dataset_dialog,
+            export_folder=lambda: self.prefs.export_folder or str(Path.home()),
+            report=self.show_error,
+        )
+        file_menu.insertAction(self.file_actions.paste, self.dataset_actions.open)
         self.model_menu = menus.addMenu("&Model")
         self.models = ModelMenu(self.model_menu, self.studio.model_spec, self.studio.device)
         self.model_group = self.models.model_group
@@ -211,6 +226,7 @@ class MainWindow(QMainWindow):
         self.service.devices_found.connect(self.models.enable_devices)
         self.service.device_fallback.connect(self.show_error)
         self.live_mode.snapshot.connect(self._on_live_snapshot)
+        self.dataset_mode.record_opened.connect(self.open_record)
 
     def event(self, event) -> bool:
         handled = super().event(event)
@@ -318,6 +334,34 @@ class MainWindow(QMainWindow):
             self.prefs.model_folder = str(Path(folder).parent)
             self.prefs.write(self.settings)
             self.load_model(folder)
+
+    # Datasets
+
+    def open_dataset_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open Dataset", self.prefs.dataset_folder)
+        if folder:
+            self.prefs.dataset_folder = str(Path(folder).parent)
+            self.prefs.write(self.settings)
+            self.open_dataset(folder)
+
+    def open_dataset(self, folder: str | Path) -> None:
+        """Analyse a dataset folder with the loaded model in the background (Dataset view)."""
+        self.dataset_mode.open_dataset(folder)
+
+    def open_record(self, record: dict) -> None:
+        """A row clicked in the Dataset view becomes the inputs, analysed like an example; the
+        dataset analysis goes on in the background."""
+        source = self.dataset_mode.dataset.name if self.dataset_mode.dataset else "the dataset"
+        example = Example(
+            name=f"{record.get('id')} from {source}",
+            image=Path(record["image_path"]) if record.get("image_path") else None,
+            audio=Path(record["audio_path"]) if record.get("audio_path") else None,
+            text=record.get("text"),
+            expected=record.get("label"),
+            note="",
+        )
+        self.dataset_mode.set_shown(False)
+        self.load_example(example)
 
     def choose_device(self, device: str) -> None:
         self.studio.choose_device(device)

@@ -59,6 +59,7 @@ class StudioSettings:
     audio_folder: str = ""
     model_folder: str = ""
     export_folder: str = ""
+    dataset_folder: str = ""
     colormap: str = "inferno"
     opacity: float | None = None  # None: the results panel's default
     geometry: QByteArray | None = None
@@ -70,6 +71,7 @@ class StudioSettings:
         "audio_folder": "folders/audio",
         "model_folder": "folders/model",
         "export_folder": "folders/export",
+        "dataset_folder": "folders/dataset",
     }
 
     @classmethod

@@ -1,0 +1,90 @@
+"""A dataset analysis run in the window's analysis service's background lane.
+
+The window's one model runs it, one batch per step, and the worker answers any interactive
+request between two steps: clicking a row while the dataset runs still answers at interactive
+speed. To the Dataset view it looks like :class:`~mmstudio.gui.dataset.job.DatasetJob`
+(``progressed`` / ``finished`` / ``failed``, ``cancel()``, ``results``), plus ``opened``: the
+results folder is named after the model's weights, which only the worker thread holds, so it
+is known once the job has started.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from mmstudio.datasets.cache import cached_results_path
+from mmstudio.datasets.engine import LocalAnalysis, Progress
+from mmstudio.datasets.records import read_records
+from mmstudio.gui.service import AnalysisService
+
+_OPENED = "opened"
+
+
+class ServiceDatasetJob(QObject):
+    opened = Signal(object)  # Path of the results folder (cached per model and dataset)
+    progressed = Signal(object)  # Progress after each batch
+    finished = Signal(object)  # the last Progress (None if no batch ran); also after a cancel
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        service: AnalysisService,
+        dataset: str | Path,
+        *,
+        cache_root: str | Path | None = None,
+        batch_size: int = 32,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.dataset = Path(dataset)
+        self.cache_root = cache_root
+        self.batch_size = batch_size
+        self.results: Path | None = None
+        self.last: Progress | None = None
+        self.done = False
+        service.job_progress.connect(self._on_progress)
+        service.job_failed.connect(self._on_failed)
+        service.job_cancelled.connect(self._on_stopped)
+        service.job_returned.connect(self._on_stopped)
+        self.job_id = service.submit_job(self._steps, name=f"dataset {self.dataset.name}")
+
+    def cancel(self) -> None:
+        """Stop after the batch in progress; the rows finished so far stay in ``results``."""
+        self.service.cancel_job(self.job_id)
+
+    def _steps(self, analyzer):
+        """Runs in the worker thread: the engine's generator, one batch per step."""
+        results = cached_results_path(analyzer.model, self.dataset, self.cache_root)
+        records = read_records(self.dataset)
+        # A cached folder from an earlier (possibly interrupted) run is continued, not redone.
+        engine = LocalAnalysis(
+            analyzer, records, results, batch_size=self.batch_size, resume=results.exists()
+        )
+        yield (_OPENED, results)
+        yield from engine.steps()
+
+    def _mine(self, job_id: int) -> bool:
+        return job_id == self.job_id and not self.done
+
+    def _on_progress(self, job_id: int, value) -> None:
+        if not self._mine(job_id):
+            return
+        if isinstance(value, tuple) and value[:1] == (_OPENED,):
+            self.results = value[1]
+            self.opened.emit(self.results)
+            return
+        self.last = value
+        self.progressed.emit(value)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if self._mine(job_id):
+            self.done = True
+            self.failed.emit(message)
+
+    def _on_stopped(self, job_id: int, *_value) -> None:
+        if self._mine(job_id):
+            self.done = True
+            self.finished.emit(self.last)

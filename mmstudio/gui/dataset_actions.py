@@ -1,0 +1,97 @@
+"""The Dataset menu: show the Dataset view (Ctrl+D), open a dataset, export what it shows, and
+stop a running analysis. Open Dataset… is in the File menu too."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+
+from mmstudio.gui.dataset_mode import DatasetMode
+from mmstudio.gui.menus import add_action
+from mmstudio.inputs.errors import InputError
+
+TABLE_FILTERS = "Parquet table (*.parquet);;CSV table (*.csv)"
+SUMMARY_FILTERS = "Summary as JSON (*.json);;Summary as a PNG picture (*.png)"
+
+
+@dataclass(frozen=True)
+class DatasetActions:
+    show: QAction
+    open: QAction
+    export_table: QAction
+    export_summary: QAction
+    cancel: QAction
+
+
+def build_dataset_menu(
+    menu: QMenu,
+    window: QWidget,
+    mode: DatasetMode,
+    *,
+    open_dataset: Callable[[], object],
+    export_folder: Callable[[], str],
+    report: Callable[[str], None],
+) -> DatasetActions:
+    show = QAction("&Dataset View", window)
+    show.setCheckable(True)
+    show.setShortcut("Ctrl+D")
+    show.toggled.connect(mode.set_shown)
+    menu.addAction(show)
+    actions = DatasetActions(
+        show=show,
+        open=add_action(menu, window, "&Open Dataset…", "Ctrl+Shift+D", open_dataset),
+        export_table=add_action(
+            menu,
+            window,
+            "Export Filtered &Table…",
+            None,
+            lambda: _export(window, mode, "table", export_folder(), report),
+        ),
+        export_summary=add_action(
+            menu,
+            window,
+            "Export &Summary…",
+            None,
+            lambda: _export(window, mode, "summary", export_folder(), report),
+        ),
+        cancel=add_action(menu, window, "&Stop Analysis", None, mode.cancel),
+    )
+    mode.shown_changed.connect(show.setChecked)
+
+    def enable() -> None:
+        has_rows = mode.built and mode.view.table.num_rows > 0
+        actions.export_table.setEnabled(has_rows)
+        actions.export_summary.setEnabled(has_rows)
+        actions.cancel.setEnabled(mode.running)
+
+    menu.aboutToShow.connect(enable)
+    enable()
+    return actions
+
+
+def _export(window: QWidget, mode: DatasetMode, what: str, folder: str, report) -> None:
+    if not mode.built or mode.view.table.num_rows == 0:
+        report("there are no dataset results to export yet")
+        return
+    name = (mode.dataset.name if mode.dataset else "dataset") + (
+        "" if what == "table" else "-summary"
+    )
+    filters = TABLE_FILTERS if what == "table" else SUMMARY_FILTERS
+    path, chosen = QFileDialog.getSaveFileName(
+        window, f"Export Dataset {what.title()}", str(Path(folder) / name), filters
+    )
+    if not path:
+        return
+    if not Path(path).suffix:
+        path += chosen.rsplit("*", 1)[-1].rstrip(")")
+    try:
+        export = mode.view.export_table if what == "table" else mode.view.export_summary
+        written = export(path)
+    except (InputError, OSError) as error:
+        report(f"the dataset {what} could not be exported: {error}")
+        return
+    window.statusBar().showMessage(f"Exported {Path(written).name}", 5000)
