@@ -6,7 +6,6 @@ cache at once."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
 
 from tests.core.analysis_data import BROKEN_IDS, write_dataset
 
