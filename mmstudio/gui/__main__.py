@@ -34,6 +34,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="open this file after the first analysis (e.g. a broken one)",
     )
     parser.add_argument(
+        "--dataset",
+        metavar="DIR",
+        help="analyse this dataset folder in the Dataset view once the model is ready "
+        "(with --screenshot: the picture is taken when it has finished)",
+    )
+    parser.add_argument(
         "--screenshot",
         metavar="PNG",
         help="save a screenshot of the window after the analysis, then quit",
@@ -58,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         text=args.text,
         audio=args.audio,
         then_open=args.then_open,
+        dataset=args.dataset,
+        give_up_seconds=600.0 if args.dataset else 120.0,
         screenshot=args.screenshot,
         quit_after_analysis=args.quit_after_analysis,
         size=args.size,

@@ -33,6 +33,9 @@ class LaunchOptions:
     text: str | None = None
     audio: str | None = None
     then_open: str | None = None
+    # A dataset folder to analyse in the Dataset view once the model is ready; the screenshot
+    # is then taken when its analysis has finished.
+    dataset: str | None = None
     screenshot: str | None = None
     quit_after_analysis: bool = False
     size: tuple[int, int] | None = None
@@ -65,6 +68,8 @@ class LaunchScript(QObject):
         window.analysis_shown.connect(self._on_analysis_shown)
         window.first_painted.connect(lambda: self._timing("window_shown"))
         window.model_ready.connect(lambda _info: self._timing("model_ready"))
+        if options.dataset:
+            window.model_ready.connect(self._open_dataset)
         self._preset_inputs()
         if options.scripted:
             # A missing model never produces an analysis: still deliver a picture of the window.
@@ -92,7 +97,22 @@ class LaunchScript(QObject):
         if options.audio:
             window.audio_input.load_path(options.audio)
 
+    def _open_dataset(self, _info) -> None:
+        window = self.window
+        window.model_ready.disconnect(self._open_dataset)
+        window.open_dataset(self.options.dataset)
+        job = window.dataset_mode.job
+        job.finished.connect(lambda _progress: self._on_dataset_done())
+        job.failed.connect(lambda _message: self._on_dataset_done())
+
+    def _on_dataset_done(self) -> None:
+        self._analyses += 1
+        if self.options.screenshot or self.options.quit_after_analysis:
+            QTimer.singleShot(SETTLE_MS, self._finish)
+
     def _on_analysis_shown(self, _request_id: int) -> None:
+        if self.options.dataset:
+            return  # the dataset's end, not a single analysis, ends a dataset launch
         self._analyses += 1
         if self._analyses == 1:
             self._timing("first_analysis")

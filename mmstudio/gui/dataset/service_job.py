@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from mmstudio.analysis import Analyzer
 from mmstudio.datasets.cache import cached_results_path
 from mmstudio.datasets.engine import LocalAnalysis, Progress
 from mmstudio.datasets.records import read_records
@@ -59,9 +60,12 @@ class ServiceDatasetJob(QObject):
         """Runs in the worker thread: the engine's generator, one batch per step."""
         results = cached_results_path(analyzer.model, self.dataset, self.cache_root)
         records = read_records(self.dataset)
+        # The same model object without heatmaps: rows store none (a row's are recomputed when
+        # it is opened), so a dataset pays only for predictions and coalitions.
+        rows_only = Analyzer(analyzer.model, analyzer.device, explain=False)
         # A cached folder from an earlier (possibly interrupted) run is continued, not redone.
         engine = LocalAnalysis(
-            analyzer, records, results, batch_size=self.batch_size, resume=results.exists()
+            rows_only, records, results, batch_size=self.batch_size, resume=results.exists()
         )
         yield (_OPENED, results)
         yield from engine.steps()

@@ -174,6 +174,7 @@ class DatasetView(QWidget):
 
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m records")
+        self.progress.setMinimumWidth(200)  # room for "100,000 / 100,000 records"
         self.progress.setVisible(False)  # until a running job is attached
         self.status = QLabel("Open a results folder or start an analysis")
         self.cancel_button = QPushButton("Cancel")
