@@ -55,17 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     rows = "\n".join(
         f"| {name} | {size / MIB:,.0f} MiB | {size / total:.0%} |" for name, size in parts.items()
     )
+    load = figures.get("build_load_average")
+    build_load = "" if load is None else f" (load average {load} as it ended)"
     body = f"""
 Built with {figures["tool"]} from the wheel and the locked dependencies (torch {figures["torch"]},
 Python {figures["python"]}); checked by `packaging/smoke_bundle.sh` (empty HOME,
 HF_HUB_OFFLINE=1, network namespace: {figures["network_isolation"]}). Timed on a machine shared
-with other jobs ({figures["cpus"]} cores, load average {figures["load_average_1min"]} at the end of the
+with other jobs ({figures["cpus"]} cores, load average {figures["smoke_load_average"]} at the end of the
 smoke run): treat the times as upper bounds.
 
 | what | figure |
 |---|---:|
 | bundle size (`dist/mmstudio/`) | {total / GIB:.2f} GiB in {figures["files"]:,} files |
-| build time (`make bundle`) | {figures["build_seconds"] / 60:.1f} min |
+| build time (`make bundle`) | {figures["build_seconds"] / 60:.1f} min{build_load} |
 | launch to first window | {figures["first_window_seconds"]:.1f} s |
 | launch to first analysis (example "all agree: seven") | {figures["first_analysis_seconds"]:.1f} s |
 | `mmstudio predict` on a shipped sample, whole process | {figures["cli_predict_seconds"]:.1f} s |

@@ -40,6 +40,7 @@ info = {
     "torch": version("torch"),
     "python": platform.python_version(),
     "cpus": os.cpu_count(),
+    "build_load_average": round(os.getloadavg()[0], 1),  # other work slowing the build down
 }
 (dist / "build-info.json").write_text(json.dumps(info, indent=2) + "\n")
 print(f"built {dist} in {seconds} s: {size / 2**30:.2f} GiB, {info['files']} files")
