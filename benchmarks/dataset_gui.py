@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.dataset_analysis import dataset_folder  # noqa: E402
+from benchmarks.gui_harness import HEARTBEAT_MS, heartbeat, ready_window  # noqa: E402
 from benchmarks.report import write_section  # noqa: E402
 
-HEARTBEAT_MS = 10
 TARGETS = {"p99_stall_ms": 16.0, "click_ms": 100.0}
 CACHE = ROOT / "benchmarks" / ".cache"
 
@@ -40,27 +40,11 @@ CACHE = ROOT / "benchmarks" / ".cache"
 def measure(data: Path, click_every: float) -> dict:
     os.environ["MMSTUDIO_CACHE_DIR"] = tempfile.mkdtemp(prefix="mmstudio-bench-cache-")
     os.environ["MMSTUDIO_SETTINGS_DIR"] = tempfile.mkdtemp(prefix="mmstudio-bench-settings-")
-    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtCore import QTimer
 
-    from mmstudio.gui.app import create_application
-
-    app = create_application()
-    from mmstudio.gui.main_window import MainWindow
-
-    window = MainWindow("digits", "cpu")
-    window.resize(1440, 900)
-    window.show()
-    ready: list[object] = []
-    window.model_ready.connect(ready.append)
-    while not ready:
-        app.processEvents()
-        time.sleep(0.005)
-
+    app, window = ready_window("digits")
     ticks: list[float] = []
-    beat = QTimer()
-    beat.setTimerType(Qt.TimerType.PreciseTimer)
-    beat.setInterval(HEARTBEAT_MS)
-    beat.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    beat = heartbeat(ticks)
     clicked_at: list[float] = []  # the click waiting for its analysis (only clicks analyse here)
     answered: list[float] = []
     started = [0.0]

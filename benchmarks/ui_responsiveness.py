@@ -34,12 +34,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.gui_harness import HEARTBEAT_MS, ready_window  # noqa: E402
+from benchmarks.gui_harness import heartbeat as heartbeat_timer  # noqa: E402
 from benchmarks.report import cpu_model  # noqa: E402
 
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 START = "<!-- ui_responsiveness:start -->"
 END = "<!-- ui_responsiveness:end -->"
-HEARTBEAT_MS = 10
 REQUEST_EVERY_MS = 50
 SETTLE_MS = 300  # after the first result is drawn, before the measured phase starts
 SETTLE_TIMEOUT_MS = 10_000
@@ -94,27 +95,11 @@ def _write_inputs(folder: Path) -> dict[str, str]:
 def heartbeat(
     model: str | None, inputs: dict[str, str], seconds: float, requests: bool = True
 ) -> dict:
-    from PySide6.QtCore import QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
-    from mmstudio.gui.app import create_application
-
-    app = create_application()
-    from mmstudio.gui.main_window import MainWindow
-
-    window = MainWindow(model, "cpu")
-    window.resize(1440, 900)
-    window.show()
-    ready: list[object] = []
-    window.model_ready.connect(ready.append)
-    while not ready:
-        app.processEvents()
-        time.sleep(0.005)
-
+    app, window = ready_window(model)
     ticks: list[float] = []
-    beat = QTimer()
-    beat.setTimerType(Qt.TimerType.PreciseTimer)
-    beat.setInterval(HEARTBEAT_MS)
-    beat.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    beat = heartbeat_timer(ticks)
     # Set-up: load the inputs and wait until the first result is drawn (the first drawing of the
     # inputs and of every result view is a one-time cost). Its stalls are reported on their own;
     # the measured phase is the continuous one the targets are about.
