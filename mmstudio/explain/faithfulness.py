@@ -149,7 +149,7 @@ def _image_deleter(model, sample, analysis, batch, encoded):
             pixels[np.asarray(full)] = background
             variants.append(Sample(image=Image.fromarray(pixels)))
         images = model.preprocess(variants).images.to(encoded.present.device)
-        return model.encode_variants(encoded, [0] * len(deletions), images=images)
+        return model.encode_variants(encoded, [0] * len(deletions), images=images, alone=True)
 
     return heatmap, score
 
@@ -165,7 +165,7 @@ def _text_deleter(model, sample, analysis, batch, encoded):
     def score(deletions: list[np.ndarray]):
         kept = [kept_tokens(tokens, spans, {int(w) for w in deleted}) for deleted in deletions]
         return _with_empty_text_absent(
-            model.text_variants(batch, encoded, [0] * len(kept), kept), kept, model
+            model.text_variants(batch, encoded, [0] * len(kept), kept, alone=True), kept, model
         )
 
     return word_weights, score
@@ -192,7 +192,7 @@ def _audio_deleter(model, sample, analysis, batch, encoded):
         for row, deleted in enumerate(deletions):
             silenced[row, torch.as_tensor(deleted, dtype=torch.long)] = True
         silenced = silenced.view(len(deletions), bands, frames).to(encoded.present.device)
-        return model.encode_variants(encoded, [0] * len(deletions), silenced=silenced)
+        return model.encode_variants(encoded, [0] * len(deletions), silenced=silenced, alone=True)
 
     return heatmap, score
 

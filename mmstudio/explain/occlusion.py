@@ -33,8 +33,9 @@ def word_occlusion(model, batch, encoded, predicted: torch.Tensor) -> list[np.nd
     log p(predicted | text alone) when that word is deleted, clipped at 0 (a word that
     argues against the prediction is not evidence for it); None for a sample without text.
 
-    ``model.text_variants(batch, encoded, rows, kept)`` must return encodings of the samples
-    ``rows`` (with repeats), the text of the i-th cut down to the token indices ``kept[i]``.
+    ``model.text_variants(batch, encoded, rows, kept, alone=True)`` must return encodings of
+    the samples ``rows`` (with repeats), the text of the i-th cut down to the token indices
+    ``kept[i]``, to be fused with the text alone.
     All the samples' variants run in one call.
     """
     modalities = tuple(model.modalities)
@@ -55,7 +56,8 @@ def word_occlusion(model, batch, encoded, predicted: torch.Tensor) -> list[np.nd
     device = predicted.device
     presence = text_alone(modalities, len(kept), device)
     presence[:, 0, text_index] = torch.tensor([bool(k) for k in kept], device=device)
-    logits = model.fuse(model.text_variants(batch, encoded, rows, kept), presence).logits
+    variants = model.text_variants(batch, encoded, rows, kept, alone=True)
+    logits = model.fuse(variants, presence).logits
     log_probs = torch.log_softmax(logits[:, 0].float(), -1)
     scores = log_probs.gather(1, predicted[torch.tensor(rows, device=device)][:, None])[:, 0]
     start = 0

@@ -87,7 +87,13 @@ class FusionNet(nn.Module):
         )
 
     def text_variants(
-        self, batch: Batch, encoded: Encoded, rows: list[int], kept: list[list[int]]
+        self,
+        batch: Batch,
+        encoded: Encoded,
+        rows: list[int],
+        kept: list[list[int]],
+        *,
+        alone: bool = False,
     ) -> Encoded:
         """Encodings of samples ``rows`` with the i-th one's text cut down to the token
         indices ``kept[i]``: only the text encoder runs again, the others are reused."""
@@ -99,7 +105,7 @@ class FusionNet(nn.Module):
         )
         for i, (row, keep) in enumerate(zip(rows, kept, strict=True)):
             ids[i, : len(keep)] = batch.text_ids[row, keep]
-        return self.encode_variants(encoded, rows, text_ids=ids)
+        return self.encode_variants(encoded, rows, text_ids=ids, alone=alone)
 
     def encode_variants(
         self,
@@ -109,14 +115,20 @@ class FusionNet(nn.Module):
         images: torch.Tensor | None = None,
         text_ids: torch.Tensor | None = None,
         silenced: torch.Tensor | None = None,
+        alone: bool = False,
     ) -> Encoded:
         """Encodings of samples ``rows`` (repeats allowed) with some inputs replaced, one
         row each: model-ready images, token ids, or the spectrogram with the cells where
         ``silenced`` (n, n_mels, frames) is True turned to silence. Only the encoders of
-        replaced inputs run; the others' outputs are reused."""
+        replaced inputs run; the others' outputs are reused. With ``alone`` the replaced input
+        will be fused on its own: the others' tokens are left out (their absent embeddings
+        stand in for them), which makes the fusion pass over the variants much cheaper."""
         index = torch.tensor(rows, device=encoded.present.device)
+        kept = 0 if alone else None
         encodings = {
-            name: ModalityEncoding(enc.tokens[index], enc.mask[index], enc.pooled[index], enc.grid)
+            name: ModalityEncoding(
+                enc.tokens[index, :kept], enc.mask[index, :kept], enc.pooled[index], enc.grid
+            )
             for name, enc in encoded.modalities.items()
         }
         if images is not None:

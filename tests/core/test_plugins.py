@@ -149,6 +149,9 @@ def test_the_worked_example_in_the_docs_runs(monkeypatch):
     monkeypatch.setattr(
         registry, "_REGISTRY", dict(registry._REGISTRY)
     )  # its registration stays here
+    # The example's get_model() may run the discovery into that copy: restore the flag too,
+    # or later tests would find an empty registry marked as discovered.
+    monkeypatch.setattr(registry, "_discovered", registry._discovered)
     blocks = re.findall(
         r"^```python\n(.*?)^```", DOCS.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE
     )
