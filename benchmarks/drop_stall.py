@@ -160,8 +160,12 @@ def report(rows: list[dict]) -> str:
         "the idle row is the same window with nothing dropped: what the machine's load alone",
         "costs the heartbeat.",
         "Peak: the whole process's resident high-water mark (Qt, torch and the model included).",
-        f"The machine was shared with other jobs and loaded (load average {load:.1f} at the end),",
-        "so the stalls are upper bounds for a quiet machine.",
+        (
+            f"The machine was quiet (load average {load:.1f} at the end)."
+            if load < 2.0
+            else f"The machine was shared with other jobs and loaded (load average {load:.1f} "
+            "at the end), so the stalls are upper bounds for a quiet machine."
+        ),
         "",
         "| file | size | drop to result | longest stall | p99 stall | peak memory |",
         "|---|---:|---:|---:|---:|---:|",
