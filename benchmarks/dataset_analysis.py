@@ -331,9 +331,9 @@ with an image, a text and a clip (8 coalitions per record).
   {achieved / matmul:.1%} of what a 2048x2048 float32 matrix product reached in the same run
   ({matmul / 1e9:.0f} GFLOP/s). The model is small: its time goes to many small kernels and
   Python dispatch, not to arithmetic.
-- Not measured here: the GUI's event-loop stall and row-click latency while a dataset runs
-  (the Dataset view exists, but is not yet wired into the window), and a GPU run (no GPU was
-  lent to this session).
+- The window's stalls and row-click latency while a dataset runs are measured by
+  `benchmarks/dataset_gui.py` (section "Dataset analysis in the window"). Not measured: a GPU
+  run (no GPU was lent to this session).
 """
 
 
