@@ -183,13 +183,9 @@ def _rate(count: int, work) -> tuple[float, float]:
 
 
 def _analyzer(args):
-    import torch
+    from mmstudio.analysis import load_analyzer
 
-    from mmstudio.analysis import Analyzer
-    from mmstudio.models.registry import get_model
-
-    device = torch.device(args.device)
-    return Analyzer(get_model(args.model, device), device, explain=False)
+    return load_analyzer(args.model, args.device, explain=False)
 
 
 def _warm_up(analyzer, records) -> None:

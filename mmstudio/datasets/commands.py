@@ -129,13 +129,10 @@ def _analyze(args: argparse.Namespace) -> int:
 def _run_local(args, dataset) -> None:
     from tqdm import tqdm
 
-    from mmstudio.analysis import Analyzer
+    from mmstudio.analysis import load_analyzer
     from mmstudio.datasets.engine import LocalAnalysis
-    from mmstudio.models.device import pick_device
-    from mmstudio.models.registry import get_model
 
-    device = pick_device(args.device)
-    analyzer = Analyzer(get_model(args.model, device), device, explain=False)
+    analyzer = load_analyzer(args.model, args.device, explain=False)
     run = LocalAnalysis(
         analyzer,
         dataset,

@@ -106,15 +106,12 @@ class AnalyzerActor:
     def __init__(self, model: str | None, device: str, layout: RowLayout, threads: int = 1):
         import torch
 
-        from mmstudio.analysis import Analyzer
+        from mmstudio.analysis import load_analyzer
         from mmstudio.datasets.batch import BatchAnalyzer
-        from mmstudio.models.device import pick_device
-        from mmstudio.models.registry import get_model
 
         # Each actor has its own CPUs; more torch threads than that only contend.
         torch.set_num_threads(max(1, threads))
-        chosen = pick_device(device)
-        analyzer = Analyzer(get_model(model, chosen), chosen, explain=False)
+        analyzer = load_analyzer(model, device, explain=False)
         self.batches = BatchAnalyzer(analyzer, layout)
 
     def __call__(self, table: pa.Table) -> pa.Table:
@@ -203,7 +200,6 @@ class RayAnalysis:
 def _layout(model: str | None, dataset: DatasetRecords) -> RowLayout:
     """The row layout, from the model loaded once here on the CPU: every actor writes the
     same schema, with the same model fingerprint the local engine would record."""
-    from mmstudio.analysis import Analyzer
-    from mmstudio.models.registry import get_model
+    from mmstudio.analysis import load_analyzer
 
-    return layout_for(Analyzer(get_model(model, "cpu"), "cpu", explain=False), dataset.records)
+    return layout_for(load_analyzer(model, "cpu", explain=False), dataset.records)

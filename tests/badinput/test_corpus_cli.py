@@ -114,21 +114,16 @@ def test_representative_case_as_a_real_process(case, tmp_path):
     check_cli_outcome(case, outcome)
 
 
+def _predict(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "mmstudio", "predict", *arguments]
+
+
 def test_predict_into_a_closed_pipe_exits_quietly(tmp_path):
     """`mmstudio predict ... | head -c 100`: the reader leaves after 100 bytes of a large JSON."""
     from tests.badinput import files
 
     image = files.save_picture(tmp_path / "photo.png", files.noisy_photo((800, 800)))
-    command = [
-        sys.executable,
-        "-m",
-        "mmstudio",
-        "predict",
-        "--image",
-        str(image),
-        "--json",
-        "--full-heatmaps",
-    ]
+    command = _predict("--image", str(image), "--json", "--full-heatmaps")
     writer = subprocess.Popen(
         command, cwd=ROOT, env=_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -146,7 +141,7 @@ def test_json_heatmap_is_bounded_unless_asked(tmp_path):
 
     image = files.save_picture(tmp_path / "photo.jpg", files.noisy_photo((3000, 2000)), quality=80)
     default = subprocess.run(
-        [sys.executable, "-m", "mmstudio", "predict", "--image", str(image), "--json"],
+        _predict("--image", str(image), "--json"),
         cwd=ROOT,
         env=_environment(),
         capture_output=True,
@@ -154,16 +149,7 @@ def test_json_heatmap_is_bounded_unless_asked(tmp_path):
         timeout=300,
     )
     full = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mmstudio",
-            "predict",
-            "--image",
-            str(image),
-            "--json",
-            "--full-heatmaps",
-        ],
+        _predict("--image", str(image), "--json", "--full-heatmaps"),
         cwd=ROOT,
         env=_environment(),
         capture_output=True,

@@ -29,7 +29,7 @@ def analyzer():
 def _job(analyzer, data, out, batch_size=4):
     from mmstudio.datasets.engine import LocalAnalysis
     from mmstudio.datasets.records import read_records
-    from mmstudio.gui.dataset import DatasetJob
+    from tests.gui.dataset_job import DatasetJob
 
     def make():
         return LocalAnalysis(analyzer, read_records(data), out, batch_size=batch_size)

@@ -2,8 +2,8 @@
 
 The window's one model runs it, one batch per step, and the worker answers any interactive
 request between two steps: clicking a row while the dataset runs still answers at interactive
-speed. To the Dataset view it looks like :class:`~mmstudio.gui.dataset.job.DatasetJob`
-(``progressed`` / ``finished`` / ``failed``, ``cancel()``, ``results``), plus ``opened``: the
+speed. It offers what the Dataset view follows (``progressed`` / ``finished`` / ``failed``,
+``cancel()``, ``results``), plus ``opened``: the
 results folder is named after the model's weights, which only the worker thread holds, so it
 is known once the job has started.
 """

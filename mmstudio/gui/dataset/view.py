@@ -2,7 +2,8 @@
 map, over a results folder that may still be growing.
 
 The view is given a results folder (:meth:`DatasetView.open_results`) or a running job
-(:meth:`DatasetView.attach`; see :mod:`mmstudio.gui.dataset.job` for what a job must offer).
+(:meth:`DatasetView.attach`: a job with ``progressed``, ``finished`` and ``failed`` signals,
+``cancel()`` and ``results``, such as :mod:`mmstudio.gui.dataset.service_job`).
 Partial rows are shown as they arrive, at most once per ``REFRESH_MS``; clicking a row emits
 ``record_activated`` with that row, for the window to open the sample in the single-sample view.
 """

@@ -1,4 +1,5 @@
-"""Running a dataset analysis off the GUI thread.
+"""A dataset analysis on a thread of its own, for testing the Dataset view without a window
+(the window runs it in its analysis service: mmstudio/gui/dataset/service_job.py).
 
 The Dataset view needs only this much of a job: the signals ``progressed(Progress)``,
 ``finished(Progress)`` and ``failed(str)``, a ``cancel()`` method, and the ``results`` folder.
