@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mmstudio.datasets.interaction_summary import InteractionSummary, format_interactions
 from mmstudio.datasets.schema import layout_of
 from mmstudio.datasets.store import ResultsStore
 
@@ -51,6 +52,9 @@ class SummaryBuilder:
         self.slices: dict[str, dict[Any, list[int]] | None] = {n: {} for n in self.meta_columns}
         self.error_examples: list[dict[str, str]] = []
         self._coalition_members = self._members()
+        self.interactions = InteractionSummary(
+            self.labels, self.modalities, self._coalition_members
+        )
 
     def _members(self) -> np.ndarray:
         """(K, M) bool: which modalities each coalition holds."""
@@ -74,6 +78,10 @@ class SummaryBuilder:
         present = present.astype(bool)[ok]
         shares, weights = self._reliance(batch, ok, present)
         self.by_prediction.add(predicted, shares, weights)
+        # flatten() skips the null lists of error rows, so its rows are the analysed ones.
+        self.interactions.add(
+            _matrix(batch.column("coalition_values")), present, labels, predicted
+        )
         known = labels >= 0
         self.labelled += int(known.sum())
         has_label = _numpy(pc.is_valid(batch.column("label")))[ok]
@@ -209,6 +217,7 @@ class SummaryBuilder:
         reliance = self.by_label if by_label else self.by_prediction
         summary["reliance_by"] = "label" if by_label else "prediction"
         summary["reliance"] = reliance.result(self.labels, self.modalities)
+        summary["interactions"] = self.interactions.result(by_label)
         return summary
 
     def _ece(self) -> float | None:
@@ -318,6 +327,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         if entry["count"]:
             shares = ", ".join(f"{m} {_percent(v)}" for m, v in entry["shapley_share"].items())
             lines.append(f"  {label:<10} {shares}")
+    if "interactions" in summary:
+        lines += format_interactions(summary["interactions"])
     for example in summary["error_examples"][:3]:
         lines.append(f"Error: {example['id']}: {example['error']}")
     return "\n".join(lines)

@@ -23,9 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from math import comb, factorial
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # the matrices need only the masks' rows: a summary reads them without torch
+    import torch
 
 INDICES = ("shapley_interaction", "shapley_taylor", "moebius")
 INDEX_TITLES = {
@@ -47,8 +50,8 @@ class InteractionMatrices:
     matrices: dict[str, np.ndarray]
 
 
-def interaction_matrices(masks: torch.Tensor) -> InteractionMatrices:
-    """The three indices for coalitions ordered as in ``coalition_masks``."""
+def interaction_matrices(masks: torch.Tensor | np.ndarray) -> InteractionMatrices:
+    """The three indices for coalitions ordered as in ``coalition_masks`` ((K, M) bool)."""
     players = masks.shape[1]
     index = {
         sum(1 << p for p, on in enumerate(row) if on): k for k, row in enumerate(masks.tolist())
