@@ -25,7 +25,9 @@ def add_subcommands(subparsers) -> None:
         description="Predictions, exact modality Shapley values, fusion weights and every "
         "coalition's value for each record, written as Parquet parts into OUT as they come; "
         "then a summary (accuracy per class and slice, confusion, calibration, reliance, "
-        "accuracy for every coalition of modalities) printed and written as JSON.",
+        "accuracy for every coalition of modalities, modality interactions per class) printed and "
+        "written as JSON. Two checks follow on seeded draws of the rows: a swap test per "
+        "modality and the faithfulness of the heatmaps (deletion curves).",
     )
     parser.add_argument(
         "data", type=Path, help="dataset folder (manifest.jsonl / manifest.csv, or loose files)"
@@ -66,7 +68,33 @@ def add_subcommands(subparsers) -> None:
         help="write the finished rows at least this often (default 5); a killed run loses "
         "at most this much work",
     )
+    _add_followup_options(parser)
     parser.set_defaults(handler=run_analyze)
+
+
+def _add_followup_options(parser) -> None:
+    # The defaults are the checks' own: see DEFAULT_RECORDS in swap_test and
+    # faithfulness_summary for why that many (a few seconds to half a minute on a CPU).
+    parser.add_argument(
+        "--swap-test",
+        type=int,
+        default=200,
+        metavar="N",
+        help="swap test: for each modality, up to N records analysed again with that modality "
+        "from a record of another class; how often the prediction follows it (default 200; "
+        "0 turns it off)",
+    )
+    parser.add_argument(
+        "--faithfulness",
+        type=int,
+        default=30,
+        metavar="N",
+        help="deletion curves of the heatmaps on up to N records per modality, against random "
+        "deletion (default 30; 0 turns it off)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the records the checks draw (default 0)"
+    )
 
 
 def summary_path(out: Path) -> Path:
@@ -80,6 +108,8 @@ def run_analyze(args: argparse.Namespace) -> int:
         return _fail("--limit must be at least 1")
     if args.checkpoint_seconds < 0:
         return _fail("--checkpoint-seconds must not be negative")
+    if args.swap_test < 0 or args.faithfulness < 0:
+        return _fail("--swap-test and --faithfulness take a number of records (0 turns it off)")
     if args.resume and args.overwrite:
         return _fail("--resume keeps the rows in OUT and --overwrite removes them: choose one")
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -115,11 +145,13 @@ def _analyze(args: argparse.Namespace) -> int:
             f"no records to analyse in {args.data}"
             + (f" ({args.split} split)" if args.split else "")
         )
+    analyzer = None
     if args.engine == "ray":
         _run_ray(args, dataset)
     else:
-        _run_local(args, dataset)
+        analyzer = _run_local(args, dataset)
     summary = summarize(args.out)
+    summary.update(_followups(args, analyzer))
     path = write_summary(summary, args.summary or summary_path(args.out))
     print(format_summary(summary))
     print(f"\nrows in {args.out}; summary in {path}")
@@ -160,6 +192,45 @@ def _run_local(args, dataset) -> None:
             bar.set_postfix(errors=progress.errors, refresh=False)
     if bar is not None:
         bar.close()
+    return analyzer
+
+
+def _followups(args, analyzer) -> dict:
+    """The swap test and the faithfulness sections, with a progress bar per check."""
+    if not (args.swap_test or args.faithfulness):
+        return {}
+    from tqdm import tqdm
+
+    from mmstudio.analysis import load_analyzer
+    from mmstudio.datasets.followup import followup_steps
+
+    if analyzer is None:  # the Ray engine's actors held the model
+        analyzer = load_analyzer(args.model, args.device, explain=False)
+    steps = followup_steps(
+        analyzer,
+        args.out,
+        swap_records=args.swap_test,
+        faithfulness_records=args.faithfulness,
+        seed=args.seed,
+    )
+    bars: dict[str, tqdm] = {}
+    try:
+        while True:
+            progress = next(steps)
+            bar = bars.get(progress.stage)
+            if bar is None:
+                for earlier in bars.values():
+                    earlier.close()
+                bar = bars[progress.stage] = tqdm(
+                    total=progress.total, unit="rec", dynamic_ncols=True, desc=progress.stage
+                )
+            bar.total = progress.total
+            bar.update(progress.done - bar.n)
+    except StopIteration as finished:
+        return finished.value
+    finally:
+        for bar in bars.values():
+            bar.close()
 
 
 def _run_ray(args, dataset) -> None:

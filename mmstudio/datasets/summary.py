@@ -79,9 +79,7 @@ class SummaryBuilder:
         shares, weights = self._reliance(batch, ok, present)
         self.by_prediction.add(predicted, shares, weights)
         # flatten() skips the null lists of error rows, so its rows are the analysed ones.
-        self.interactions.add(
-            _matrix(batch.column("coalition_values")), present, labels, predicted
-        )
+        self.interactions.add(_matrix(batch.column("coalition_values")), present, labels, predicted)
         known = labels >= 0
         self.labelled += int(known.sum())
         has_label = _numpy(pc.is_valid(batch.column("label")))[ok]
@@ -329,6 +327,14 @@ def format_summary(summary: dict[str, Any]) -> str:
             lines.append(f"  {label:<10} {shares}")
     if "interactions" in summary:
         lines += format_interactions(summary["interactions"])
+    if "swap_test" in summary:
+        from mmstudio.datasets.swap_test import format_swap_test
+
+        lines += format_swap_test(summary["swap_test"])
+    if "faithfulness" in summary:
+        from mmstudio.datasets.faithfulness_summary import format_faithfulness
+
+        lines += format_faithfulness(summary["faithfulness"])
     for example in summary["error_examples"][:3]:
         lines.append(f"Error: {example['id']}: {example['error']}")
     return "\n".join(lines)

@@ -1,0 +1,193 @@
+"""Faithfulness of the heatmaps over a dataset: deletion curves on a seeded draw of records.
+
+For each modality, up to N analysed records that have it are drawn (seeded, reproducible);
+each drawn record is analysed again with its heatmaps and its deletion curves are measured for
+the modalities it was drawn for (:func:`mmstudio.explain.faithfulness.deletion_curves`: the
+modality alone, its units deleted in the map's order against as many at random). Per modality:
+
+* ``area_mean``, ``area_std``: the mean and the (population) standard deviation over records of
+  the area between the random and the ranked curve; > 0 beats random deletion;
+* ``area_ci95``: a 95% interval for that mean (percentile bootstrap of the records, seeded),
+  so two runs or two models can be told apart from noise;
+* ``beats_random``: the share of records whose area is > 0;
+* ``mass`` / ``ranked`` / ``random``: the mean curves.
+
+Models that cannot re-encode an edited input (``supports_deletion`` False) or draw no heatmaps
+get ``measured: false`` and the reason instead: there is nothing to delete in the map's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mmstudio.datasets.analysed_rows import AnalysedRows
+from mmstudio.datasets.batch import read_error
+from mmstudio.explain.faithfulness import (
+    DeletionCurve,
+    deletion_curves,
+    summarize,
+    supports_deletion,
+)
+
+# A record's curves cost 3 to 4 analyses per modality (11 ranked and 33 random variants of
+# one encoder, batched): about a quarter of a second on a 2-core CPU. With the area's spread
+# on the shipped model (std about 0.2, BENCHMARKS.md) 30 records put the mean within about
+# ±0.07 (95%): enough to tell a faithful map (+0.3) from chance, in half a minute on a CPU.
+DEFAULT_RECORDS = 30
+BOOTSTRAP_RESAMPLES = 2000
+MEASURE = (
+    "area between the random and the map-ordered deletion curve of p(predicted label), each "
+    "modality alone, over the deleted share of the map's mass; > 0 beats random deletion"
+)
+
+
+@dataclass(frozen=True)
+class CurvePlan:
+    """One drawn record: its row, the modalities it was drawn for, its curves' seed."""
+
+    row: int
+    modalities: tuple[str, ...]
+    seed: int
+
+
+def faithfulness_plan(rows: AnalysedRows, records: int, seed: int) -> list[CurvePlan]:
+    """Up to ``records`` rows per modality among those that have it; one plan per row."""
+    if records <= 0 or not len(rows):
+        return []
+    rng = np.random.default_rng([seed, len(rows.modalities) + 1])
+    drawn: dict[int, list[str]] = {}
+    for modality in rows.modalities:
+        for row in rng.permutation(np.flatnonzero(rows.has(modality)))[:records]:
+            drawn.setdefault(int(row), []).append(modality)
+    order = sorted(drawn)
+    seeds = rng.integers(0, 2**31 - 1, size=len(order))
+    return [CurvePlan(r, tuple(drawn[r]), int(s)) for r, s in zip(order, seeds, strict=True)]
+
+
+def not_measured(reason: str) -> dict[str, Any]:
+    return {"measured": False, "reason": reason}
+
+
+def unsupported_reason(analyzer) -> str | None:
+    model = analyzer.model
+    name = getattr(model, "name", type(model).__name__)
+    if not supports_deletion(model):
+        return (
+            f"the model {name} cannot re-encode an edited input (it has no encode_variants / "
+            "text_variants), so nothing can be deleted in its maps' order"
+        )
+    if not hasattr(model, "heatmaps"):
+        return f"the model {name} draws no heatmaps"
+    return None
+
+
+def faithfulness_steps(
+    analyzer, rows: AnalysedRows, *, records: int = DEFAULT_RECORDS, seed: int = 0
+) -> Iterator[tuple[int, int]]:
+    """A generator: yields (records done, records in all) after each record and returns the
+    ``faithfulness`` section."""
+    reason = unsupported_reason(analyzer)
+    if reason is not None:
+        return not_measured(reason)
+    if not analyzer.explain:
+        from mmstudio.analysis import Analyzer
+
+        analyzer = Analyzer(analyzer.model, analyzer.device, explain=True)
+    plans = faithfulness_plan(rows, records, seed)
+    curves: list[dict[str, DeletionCurve]] = []
+    methods: dict[str, str] = {}
+    failed = 0
+    for done, plan in enumerate(plans, 1):
+        try:
+            measured, maps = record_curves(analyzer, rows, plan)
+        except Exception as error:  # noqa: BLE001 - a record that cannot be read is skipped
+            failed += 1
+            methods.setdefault("_error", read_error(error))
+        else:
+            curves.append(measured)
+            for modality in measured:
+                methods.setdefault(modality, maps[modality])
+        yield done, len(plans)
+    return faithfulness_section(curves, methods, records=records, seed=seed, failed=failed)
+
+
+def record_curves(analyzer, rows: AnalysedRows, plan: CurvePlan):
+    """One drawn record's curves, and which map each modality's were measured on."""
+    sample = rows.sample(plan.row)
+    analysis = analyzer.analyze(sample)
+    curves = deletion_curves(
+        analyzer.model, sample, analysis, modalities=plan.modalities, seed=plan.seed
+    )
+    text_method = analysis.text_heatmap_method or analysis.heatmap_method
+    maps = {m: text_method if m == "text" else analysis.heatmap_method for m in curves}
+    return curves, maps
+
+
+def faithfulness_section(
+    curves: list[dict[str, DeletionCurve]],
+    methods: dict[str, str],
+    *,
+    records: int,
+    seed: int,
+    failed: int = 0,
+) -> dict[str, Any]:
+    summaries = summarize(curves)
+    modalities: dict[str, Any] = {}
+    for modality, found in summaries.items():
+        areas = np.array([c[modality].area_between for c in curves if modality in c])
+        modalities[modality] = {
+            "n": found.records,
+            "map": methods.get(modality, ""),
+            "area_mean": found.area_mean,
+            "area_std": found.area_std,
+            "area_ci95": mean_interval(areas, seed),
+            "beats_random": found.beats_random,
+            "mass": found.mass.tolist(),
+            "ranked": found.ranked.tolist(),
+            "random": found.random.tolist(),
+        }
+    section: dict[str, Any] = {
+        "measured": True,
+        "records_per_modality": records,
+        "seed": seed,
+        "measure": MEASURE,
+        "modalities": modalities,
+        "failed": failed,
+    }
+    if "_error" in methods:
+        section["failed_example"] = methods["_error"]
+    if not modalities:
+        section.update(not_measured("no drawn record had a heatmap with any mass"))
+    return section
+
+
+def mean_interval(areas: np.ndarray, seed: int) -> list[float]:
+    """A 95% percentile-bootstrap interval of the mean of ``areas``."""
+    areas = np.asarray(areas, dtype=np.float64)
+    if len(areas) < 2:
+        return [float(areas.mean()), float(areas.mean())] if len(areas) else [None, None]
+    rng = np.random.default_rng([seed, len(areas)])
+    means = areas[rng.integers(0, len(areas), size=(BOOTSTRAP_RESAMPLES, len(areas)))].mean(1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return [float(low), float(high)]
+
+
+def format_faithfulness(section: dict[str, Any]) -> list[str]:
+    if not section.get("measured"):
+        return [f"Faithfulness of the heatmaps: not measured: {section['reason']}"]
+    lines = [
+        "Faithfulness of the heatmaps (area between random and map-ordered deletion; "
+        "> 0 beats random):"
+    ]
+    for modality, entry in section["modalities"].items():
+        low, high = entry["area_ci95"]
+        lines.append(
+            f"  {modality:<8} {entry['area_mean']:+.3f} (95% {low:+.3f} to {high:+.3f}, "
+            f"std {entry['area_std']:.3f}), {entry['beats_random']:.0%} beat random "
+            f"(n={entry['n']}, {entry['map']})"
+        )
+    return lines
