@@ -151,8 +151,18 @@ def _analyze(args: argparse.Namespace) -> int:
     else:
         analyzer = _run_local(args, dataset)
     summary = summarize(args.out)
-    summary.update(_followups(args, analyzer))
+    # Written before the checks too: an interrupted check leaves the rows' summary behind.
     path = write_summary(summary, args.summary or summary_path(args.out))
+    try:
+        summary.update(_followups(args, analyzer))
+    except KeyboardInterrupt:
+        print(
+            f"\nmmstudio: interrupted during the follow-up checks; every row is in {args.out} "
+            f"and their summary, without the checks, in {path}.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    write_summary(summary, path)
     print(format_summary(summary))
     print(f"\nrows in {args.out}; summary in {path}")
     return 0
