@@ -88,7 +88,8 @@ def unsupported_reason(analyzer) -> str | None:
 def faithfulness_steps(
     analyzer, rows: AnalysedRows, *, records: int = DEFAULT_RECORDS, seed: int = 0
 ) -> Iterator[tuple[int, int]]:
-    """A generator: yields (records done, records in all) after each record and returns the
+    """A generator: yields (curves done, curves in all) after each record's curve of one
+    modality (one encoder's batch of variants: a short step) and returns the
     ``faithfulness`` section."""
     reason = unsupported_reason(analyzer)
     if reason is not None:
@@ -98,33 +99,40 @@ def faithfulness_steps(
 
         analyzer = Analyzer(analyzer.model, analyzer.device, explain=True)
     plans = faithfulness_plan(rows, records, seed)
+    total = sum(len(plan.modalities) for plan in plans)
     curves: list[dict[str, DeletionCurve]] = []
     methods: dict[str, str] = {}
-    failed = 0
-    for done, plan in enumerate(plans, 1):
+    failed, done = 0, 0
+    for plan in plans:
         try:
-            measured, maps = record_curves(analyzer, rows, plan)
+            sample = rows.sample(plan.row)
+            analysis = analyzer.analyze(sample)
         except Exception as error:  # noqa: BLE001 - a record that cannot be read is skipped
             failed += 1
             methods.setdefault("_error", read_error(error))
-        else:
-            curves.append(measured)
-            for modality in measured:
-                methods.setdefault(modality, maps[modality])
-        yield done, len(plans)
+            done += len(plan.modalities)
+            yield done, total
+            continue
+        measured = {}
+        for modality in plan.modalities:
+            measured.update(record_curve(analyzer.model, sample, analysis, modality, plan.seed))
+            if modality in measured:
+                methods.setdefault(modality, map_method(analysis, modality))
+            done += 1
+            yield done, total
+        curves.append(measured)
     return faithfulness_section(curves, methods, records=records, seed=seed, failed=failed)
 
 
-def record_curves(analyzer, rows: AnalysedRows, plan: CurvePlan):
-    """One drawn record's curves, and which map each modality's were measured on."""
-    sample = rows.sample(plan.row)
-    analysis = analyzer.analyze(sample)
-    curves = deletion_curves(
-        analyzer.model, sample, analysis, modalities=plan.modalities, seed=plan.seed
-    )
-    text_method = analysis.text_heatmap_method or analysis.heatmap_method
-    maps = {m: text_method if m == "text" else analysis.heatmap_method for m in curves}
-    return curves, maps
+def record_curve(model, sample, analysis, modality: str, seed: int) -> dict[str, DeletionCurve]:
+    """One record's deletion curve of one modality ({} when its map has no mass)."""
+    return deletion_curves(model, sample, analysis, modalities=[modality], seed=seed)
+
+
+def map_method(analysis, modality: str) -> str:
+    if modality == "text":
+        return analysis.text_heatmap_method or analysis.heatmap_method
+    return analysis.heatmap_method
 
 
 def faithfulness_section(

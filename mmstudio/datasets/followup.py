@@ -36,8 +36,10 @@ def followup_steps(
     swap_records: int = swap_test.DEFAULT_RECORDS,
     faithfulness_records: int = faithfulness_summary.DEFAULT_RECORDS,
     seed: int = 0,
+    swap_batch_size: int = swap_test.BATCH_SIZE,
 ) -> Iterator[FollowUpProgress]:
-    """``analyzer``: the dataset's; the swaps run on a copy without heatmaps (same model)."""
+    """``analyzer``: the dataset's; the swaps run on a copy without heatmaps (same model).
+    A step is ``swap_batch_size`` swaps, or one record's deletion curve of one modality."""
     from mmstudio.analysis import Analyzer
 
     if swap_records < 0 or faithfulness_records < 0:
@@ -46,7 +48,9 @@ def followup_steps(
     sections: dict[str, Any] = {}
     if swap_records:
         rows_only = Analyzer(analyzer.model, analyzer.device, explain=False)
-        steps = swap_test.swap_test_steps(rows_only, rows, records=swap_records, seed=seed)
+        steps = swap_test.swap_test_steps(
+            rows_only, rows, records=swap_records, seed=seed, batch_size=swap_batch_size
+        )
         sections["swap_test"] = yield from _staged(SWAP_TEST, steps)
     if faithfulness_records:
         steps = faithfulness_summary.faithfulness_steps(

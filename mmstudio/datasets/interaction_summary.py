@@ -18,7 +18,8 @@ of modalities {i, j}:
   - otherwise **neither**: no positive term, neither alone nor together the pair raises the
     score of the prediction.
 
-  The three shares add up to 1 over the records that have both modalities.
+  The three shares add up to 1 over the records that have both modalities. Per class,
+  ``relies_on`` pools them over every pair each record has, and ``reading`` says it in words.
 
 With three or more modalities every larger subset's Möbius term (for M = 3 the triple's) is
 averaged too, under ``higher_order``. A record counts for a pair (or subset) only if it has
@@ -160,25 +161,38 @@ class InteractionSummary:
             for h, s in enumerate(self.higher)
         }
         entry = {"count": int(tally.records[rows].sum()), "pairs": pairs, "higher_order": higher}
-        entry["reading"] = reading(pairs)
+        entry["relies_on"] = relies_on(pairs)
+        entry["reading"] = reading(entry["relies_on"])
         return entry
 
 
-def reading(pairs: dict[str, dict[str, Any]]) -> str:
-    """One line: the pair most often needed together, and the modality most often enough
-    alone, with the share of that pair's records."""
-    counted = {name: entry for name, entry in pairs.items() if entry["count"]}
-    if not counted:
+def relies_on(pairs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The verdicts pooled over every pair a record has (each record-and-pair counts once):
+    the share needing two modalities together, each modality carrying it alone, neither."""
+    total = sum(entry["count"] for entry in pairs.values())
+    if not total:
+        return {"count": 0, "agreement": None, "alone": {}, "neither": None}
+
+    def pooled(share_of) -> float:
+        return sum(share_of(e) * e["count"] for e in pairs.values() if e["count"]) / total
+
+    modalities = dict.fromkeys(m for entry in pairs.values() for m in entry["alone"])
+    return {
+        "count": total,
+        "agreement": pooled(lambda e: e["agreement"]),
+        "alone": {m: pooled(lambda e, m=m: e["alone"].get(m, 0.0)) for m in modalities},
+        "neither": pooled(lambda e: e["neither"]),
+    }
+
+
+def reading(pooled: dict[str, Any]) -> str:
+    """``relies_on`` in words, largest share first: "text alone 60% · agreement 30% · ..."."""
+    if not pooled["count"]:
         return "no record has two modalities"
-    together = max(counted, key=lambda name: counted[name]["agreement"])
-    alone_pair, alone = max(
-        ((name, modality) for name, entry in counted.items() for modality in entry["alone"]),
-        key=lambda key: counted[key[0]]["alone"][key[1]],
-    )
-    agreement, single = counted[together]["agreement"], counted[alone_pair]["alone"][alone]
-    if agreement >= single:
-        return f"relies on agreement of {together} ({agreement:.0%} of those records)"
-    return f"relies on {alone} alone ({single:.0%} of {alone_pair} records)"
+    shares = {"agreement": pooled["agreement"], "neither": pooled["neither"]}
+    shares.update({f"{m} alone": share for m, share in pooled["alone"].items()})
+    ranked = sorted(((v, k) for k, v in shares.items() if v > 0), reverse=True)
+    return " · ".join(f"{name} {value:.0%}" for value, name in ranked)
 
 
 def _ratio(numerator, denominator) -> float | None:
@@ -193,7 +207,8 @@ def format_interactions(section: dict[str, Any]) -> list[str]:
     width = max(12, *(len(c) + 2 for c in columns))
     lines = [
         f"Modality interactions by {section['by']}: mean Möbius synergy of the log-probability "
-        "(+ needed together, - redundant), and what each class relies on:",
+        "(+ needed together, - redundant), and what each class relies on (over the pairs its "
+        "records have):",
         "  " + " " * 10 + "".join(f"{c:>{width}}" for c in columns),
     ]
     for label, entry in [*section["per_class"].items(), ("all", section["overall"])]:

@@ -100,19 +100,24 @@ def swap_pairs(rows: AnalysedRows, modality: str, records: int, seed: int) -> li
 
 
 def swap_test_steps(
-    analyzer, rows: AnalysedRows, *, records: int = DEFAULT_RECORDS, seed: int = 0
+    analyzer,
+    rows: AnalysedRows,
+    *,
+    records: int = DEFAULT_RECORDS,
+    seed: int = 0,
+    batch_size: int = BATCH_SIZE,
 ) -> Iterator[tuple[int, int]]:
-    """A generator: yields (swaps done, swaps in all) after each batch and returns the
-    ``swap_test`` section. ``analyzer`` should be one without heatmaps (only predictions are
-    read)."""
+    """A generator: yields (swaps done, swaps in all) after each batch of ``batch_size`` and
+    returns the ``swap_test`` section. ``analyzer`` should be one without heatmaps (only
+    predictions are read)."""
     plans = {m: swap_pairs(rows, m, records, seed) for m in rows.modalities}
     total = sum(len(p) for p in plans.values())
     trials: dict[str, list[SwapTrial]] = {}
     done = 0
     for modality, pairs in plans.items():
         trials[modality] = []
-        for start in range(0, len(pairs), BATCH_SIZE):
-            batch = pairs[start : start + BATCH_SIZE]
+        for start in range(0, len(pairs), batch_size):
+            batch = pairs[start : start + batch_size]
             trials[modality] += run_swaps(analyzer, rows, batch)
             done += len(batch)
             yield done, total

@@ -41,6 +41,7 @@ class DatasetMode(QObject):
         self.show_error = show_error
         self.cache_root = cache_root
         self.job = None
+        self.followup = None  # the swap test and faithfulness of the finished dataset
         self.dataset: Path | None = None
         self._view = None
 
@@ -87,6 +88,8 @@ class DatasetMode(QObject):
 
         if self.running:
             self.job.cancel()  # one dataset at a time; its finished rows stay in its cache
+        if self.followup is not None and not self.followup.done:
+            self.followup.cancel()
         self.dataset = Path(folder)
         self.set_shown(True)
         view = self.view
@@ -103,6 +106,17 @@ class DatasetMode(QObject):
     def _on_opened(self, job) -> None:
         if job is self.job:
             self.view.attach(job)
+            # After the view's own handler: the checks take over its progress bar.
+            job.finished.connect(lambda progress, job=job: self._on_finished(job, progress))
+
+    def _on_finished(self, job, progress) -> None:
+        """A dataset that finished gets its follow-up checks, in the same background lane."""
+        if job is not self.job or progress is None or not progress.finished:
+            return
+        from mmstudio.gui.dataset.followup_job import ServiceFollowUpJob
+
+        self.followup = ServiceFollowUpJob(self.service, job.results, parent=self)
+        self.view.attach_followups(self.followup)
 
     def _on_failed(self, job, message: str) -> None:
         if job is self.job:

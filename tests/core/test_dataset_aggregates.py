@@ -98,6 +98,7 @@ def test_interactions_per_class_are_the_analyzers_indices_averaged_by_hand(model
     for label, found in by_class.items():
         entry = section["per_class"][label]
         assert entry["count"] == len(found)
+        verdicts = []  # one per record and pair it has
         for pair in pairs:
             first, second = pair.split("+")
             having = [f for f in found if pair in f["moebius"]]
@@ -123,6 +124,21 @@ def test_interactions_per_class_are_the_analyzers_indices_averaged_by_hand(model
             assert stored["neither"] == pytest.approx(
                 1 - agreement.mean() - first_alone.mean() - second_alone.mean()
             )
+            neither = ~agreement & ~first_alone & ~second_alone
+            for name, chosen in (
+                ("agreement", agreement),
+                (first, first_alone),
+                (second, second_alone),
+                ("neither", neither),
+            ):
+                verdicts += [name] * int(chosen.sum())
+        pooled = entry["relies_on"]
+        assert pooled["count"] == len(verdicts)
+        if verdicts:
+            assert pooled["agreement"] == pytest.approx(verdicts.count("agreement") / len(verdicts))
+            for modality, share in pooled["alone"].items():
+                assert share == pytest.approx(verdicts.count(modality) / len(verdicts))
+            assert pooled["neither"] == pytest.approx(verdicts.count("neither") / len(verdicts))
         triple = [f["moebius"]["image+text+audio"] for f in found if len(f["moebius"]) == 7]
         stored = entry["higher_order"]["image+text+audio"]
         assert stored["count"] == len(triple)
@@ -193,16 +209,19 @@ def test_the_faithfulness_section_is_the_per_record_curves_averaged_by_hand(data
         faithfulness_steps(Analyzer(model, "cpu", explain=False), rows, records=4, seed=5)
     )
     plans = faithfulness_plan(rows, 4, seed=5)
-    assert [p[0] for p in progress] == list(range(1, len(plans) + 1))
+    curves_in_all = sum(len(plan.modalities) for plan in plans)
+    assert progress == [(done, curves_in_all) for done in range(1, curves_in_all + 1)]
     explained = Analyzer(model, "cpu")
     areas: dict[str, list[float]] = {}
     for plan in plans:
         sample = rows.sample(plan.row)
-        curves = deletion_curves(
-            model, sample, explained.analyze(sample), modalities=plan.modalities, seed=plan.seed
-        )
-        for modality, curve in curves.items():
-            areas.setdefault(modality, []).append(curve.area_between)
+        analysis = explained.analyze(sample)
+        for modality in plan.modalities:
+            curve = deletion_curves(
+                model, sample, analysis, modalities=[modality], seed=plan.seed
+            ).get(modality)
+            if curve is not None:
+                areas.setdefault(modality, []).append(curve.area_between)
     assert section["measured"] and set(section["modalities"]) == set(areas)
     for modality, found in areas.items():
         entry = section["modalities"][modality]
@@ -216,9 +235,8 @@ def test_the_faithfulness_section_is_the_per_record_curves_averaged_by_hand(data
 
 
 def test_a_model_without_deletion_support_says_why_and_its_swaps_still_run(data, tmp_path):
-    from tests.fixtures.random_clip_clap import save_random_clip_clap
-
     from mmstudio.models.zeroshot import load_clip_clap
+    from tests.fixtures.random_clip_clap import save_random_clip_clap
 
     folder = save_random_clip_clap(tmp_path / "clip-clap", labels=["dog", "cat", "car"])
     model = load_clip_clap(folder, "cpu")

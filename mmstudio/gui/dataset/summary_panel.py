@@ -1,6 +1,7 @@
 """The dataset summary: per-class accuracy, a clickable confusion matrix, modality reliance per
-class and the accuracy of every coalition of modalities. Everything is drawn from the summary
-dict of :mod:`mmstudio.datasets.summary`."""
+class, the accuracy of every coalition of modalities, modality interactions per class and the
+follow-up checks (swap test, faithfulness). Everything is drawn from the summary dict of
+:mod:`mmstudio.datasets.summary`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio.gui import colormaps
+from mmstudio.gui.dataset.aggregates_panel import AggregatesPanel
 from mmstudio.gui.plotting import pg
 from mmstudio.gui.theme import MODALITY_COLORS, style_plot
 
@@ -87,6 +89,9 @@ class SummaryPanel(QWidget):
         layout.addWidget(self.confusion_plot, 1, 1)
         layout.addWidget(self.reliance_plot, 2, 0)
         layout.addWidget(self.coalitions, 2, 1)
+        self.aggregates = AggregatesPanel()
+        layout.addWidget(self.aggregates, 3, 0)
+        layout.addWidget(self.aggregates.followups, 3, 1)
 
     def _cell_clicked(self, row: int, column: int) -> None:
         if self.summary is not None:
@@ -113,6 +118,7 @@ class SummaryPanel(QWidget):
         self._show_confusion(np.asarray(summary["confusion"]["matrix"], dtype=np.float64), labels)
         self._show_reliance(summary, labels)
         self._show_coalitions(summary["coalitions"])
+        self.aggregates.show_summary(summary)
 
     def _show_confusion(self, matrix: np.ndarray, labels: list[str]) -> None:
         totals = matrix.sum(1, keepdims=True)

@@ -6,6 +6,9 @@ The view is given a results folder (:meth:`DatasetView.open_results`) or a runni
 ``cancel()`` and ``results``, such as :mod:`mmstudio.gui.dataset.service_job`).
 Partial rows are shown as they arrive, at most once per ``REFRESH_MS``; clicking a row emits
 ``record_activated`` with that row, for the window to open the sample in the single-sample view.
+The follow-up checks of a finished analysis (:meth:`DatasetView.attach_followups`, a job such
+as :mod:`mmstudio.gui.dataset.followup_job`) use the same progress bar and Cancel button, and
+their sections join the summary shown and exported.
 """
 
 from __future__ import annotations
@@ -168,6 +171,8 @@ class DatasetView(QWidget):
         self.table = pa.table({})
         self.summary: dict | None = None
         self.job = None
+        self.followup_job = None
+        self.followups: dict = {}  # the follow-up checks' summary sections, once they ran
         self._pending: list[pa.Table] = []
         self._builder: SummaryBuilder | None = None
         self._selection: np.ndarray | None = None
@@ -244,6 +249,7 @@ class DatasetView(QWidget):
     def open_results(self, path: str | Path) -> None:
         """Show a results folder (finished or partial) as it is on disk now."""
         self.store = ResultsStore(path)
+        self.followups = {}
         table = self.store.read()
         self._show(table if table is not None else pa.table({}))
         self.embedding_map.set_table(self.table)
@@ -252,15 +258,50 @@ class DatasetView(QWidget):
     def attach(self, job) -> None:
         """Follow a running job: its rows appear as they come; Cancel stops it."""
         self.job = job
+        self.followups = {}
         self.store = ResultsStore(job.results)
         existing = self.store.read()
         self._show(existing if existing is not None else pa.table({}))
         job.progressed.connect(self._on_progress)
         job.finished.connect(self._on_finished)
         job.failed.connect(self._on_failed)
+        self.progress.setFormat("%v / %m records")
         self.progress.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.status.setText("Starting…")
+
+    def attach_followups(self, job) -> None:
+        """Follow the swap test and faithfulness run; their sections join the summary."""
+        self.followup_job = job
+        job.progressed.connect(self._on_followup_progress)
+        job.finished.connect(self._on_followups_finished)
+        job.cancelled.connect(lambda: self._followups_ended("cancelled"))
+        job.failed.connect(lambda message: self._followups_ended(f"failed: {message}"))
+        self.cancel_button.setEnabled(True)
+        self.summary_panel.aggregates.followups.status.setText(
+            "Swap test and faithfulness: waiting…"
+        )
+
+    def _on_followup_progress(self, progress) -> None:
+        self.progress.setFormat(f"{progress.stage} %v / %m")
+        self.progress.setMaximum(max(progress.total, 1))
+        self.progress.setValue(progress.done)
+        text = f"Running the {progress.stage}: {progress.done} / {progress.total}"
+        self.summary_panel.aggregates.followups.status.setText(text)
+
+    def _on_followups_finished(self, sections: dict) -> None:
+        self.followups = dict(sections or {})
+        if self.summary is not None:
+            self.summary.update(self.followups)
+            self.summary_panel.show_summary(self.summary)
+        seeds = {s["seed"] for s in self.followups.values() if "seed" in s}
+        self._followups_ended(f"done (seed {', '.join(map(str, sorted(seeds)))})")
+
+    def _followups_ended(self, how: str) -> None:
+        self.followup_job = None
+        self.cancel_button.setEnabled(self.job is not None)
+        self.progress.setFormat("%v / %m records")
+        self.summary_panel.aggregates.followups.status.setText(f"Swap test and faithfulness: {how}")
 
     def _on_progress(self, progress) -> None:
         self.progress.setMaximum(progress.total)
@@ -293,6 +334,9 @@ class DatasetView(QWidget):
             self.job.cancel()
             self.cancel_button.setEnabled(False)
             self.status.setText("Stopping after this batch…")
+        elif self.followup_job is not None:
+            self.followup_job.cancel()
+            self.cancel_button.setEnabled(False)
 
     def _apply_pending(self) -> None:
         if not self._pending:
@@ -314,7 +358,7 @@ class DatasetView(QWidget):
         if rebuild_summary or self._builder is None:
             self._builder = SummaryBuilder(table.schema)
             self._builder.add(table)
-        self.summary = self._builder.result()
+        self.summary = {**self._builder.result(), **self.followups}
         self.filters.set_choices(table, self.summary["labels"], self.summary["modalities"])
         self.model.row_filter = self.filters.row_filter(self._selection)
         self.model.set_table(table)
