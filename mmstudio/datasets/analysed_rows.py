@@ -32,12 +32,13 @@ class AnalysedRows:
     labels: list[str]
     modalities: list[str]
     coalitions: list[str]
-    ids: list[str]
     classes: np.ndarray  # (N,) int
     predicted: np.ndarray  # (N,) int
     present: np.ndarray  # (N, M) bool
     coalition_predictions: np.ndarray  # (N, K) int
-    files: list[dict]  # per row: image_path, audio_path, text_path, text, label
+    # id, image_path, audio_path, text_path, text, label: kept in Arrow, since a check opens
+    # only the few rows it draws (a million rows as Python dicts would take gigabytes).
+    files: pa.Table
 
     @classmethod
     def read(cls, results: str | Path | ResultsStore) -> AnalysedRows:
@@ -66,18 +67,17 @@ class AnalysedRows:
             labels=info.get("labels", []),
             modalities=modalities,
             coalitions=coalitions,
-            ids=table.column("id").to_pylist(),
             classes=np.where(labels >= 0, labels, predicted),
             predicted=predicted,
             present=np.stack(
                 [_numpy(table.column(f"present_{m}")).astype(bool) for m in modalities], 1
             ).reshape(table.num_rows, len(modalities)),
             coalition_predictions=_lists(table.column("coalition_predictions"), len(coalitions)),
-            files=table.select(list(_FILES)).to_pylist(),
+            files=table.select(["id", *_FILES]),
         )
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.classes)
 
     def has(self, modality: str) -> np.ndarray:
         return self.present[:, self.modalities.index(modality)]
@@ -88,14 +88,14 @@ class AnalysedRows:
 
     def sample(self, row: int) -> Sample:
         """The row's record opened again (an InputError if its files changed since)."""
-        files = self.files[row]
+        files = self.files.slice(row, 1).to_pylist()[0]
 
         def path(name: str) -> Path | None:
             return Path(files[name]) if files[name] is not None else None
 
         return decode_record(
             AnalysisRecord(
-                id=self.ids[row],
+                id=files["id"],
                 label=files["label"],
                 image=path("image_path"),
                 audio=path("audio_path"),

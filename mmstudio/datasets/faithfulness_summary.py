@@ -121,7 +121,10 @@ def faithfulness_steps(
             done += 1
             yield done, total
         curves.append(measured)
-    return faithfulness_section(curves, methods, records=records, seed=seed, failed=failed)
+    planned = {m for plan in plans for m in plan.modalities}
+    return faithfulness_section(
+        curves, methods, records=records, seed=seed, failed=failed, planned=planned
+    )
 
 
 def record_curve(model, sample, analysis, modality: str, seed: int) -> dict[str, DeletionCurve]:
@@ -142,7 +145,10 @@ def faithfulness_section(
     records: int,
     seed: int,
     failed: int = 0,
+    planned: set[str] = frozenset(),
 ) -> dict[str, Any]:
+    """``planned``: the modalities records were drawn for; one without a single curve (no
+    drawn map had any mass) gets an entry that says so."""
     summaries = summarize(curves)
     modalities: dict[str, Any] = {}
     for modality, found in summaries.items():
@@ -158,6 +164,11 @@ def faithfulness_section(
             "ranked": found.ranked.tolist(),
             "random": found.random.tolist(),
         }
+    for modality in sorted(planned - set(modalities)):
+        modalities[modality] = {
+            "n": 0,
+            "note": f"no drawn record had a map of its {modality} with any mass",
+        }
     section: dict[str, Any] = {
         "measured": True,
         "records_per_modality": records,
@@ -168,7 +179,7 @@ def faithfulness_section(
     }
     if "_error" in methods:
         section["failed_example"] = methods["_error"]
-    if not modalities:
+    if not any(entry["n"] for entry in modalities.values()):
         section.update(not_measured("no drawn record had a heatmap with any mass"))
     return section
 
@@ -192,6 +203,9 @@ def format_faithfulness(section: dict[str, Any]) -> list[str]:
         "> 0 beats random):"
     ]
     for modality, entry in section["modalities"].items():
+        if not entry["n"]:
+            lines.append(f"  {modality:<8} not measured: {entry['note']}")
+            continue
         low, high = entry["area_ci95"]
         lines.append(
             f"  {modality:<8} {entry['area_mean']:+.3f} (95% {low:+.3f} to {high:+.3f}, "

@@ -234,6 +234,24 @@ def test_the_faithfulness_section_is_the_per_record_curves_averaged_by_hand(data
         assert min(found) <= low <= entry["area_mean"] <= high <= max(found)
 
 
+def test_a_modality_drawn_without_any_curve_says_so():
+    from mmstudio.datasets.faithfulness_summary import faithfulness_section
+    from mmstudio.explain.faithfulness import DeletionCurve
+
+    mass = np.linspace(0, 1, 11)
+    curve = DeletionCurve("image", mass, mass, 1 - mass, np.ones(11))
+    section = faithfulness_section(
+        [{"image": curve}], {"image": "fusion attention"}, records=1, seed=0, planned={"audio"}
+    )
+    assert section["measured"] and section["modalities"]["image"]["area_mean"] == 0.5
+    assert section["modalities"]["audio"] == {
+        "n": 0,
+        "note": "no drawn record had a map of its audio with any mass",
+    }
+    nothing = faithfulness_section([], {}, records=1, seed=0, planned={"audio"})
+    assert nothing["measured"] is False and "no drawn record" in nothing["reason"]
+
+
 def test_a_model_without_deletion_support_says_why_and_its_swaps_still_run(data, tmp_path):
     from mmstudio.models.zeroshot import load_clip_clap
     from tests.fixtures.random_clip_clap import save_random_clip_clap

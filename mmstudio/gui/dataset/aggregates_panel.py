@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from mmstudio.gui.theme import NEGATIVE_COLOR, POSITIVE_COLOR
 
 ALL_CLASSES = "all"
+NOT_RUN = "Swap test and faithfulness: run in the window after a dataset analysis finishes"
 # A cell at the table's largest |synergy| gets this much of the signed colour.
 CELL_OPACITY = 0.75
 
@@ -104,7 +105,7 @@ class FollowUpTables(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.status = QLabel("Swap test and faithfulness: run after the dataset analysis")
+        self.status = QLabel(NOT_RUN)
         self.status.setObjectName("followup-status")
         self.status.setWordWrap(True)
         self.swaps = _table(
@@ -129,10 +130,16 @@ class FollowUpTables(QWidget):
             layout.addWidget(widget)
 
     def show_summary(self, summary: dict) -> None:
+        """The sections the summary has; a table without one is emptied (another dataset)."""
         if "swap_test" in summary:
             self._show_swaps(summary["swap_test"])
+        else:
+            self.swaps.setRowCount(0)
         if "faithfulness" in summary:
             self._show_faithfulness(summary["faithfulness"])
+        else:
+            self.faithfulness.clearSpans()
+            self.faithfulness.setRowCount(0)
 
     def _show_swaps(self, section: dict) -> None:
         entries = section["modalities"]
@@ -161,6 +168,11 @@ class FollowUpTables(QWidget):
         entries = section["modalities"]
         self.faithfulness.setRowCount(len(entries))
         for row, (modality, entry) in enumerate(entries.items()):
+            if not entry["n"]:
+                cells = [modality, "0", f"not measured: {entry['note']}", "", "", ""]
+                for column, text in enumerate(cells):
+                    self.faithfulness.setItem(row, column, QTableWidgetItem(text))
+                continue
             low, high = entry["area_ci95"]
             cells = [
                 modality,

@@ -40,6 +40,7 @@ from mmstudio.datasets.export import write_table
 from mmstudio.datasets.filters import RowFilter, confusion_rows
 from mmstudio.datasets.store import ResultsStore
 from mmstudio.datasets.summary import SummaryBuilder, write_summary
+from mmstudio.gui.dataset.aggregates_panel import NOT_RUN
 from mmstudio.gui.dataset.embedding_map import EmbeddingMap
 from mmstudio.gui.dataset.summary_panel import SummaryPanel
 from mmstudio.gui.dataset.table_model import ResultsTableModel
@@ -249,7 +250,7 @@ class DatasetView(QWidget):
     def open_results(self, path: str | Path) -> None:
         """Show a results folder (finished or partial) as it is on disk now."""
         self.store = ResultsStore(path)
-        self.followups = {}
+        self._reset_followups()
         table = self.store.read()
         self._show(table if table is not None else pa.table({}))
         self.embedding_map.set_table(self.table)
@@ -258,7 +259,7 @@ class DatasetView(QWidget):
     def attach(self, job) -> None:
         """Follow a running job: its rows appear as they come; Cancel stops it."""
         self.job = job
-        self.followups = {}
+        self._reset_followups()
         self.store = ResultsStore(job.results)
         existing = self.store.read()
         self._show(existing if existing is not None else pa.table({}))
@@ -269,6 +270,10 @@ class DatasetView(QWidget):
         self.progress.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.status.setText("Starting…")
+
+    def _reset_followups(self) -> None:
+        self.followups = {}
+        self.summary_panel.aggregates.followups.status.setText(NOT_RUN)
 
     def attach_followups(self, job) -> None:
         """Follow the swap test and faithfulness run; their sections join the summary."""
