@@ -90,6 +90,7 @@ class DatasetMode(QObject):
             self.job.cancel()  # one dataset at a time; its finished rows stay in its cache
         if self.followup is not None and not self.followup.done:
             self.followup.cancel()
+        self.followup = None  # until this dataset finishes
         self.dataset = Path(folder)
         self.set_shown(True)
         view = self.view

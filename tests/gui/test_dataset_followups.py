@@ -93,9 +93,10 @@ def test_the_checks_follow_the_dataset_and_join_the_summary_and_its_export(qtbot
     assert exported["interactions"]["pairs"] == ["image+text", "image+audio", "text+audio"]
 
 
-def test_cancel_stops_the_checks_and_the_summary_stays_without_them(qtbot, studio, tmp_path):
+def test_cancel_stops_the_checks_and_reopening_the_dataset_runs_them_again(qtbot, studio, tmp_path):
     window = studio
-    followup = _finished_dataset(qtbot, window, write_dataset(tmp_path / "data", COUNT), [])
+    data = write_dataset(tmp_path / "data", COUNT)
+    followup = _finished_dataset(qtbot, window, data, [])
     view = window.dataset_mode.view
     assert view.cancel_button.isEnabled()
     with qtbot.waitSignal(followup.progressed, timeout=120_000):
@@ -108,3 +109,9 @@ def test_cancel_stops_the_checks_and_the_summary_stays_without_them(qtbot, studi
     assert "cancelled" in view.summary_panel.aggregates.followups.status.text()
     assert "swap_test" not in view.summary and "faithfulness" not in view.summary
     assert not view.cancel_button.isEnabled()
+    # From the cache: the rows are there at once, and the checks run on them again.
+    again = _finished_dataset(qtbot, window, data, [])
+    assert again is not followup
+    qtbot.waitUntil(lambda: again.done, timeout=300_000)
+    assert view.summary["swap_test"] == again.sections["swap_test"]
+    assert "done (seed 0)" in view.summary_panel.aggregates.followups.status.text()

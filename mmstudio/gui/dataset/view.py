@@ -273,40 +273,47 @@ class DatasetView(QWidget):
 
     def _reset_followups(self) -> None:
         self.followups = {}
+        self.followup_job = None  # a late signal of an earlier dataset's checks is ignored
         self.summary_panel.aggregates.followups.status.setText(NOT_RUN)
 
     def attach_followups(self, job) -> None:
         """Follow the swap test and faithfulness run; their sections join the summary."""
         self.followup_job = job
-        job.progressed.connect(self._on_followup_progress)
-        job.finished.connect(self._on_followups_finished)
-        job.cancelled.connect(lambda: self._followups_ended("cancelled"))
-        job.failed.connect(lambda message: self._followups_ended(f"failed: {message}"))
+
+        def mine(handler):
+            return lambda *args: handler(*args) if job is self.followup_job else None
+
+        job.progressed.connect(mine(self._on_followup_progress))
+        job.finished.connect(mine(self._on_followups_finished))
+        job.cancelled.connect(mine(lambda: self._followups_ended("cancelled")))
+        job.failed.connect(mine(lambda message: self._followups_ended(f"failed: {message}")))
         self.cancel_button.setEnabled(True)
+        self._followup_status("waiting…")
+
+    def _followup_status(self, text: str) -> None:
         self.summary_panel.aggregates.followups.status.setText(
-            "Swap test and faithfulness: waiting…"
+            f"Swap test and faithfulness: {text}"
         )
 
     def _on_followup_progress(self, progress) -> None:
         self.progress.setFormat(f"{progress.stage} %v / %m")
         self.progress.setMaximum(max(progress.total, 1))
         self.progress.setValue(progress.done)
-        text = f"Running the {progress.stage}: {progress.done} / {progress.total}"
-        self.summary_panel.aggregates.followups.status.setText(text)
+        self._followup_status(f"running the {progress.stage}, {progress.done} / {progress.total}")
 
     def _on_followups_finished(self, sections: dict) -> None:
         self.followups = dict(sections or {})
         if self.summary is not None:
             self.summary.update(self.followups)
             self.summary_panel.show_summary(self.summary)
-        seeds = {s["seed"] for s in self.followups.values() if "seed" in s}
-        self._followups_ended(f"done (seed {', '.join(map(str, sorted(seeds)))})")
+        seeds = sorted({s["seed"] for s in self.followups.values() if "seed" in s})
+        self._followups_ended(f"done (seed {', '.join(map(str, seeds))})")
 
     def _followups_ended(self, how: str) -> None:
         self.followup_job = None
         self.cancel_button.setEnabled(self.job is not None)
         self.progress.setFormat("%v / %m records")
-        self.summary_panel.aggregates.followups.status.setText(f"Swap test and faithfulness: {how}")
+        self._followup_status(how)
 
     def _on_progress(self, progress) -> None:
         self.progress.setMaximum(progress.total)
