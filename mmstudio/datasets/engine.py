@@ -55,6 +55,9 @@ class Progress:
     rows: pa.Table | None = None
     written: bool = False
     finished: bool = False
+    # The summary of every row so far, where the runner keeps one (the studio's does, in its
+    # worker thread, so the window does not build it); None on the steps in between.
+    summary: dict | None = None
 
     @property
     def rate(self) -> float:

@@ -270,16 +270,24 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and np.isfinite(value) else None
 
 
-def summarize(results: str | Path | ResultsStore) -> dict[str, Any]:
-    """The summary of every row in a results folder."""
-    store = results if isinstance(results, ResultsStore) else ResultsStore(results)
+def builder_of(store: ResultsStore) -> SummaryBuilder | None:
+    """A summary builder holding every row in ``store`` now; None while it has none."""
     dataset = store.dataset()
     if dataset is None:
-        raise ValueError(f"no results in {store.path}")
+        return None
     builder = SummaryBuilder(store.schema())
     columns = [n for n in dataset.schema.names if n not in UNUSED_COLUMNS]
     for batch in dataset.to_batches(columns=columns):
         builder.add(batch)
+    return builder
+
+
+def summarize(results: str | Path | ResultsStore) -> dict[str, Any]:
+    """The summary of every row in a results folder."""
+    store = results if isinstance(results, ResultsStore) else ResultsStore(results)
+    builder = builder_of(store)
+    if builder is None:
+        raise ValueError(f"no results in {store.path}")
     return builder.result()
 
 

@@ -10,17 +10,23 @@ is known once the job has started.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pyarrow as pa
 from PySide6.QtCore import QObject, Signal
 
 from mmstudio.analysis import Analyzer
 from mmstudio.datasets.cache import cached_results_path
 from mmstudio.datasets.engine import LocalAnalysis, Progress
 from mmstudio.datasets.records import read_records
+from mmstudio.datasets.store import ResultsStore
+from mmstudio.datasets.summary import SummaryBuilder, builder_of
 from mmstudio.gui.service import AnalysisService
 
 _OPENED = "opened"
+# How often the worker brings the summary up to date: as often as the view refreshes.
+SUMMARY_SECONDS = 1.0
 
 
 class ServiceDatasetJob(QObject):
@@ -70,7 +76,10 @@ class ServiceDatasetJob(QObject):
             rows_only, records, results, batch_size=self.batch_size, resume=results.exists()
         )
         yield (_OPENED, results)
-        yield from engine.steps()
+        summary = _RunningSummary(ResultsStore(results))
+        for progress in engine.steps():
+            summary.update(progress)
+            yield progress
 
     def _mine(self, job_id: int) -> bool:
         return job_id == self.job_id and not self.done
@@ -94,3 +103,31 @@ class ServiceDatasetJob(QObject):
         if self._mine(job_id):
             self.done = True
             self.finished.emit(self.last)
+
+
+class _RunningSummary:
+    """The summary of a run's rows, kept in the worker thread so the window never builds
+    one: a summary costs milliseconds per call whatever the rows, so rows are gathered and
+    added about once a second (and on the last step), each step that does so carrying it.
+    Built before the run starts, so the rows of an earlier run it resumes are read before
+    this run writes any."""
+
+    def __init__(self, store: ResultsStore):
+        self.builder = builder_of(store)
+        self.pending: list[pa.Table] = []
+        self.last = time.monotonic()
+
+    def update(self, progress: Progress) -> None:
+        if progress.rows is not None:
+            self.pending.append(progress.rows)
+        last_step = progress.rows is None
+        if not (last_step or time.monotonic() - self.last >= SUMMARY_SECONDS):
+            return
+        if self.pending:
+            if self.builder is None:
+                self.builder = SummaryBuilder(self.pending[0].schema)
+            self.builder.add(pa.concat_tables(self.pending))
+            self.pending = []
+        self.last = time.monotonic()
+        if self.builder is not None:
+            progress.summary = self.builder.result()

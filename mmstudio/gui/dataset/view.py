@@ -169,6 +169,8 @@ class DatasetView(QWidget):
         self.summary: dict | None = None
         self.job = None
         self._pending: list[pa.Table] = []
+        self._pending_summary: dict | None = None  # the job's own, built off this thread
+        self._summaries_from_job = False
         self._builder: SummaryBuilder | None = None
         self._selection: np.ndarray | None = None
         self._selection_name = ""
@@ -252,6 +254,7 @@ class DatasetView(QWidget):
     def attach(self, job) -> None:
         """Follow a running job: its rows appear as they come; Cancel stops it."""
         self.job = job
+        self._summaries_from_job = False
         self.store = ResultsStore(job.results)
         existing = self.store.read()
         self._show(existing if existing is not None else pa.table({}))
@@ -269,6 +272,9 @@ class DatasetView(QWidget):
             f"{progress.rate:.0f} records/s · {progress.errors} unreadable · "
             f"{_eta(progress.eta_seconds)} left"
         )
+        if progress.summary is not None:
+            self._pending_summary = progress.summary
+            self._summaries_from_job = True
         if progress.rows is not None:
             self._pending.append(progress.rows)
             if not self._refresh_timer.isActive():
@@ -295,30 +301,44 @@ class DatasetView(QWidget):
             self.status.setText("Stopping after this batch…")
 
     def _apply_pending(self) -> None:
+        summary, self._pending_summary = self._pending_summary, None
         if not self._pending:
+            if summary is not None and self.table.num_columns:
+                self._show(self.table, summary=summary)  # the last step's: no new rows
             return
         # One chunk per refresh, not per batch, so cell lookups stay quick on long runs.
         new = pa.concat_tables(self._pending).combine_chunks()
         self._pending = []
-        if self.table.num_rows == 0 or self._builder is None:
-            self._show(new)
-            return
-        self._builder.add(new)  # the summary accumulates: only the new rows are read
-        self._show(pa.concat_tables([self.table, new]), rebuild_summary=False)
+        table = new if self.table.num_rows == 0 else pa.concat_tables([self.table, new])
+        if summary is None and self._summaries_from_job:
+            summary = self.summary  # until the job's next one: never built here
+        if summary is not None:
+            self._builder = None  # the job keeps the summary; a later fallback rebuilds
+            self._show(table, summary=summary)
+        elif self.table.num_rows == 0 or self._builder is None:
+            self._show(table)
+        else:
+            self._builder.add(new)  # the summary accumulates: only the new rows are read
+            self._show(table, rebuild_summary=False)
 
     # ---------------------------------------------------------------- showing
-    def _show(self, table: pa.Table, *, rebuild_summary: bool = True) -> None:
+    def _show(
+        self, table: pa.Table, *, rebuild_summary: bool = True, summary: dict | None = None
+    ) -> None:
         self.table = table
         if table.num_columns == 0:
             return
-        if rebuild_summary or self._builder is None:
-            self._builder = SummaryBuilder(table.schema)
-            self._builder.add(table)
-        self.summary = self._builder.result()
+        if summary is None:
+            if rebuild_summary or self._builder is None:
+                self._builder = SummaryBuilder(table.schema)
+                self._builder.add(table)
+            summary = self._builder.result()
+        changed, self.summary = summary is not self.summary, summary
         self.filters.set_choices(table, self.summary["labels"], self.summary["modalities"])
         self.model.row_filter = self.filters.row_filter(self._selection)
         self.model.set_table(table)
-        self.summary_panel.show_summary(self.summary)
+        if changed:  # redrawing the plots is most of a refresh's cost
+            self.summary_panel.show_summary(self.summary)
         self.progress.setMaximum(max(self.progress.maximum(), table.num_rows))
 
     def _apply_filter(self) -> None:
