@@ -25,7 +25,6 @@ from mmstudio.datasets.engine import LocalAnalysis  # noqa: E402
 from mmstudio.datasets.records import decode_record, read_records  # noqa: E402
 from mmstudio.datasets.summary import format_summary, summarize  # noqa: E402
 from mmstudio.inputs.errors import InputError  # noqa: E402
-from mmstudio.inputs.sample import Sample  # noqa: E402
 from mmstudio.models.registry import get_model  # noqa: E402
 from tests.core.analysis_data import BROKEN_IDS, WORDS, digit_image, write_dataset  # noqa: E402
 from tests.core.helpers import DIGIT_LABELS, tiny_model  # noqa: E402
