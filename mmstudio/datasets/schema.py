@@ -38,28 +38,29 @@ row also holds that model's ("B") answer, after ``notes``. Class indices and pro
 in the first model's label order (so they compare with ``predicted_index`` and ``label_index``
 directly); the per-modality and coalition columns are over B's own M' modalities, K' = 2^M':
 
-==================================  ==========================  ================================
-column                              type                        meaning
-==================================  ==========================  ================================
-compare_error                       string                      why B could not analyse the
-                                                                record; null on success, and
-                                                                then every column below is null
-compare_predicted,                  string, int32               B's prediction (index in the
-compare_predicted_index                                         first model's labels)
-compare_confidence                  float32                     its probability
-compare_correct                     bool                        null without ``label_index``
-agree                               bool                        both predict the same class;
-                                                                null unless both analysed it
-compare_probabilities               fixed_size_list<float32>[C] in the first model's label order
-compare_full_score                  float64                     B's value function, all input
-compare_shapley_<m>                 float64                     B's exact Shapley value; null
-                                                                when B saw no <m>
-compare_weight_<m>                  float32                     B's fusion weight, or null
-compare_coalition_values            fixed_size_list<float64>[K'] B's value function per
-                                                                coalition of its modalities
-compare_coalition_predictions       fixed_size_list<int32>[K']  the class (first model's index)
-                                                                each of B's coalitions predicts
-==================================  ==========================  ================================
+===============================  ============================  ===============================
+column                           type                          meaning
+===============================  ============================  ===============================
+compare_error                    string                        why B could not analyse the
+                                                               record (a read error is both
+                                                               models'); null on success, and
+                                                               then every column below is null
+compare_predicted,               string, int32                 B's prediction (index in the
+compare_predicted_index                                        first model's labels)
+compare_confidence               float32                       its probability
+compare_correct                  bool                          null without ``label_index``
+agree                            bool                          both predict the same class;
+                                                               null unless both analysed it
+compare_probabilities            fixed_size_list<float32>[C]   in the first model's label order
+compare_full_score               float64                       B's value function, all input
+compare_shapley_<m>              float64                       B's exact Shapley value; null
+                                                               when B saw no <m>
+compare_weight_<m>               float32                       B's fusion weight, or null
+compare_coalition_values         fixed_size_list<float64>[K']  B's value function under each
+                                                               coalition of its modalities
+compare_coalition_predictions    fixed_size_list<int32>[K']    the class (first model's index)
+                                                               each of B's coalitions predicts
+===============================  ============================  ===============================
 
 The file's schema metadata (key ``mmstudio``) holds the labels, modalities, coalition names
 (in the order of the two coalition columns), model name and format version as JSON; with a
