@@ -100,3 +100,21 @@ def test_a_dataset_compared_with_a_second_model_filters_to_the_disagreements(
     assert view.filters.agreement.isHidden() and view.summary_panel.comparison.isHidden()
     assert view.model.rowCount() == COUNT + len(BROKEN_IDS)
     assert StudioSettings.read(window.settings, ()).dataset_compare_model == ""
+
+
+def test_a_compare_model_with_other_labels_is_refused_with_the_labels_named(
+    qtbot, window, tmp_path, monkeypatch
+):
+    from mmstudio.models import FusionConfig, FusionNet, save_checkpoint
+
+    monkeypatch.setenv("MMSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    colours = FusionNet(FusionConfig(labels=["red", "green", "blue"], dim=16, text_layers=1))
+    _choose_folder_in_the_menu(monkeypatch, window, save_checkpoint(colours, tmp_path / "rgb"))
+    window.open_dataset(write_dataset(tmp_path / "data", count=4, broken=False))
+    job = window.dataset_mode.job
+    qtbot.waitUntil(lambda: job.done, timeout=120_000)
+    assert job.results is None  # refused before a results folder was named
+    status = window.dataset_mode.view.status.text()
+    assert "labels differ" in status and "'red'" in status
+    assert "labels differ" in window.error_banner.text()
+    assert window.service.analyzer is not None  # the window's own model is still loaded
