@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mmstudio.datasets.comparison_summary import comparison_builder, format_comparison
 from mmstudio.datasets.schema import layout_of
 from mmstudio.datasets.store import ResultsStore
 
@@ -27,7 +28,7 @@ ECE_BINS = 15
 MAX_SLICE_VALUES = 50
 ERROR_EXAMPLES = 10
 # Columns no summary figure reads (the widest ones).
-UNUSED_COLUMNS = frozenset({"probabilities", "embedding", "notes", "text"})
+UNUSED_COLUMNS = frozenset({"probabilities", "embedding", "notes", "text", "compare_probabilities"})
 
 
 class SummaryBuilder:
@@ -51,6 +52,8 @@ class SummaryBuilder:
         self.slices: dict[str, dict[Any, list[int]] | None] = {n: {} for n in self.meta_columns}
         self.error_examples: list[dict[str, str]] = []
         self._coalition_members = self._members()
+        # The second model's figures, when the rows compare two (``--compare``).
+        self.comparison = comparison_builder(schema)
 
     def _members(self) -> np.ndarray:
         """(K, M) bool: which modalities each coalition holds."""
@@ -63,6 +66,8 @@ class SummaryBuilder:
         # Whole columns to numpy, then numpy masks: filtering the Arrow batch would copy
         # every column it keeps, strings included.
         self.records += batch.num_rows
+        if self.comparison is not None:
+            self.comparison.add(batch)
         failed = _numpy(pc.is_valid(batch.column("error")))
         self._add_errors(batch, failed)
         ok = ~failed
@@ -209,6 +214,8 @@ class SummaryBuilder:
         reliance = self.by_label if by_label else self.by_prediction
         summary["reliance_by"] = "label" if by_label else "prediction"
         summary["reliance"] = reliance.result(self.labels, self.modalities)
+        if self.comparison is not None:
+            summary["comparison"] = self.comparison.result()
         return summary
 
     def _ece(self) -> float | None:
@@ -328,6 +335,8 @@ def format_summary(summary: dict[str, Any]) -> str:
             lines.append(f"  {label:<10} {shares}")
     for example in summary["error_examples"][:3]:
         lines.append(f"Error: {example['id']}: {example['error']}")
+    if "comparison" in summary:
+        lines.extend(format_comparison(summary["comparison"]))
     return "\n".join(lines)
 
 

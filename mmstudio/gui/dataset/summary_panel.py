@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio.gui import colormaps
+from mmstudio.gui.dataset.comparison_panel import ComparisonPanel
 from mmstudio.gui.plotting import pg
 from mmstudio.gui.theme import MODALITY_COLORS, style_plot
 
@@ -96,6 +97,9 @@ class SummaryPanel(QWidget):
         layout.addWidget(self.confusion_plot, 1, 1)
         layout.addWidget(self.reliance_plot, 2, 0)
         layout.addWidget(self.coalitions, 2, 1)
+        # Two models side by side, for rows written with a second model (hidden otherwise).
+        self.comparison = ComparisonPanel()
+        layout.addWidget(self.comparison, 3, 0, 1, 2)
 
     def _cell_clicked(self, row: int, column: int) -> None:
         if self.summary is not None:
@@ -122,6 +126,7 @@ class SummaryPanel(QWidget):
         self._show_confusion(np.asarray(summary["confusion"]["matrix"], dtype=np.float64), labels)
         self._show_reliance(summary, labels)
         self._show_coalitions(summary["coalitions"])
+        self.comparison.show_comparison(summary.get("comparison"))
 
     def _show_confusion(self, matrix: np.ndarray, labels: list[str]) -> None:
         totals = matrix.sum(1, keepdims=True)

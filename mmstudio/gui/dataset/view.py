@@ -44,6 +44,8 @@ from mmstudio.gui.dataset.table_model import ResultsTableModel
 REFRESH_MS = 1000
 ALL = "all"
 CORRECTNESS = {ALL: None, "right": True, "wrong": False}
+# Shown only for rows of two models (``--compare``).
+AGREEMENT = {"both models": None, "models agree": True, "models disagree": False}
 
 
 def _eta(seconds: float | None) -> str:
@@ -64,6 +66,10 @@ class FilterBar(QWidget):
         self.predicted = QComboBox()
         self.correct = QComboBox()
         self.correct.addItems(list(CORRECTNESS))
+        self.agreement = QComboBox()
+        self.agreement.setObjectName("agreement-filter")
+        self.agreement.addItems(list(AGREEMENT))
+        self.agreement.setVisible(False)
         self.low, self.high = QDoubleSpinBox(), QDoubleSpinBox()
         for box, value in ((self.low, 0.0), (self.high, 1.0)):
             box.setRange(0.0, 1.0)
@@ -81,6 +87,7 @@ class FilterBar(QWidget):
             ("label", self.label),
             ("predicted", self.predicted),
             ("", self.correct),
+            ("", self.agreement),
             ("confidence", self.low),
             ("to", self.high),
         ):
@@ -91,7 +98,7 @@ class FilterBar(QWidget):
         layout.addLayout(self._modality_layout)
         for widget in (self.meta_column, self.meta_value, self.errors_only, self.search):
             layout.addWidget(widget)
-        for combo in (self.label, self.predicted, self.correct, self.meta_value):
+        for combo in (self.label, self.predicted, self.correct, self.agreement, self.meta_value):
             combo.currentTextChanged.connect(lambda _: self.changed.emit())
         self.meta_column.currentTextChanged.connect(self._on_meta_column)
         for box in (self.low, self.high):
@@ -102,6 +109,7 @@ class FilterBar(QWidget):
 
     def set_choices(self, table: pa.Table, labels: list[str], modalities: list[str]) -> None:
         self._table = table
+        self.agreement.setVisible("agree" in table.column_names)
         for combo in (self.label, self.predicted):
             if combo.count() != len(labels) + 1:
                 current = combo.currentText()
@@ -135,6 +143,9 @@ class FilterBar(QWidget):
         self.meta_value.blockSignals(False)
         self.changed.emit()
 
+    def _compares(self) -> bool:
+        return self._table is not None and "agree" in self._table.column_names
+
     def row_filter(self, rows: np.ndarray | None = None) -> RowFilter:
         def chosen(combo: QComboBox) -> frozenset[str]:
             text = combo.currentText()
@@ -149,6 +160,7 @@ class FilterBar(QWidget):
             labels=chosen(self.label),
             predicted=chosen(self.predicted),
             correct=CORRECTNESS.get(self.correct.currentText()),
+            agree=AGREEMENT.get(self.agreement.currentText()) if self._compares() else None,
             confidence=(self.low.value(), self.high.value()),
             modalities=frozenset(m for m, box in self.modalities.items() if box.isChecked()),
             meta=meta,
