@@ -107,12 +107,19 @@ class Analyzer:
             [[m in s.present for m in self.modalities] for s in samples], dtype=torch.bool
         )
 
+    def _encode_options(self) -> dict:
+        """Extra work a model can fold into its encoders' pass when heatmaps will follow
+        (FusionNet encodes word occlusion's texts with the batch's)."""
+        options = getattr(self.model, "explanation_encode_options", None)
+        wants_heatmaps = self.explain and hasattr(self.model, "heatmaps")
+        return options() if wants_heatmaps and options is not None else {}
+
     def _run_split(self, samples, watch, prepared=None):
         batch = (prepared if prepared is not None else self.model.preprocess(samples)).to(
             self.device
         )
         watch.lap("preprocess")
-        encoded = self.model.encode(batch)
+        encoded = self.model.encode(batch, **self._encode_options())
         watch.lap("encode")
         count = len(samples)
         presence = self._masks.to(self.device).unsqueeze(0).expand(count, -1, -1)

@@ -78,6 +78,19 @@ class Encoded:
     image_features: torch.Tensor | None = None  # (B, D, h, w) last image feature map
     text_embeddings: torch.Tensor | None = None  # (B, T, D) token embeddings
     normalized_spectrogram: torch.Tensor | None = None  # the audio CNN's input
+    # Text variants encoded in the same text-encoder call as the batch (word occlusion's),
+    # so an explanation does not pay the encoder's fixed cost a second time.
+    text_variants: TextVariants | None = None
+
+
+@dataclass
+class TextVariants:
+    """Texts cut down for an explanation: the i-th variant is sample ``rows[i]``'s text with
+    only the token indices ``kept[i]``; ``encoding`` holds one row per variant."""
+
+    rows: list[int]
+    kept: list[list[int]]
+    encoding: ModalityEncoding
 
 
 @dataclass

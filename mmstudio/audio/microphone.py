@@ -20,6 +20,9 @@ PREFERRED_RATE = 16000
 # A live stream delivers a block every few tens of ms; this much silence from the driver
 # (not a quiet room: no callbacks at all) means the device has gone.
 STALL_SECONDS = 2.0
+# Opening a device can take far longer than a block: a Bluetooth headset switching profile,
+# or a PulseAudio sink waking from suspend, takes a few seconds to deliver its first block.
+FIRST_BLOCK_SECONDS = 10.0
 
 
 class MicrophoneStream:
@@ -43,6 +46,7 @@ class MicrophoneStream:
         self._stopping = False
         self._failure: str | None = None
         self._last_block = 0.0
+        self._blocks = 0
         self._state = threading.Lock()
 
     @property
@@ -69,6 +73,7 @@ class MicrophoneStream:
                 finished_callback=self._on_finished,
             )
             self._last_block = time.monotonic()
+            self._blocks = 0
             stream.start()
         except (ValueError, sd.PortAudioError) as error:
             raise MicrophoneError(_open_failure(self.device, error)) from None
@@ -91,6 +96,7 @@ class MicrophoneStream:
         mono = indata[:, 0] if indata.shape[1] == 1 else indata.mean(axis=1)
         self.buffer.write(mono)
         self._last_block = time.monotonic()
+        self._blocks += 1
         if status and status.input_overflow:
             self.overflows += 1
 
@@ -111,6 +117,13 @@ class MicrophoneStream:
         if not stream.active and not self._stopping:
             return f"{self.device_name} stopped delivering audio (was it unplugged?)"
         silent_for = time.monotonic() - self._last_block
+        if not self._blocks:
+            if silent_for > FIRST_BLOCK_SECONDS:
+                return (
+                    f"{self.device_name} opened but delivered no audio in {silent_for:.0f} s "
+                    "(is it in use by another program, or muted in the system's settings?)"
+                )
+            return None
         if silent_for > STALL_SECONDS:
             return f"no audio has arrived from {self.device_name} for {silent_for:.0f} s (was it unplugged?)"
         return None

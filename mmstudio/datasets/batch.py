@@ -4,6 +4,9 @@ The work splits in two so an engine can overlap them: :meth:`BatchAnalyzer.decod
 files and runs the model's preprocessing (CPU work that touches no model state, safe in a
 worker thread), :meth:`BatchAnalyzer.analyze` runs the model and builds the rows. A record that
 cannot be opened, or that the model fails on, becomes an error row; the others go on.
+
+With a second model (``--compare``) each batch is decoded once and both models analyse the
+same Samples; each model's failure on a record is that model's error column only.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class DecodedBatch:
     records: list[Record]
     outcomes: list[Sample | str]
     prepared: Any = None
+    # The second model's preprocessing of the same Samples (``--compare``).
+    prepared_second: Any = None
 
     @property
     def samples(self) -> list[Sample]:
@@ -45,9 +50,14 @@ def read_error(error: Exception) -> str:
 
 
 class BatchAnalyzer:
-    def __init__(self, analyzer: Analyzer, layout: RowLayout):
+    """``second``: the Analyzer whose columns the layout's ``compare`` describes, or None."""
+
+    def __init__(self, analyzer: Analyzer, layout: RowLayout, second: Analyzer | None = None):
+        if (second is None) != (layout.compare is None):
+            raise ValueError("a second Analyzer goes with a layout that compares two models")
         self.analyzer = analyzer
         self.layout = layout
+        self.second = second
 
     def __call__(self, records: Sequence[Record]) -> pa.Table:
         return self.analyze(self.decode(records))
@@ -62,30 +72,42 @@ class BatchAnalyzer:
         batch = DecodedBatch(list(records), outcomes)
         samples = batch.samples
         if samples:
-            try:
-                batch.prepared = self.analyzer.prepare(samples)
-            except Exception:  # noqa: BLE001 - analyze() isolates the record that fails
-                batch.prepared = None
+            batch.prepared = _prepared(self.analyzer, samples)
+            if self.second is not None:
+                batch.prepared_second = _prepared(self.second, samples)
         return batch
 
     def analyze(self, batch: DecodedBatch) -> pa.Table:
-        analyses = iter(self._analyses(batch))
-        outcomes = [o if isinstance(o, str) else next(analyses) for o in batch.outcomes]
-        return self.layout.table(batch.records, outcomes)
+        outcomes = self._outcomes(batch, self.analyzer, batch.prepared)
+        compared = None
+        if self.second is not None:
+            compared = self._outcomes(batch, self.second, batch.prepared_second)
+        return self.layout.table(batch.records, outcomes, compared)
 
-    def _analyses(self, batch: DecodedBatch) -> list[Analysis | str]:
-        samples = batch.samples
+    def _outcomes(self, batch: DecodedBatch, analyzer: Analyzer, prepared) -> list:
+        analyses = iter(self._analyses(batch.samples, analyzer, prepared))
+        return [o if isinstance(o, str) else next(analyses) for o in batch.outcomes]
+
+    def _analyses(self, samples, analyzer: Analyzer, prepared) -> list[Analysis | str]:
         if not samples:
             return []
         try:
-            return self.analyzer.analyze_batch(samples, prepared=batch.prepared)
+            return analyzer.analyze_batch(samples, prepared=prepared)
         except Exception:  # noqa: BLE001 - one bad record must not cost the batch
-            return [self._analyze_one(sample) for sample in samples]
+            return [_analyze_one(analyzer, sample) for sample in samples]
 
-    def _analyze_one(self, sample: Sample) -> Analysis | str:
-        try:
-            return self.analyzer.analyze(sample)
-        except InputError as error:
-            return str(error)
-        except Exception as error:  # noqa: BLE001
-            return f"the model failed on this record ({type(error).__name__}: {error})"
+
+def _prepared(analyzer: Analyzer, samples: list[Sample]):
+    try:
+        return analyzer.prepare(samples)
+    except Exception:  # noqa: BLE001 - analyze() isolates the record that fails
+        return None
+
+
+def _analyze_one(analyzer: Analyzer, sample: Sample) -> Analysis | str:
+    try:
+        return analyzer.analyze(sample)
+    except InputError as error:
+        return str(error)
+    except Exception as error:  # noqa: BLE001
+        return f"the model failed on this record ({type(error).__name__}: {error})"

@@ -4,6 +4,7 @@ the same model shows its results at once.
 The key is a digest of the model's weights and of the dataset's content as listed (the
 manifest and labels files, or the names, sizes and modification times of loose files): retrain
 the model or edit the dataset and the key changes, so stale results are never shown as current.
+A comparison with a second model has its own key, with that model's weights in it too.
 """
 
 from __future__ import annotations
@@ -51,7 +52,11 @@ def cache_root() -> Path:
     return Path(os.environ.get("MMSTUDIO_CACHE_DIR") or user_cache_dir("mmstudio")) / "analyses"
 
 
-def cached_results_path(model, dataset: str | Path, root: str | Path | None = None) -> Path:
-    """The results folder for ``model`` on ``dataset``; it exists once an analysis wrote rows."""
-    name = f"{model_fingerprint(model)}-{dataset_fingerprint(dataset)}.parquet"
+def cached_results_path(
+    model, dataset: str | Path, root: str | Path | None = None, compare=None
+) -> Path:
+    """The results folder for ``model`` on ``dataset`` (compared with the model ``compare``,
+    if given); it exists once an analysis wrote rows."""
+    versus = f"-vs-{model_fingerprint(compare)}" if compare is not None else ""
+    name = f"{model_fingerprint(model)}{versus}-{dataset_fingerprint(dataset)}.parquet"
     return Path(root) / name if root is not None else cache_root() / name

@@ -36,6 +36,13 @@ def add_subcommands(subparsers) -> None:
         "--model", help="a registered model name or a checkpoint folder (default: digits)"
     )
     parser.add_argument(
+        "--compare",
+        metavar="M2",
+        help="a second model (registered name or checkpoint folder) to analyse every record "
+        "too: its columns (compare_*) and an agree column go into the same rows, and the "
+        "summary compares the two",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=Path("results.parquet"),
@@ -175,6 +182,7 @@ def _run_local(args, dataset) -> None:
     from mmstudio.datasets.engine import LocalAnalysis
 
     analyzer = load_analyzer(args.model, args.device, explain=False)
+    compare = load_analyzer(args.compare, args.device, explain=False) if args.compare else None
     run = LocalAnalysis(
         analyzer,
         dataset,
@@ -184,6 +192,7 @@ def _run_local(args, dataset) -> None:
         resume=args.resume,
         overwrite=args.overwrite,
         flush_seconds=args.checkpoint_seconds,
+        compare=compare,
     )
     bar = None
     # closing(): an interrupt raised here rather than inside the run still writes its rows
@@ -255,6 +264,7 @@ def _run_ray(args, dataset) -> None:
         device=args.device,
         resume=args.resume,
         overwrite=args.overwrite,
+        compare=args.compare,
     ).run()
 
 

@@ -55,6 +55,9 @@ class Progress:
     rows: pa.Table | None = None
     written: bool = False
     finished: bool = False
+    # The summary of every row so far, where the runner keeps one (the studio's does, in its
+    # worker thread, so the window does not build it); None on the steps in between.
+    summary: dict | None = None
 
     @property
     def rate(self) -> float:
@@ -72,7 +75,8 @@ def todo_records(records: Sequence[Record], finished: set[str]) -> list[Record]:
 
 
 class LocalAnalysis:
-    """One analysis of ``dataset`` by ``analyzer`` into the results folder ``out``."""
+    """One analysis of ``dataset`` by ``analyzer`` into the results folder ``out``; with
+    ``compare`` (a second Analyzer), both models' columns go into each row."""
 
     def __init__(
         self,
@@ -86,13 +90,14 @@ class LocalAnalysis:
         overwrite: bool = False,
         flush_rows: int = DEFAULT_FLUSH_ROWS,
         flush_seconds: float = DEFAULT_FLUSH_SECONDS,
+        compare: Analyzer | None = None,
     ):
         if batch_size < 1 or workers < 1:
             raise ValueError("batch_size and workers must be at least 1")
-        self.layout: RowLayout = layout_for(analyzer, dataset.records)
+        self.layout: RowLayout = layout_for(analyzer, dataset.records, compare)
         self.store = ResultsStore(out)
         self.store.start(self.layout.schema, resume=resume, overwrite=overwrite)
-        self.worker = BatchAnalyzer(analyzer, self.layout)
+        self.worker = BatchAnalyzer(analyzer, self.layout, compare)
         self.dataset = dataset
         self.batch_size = batch_size
         self.workers = workers

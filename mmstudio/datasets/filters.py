@@ -19,7 +19,9 @@ class RowFilter:
     """Every condition that is set must hold; an unset one (None or empty) lets all rows pass.
 
     ``correct``: True / False keep right / wrong predictions, None keeps both (and rows without
-    a label). ``modalities`` keeps rows that have at least those modalities. ``meta`` maps a
+    a label). ``agree``: True / False keep the rows where the two models of a comparison
+    (``--compare``) agree / disagree (rows without both answers drop out); None keeps all, and
+    is the only setting for rows of one model. ``modalities`` keeps rows that have at least those modalities. ``meta`` maps a
     metadata column (without its ``meta_`` prefix) to the values to keep. ``rows`` keeps only
     those row numbers (a confusion cell or an embedding-map selection).
     """
@@ -27,6 +29,7 @@ class RowFilter:
     labels: frozenset[str] = frozenset()
     predicted: frozenset[str] = frozenset()
     correct: bool | None = None
+    agree: bool | None = None
     confidence: tuple[float, float] = (0.0, 1.0)
     modalities: frozenset[str] = frozenset()
     meta: dict[str, frozenset] = field(default_factory=dict)
@@ -40,6 +43,7 @@ class RowFilter:
             _member(table, "label", self.labels),
             _member(table, "predicted", self.predicted),
             None if self.correct is None else pc.equal(table["correct"], self.correct),
+            self._agree(table),
             self._confidence(table),
             *(pc.equal(table[f"present_{m}"], True) for m in sorted(self.modalities)),
             *(_member(table, f"meta_{k}", v) for k, v in sorted(self.meta.items())),
@@ -51,6 +55,13 @@ class RowFilter:
             if condition is not None:
                 keep = pc.and_kleene(keep, pc.fill_null(condition, False))
         return keep
+
+    def _agree(self, table: pa.Table):
+        if self.agree is None:
+            return None
+        if "agree" not in table.column_names:
+            return pa.array(np.zeros(table.num_rows, dtype=bool))  # one model agrees with none
+        return pc.equal(table["agree"], self.agree)
 
     def _confidence(self, table: pa.Table):
         low, high = self.confidence

@@ -101,9 +101,17 @@ def records_from_table(table: pa.Table) -> list[Record]:
 
 
 class AnalyzerActor:
-    """One Analyzer per Ray actor; ``__call__`` turns a batch of record rows into result rows."""
+    """One Analyzer per Ray actor (two with ``compare``); ``__call__`` turns a batch of
+    record rows into result rows."""
 
-    def __init__(self, model: str | None, device: str, layout: RowLayout, threads: int = 1):
+    def __init__(
+        self,
+        model: str | None,
+        device: str,
+        layout: RowLayout,
+        threads: int = 1,
+        compare: str | None = None,
+    ):
         import torch
 
         from mmstudio.analysis import load_analyzer
@@ -112,7 +120,8 @@ class AnalyzerActor:
         # Each actor has its own CPUs; more torch threads than that only contend.
         torch.set_num_threads(max(1, threads))
         analyzer = load_analyzer(model, device, explain=False)
-        self.batches = BatchAnalyzer(analyzer, layout)
+        second = load_analyzer(compare, device, explain=False) if compare else None
+        self.batches = BatchAnalyzer(analyzer, layout, second)
 
     def __call__(self, table: pa.Table) -> pa.Table:
         return self.batches(records_from_table(table))
@@ -138,19 +147,21 @@ class RayAnalysis:
         resume: bool = False,
         overwrite: bool = False,
         address: str | None = None,
+        compare: str | None = None,
     ):
         if batch_size < 1 or actors < 1 or cpus_per_actor < 1:
             raise ValueError("batch_size, actors and cpus_per_actor must be at least 1")
         self.ray = import_ray()
         # Actors do not share this process's working folder: a checkpoint path must be whole.
-        self.model = str(Path(model).resolve()) if model and Path(model).exists() else model
+        self.model = _whole_path(model)
+        self.compare = _whole_path(compare)
         self.dataset = dataset
         self.batch_size = batch_size
         self.actors = actors
         self.cpus_per_actor = cpus_per_actor
         self.device = device
         self.address = address or os.environ.get("RAY_ADDRESS")
-        self.layout = _layout(model, dataset)
+        self.layout = _layout(model, dataset, compare)
         self.store = ResultsStore(out)
         self.store.start(self.layout.schema, resume=resume, overwrite=overwrite)
 
@@ -168,6 +179,7 @@ class RayAnalysis:
                 "device": "cuda" if gpus else self.device,
                 "layout": self.layout,
                 "threads": self.cpus_per_actor,
+                "compare": self.compare,
             },
             batch_size=self.batch_size,
             batch_format="pyarrow",
@@ -197,9 +209,15 @@ class RayAnalysis:
         return [table.slice(start, size) for start in range(0, len(records), size)]
 
 
-def _layout(model: str | None, dataset: DatasetRecords) -> RowLayout:
-    """The row layout, from the model loaded once here on the CPU: every actor writes the
-    same schema, with the same model fingerprint the local engine would record."""
+def _whole_path(model: str | None) -> str | None:
+    return str(Path(model).resolve()) if model and Path(model).exists() else model
+
+
+def _layout(model: str | None, dataset: DatasetRecords, compare: str | None) -> RowLayout:
+    """The row layout, from the models loaded once here on the CPU: every actor writes the
+    same schema, with the same model fingerprints the local engine would record (and a
+    label mismatch of a ``compare`` model is refused before Ray starts)."""
     from mmstudio.analysis import load_analyzer
 
-    return layout_for(load_analyzer(model, "cpu", explain=False), dataset.records)
+    second = load_analyzer(compare, "cpu", explain=False) if compare else None
+    return layout_for(load_analyzer(model, "cpu", explain=False), dataset.records, second)

@@ -33,8 +33,39 @@ notes                       list<string>                what preprocessing chang
 meta_<key>                  bool/int64/float64/string   the record's own extra fields
 ==========================  ==========================  ========================================
 
+With a second model (``mmstudio analyze --compare M2``, :mod:`mmstudio.datasets.compare`), each
+row also holds that model's ("B") answer, after ``notes``. Class indices and probabilities are
+in the first model's label order (so they compare with ``predicted_index`` and ``label_index``
+directly); the per-modality and coalition columns are over B's own M' modalities, K' = 2^M':
+
+===============================  ============================  ===============================
+column                           type                          meaning
+===============================  ============================  ===============================
+compare_error                    string                        why B could not analyse the
+                                                               record (a read error is both
+                                                               models'); null on success, and
+                                                               then every column below is null
+compare_predicted,               string, int32                 B's prediction (index in the
+compare_predicted_index                                        first model's labels)
+compare_confidence               float32                       its probability
+compare_correct                  bool                          null without ``label_index``
+agree                            bool                          both predict the same class;
+                                                               null unless both analysed it
+compare_probabilities            fixed_size_list<float32>[C]   in the first model's label order
+compare_full_score               float64                       B's value function, all input
+compare_shapley_<m>              float64                       B's exact Shapley value; null
+                                                               when B saw no <m>
+compare_weight_<m>               float32                       B's fusion weight, or null
+compare_coalition_values         fixed_size_list<float64>[K']  B's value function under each
+                                                               coalition of its modalities
+compare_coalition_predictions    fixed_size_list<int32>[K']    the class (first model's index)
+                                                               each of B's coalitions predicts
+===============================  ============================  ===============================
+
 The file's schema metadata (key ``mmstudio``) holds the labels, modalities, coalition names
-(in the order of the two coalition columns), model name and format version as JSON.
+(in the order of the two coalition columns), model name and format version as JSON; with a
+second model, ``compare`` holds its name, weights fingerprint, own labels, modalities and
+coalition names.
 """
 
 from __future__ import annotations
@@ -43,12 +74,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from mmstudio.result import Analysis
 from mmstudio.training.manifest import Record
+
+if TYPE_CHECKING:
+    from mmstudio.datasets.compare import CompareLayout
 
 FORMAT_VERSION = 1
 METADATA_KEY = b"mmstudio"
@@ -119,6 +153,8 @@ class RowLayout:
     model: str = ""
     model_fingerprint: str = ""
     fusion_weights_kind: str = ""
+    # The second model's columns (``--compare``), or None for one model.
+    compare: CompareLayout | None = None
 
     @cached_property
     def _label_index(self) -> dict[str, int]:
@@ -137,6 +173,7 @@ class RowLayout:
             "model": self.model,
             "model_fingerprint": self.model_fingerprint,
             "fusion_weights_kind": self.fusion_weights_kind,
+            **({"compare": self.compare.metadata()} if self.compare is not None else {}),
         }
 
     @cached_property
@@ -161,6 +198,7 @@ class RowLayout:
             pa.field("coalition_predictions", pa.list_(pa.int32(), coalitions)),
             pa.field("embedding", pa.list_(pa.float32())),
             pa.field("notes", pa.list_(pa.string())),
+            *(self.compare.fields() if self.compare is not None else ()),
             *(
                 pa.field(f"meta_{key}", _META_TYPES.get(kind, pa.string()))
                 for key, kind in self.meta_types
@@ -168,9 +206,22 @@ class RowLayout:
         ]
         return pa.schema(fields, metadata={METADATA_KEY: json.dumps(self.metadata())})
 
-    def table(self, records: Sequence[Record], outcomes: Sequence[Analysis | str]) -> pa.Table:
-        """Rows for ``records``; each outcome is the record's Analysis or its error message."""
+    def table(
+        self,
+        records: Sequence[Record],
+        outcomes: Sequence[Analysis | str],
+        compared: Sequence[Analysis | str] | None = None,
+    ) -> pa.Table:
+        """Rows for ``records``; each outcome is the record's Analysis or its error message,
+        and ``compared`` the second model's, when the layout has one."""
         rows = [self._row(r, o) for r, o in zip(records, outcomes, strict=True)]
+        if self.compare is not None:
+            if compared is None:
+                raise ValueError("this layout compares two models: give the second's outcomes")
+            for row, outcome in zip(rows, compared, strict=True):
+                row.update(
+                    self.compare.columns(outcome, row["label_index"], row.get("predicted_index"))
+                )
         return pa.Table.from_pylist(rows, schema=self.schema)
 
     def _row(self, record: Record, outcome: Analysis | str) -> dict[str, Any]:
@@ -227,8 +278,11 @@ def _path(path) -> str | None:
     return None if path is None else str(path)
 
 
-def layout_for(analyzer, records: Sequence[Record]) -> RowLayout:
-    """The row layout of ``analyzer``'s model over ``records``."""
+def layout_for(analyzer, records: Sequence[Record], compare=None) -> RowLayout:
+    """The row layout of ``analyzer``'s model over ``records``, with the columns of the
+    Analyzer ``compare`` beside them if one is given (refused if its labels differ)."""
+    from mmstudio.datasets.compare import compare_layout
+
     model = analyzer.model
     return RowLayout(
         labels=tuple(model.labels),
@@ -237,6 +291,7 @@ def layout_for(analyzer, records: Sequence[Record]) -> RowLayout:
         model=analyzer.model_name,
         model_fingerprint=model_fingerprint(model),
         fusion_weights_kind=getattr(model, "fusion_weights_kind", ""),
+        compare=None if compare is None else compare_layout(analyzer, compare),
     )
 
 

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from mmstudio.datasets.compare import comparison_mismatch
 from mmstudio.inputs.errors import InputError
 
 PART_PREFIX = "part-"
@@ -94,6 +95,8 @@ class ResultsStore:
                 "start again",
                 self.path,
             )
+        elif existing is not None and (mismatch := comparison_mismatch(existing, schema)):
+            raise InputError(mismatch, self.path)
         elif existing is not None and not same_layout(existing, schema):
             raise InputError(
                 "holds results of another model or dataset layout (different columns or "

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mmstudio.datasets.comparison_summary import comparison_builder, format_comparison
 from mmstudio.datasets.interaction_summary import InteractionSummary, format_interactions
 from mmstudio.datasets.schema import layout_of
 from mmstudio.datasets.store import ResultsStore
@@ -28,7 +29,7 @@ ECE_BINS = 15
 MAX_SLICE_VALUES = 50
 ERROR_EXAMPLES = 10
 # Columns no summary figure reads (the widest ones).
-UNUSED_COLUMNS = frozenset({"probabilities", "embedding", "notes", "text"})
+UNUSED_COLUMNS = frozenset({"probabilities", "embedding", "notes", "text", "compare_probabilities"})
 
 
 class SummaryBuilder:
@@ -55,6 +56,8 @@ class SummaryBuilder:
         self.interactions = InteractionSummary(
             self.labels, self.modalities, self._coalition_members
         )
+        # The second model's figures, when the rows compare two (``--compare``).
+        self.comparison = comparison_builder(schema)
 
     def _members(self) -> np.ndarray:
         """(K, M) bool: which modalities each coalition holds."""
@@ -67,6 +70,8 @@ class SummaryBuilder:
         # Whole columns to numpy, then numpy masks: filtering the Arrow batch would copy
         # every column it keeps, strings included.
         self.records += batch.num_rows
+        if self.comparison is not None:
+            self.comparison.add(batch)
         failed = _numpy(pc.is_valid(batch.column("error")))
         self._add_errors(batch, failed)
         ok = ~failed
@@ -216,6 +221,8 @@ class SummaryBuilder:
         summary["reliance_by"] = "label" if by_label else "prediction"
         summary["reliance"] = reliance.result(self.labels, self.modalities)
         summary["interactions"] = self.interactions.result(by_label)
+        if self.comparison is not None:
+            summary["comparison"] = self.comparison.result()
         return summary
 
     def _ece(self) -> float | None:
@@ -277,16 +284,24 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and np.isfinite(value) else None
 
 
-def summarize(results: str | Path | ResultsStore) -> dict[str, Any]:
-    """The summary of every row in a results folder."""
-    store = results if isinstance(results, ResultsStore) else ResultsStore(results)
+def builder_of(store: ResultsStore) -> SummaryBuilder | None:
+    """A summary builder holding every row in ``store`` now; None while it has none."""
     dataset = store.dataset()
     if dataset is None:
-        raise ValueError(f"no results in {store.path}")
+        return None
     builder = SummaryBuilder(store.schema())
     columns = [n for n in dataset.schema.names if n not in UNUSED_COLUMNS]
     for batch in dataset.to_batches(columns=columns):
         builder.add(batch)
+    return builder
+
+
+def summarize(results: str | Path | ResultsStore) -> dict[str, Any]:
+    """The summary of every row in a results folder."""
+    store = results if isinstance(results, ResultsStore) else ResultsStore(results)
+    builder = builder_of(store)
+    if builder is None:
+        raise ValueError(f"no results in {store.path}")
     return builder.result()
 
 
@@ -337,6 +352,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines += format_faithfulness(summary["faithfulness"])
     for example in summary["error_examples"][:3]:
         lines.append(f"Error: {example['id']}: {example['error']}")
+    if "comparison" in summary:
+        lines.extend(format_comparison(summary["comparison"]))
     return "\n".join(lines)
 
 

@@ -6,8 +6,9 @@ where the head read from, and the text encoder has already mixed every character
 other. Deleting a word and measuring the drop in the predicted label's log-probability asks
 the model itself. It is measured with the text alone (the other modalities absent, as the
 Shapley coalitions do), so strong image or audio evidence does not saturate the score and
-hide what the text says. The other encoders' outputs are reused, so one text-encoder and
-fusion pass over all the variants, batched, is the whole cost.
+hide what the text says. The other encoders' outputs are reused, and FusionNet encodes the
+cut texts in the same text-encoder call as the batch's own (a small encoder's cost on a CPU
+is mostly per call), so one fusion pass over all the variants is the rest of the cost.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from mmstudio.explain.words import kept_tokens, spread_to_tokens, word_spans
+from mmstudio.model_outputs import ModalityEncoding
 
 METHOD = "word occlusion"
 
@@ -27,43 +29,70 @@ def text_alone(modalities: tuple[str, ...], count: int, device) -> torch.Tensor:
     return presence
 
 
+def occlusion_variants(batch, text_index: int) -> tuple[list[int], list[list[int]]]:
+    """The texts word occlusion scores besides the whole ones: every sample with words,
+    its text without each word in turn. Returns (sample row, kept token indices) pairs as
+    two lists, a sample's in the order of its words."""
+    rows, kept = [], []
+    for row, tokens in enumerate(batch.tokens):
+        spans = word_spans(tokens)
+        if not bool(batch.present[row, text_index]) or not spans:
+            continue
+        rows += [row] * len(spans)
+        kept += [kept_tokens(tokens, spans, {word}) for word in range(len(spans))]
+    return rows, kept
+
+
 @torch.no_grad()
 def word_occlusion(model, batch, encoded, predicted: torch.Tensor) -> list[np.ndarray | None]:
     """Per sample, one weight per token: every token of a word carries the drop in
     log p(predicted | text alone) when that word is deleted, clipped at 0 (a word that
     argues against the prediction is not evidence for it); None for a sample without text.
 
+    The cut texts come from ``encoded.text_variants`` when the model encoded them with the
+    batch (FusionNet does, when asked for explanations); otherwise
     ``model.text_variants(batch, encoded, rows, kept, alone=True)`` must return encodings of
     the samples ``rows`` (with repeats), the text of the i-th cut down to the token indices
-    ``kept[i]``, to be fused with the text alone.
-    All the samples' variants run in one call.
+    ``kept[i]``, to be fused with the text alone. The whole texts reuse the batch's own
+    encoding, and every variant of every sample is fused in one call.
     """
     modalities = tuple(model.modalities)
     text_index = modalities.index("text")
-    rows, kept, spans_of = [], [], {}
-    for row, tokens in enumerate(batch.tokens):
-        spans = word_spans(tokens)
-        if not bool(batch.present[row, text_index]) or not spans:
-            continue
-        spans_of[row] = spans
-        variants = [list(range(len(tokens)))]
-        variants += [kept_tokens(tokens, spans, {word}) for word in range(len(spans))]
-        rows += [row] * len(variants)
-        kept += variants
     result: list[np.ndarray | None] = [None] * len(batch.tokens)
+    ready = getattr(encoded, "text_variants", None)
+    rows, kept = (ready.rows, ready.kept) if ready else occlusion_variants(batch, text_index)
     if not rows:
         return result
+    cut = (
+        ready.encoding
+        if ready
+        else model.text_variants(batch, encoded, rows, kept, alone=True).modalities["text"]
+    )
+    whole_rows = sorted(set(rows))
+    whole = encoded.modalities["text"]
+    texts = ModalityEncoding(
+        torch.cat([whole.tokens[whole_rows], cut.tokens]),
+        torch.cat([whole.mask[whole_rows], cut.mask]),
+        torch.cat([whole.pooled[whole_rows], cut.pooled]),
+        whole.grid,
+    )
+    every_row = whole_rows + rows
+    variants = model.encode_variants(encoded, every_row, text=texts, alone=True)
     device = predicted.device
-    presence = text_alone(modalities, len(kept), device)
-    presence[:, 0, text_index] = torch.tensor([bool(k) for k in kept], device=device)
-    variants = model.text_variants(batch, encoded, rows, kept, alone=True)
+    presence = text_alone(modalities, len(every_row), device)
+    presence[len(whole_rows) :, 0, text_index] = torch.tensor(
+        [bool(k) for k in kept], device=device
+    )
     logits = model.fuse(variants, presence).logits
     log_probs = torch.log_softmax(logits[:, 0].float(), -1)
-    scores = log_probs.gather(1, predicted[torch.tensor(rows, device=device)][:, None])[:, 0]
+    targets = predicted[torch.tensor(every_row, device=device)]
+    scores = log_probs.gather(1, targets[:, None])[:, 0]
+    full_scores, cut_scores = scores[: len(whole_rows)], scores[len(whole_rows) :]
     start = 0
-    for row, spans in spans_of.items():
-        full, without = scores[start], scores[start + 1 : start + 1 + len(spans)]
-        start += 1 + len(spans)
+    for full, row in zip(full_scores, whole_rows, strict=True):
+        spans = word_spans(batch.tokens[row])
+        without = cut_scores[start : start + len(spans)]
+        start += len(spans)
         drops = (full - without).clamp_min(0).cpu().numpy()
         result[row] = spread_to_tokens(drops, spans, len(batch.tokens[row]))
     return result

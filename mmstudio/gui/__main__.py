@@ -56,6 +56,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    from mmstudio.system import xcb_problem
+
+    # Before Qt loads its platform plugin, which would abort the process with a long trace.
+    problem = xcb_problem()
+    if problem:
+        print(f"mmstudio: {problem}", file=sys.stderr)
+        return 2
     from mmstudio.gui.app import run
 
     launch = LaunchOptions(

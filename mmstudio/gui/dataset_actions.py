@@ -1,5 +1,6 @@
-"""The Dataset menu: show the Dataset view (Ctrl+D), open a dataset, export what it shows, and
-stop a running analysis. Open Dataset… is in the File menu too."""
+"""The Dataset menu: show the Dataset view (Ctrl+D), open a dataset, compare it with a second
+model, export what it shows, and stop a running analysis. Open Dataset… is in the File menu
+too."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QWidget
 
 from mmstudio.gui.dataset_mode import DatasetMode
 from mmstudio.gui.menus import add_action
 from mmstudio.inputs.errors import InputError
 
+# The last choice of the Compare With Model… list: a checkpoint folder instead of a name.
+FOLDER_CHOICE = "Checkpoint folder…"
 TABLE_FILTERS = "Parquet table (*.parquet);;CSV table (*.csv)"
 SUMMARY_FILTERS = "Summary as JSON (*.json);;Summary as a PNG picture (*.png)"
 
@@ -22,6 +25,8 @@ SUMMARY_FILTERS = "Summary as JSON (*.json);;Summary as a PNG picture (*.png)"
 class DatasetActions:
     show: QAction
     open: QAction
+    compare: QAction
+    stop_comparing: QAction
     export_table: QAction
     export_summary: QAction
     cancel: QAction
@@ -35,7 +40,17 @@ def build_dataset_menu(
     open_dataset: Callable[[], object],
     export_folder: Callable[[], str],
     report: Callable[[str], None],
+    remember_compare: Callable[[str], None] = lambda _spec: None,
+    model_folder: Callable[[], str] = str,
 ) -> DatasetActions:
+    """``remember_compare(spec)`` stores the compare model chosen ("" when cleared) in the
+    settings; ``model_folder()`` is where the folder dialog starts."""
+
+    def compare_with(spec: str) -> None:
+        mode.set_compare_model(spec)
+        remember_compare(spec)
+        enable()
+
     show = QAction("&Dataset View", window)
     show.setCheckable(True)
     show.setShortcut("Ctrl+D")
@@ -44,6 +59,14 @@ def build_dataset_menu(
     actions = DatasetActions(
         show=show,
         open=add_action(menu, window, "&Open Dataset…", "Ctrl+Shift+D", open_dataset),
+        compare=add_action(
+            menu,
+            window,
+            "&Compare With Model…",
+            None,
+            lambda: _choose_compare_model(window, mode, model_folder(), compare_with),
+        ),
+        stop_comparing=add_action(menu, window, "Stop Com&paring", None, lambda: compare_with("")),
         export_table=add_action(
             menu,
             window,
@@ -67,10 +90,40 @@ def build_dataset_menu(
         actions.export_table.setEnabled(has_rows)
         actions.export_summary.setEnabled(has_rows)
         actions.cancel.setEnabled(mode.running)
+        actions.stop_comparing.setEnabled(bool(mode.compare_model))
+        actions.stop_comparing.setText(
+            f"Stop Com&paring With {Path(mode.compare_model).name}"
+            if mode.compare_model
+            else "Stop Com&paring"
+        )
 
     menu.aboutToShow.connect(enable)
     enable()
     return actions
+
+
+def _choose_compare_model(window: QWidget, mode: DatasetMode, folder: str, choose) -> None:
+    """A registered model by name, or a checkpoint folder, as the second model."""
+    from mmstudio.models.registry import list_models
+
+    names = [entry.name for entry in list_models() if entry.available]
+    choices = [*names, FOLDER_CHOICE]
+    current = choices.index(mode.compare_model) if mode.compare_model in names else 0
+    chosen, ok = QInputDialog.getItem(
+        window,
+        "Compare With Model",
+        "Analyse each dataset with this model too, beside the loaded one:",
+        choices,
+        current,
+        False,
+    )
+    if not ok or not chosen:
+        return
+    if chosen == FOLDER_CHOICE:
+        chosen = QFileDialog.getExistingDirectory(window, "Compare With Model Folder", folder)
+        if not chosen:
+            return
+    choose(chosen)
 
 
 def _export(window: QWidget, mode: DatasetMode, what: str, folder: str, report) -> None:

@@ -4,7 +4,9 @@ rows and live mode all use the one model the window has loaded.
 
 The view is built on first use (pyqtgraph's summary plots and the embedding map are not needed
 to show the window). Reopening a dataset with the same model shows its cached results at once;
-a cache left by an interrupted run is continued.
+a cache left by an interrupted run is continued. With a compare model set
+(:meth:`DatasetMode.set_compare_model`), every dataset is analysed by it too, beside the
+window's model.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class DatasetMode(QObject):
         self.job = None
         self.followup = None  # the swap test and faithfulness of the finished dataset
         self.dataset: Path | None = None
+        # The second model's name or folder ("" for none): the window sets it from settings.
+        self.compare_model = ""
         self._view = None
 
     @property
@@ -95,10 +99,25 @@ class DatasetMode(QObject):
         self.set_shown(True)
         view = self.view
         view.status.setText(f"Opening {self.dataset.name}…")
-        job = ServiceDatasetJob(self.service, self.dataset, cache_root=self.cache_root, parent=self)
+        job = ServiceDatasetJob(
+            self.service,
+            self.dataset,
+            cache_root=self.cache_root,
+            compare=self.compare_model or None,
+            parent=self,
+        )
         job.opened.connect(lambda _results, job=job: self._on_opened(job))
         job.failed.connect(lambda message, job=job: self._on_failed(job, message))
         self.job = job
+
+    def set_compare_model(self, spec: str) -> None:
+        """Compare every dataset with the model ``spec`` ("" for none); the dataset shown is
+        analysed again with it (from the cache if this pair has been analysed before)."""
+        if spec == self.compare_model:
+            return
+        self.compare_model = spec
+        if self.dataset is not None:
+            self.open_dataset(self.dataset)
 
     def cancel(self) -> None:
         if self.running:

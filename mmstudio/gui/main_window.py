@@ -185,6 +185,7 @@ class MainWindow(QMainWindow):
         self.dataset_mode = DatasetMode(
             self.results_stack, self.results, self.service, self.show_error
         )
+        self.dataset_mode.compare_model = self.prefs.dataset_compare_model
         self.dataset_actions = build_dataset_menu(
             menus.addMenu("&Dataset"),
             self,
@@ -192,6 +193,8 @@ class MainWindow(QMainWindow):
             open_dataset=self.open_dataset_dialog,
             export_folder=lambda: self.prefs.export_folder or str(Path.home()),
             report=self.show_error,
+            remember_compare=self._remember_compare_model,
+            model_folder=lambda: self.prefs.model_folder,
         )
         file_menu.insertAction(self.file_actions.paste, self.dataset_actions.open)
         self.model_menu = menus.addMenu("&Model")
@@ -343,6 +346,10 @@ class MainWindow(QMainWindow):
             self.prefs.dataset_folder = str(Path(folder).parent)
             self.prefs.write(self.settings)
             self.open_dataset(folder)
+
+    def _remember_compare_model(self, spec: str) -> None:
+        self.prefs.dataset_compare_model = spec
+        self.prefs.write(self.settings)
 
     def open_dataset(self, folder: str | Path) -> None:
         """Analyse a dataset folder with the loaded model in the background (Dataset view)."""

@@ -60,6 +60,8 @@ class StudioSettings:
     model_folder: str = ""
     export_folder: str = ""
     dataset_folder: str = ""
+    # The second model the Dataset view compares with (a name or a folder); "" for none.
+    dataset_compare_model: str = ""
     colormap: str = "inferno"
     opacity: float | None = None  # None: the results panel's default
     geometry: QByteArray | None = None
@@ -80,6 +82,7 @@ class StudioSettings:
         return cls(
             device=read_str(store, "device", "auto"),
             colormap=read_str(store, "colormap", "inferno"),
+            dataset_compare_model=read_str(store, "dataset/compare_model"),
             opacity=None if opacity < 0 else opacity,
             geometry=_bytes(store.value("window/geometry")),
             window_state=_bytes(store.value("window/state")),
@@ -94,6 +97,7 @@ class StudioSettings:
     def write(self, store: QSettings) -> None:
         store.setValue("device", self.device)
         store.setValue("colormap", self.colormap)
+        store.setValue("dataset/compare_model", self.dataset_compare_model)
         if self.opacity is not None:
             store.setValue("opacity", self.opacity)
         for name, key in self._FOLDERS.items():

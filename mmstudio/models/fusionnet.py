@@ -10,9 +10,9 @@ from torch import nn
 from mmstudio import MODALITIES
 from mmstudio.explain.heatmaps import attention_heatmaps, gradient_heatmaps, unit_range
 from mmstudio.explain.occlusion import METHOD as OCCLUSION
-from mmstudio.explain.occlusion import word_occlusion
+from mmstudio.explain.occlusion import occlusion_variants, word_occlusion
 from mmstudio.inputs.sample import Sample
-from mmstudio.model_outputs import Batch, Encoded, FusionOutput, ModalityEncoding
+from mmstudio.model_outputs import Batch, Encoded, FusionOutput, ModalityEncoding, TextVariants
 from mmstudio.models.config import FusionConfig
 from mmstudio.models.encoders import AudioEncoder, TextEncoder, build_image_encoder
 from mmstudio.models.fusion import build_fusion
@@ -58,11 +58,18 @@ class FusionNet(nn.Module):
     def preprocess(self, samples: Sequence[Sample]) -> Batch:
         return self.preprocessor(samples)
 
-    def encode(self, batch: Batch, *, keep_for_explain: bool = False) -> Encoded:
+    def explanation_encode_options(self) -> dict[str, bool]:
+        """What the Analyzer passes to ``encode`` when it will ask for heatmaps."""
+        return {"text_occlusion": self.text_map == OCCLUSION}
+
+    def encode(
+        self, batch: Batch, *, keep_for_explain: bool = False, text_occlusion: bool = False
+    ) -> Encoded:
         """Run every encoder once. With ``keep_for_explain`` the intermediate tensors that
-        Grad-CAM and gradient x input need carry gradients."""
+        Grad-CAM and gradient x input need carry gradients. With ``text_occlusion`` the
+        texts word occlusion needs are encoded in the same text-encoder call: on a CPU that
+        encoder's cost is mostly per call, not per row, so they come almost free."""
         feature_map = self.image_encoder.forward_features(batch.images)
-        embeddings = self.text_encoder.embed(batch.text_ids)
         frontend = self.audio_encoder.frontend
         decibels = frontend(batch.waveforms)
         normalized = frontend.normalize(decibels)
@@ -71,9 +78,27 @@ class FusionNet(nn.Module):
             # is a leaf without gradients unless we ask for them.
             normalized = normalized.detach().requires_grad_(True)
         frames = frontend.frames_for(batch.waveform_mask.sum(1))
+        rows, kept = (
+            occlusion_variants(batch, self.modalities.index("text"))
+            if (text_occlusion)
+            else ([], [])
+        )
+        text_ids, text_mask = batch.text_ids, batch.text_mask
+        if rows:
+            extra = self._variant_ids(batch, rows, kept)
+            text_ids = torch.cat([text_ids, extra])
+            text_mask = torch.cat([text_mask, extra != PAD_ID])
+        embeddings = self.text_encoder.embed(text_ids)
+        text = self.text_encoder.forward_tokens(embeddings, text_mask)
+        count = batch.text_ids.shape[0]
+        variants = None
+        if rows:
+            text, tail = _split_rows(text, count)
+            embeddings = embeddings[:count]
+            variants = TextVariants(rows, kept, tail)
         encodings = {
             "image": self.image_encoder.forward_tokens(feature_map),
-            "text": self.text_encoder.forward_tokens(embeddings, batch.text_mask),
+            "text": text,
             "audio": self.audio_encoder.forward_tokens(normalized, frames),
         }
         return Encoded(
@@ -84,6 +109,7 @@ class FusionNet(nn.Module):
             image_features=feature_map,
             text_embeddings=embeddings,
             normalized_spectrogram=normalized,
+            text_variants=variants,
         )
 
     def text_variants(
@@ -97,6 +123,11 @@ class FusionNet(nn.Module):
     ) -> Encoded:
         """Encodings of samples ``rows`` with the i-th one's text cut down to the token
         indices ``kept[i]``: only the text encoder runs again, the others are reused."""
+        ids = self._variant_ids(batch, rows, kept)
+        return self.encode_variants(encoded, rows, text_ids=ids, alone=alone)
+
+    @staticmethod
+    def _variant_ids(batch: Batch, rows: list[int], kept: list[list[int]]) -> torch.Tensor:
         ids = torch.full(
             (len(rows), batch.text_ids.shape[1]),
             PAD_ID,
@@ -105,7 +136,7 @@ class FusionNet(nn.Module):
         )
         for i, (row, keep) in enumerate(zip(rows, kept, strict=True)):
             ids[i, : len(keep)] = batch.text_ids[row, keep]
-        return self.encode_variants(encoded, rows, text_ids=ids, alone=alone)
+        return ids
 
     def encode_variants(
         self,
@@ -115,11 +146,13 @@ class FusionNet(nn.Module):
         images: torch.Tensor | None = None,
         text_ids: torch.Tensor | None = None,
         silenced: torch.Tensor | None = None,
+        text: ModalityEncoding | None = None,
         alone: bool = False,
     ) -> Encoded:
         """Encodings of samples ``rows`` (repeats allowed) with some inputs replaced, one
         row each: model-ready images, token ids, or the spectrogram with the cells where
-        ``silenced`` (n, n_mels, frames) is True turned to silence. Only the encoders of
+        ``silenced`` (n, n_mels, frames) is True turned to silence, or ``text``, the texts'
+        encoding already computed (one row per variant). Only the encoders of
         replaced inputs run; the others' outputs are reused. With ``alone`` the replaced input
         will be fused on its own: the others' tokens are left out (their absent embeddings
         stand in for them), which makes the fusion pass over the variants much cheaper."""
@@ -139,6 +172,8 @@ class FusionNet(nn.Module):
             encodings["text"] = self.text_encoder.forward_tokens(
                 self.text_encoder.embed(text_ids), text_ids != PAD_ID
             )
+        if text is not None:
+            encodings["text"] = text
         if silenced is not None:
             normalized = encoded.normalized_spectrogram[index].detach().clone()
             frames = silenced.shape[-1]
@@ -227,3 +262,16 @@ class FusionNet(nn.Module):
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def _split_rows(
+    encoding: ModalityEncoding, count: int
+) -> tuple[ModalityEncoding, ModalityEncoding]:
+    """The first ``count`` rows of an encoding, and the rest."""
+
+    def rows(part: slice) -> ModalityEncoding:
+        return ModalityEncoding(
+            encoding.tokens[part], encoding.mask[part], encoding.pooled[part], encoding.grid
+        )
+
+    return rows(slice(None, count)), rows(slice(count, None))

@@ -81,3 +81,41 @@ def test_ray_engine_rows_equal_the_local_engine_rows(ray_instance, tmp_path):
     again = RayAnalysis(None, dataset, ray_out, batch_size=8, actors=2, device="cpu", resume=True)
     assert again.run() == 0
     assert len(pads.dataset(str(ray_out)).to_table(columns=["id"])) == len(dataset.records)
+
+
+def test_ray_engine_compares_two_models_with_the_local_engines_rows(ray_instance, tmp_path):
+    from mmstudio.analysis import load_analyzer
+    from mmstudio.datasets.engine import LocalAnalysis
+    from mmstudio.datasets.ray_engine import RayAnalysis
+    from mmstudio.datasets.records import read_records
+    from mmstudio.datasets.store import ResultsStore
+    from mmstudio.inputs.errors import InputError
+    from mmstudio.models import save_checkpoint
+    from tests.core.helpers import tiny_model
+
+    second = save_checkpoint(tiny_model("gated", seed=1), tmp_path / "gated")
+    data = write_dataset(tmp_path / "data", count=16)
+    dataset = read_records(data)
+    local_out, ray_out = tmp_path / "local.parquet", tmp_path / "ray.parquet"
+    analyzer = load_analyzer(None, "cpu", explain=False)
+    compare = load_analyzer(str(second), "cpu", explain=False)
+    LocalAnalysis(analyzer, dataset, local_out, batch_size=8, compare=compare).run()
+    RayAnalysis(
+        None, dataset, ray_out, batch_size=8, actors=2, device="cpu", compare=str(second)
+    ).run()
+
+    local, ray = ResultsStore(local_out), ResultsStore(ray_out)
+    assert ray.schema().equals(local.schema()) and ray.schema().metadata == local.schema().metadata
+    local_rows, ray_rows = _rows(local_out), _rows(ray_out)
+    assert sorted(ray_rows) == sorted(local_rows)
+    for record_id, expected in local_rows.items():
+        got = ray_rows[record_id]
+        for column in ("compare_predicted", "compare_error", "agree", "compare_correct"):
+            assert got[column] == expected[column], (record_id, column)
+        if expected["compare_probabilities"] is not None:
+            np.testing.assert_allclose(
+                got["compare_probabilities"], expected["compare_probabilities"], atol=1e-4
+            )
+    # Resuming on Ray with no comparison is refused, as on the local engine.
+    with pytest.raises(InputError, match="compared with"):
+        RayAnalysis(None, dataset, ray_out, actors=1, device="cpu", resume=True)

@@ -22,6 +22,7 @@ from mmstudio.audio import (
     peak_frame_dbfs,
     rms_dbfs,
 )
+from mmstudio.audio import microphone as microphone_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -213,6 +214,29 @@ def test_microphone_stream_fills_the_buffer_and_reports_an_unplugged_device(monk
     # PortAudio ends the stream on its own when the device disappears.
     stream.active = False
     stream.kwargs["finished_callback"]()
+    assert "unplugged" in microphone.problem()
+    microphone.stop()
+
+
+def test_a_slow_first_block_is_not_an_unplugged_device(monkeypatch):
+    # The fake stream stands in for a device that opens and then goes quiet, which a test
+    # machine's real devices cannot be made to do on cue; the clock is moved by hand.
+    opened: list[_FakeStream] = []
+    monkeypatch.setitem(sys.modules, "sounddevice", _fake_sounddevice(opened))
+    clock = [100.0]
+    monkeypatch.setattr(microphone_module.time, "monotonic", lambda: clock[0])
+    microphone = MicrophoneStream()
+    microphone.start()
+    callback = opened[0].kwargs["callback"]
+
+    clock[0] += microphone_module.STALL_SECONDS + 1  # waking up: no block yet, no problem
+    assert microphone.problem() is None
+    clock[0] += microphone_module.FIRST_BLOCK_SECONDS  # never woke up
+    assert "delivered no audio" in microphone.problem()
+
+    callback(np.zeros((320, 1), dtype=np.float32), 320, None, None)
+    assert microphone.problem() is None
+    clock[0] += microphone_module.STALL_SECONDS + 1  # delivered, then stopped: gone
     assert "unplugged" in microphone.problem()
     microphone.stop()
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from importlib import metadata
 
+import pytest
+
 from mmstudio import system
 from mmstudio.resources import default_model_dir
 
@@ -46,15 +48,20 @@ def test_the_real_loader_finds_libc_and_not_a_made_up_library():
     assert not system.can_load("libmmstudio-does-not-exist.so.9")
 
 
-def test_the_gui_command_stops_with_the_one_line_message_before_qt_loads(monkeypatch, capsys):
+@pytest.mark.parametrize("command", ["mmstudio gui", "python -m mmstudio.gui"])
+def test_the_gui_command_stops_with_the_one_line_message_before_qt_loads(
+    command, monkeypatch, capsys
+):
     from mmstudio import cli
+    from mmstudio.gui import __main__ as gui_main
 
     monkeypatch.setattr(system, "can_load", lambda soname: soname != "libxcb-cursor.so.0")
     monkeypatch.setenv("DISPLAY", ":0")
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setattr(sys, "platform", "linux")
-    assert cli.main(["gui"]) == cli.EXIT_BAD_INPUT
+    main = (lambda: cli.main(["gui"])) if command == "mmstudio gui" else (lambda: gui_main.main([]))
+    assert main() == cli.EXIT_BAD_INPUT
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "libxcb-cursor0" in error
 

@@ -42,12 +42,16 @@ def test_deleting_a_word_takes_its_space_with_it():
     assert "".join(tokens[i] for i in kept_tokens(tokens, spans, {1, 2})) == "the be nine"
 
 
-def test_word_occlusion_is_the_drop_of_the_text_alone_score_per_word():
+# The cut texts either ride along in the batch's own text-encoder call (what the Analyzer
+# asks for) or are encoded afterwards (a caller holding a plain encoding); same weights.
+@pytest.mark.parametrize("with_the_batch", [True, False])
+def test_word_occlusion_is_the_drop_of_the_text_alone_score_per_word(with_the_batch):
     model = tiny_model("attention")
     sample = random_sample(0)
     batch = model.preprocess([sample])
     with torch.no_grad():
-        encoded = model.encode(batch)
+        encoded = model.encode(batch, text_occlusion=with_the_batch)
+        assert (encoded.text_variants is not None) == with_the_batch
         predicted = model.fuse(encoded, batch.present.unsqueeze(1)).logits[:, 0].argmax(-1)
     weights = word_occlusion(model, batch, encoded, predicted)[0]
     tokens = batch.tokens[0]

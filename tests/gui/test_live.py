@@ -465,7 +465,7 @@ def speak_into_live(qtbot, panel: LivePanel, word: str, sink: str, folder: Path)
             f"microphone problem {microphone and microphone.problem()!r}, samples recorded "
             f"{microphone and microphone.buffer.total_written}, loudest window "
             f"{max((r.audio.level_db for r, _, _ in shown if r.audio), default=None)} dBFS, "
-            f"{len(shown)} results"
+            f"{len(shown)} results, session problems {session._problems!r}"
         )
     speaker.wait(timeout=10)
     # Once the word has slid out of the window, the gate closes and audio is absent again.

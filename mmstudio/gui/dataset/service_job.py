@@ -6,21 +6,30 @@ speed. It offers what the Dataset view follows (``progressed`` / ``finished`` / 
 ``cancel()``, ``results``), plus ``opened``: the
 results folder is named after the model's weights, which only the worker thread holds, so it
 is known once the job has started.
+
+With ``compare`` (a second model's name or folder), the worker thread loads that model too, on
+the window's device, and every row holds both models' answers; the cache key includes it.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pyarrow as pa
 from PySide6.QtCore import QObject, Signal
 
-from mmstudio.analysis import Analyzer
+from mmstudio.analysis import Analyzer, load_analyzer
 from mmstudio.datasets.cache import cached_results_path
 from mmstudio.datasets.engine import LocalAnalysis, Progress
 from mmstudio.datasets.records import read_records
+from mmstudio.datasets.store import ResultsStore
+from mmstudio.datasets.summary import SummaryBuilder, builder_of
 from mmstudio.gui.service import AnalysisService
 
 _OPENED = "opened"
+# How often the worker brings the summary up to date: as often as the view refreshes.
+SUMMARY_SECONDS = 1.0
 
 
 class ServiceDatasetJob(QObject):
@@ -36,6 +45,7 @@ class ServiceDatasetJob(QObject):
         *,
         cache_root: str | Path | None = None,
         batch_size: int = 8,
+        compare: str | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -45,6 +55,7 @@ class ServiceDatasetJob(QObject):
         # Small batches: an interactive request waits for the batch in progress, so a batch
         # must take well under the 100 ms a click may take (8 records: about 40 ms on 2 cores).
         self.batch_size = batch_size
+        self.compare = compare or None
         self.results: Path | None = None
         self.last: Progress | None = None
         self.done = False
@@ -60,17 +71,34 @@ class ServiceDatasetJob(QObject):
 
     def _steps(self, analyzer):
         """Runs in the worker thread: the engine's generator, one batch per step."""
-        results = cached_results_path(analyzer.model, self.dataset, self.cache_root)
         records = read_records(self.dataset)
+        # Loaded here, in the worker thread: a second model may take seconds to load.
+        second = (
+            load_analyzer(self.compare, analyzer.device, explain=False) if self.compare else None
+        )
+        results = cached_results_path(
+            analyzer.model,
+            self.dataset,
+            self.cache_root,
+            compare=None if second is None else second.model,
+        )
         # The same model object without heatmaps: rows store none (a row's are recomputed when
         # it is opened), so a dataset pays only for predictions and coalitions.
         rows_only = Analyzer(analyzer.model, analyzer.device, explain=False)
         # A cached folder from an earlier (possibly interrupted) run is continued, not redone.
         engine = LocalAnalysis(
-            rows_only, records, results, batch_size=self.batch_size, resume=results.exists()
+            rows_only,
+            records,
+            results,
+            batch_size=self.batch_size,
+            resume=results.exists(),
+            compare=second,
         )
         yield (_OPENED, results)
-        yield from engine.steps()
+        summary = _RunningSummary(ResultsStore(results))
+        for progress in engine.steps():
+            summary.update(progress)
+            yield progress
 
     def _mine(self, job_id: int) -> bool:
         return job_id == self.job_id and not self.done
@@ -94,3 +122,31 @@ class ServiceDatasetJob(QObject):
         if self._mine(job_id):
             self.done = True
             self.finished.emit(self.last)
+
+
+class _RunningSummary:
+    """The summary of a run's rows, kept in the worker thread so the window never builds
+    one: a summary costs milliseconds per call whatever the rows, so rows are gathered and
+    added about once a second (and on the last step), each step that does so carrying it.
+    Built before the run starts, so the rows of an earlier run it resumes are read before
+    this run writes any."""
+
+    def __init__(self, store: ResultsStore):
+        self.builder = builder_of(store)
+        self.pending: list[pa.Table] = []
+        self.last = time.monotonic()
+
+    def update(self, progress: Progress) -> None:
+        if progress.rows is not None:
+            self.pending.append(progress.rows)
+        last_step = progress.rows is None
+        if not (last_step or time.monotonic() - self.last >= SUMMARY_SECONDS):
+            return
+        if self.pending:
+            if self.builder is None:
+                self.builder = SummaryBuilder(self.pending[0].schema)
+            self.builder.add(pa.concat_tables(self.pending))
+            self.pending = []
+        self.last = time.monotonic()
+        if self.builder is not None:
+            progress.summary = self.builder.result()

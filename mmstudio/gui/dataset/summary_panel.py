@@ -5,6 +5,8 @@ follow-up checks (swap test, faithfulness). Everything is drawn from the summary
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from mmstudio.gui import colormaps
 from mmstudio.gui.dataset.aggregates_panel import AggregatesPanel
+from mmstudio.gui.dataset.comparison_panel import ComparisonPanel
 from mmstudio.gui.plotting import pg
 from mmstudio.gui.theme import MODALITY_COLORS, style_plot
 
@@ -32,8 +35,15 @@ def _plot(name: str, title: str) -> pg.PlotWidget:
     return plot
 
 
+_AXIS_LABELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _label_axis(plot: pg.PlotWidget, side: str, labels: list[str]) -> None:
-    plot.getAxis(side).setTicks([[(i, label) for i, label in enumerate(labels)]])
+    axis = plot.getAxis(side)
+    # Setting the same ticks again still lays the axis out anew: skip it on every refresh.
+    if _AXIS_LABELS.get(axis) != labels:
+        axis.setTicks([[(i, label) for i, label in enumerate(labels)]])
+        _AXIS_LABELS[axis] = list(labels)
 
 
 class ConfusionImage(pg.ImageItem):
@@ -89,9 +99,12 @@ class SummaryPanel(QWidget):
         layout.addWidget(self.confusion_plot, 1, 1)
         layout.addWidget(self.reliance_plot, 2, 0)
         layout.addWidget(self.coalitions, 2, 1)
+        # Two models side by side, for rows written with a second model (hidden otherwise).
+        self.comparison = ComparisonPanel()
+        layout.addWidget(self.comparison, 3, 0, 1, 2)
         self.aggregates = AggregatesPanel()
-        layout.addWidget(self.aggregates, 3, 0)
-        layout.addWidget(self.aggregates.followups, 3, 1)
+        layout.addWidget(self.aggregates, 4, 0)
+        layout.addWidget(self.aggregates.followups, 4, 1)
 
     def _cell_clicked(self, row: int, column: int) -> None:
         if self.summary is not None:
@@ -119,6 +132,7 @@ class SummaryPanel(QWidget):
         self._show_reliance(summary, labels)
         self._show_coalitions(summary["coalitions"])
         self.aggregates.show_summary(summary)
+        self.comparison.show_comparison(summary.get("comparison"))
 
     def _show_confusion(self, matrix: np.ndarray, labels: list[str]) -> None:
         totals = matrix.sum(1, keepdims=True)
@@ -128,29 +142,37 @@ class SummaryPanel(QWidget):
         _label_axis(self.confusion_plot, "bottom", labels)
 
     def _show_reliance(self, summary: dict, labels: list[str]) -> None:
-        for bars in self.reliance_bars:
-            self.reliance_plot.removeItem(bars)
-        self.reliance_bars = []
+        modalities = summary["modalities"]
+        if [bars.opts["name"] for bars in self.reliance_bars] != modalities:
+            self._new_reliance_bars(modalities)
         bottom = np.zeros(len(labels))
-        for modality in summary["modalities"]:
+        # Bars are updated in place: adding and removing items (and their legend rows) on
+        # every refresh of a running dataset costs several times more than new heights.
+        for modality, bars in zip(modalities, self.reliance_bars, strict=True):
             share = np.array(
                 [summary["reliance"][label]["shapley_share"][modality] or 0.0 for label in labels]
             )
+            bars.setOpts(x=np.arange(len(labels)), y0=bottom.copy(), height=share, width=0.7)
+            bottom += share
+        _label_axis(self.reliance_plot, "bottom", labels)
+        # Room on the right for the legend, clear of the last bars.
+        self.reliance_plot.setXRange(-0.6, len(labels) + 1.2, padding=0)
+
+    def _new_reliance_bars(self, modalities: list[str]) -> None:
+        for bars in self.reliance_bars:
+            self.reliance_plot.removeItem(bars)
+        self.reliance_bars = []
+        for modality in modalities:
             bars = pg.BarGraphItem(
-                x=np.arange(len(labels)),
-                y0=bottom.copy(),
-                height=share,
+                x=[],
+                height=[],
                 width=0.7,
                 brush=MODALITY_COLORS.get(modality, "#888888"),
                 name=modality,
             )
             self.reliance_plot.addItem(bars)
             self.reliance_bars.append(bars)
-            bottom += share
-        _label_axis(self.reliance_plot, "bottom", labels)
         self.reliance_plot.setYRange(0, 1)
-        # Room on the right for the legend, clear of the last bars.
-        self.reliance_plot.setXRange(-0.6, len(labels) + 1.2, padding=0)
 
     def _show_coalitions(self, coalitions: dict) -> None:
         self.coalitions.setRowCount(len(coalitions))

@@ -13,15 +13,26 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from mmstudio.datasets.filters import RowFilter, visible_rows
 
-_LEADING = ("id", "label", "predicted", "confidence", "correct")
-_TRAILING = ("error",)
+# With a second model (``--compare``), its answer and the agreement follow the first's.
+_LEADING = (
+    "id",
+    "label",
+    "predicted",
+    "confidence",
+    "correct",
+    "compare_predicted",
+    "compare_confidence",
+    "compare_correct",
+    "agree",
+)
+_TRAILING = ("error", "compare_error")
 _HIDDEN_TYPES = (pa.types.is_list, pa.types.is_fixed_size_list)
 
 
 def display_columns(schema: pa.Schema) -> list[str]:
     """The columns worth a table column: scalars, leading with the answer, then the rest."""
     scalar = [f.name for f in schema if not any(check(f.type) for check in _HIDDEN_TYPES)]
-    skipped = {"label_index", "predicted_index", "split", "text_path"}
+    skipped = {"label_index", "predicted_index", "compare_predicted_index", "split", "text_path"}
     middle = [n for n in scalar if n not in _LEADING and n not in _TRAILING and n not in skipped]
     return [n for n in _LEADING if n in scalar] + middle + [n for n in _TRAILING if n in scalar]
 
@@ -94,7 +105,7 @@ class ResultsTableModel(QAbstractTableModel):
             return int(
                 Qt.AlignmentFlag.AlignRight if numeric else Qt.AlignmentFlag.AlignLeft
             ) | int(Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole and name == "error":
+        if role == Qt.ItemDataRole.ToolTipRole and name in _TRAILING:
             return self._arrays[name][int(self.rows[index.row()])].as_py()
         return None
 

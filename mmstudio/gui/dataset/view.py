@@ -48,6 +48,8 @@ from mmstudio.gui.dataset.table_model import ResultsTableModel
 REFRESH_MS = 1000
 ALL = "all"
 CORRECTNESS = {ALL: None, "right": True, "wrong": False}
+# Shown only for rows of two models (``--compare``).
+AGREEMENT = {"both models": None, "models agree": True, "models disagree": False}
 
 
 def _eta(seconds: float | None) -> str:
@@ -68,6 +70,10 @@ class FilterBar(QWidget):
         self.predicted = QComboBox()
         self.correct = QComboBox()
         self.correct.addItems(list(CORRECTNESS))
+        self.agreement = QComboBox()
+        self.agreement.setObjectName("agreement-filter")
+        self.agreement.addItems(list(AGREEMENT))
+        self.agreement.setVisible(False)
         self.low, self.high = QDoubleSpinBox(), QDoubleSpinBox()
         for box, value in ((self.low, 0.0), (self.high, 1.0)):
             box.setRange(0.0, 1.0)
@@ -85,6 +91,7 @@ class FilterBar(QWidget):
             ("label", self.label),
             ("predicted", self.predicted),
             ("", self.correct),
+            ("", self.agreement),
             ("confidence", self.low),
             ("to", self.high),
         ):
@@ -95,7 +102,7 @@ class FilterBar(QWidget):
         layout.addLayout(self._modality_layout)
         for widget in (self.meta_column, self.meta_value, self.errors_only, self.search):
             layout.addWidget(widget)
-        for combo in (self.label, self.predicted, self.correct, self.meta_value):
+        for combo in (self.label, self.predicted, self.correct, self.agreement, self.meta_value):
             combo.currentTextChanged.connect(lambda _: self.changed.emit())
         self.meta_column.currentTextChanged.connect(self._on_meta_column)
         for box in (self.low, self.high):
@@ -106,6 +113,7 @@ class FilterBar(QWidget):
 
     def set_choices(self, table: pa.Table, labels: list[str], modalities: list[str]) -> None:
         self._table = table
+        self.agreement.setVisible("agree" in table.column_names)
         for combo in (self.label, self.predicted):
             if combo.count() != len(labels) + 1:
                 current = combo.currentText()
@@ -139,6 +147,9 @@ class FilterBar(QWidget):
         self.meta_value.blockSignals(False)
         self.changed.emit()
 
+    def _compares(self) -> bool:
+        return self._table is not None and "agree" in self._table.column_names
+
     def row_filter(self, rows: np.ndarray | None = None) -> RowFilter:
         def chosen(combo: QComboBox) -> frozenset[str]:
             text = combo.currentText()
@@ -153,6 +164,7 @@ class FilterBar(QWidget):
             labels=chosen(self.label),
             predicted=chosen(self.predicted),
             correct=CORRECTNESS.get(self.correct.currentText()),
+            agree=AGREEMENT.get(self.agreement.currentText()) if self._compares() else None,
             confidence=(self.low.value(), self.high.value()),
             modalities=frozenset(m for m, box in self.modalities.items() if box.isChecked()),
             meta=meta,
@@ -175,6 +187,8 @@ class DatasetView(QWidget):
         self.followup_job = None
         self.followups: dict = {}  # the follow-up checks' summary sections, once they ran
         self._pending: list[pa.Table] = []
+        self._pending_summary: dict | None = None  # the job's own, built off this thread
+        self._summaries_from_job = False
         self._builder: SummaryBuilder | None = None
         self._selection: np.ndarray | None = None
         self._selection_name = ""
@@ -259,6 +273,7 @@ class DatasetView(QWidget):
     def attach(self, job) -> None:
         """Follow a running job: its rows appear as they come; Cancel stops it."""
         self.job = job
+        self._summaries_from_job = False
         self._reset_followups()
         self.store = ResultsStore(job.results)
         existing = self.store.read()
@@ -303,8 +318,8 @@ class DatasetView(QWidget):
 
     def _on_followups_finished(self, sections: dict) -> None:
         self.followups = dict(sections or {})
-        if self.summary is not None:
-            self.summary.update(self.followups)
+        if self.summary is not None:  # a new dict: the job's own summary stays as it was
+            self.summary = {**self.summary, **self.followups}
             self.summary_panel.show_summary(self.summary)
         seeds = sorted({s["seed"] for s in self.followups.values() if "seed" in s})
         self._followups_ended(f"done (seed {', '.join(map(str, seeds))})")
@@ -322,6 +337,9 @@ class DatasetView(QWidget):
             f"{progress.rate:.0f} records/s · {progress.errors} unreadable · "
             f"{_eta(progress.eta_seconds)} left"
         )
+        if progress.summary is not None:
+            self._pending_summary = progress.summary
+            self._summaries_from_job = True
         if progress.rows is not None:
             self._pending.append(progress.rows)
             if not self._refresh_timer.isActive():
@@ -351,30 +369,46 @@ class DatasetView(QWidget):
             self.cancel_button.setEnabled(False)
 
     def _apply_pending(self) -> None:
+        summary, self._pending_summary = self._pending_summary, None
         if not self._pending:
+            if summary is not None and self.table.num_columns:
+                self._show(self.table, summary=summary)  # the last step's: no new rows
             return
         # One chunk per refresh, not per batch, so cell lookups stay quick on long runs.
         new = pa.concat_tables(self._pending).combine_chunks()
         self._pending = []
-        if self.table.num_rows == 0 or self._builder is None:
-            self._show(new)
-            return
-        self._builder.add(new)  # the summary accumulates: only the new rows are read
-        self._show(pa.concat_tables([self.table, new]), rebuild_summary=False)
+        table = new if self.table.num_rows == 0 else pa.concat_tables([self.table, new])
+        if summary is None and self._summaries_from_job:
+            summary = self.summary  # until the job's next one: never built here
+        if summary is not None:
+            self._builder = None  # the job keeps the summary; a later fallback rebuilds
+            self._show(table, summary=summary)
+        elif self.table.num_rows == 0 or self._builder is None:
+            self._show(table)
+        else:
+            self._builder.add(new)  # the summary accumulates: only the new rows are read
+            self._show(table, rebuild_summary=False)
 
     # ---------------------------------------------------------------- showing
-    def _show(self, table: pa.Table, *, rebuild_summary: bool = True) -> None:
+    def _show(
+        self, table: pa.Table, *, rebuild_summary: bool = True, summary: dict | None = None
+    ) -> None:
         self.table = table
         if table.num_columns == 0:
             return
-        if rebuild_summary or self._builder is None:
-            self._builder = SummaryBuilder(table.schema)
-            self._builder.add(table)
-        self.summary = {**self._builder.result(), **self.followups}
+        if summary is None:
+            if rebuild_summary or self._builder is None:
+                self._builder = SummaryBuilder(table.schema)
+                self._builder.add(table)
+            summary = self._builder.result()
+        if self.followups:  # the checks' sections, which no row summary has
+            summary = {**summary, **self.followups}
+        changed, self.summary = summary is not self.summary, summary
         self.filters.set_choices(table, self.summary["labels"], self.summary["modalities"])
         self.model.row_filter = self.filters.row_filter(self._selection)
         self.model.set_table(table)
-        self.summary_panel.show_summary(self.summary)
+        if changed:  # redrawing the plots is most of a refresh's cost
+            self.summary_panel.show_summary(self.summary)
         self.progress.setMaximum(max(self.progress.maximum(), table.num_rows))
 
     def _apply_filter(self) -> None:
