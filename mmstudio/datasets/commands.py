@@ -81,23 +81,23 @@ def add_subcommands(subparsers) -> None:
 
 def _add_followup_options(parser) -> None:
     # The defaults are the checks' own: see DEFAULT_RECORDS in swap_test and
-    # faithfulness_summary for why that many (a few seconds to half a minute on a CPU).
+    # faithfulness_summary for why that many (seconds on a CPU; a test checks they agree).
     parser.add_argument(
         "--swap-test",
         type=int,
-        default=200,
+        default=500,
         metavar="N",
         help="swap test: for each modality, up to N records analysed again with that modality "
-        "from a record of another class; how often the prediction follows it (default 200; "
+        "from a record of another class; how often the prediction follows it (default 500; "
         "0 turns it off)",
     )
     parser.add_argument(
         "--faithfulness",
         type=int,
-        default=30,
+        default=100,
         metavar="N",
         help="deletion curves of the heatmaps on up to N records per modality, against random "
-        "deletion (default 30; 0 turns it off)",
+        "deletion (default 100; 0 turns it off)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the records the checks draw (default 0)"

@@ -33,11 +33,12 @@ from mmstudio.explain.faithfulness import (
     supports_deletion,
 )
 
-# A record's curves cost 3 to 4 analyses per modality (11 ranked and 33 random variants of
-# one encoder, batched): about a quarter of a second on a 2-core CPU. With the area's spread
-# on the shipped model (std about 0.2, BENCHMARKS.md) 30 records put the mean within about
-# ±0.07 (95%): enough to tell a faithful map (+0.3) from chance, in half a minute on a CPU.
-DEFAULT_RECORDS = 30
+# One curve is one encoder's batch of 44 variants (11 map-ordered, 33 random) and a drawn
+# record is analysed once with its heatmaps: with the shipped model about 30 ms per curve on
+# 2 CPU cores. With the area's spread there (std about 0.2, BENCHMARKS.md) 100 records put the
+# mean within about ±0.04 (95%), enough to tell a faithful map (+0.3) from chance and two
+# maps apart, in some 10 s on a CPU.
+DEFAULT_RECORDS = 100
 BOOTSTRAP_RESAMPLES = 2000
 MEASURE = (
     "area between the random and the map-ordered deletion curve of p(predicted label), each "

@@ -31,10 +31,11 @@ from mmstudio.datasets.analysed_rows import AnalysedRows
 from mmstudio.datasets.batch import read_error
 from mmstudio.explain.swaps import swapped
 
-# 200 swaps per modality put each rate within about ±7 points (95%, the worst case p = 0.5).
-# A swap costs one analysis without heatmaps (about 25 ms on 2 CPU cores, decoding included):
-# some 15 s for three modalities on a CPU, whatever the size of the dataset.
-DEFAULT_RECORDS = 200
+# 500 swaps per modality put each rate within about ±4.4 points (95%, the worst case
+# p = 0.5). A swap is one analysis without heatmaps, batched, plus opening two records: with
+# the shipped model about 2 ms on 2 CPU cores, so some 3 s for three modalities (more where
+# decoding large files dominates), whatever the size of the dataset.
+DEFAULT_RECORDS = 500
 BATCH_SIZE = 32
 
 

@@ -17,9 +17,10 @@ from mmstudio.datasets import faithfulness_summary, swap_test
 from mmstudio.datasets.followup import followup_steps
 from mmstudio.gui.service import AnalysisService
 
-# Swaps per step: an interactive request waits for the step in progress, and a swap costs
-# about one analysis (a few ms on a GPU, about 25 ms on 2 CPU cores).
-SWAPS_PER_STEP = 4
+# Swaps per step: an interactive request waits for the step in progress. Eight swaps are one
+# batch of eight analyses and sixteen records opened: some 20 ms on 2 CPU cores, as long as
+# one record's deletion curve, the other kind of step.
+SWAPS_PER_STEP = 8
 
 
 class ServiceFollowUpJob(QObject):
