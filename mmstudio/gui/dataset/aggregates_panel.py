@@ -21,6 +21,8 @@ ALL_CLASSES = "all"
 NOT_RUN = "Swap test and faithfulness: run in the window after a dataset analysis finishes"
 # A cell at the table's largest |synergy| gets this much of the signed colour.
 CELL_OPACITY = 0.75
+# Room for a few rows each: the summary page scrolls rather than squeezing them shut.
+TABLE_HEIGHT = 150
 
 
 def _table(name: str, headers: list[str]) -> QTableWidget:
@@ -31,6 +33,7 @@ def _table(name: str, headers: list[str]) -> QTableWidget:
     table.horizontalHeader().setStretchLastSection(True)
     table.verticalHeader().hide()
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.setMinimumHeight(TABLE_HEIGHT)
     return table
 
 
@@ -54,6 +57,7 @@ class InteractionsTable(QTableWidget):
         self.setObjectName("interactions")
         self.verticalHeader().hide()
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.setMinimumHeight(2 * TABLE_HEIGHT)
         self.columns: list[str] = []
 
     def show_section(self, section: dict) -> None:
@@ -107,7 +111,6 @@ class FollowUpTables(QWidget):
         super().__init__(parent)
         self.status = QLabel(NOT_RUN)
         self.status.setObjectName("followup-status")
-        self.status.setWordWrap(True)
         self.swaps = _table(
             "swap-test",
             ["swapped", "n", "changed", "→ donor's class", "→ donor's modality alone"],
@@ -191,11 +194,17 @@ class AggregatesPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        # No word wrap here: a wrapping label makes the scrolling summary page size itself by
+        # height-for-width, at every plot's full preferred height.
         self.interactions_title = QLabel(
-            "<b>Modality interactions per class</b>: mean Möbius synergy of the predicted "
-            "class's log-probability (red: needed together, blue: redundant)"
+            "<b>Modality interactions per class</b> (red: needed together, blue: redundant)"
         )
-        self.interactions_title.setWordWrap(True)
+        self.interactions_title.setToolTip(
+            "Mean Möbius synergy of each pair of modalities (and the triple's term), in the "
+            "log-probability of the predicted class, over the records of the class that have "
+            "them. Hover a cell for the Shapley interaction index and how often the class "
+            "relies on the pair's agreement or on one of them alone."
+        )
         self.interactions = InteractionsTable()
         self.followups = FollowUpTables()
         layout = QVBoxLayout(self)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -216,7 +217,12 @@ class DatasetView(QWidget):
         self.embedding_map = EmbeddingMap()
         self.update_map = QPushButton("Update map")
         tabs = QTabWidget()
-        tabs.addTab(self.summary_panel, "Summary")
+        # The summary grows downwards (interactions, checks, a comparison): it scrolls rather
+        # than squeezing every plot into the tab.
+        summary_page = QScrollArea()
+        summary_page.setWidgetResizable(True)
+        summary_page.setWidget(self.summary_panel)
+        tabs.addTab(summary_page, "Summary")
         map_page = QWidget()
         map_layout = QVBoxLayout(map_page)
         map_layout.addWidget(self.embedding_map)
@@ -328,6 +334,8 @@ class DatasetView(QWidget):
         self.followup_job = None
         self.cancel_button.setEnabled(self.job is not None)
         self.progress.setFormat("%v / %m records")
+        self.progress.setMaximum(max(self.table.num_rows, 1))  # the dataset's count again
+        self.progress.setValue(self.table.num_rows)
         self._followup_status(how)
 
     def _on_progress(self, progress) -> None:
