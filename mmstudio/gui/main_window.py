@@ -46,7 +46,7 @@ from mmstudio.gui.status_bar import StudioStatusBar
 from mmstudio.gui.text_input import TextInput
 from mmstudio.gui.theme import restyle_plots
 from mmstudio.gui.unavailable import unavailable_html, unavailable_label
-from mmstudio.inputs import InputError, Sample, load_text_file
+from mmstudio.inputs import InputError, Sample
 from mmstudio.models.registry import ModelEntry
 from mmstudio.studio import Studio
 
@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
         self.text_input.text_changed.connect(self.studio.set_text)
         self.audio_input.clip_changed.connect(self._on_audio_changed)
         self.audio_input.recording_changed.connect(self._on_recording_changed)
-        for widget in (self.image_input, self.audio_input):
+        for widget in (self.image_input, self.text_input, self.audio_input):
             widget.error_occurred.connect(self.show_error)
         for name, card in self.cards.items():
             card.enabled_changed.connect(lambda on, n=name: self.studio.set_enabled(n, on))
@@ -473,15 +473,9 @@ class MainWindow(QMainWindow):
         elif payload.kind == "audio":
             self.audio_input.load_path(payload.path)
         elif payload.path is not None:
-            self._load_text_file(payload.path)
+            self.text_input.load_path(payload.path)
         else:
             self.text_input.editor.insertPlainText(payload.text)
-
-    def _load_text_file(self, path: str) -> None:
-        try:
-            self.text_input.set_text(load_text_file(path))
-        except InputError as error:
-            self.show_error(str(error))
 
     def load_example(self, example: Example) -> None:
         """Replace all three inputs at once, then run one analysis (not three)."""
