@@ -9,16 +9,61 @@ the answer follows a modality when it is made to disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
+from mmstudio.inputs import load_audio, load_image, load_text_file, normalize_text
+from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
 from mmstudio.result import Analysis
+
+MODALITY_NAMES = ("image", "text", "audio")
 
 
 def swapped(sample: Sample, donor: Sample, modality: str) -> Sample:
     """``sample`` with its ``modality`` taken from ``donor`` (absent if the donor lacks it)."""
-    if modality not in ("image", "text", "audio"):
+    if modality not in MODALITY_NAMES:
         raise ValueError(f"unknown modality {modality!r}")
     return replace(sample, **{modality: getattr(donor, modality)})
+
+
+@dataclass(frozen=True)
+class Donor:
+    """Where a swapped-in modality comes from: an example, a dataset record or a file.
+
+    Files are named, not decoded: :meth:`sample` reads only the modality being swapped, and is
+    called in the analysis thread, so a large file never stalls the window. ``text_file`` is a
+    text file read the same way; ``text`` is text given as it is.
+    """
+
+    name: str
+    image: Path | None = None
+    text: str | None = None
+    audio: Path | None = None
+    text_file: Path | None = None
+
+    def has(self, modality: str) -> bool:
+        if modality == "text":
+            return self.text_file is not None or bool(self.text and self.text.strip())
+        return getattr(self, modality) is not None
+
+    def lacks_message(self, modality: str) -> str:
+        return f"{self.name} has no {modality} to swap in"
+
+    def sample(self, modality: str) -> Sample:
+        """A sample holding only the donor's ``modality``, read now."""
+        if modality not in MODALITY_NAMES:
+            raise ValueError(f"unknown modality {modality!r}")
+        if not self.has(modality):
+            raise InputError(self.lacks_message(modality))
+        if modality == "image":
+            return Sample(image=load_image(self.image))
+        if modality == "audio":
+            return Sample(audio=load_audio(self.audio))
+        text = load_text_file(self.text_file) if self.text_file is not None else self.text
+        cleaned, _notes = normalize_text(text)
+        if not cleaned.strip():
+            raise InputError(self.lacks_message("text"))
+        return Sample(text=cleaned)
 
 
 @dataclass
@@ -29,6 +74,8 @@ class SwapOutcome:
     before: Analysis
     after: Analysis
     donor_says: str
+    sample: Sample | None = None  # the swapped sample, for a caller that adopts it
+    original: Sample | None = None
 
     @property
     def changed(self) -> bool:
@@ -39,14 +86,46 @@ class SwapOutcome:
         """The prediction moved to what the swapped-in modality says on its own."""
         return self.changed and self.after.predicted_label == self.donor_says
 
+    def verdict(self) -> str:
+        """One sentence a person reads first: did the answer move, and did it follow the swap."""
+        modality, before, after = self.modality, self.before, self.after
+        was, now = before.predicted_label, after.predicted_label
+        alone = f"the swapped-in {modality} alone says {self.donor_says}"
+        if self.follows:
+            return (
+                f"Swapping the {modality} changed the prediction from {was} to {now}: "
+                f"it followed the {modality}."
+            )
+        if self.changed:
+            return (
+                f"Swapping the {modality} changed the prediction from {was} to {now}, "
+                f"though {alone}: the {modality} tipped the balance without deciding it."
+            )
+        if self.donor_says == was:
+            return f"Swapping the {modality} kept the prediction at {was}: {alone} too."
+        return (
+            f"Swapping the {modality} kept the prediction at {was} although {alone}: "
+            f"the other modalities outweighed it."
+        )
+
 
 def swap(analyzer, sample: Sample, donor: Sample, modality: str) -> SwapOutcome:
     """Analyse ``sample`` with its ``modality`` from ``donor``, and both as they are; the three
     analyses run as one batch."""
+    if not sample.present:
+        raise InputError("the current sample is empty: give it an input before swapping one in")
     alone = Sample(**{modality: getattr(donor, modality)})
     if modality not in alone.present:
-        raise ValueError(f"the donor sample has no {modality} to swap in")
-    before, after, donor_alone = analyzer.analyze_batch(
-        [sample, swapped(sample, donor, modality), alone]
+        raise InputError(f"the donor sample has no {modality} to swap in")
+    after_sample = swapped(sample, donor, modality)
+    before, after, donor_alone = analyzer.analyze_batch([sample, after_sample, alone])
+    return SwapOutcome(
+        modality, before, after, donor_alone.predicted_label, after_sample, original=sample
     )
-    return SwapOutcome(modality, before, after, donor_alone.predicted_label)
+
+
+def swap_from(analyzer, sample: Sample, donor: Donor, modality: str) -> SwapOutcome:
+    """:func:`swap` with the donor's modality read first (both in the caller's thread)."""
+    if not sample.present:
+        raise InputError("the current sample is empty: give it an input before swapping one in")
+    return swap(analyzer, sample, donor.sample(modality), modality)
