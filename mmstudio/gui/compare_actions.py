@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
-from mmstudio.explain.model_comparison import ModelComparison
 from mmstudio.gui.service.job_calls import JobCalls, one_step
 from mmstudio.gui.service.second_model import SecondModel
 from mmstudio.gui.settings import StudioSettings
@@ -157,6 +156,8 @@ class CompareActions(QObject):
         )
 
     def _on_compared(self, spec, first, sample, name, source, other_name, other) -> None:
+        # Here, not at the top: mmstudio.explain imports torch, which the worker has by now.
+        from mmstudio.explain.model_comparison import ModelComparison
         from mmstudio.gui.side_by_side import Side
 
         if spec != self.spec:

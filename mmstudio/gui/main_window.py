@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
 
     def _build_side_by_side(self, menu) -> None:
         """Swaps and model comparisons, shown in the side-by-side dock (Analysis menu)."""
-        self.side_by_side = SideBySideDock(self)
+        self.side_by_side = SideBySideDock(self, self.results)
         self.job_calls = JobCalls(self.service, self)
         self.swaps = SwapActions(
             menu,

@@ -66,9 +66,23 @@ class AnalysisColumn(QWidget):
         self.image_map = ImageMapView()
         self.text_map = TextMapView()
         self.audio_map = AudioMapView()
-        self.image_map.setMinimumHeight(200)
-        self.audio_map.setMinimumHeight(170)
+        self.maps = {"image": self.image_map, "text": self.text_map, "audio": self.audio_map}
+        # Bounded both ways: a scroll area gives a growing view all the height it asks for.
+        self.image_map.setMinimumHeight(180)
+        self.image_map.setMaximumHeight(250)
+        self.audio_map.setMinimumHeight(160)
+        self.audio_map.setMaximumHeight(220)
         self.text_map.setMinimumHeight(70)
+        self.text_map.setMaximumHeight(110)
+        # A column is half a dock wide: the views' one-line titles (the text map's legend, the
+        # Shapley caption) wrap instead of holding the column wider than the dock.
+        for view in self.maps.values():
+            view.title.setWordWrap(True)
+        # Sized to their content, so the maps below them stay in view; the matrix's long
+        # explanation is the results panel's (and its tooltip's) to give.
+        self.prediction.setMaximumHeight(220)
+        self.contributions.shapley.setMaximumHeight(180)
+        self.contributions.interactions.caption.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.setSpacing(8)
@@ -82,7 +96,6 @@ class AnalysisColumn(QWidget):
         ):
             layout.addWidget(widget)
         layout.addStretch(1)
-        self.maps = {"image": self.image_map, "text": self.text_map, "audio": self.audio_map}
 
     def stages(self, side: Side) -> list[Callable[[], None]]:
         """The steps that draw ``side``, one view each."""
@@ -139,6 +152,7 @@ class SideBySidePanel(QWidget):
         self.setObjectName("sideBySidePanel")
         self.kind = ""
         self.pair: tuple[Side, Side] | None = None
+        self._style: tuple[str, float] | None = None
         self._stages: list[Callable[[], None]] = []
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -215,6 +229,7 @@ class SideBySidePanel(QWidget):
         # Both columns are drawn in step, so the two halves of the screen change together.
         stages = list(zip(self.left.stages(left), self.right.stages(right), strict=True))
         self._stages = [stage for pair in stages for stage in pair]
+        self._stages.append(self._share_shapley_axis)
         self._stages.append(lambda: self.stack.setCurrentWidget(self.scroll))
         self._timer.start()
 
@@ -229,6 +244,14 @@ class SideBySidePanel(QWidget):
         self.detail.hide()
         self.stack.setCurrentWidget(self.placeholder)
 
+    def _share_shapley_axis(self) -> None:
+        """One Shapley scale for both columns: bars of equal length mean equal values."""
+        panels = (self.left.contributions.shapley, self.right.contributions.shapley)
+        span = max(panel.span for panel in panels)
+        for panel in panels:
+            panel.span = span
+            panel.plot.getPlotItem().setXRange(-span, span, padding=0)
+
     def is_rendering(self) -> bool:
         return bool(self._stages)
 
@@ -241,10 +264,11 @@ class SideBySidePanel(QWidget):
         else:
             self.rendered.emit()
 
-    def set_colormap(self, name: str) -> None:
-        self.left.set_colormap(name)
-        self.right.set_colormap(name)
-
-    def set_opacity(self, opacity: float) -> None:
-        self.left.set_opacity(opacity)
-        self.right.set_opacity(opacity)
+    def set_style(self, colormap: str, opacity: float) -> None:
+        """The heatmaps' colormap and opacity, as the results panel has them."""
+        if (colormap, opacity) == self._style:
+            return
+        self._style = (colormap, opacity)
+        for column in (self.left, self.right):
+            column.set_colormap(colormap)
+            column.set_opacity(opacity)

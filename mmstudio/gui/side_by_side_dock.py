@@ -14,7 +14,9 @@ SHORTCUT = "Ctrl+B"
 
 
 class SideBySideDock(QDockWidget):
-    def __init__(self, window: QMainWindow) -> None:
+    def __init__(self, window: QMainWindow, results) -> None:
+        """``results``: the window's ResultsPanel, whose heatmap colormap and opacity the
+        panel's heatmaps follow."""
         super().__init__("Side by Side", window)
         self.setObjectName("sideBySideDock")  # saveState() remembers where the user put it
         self.setFeatures(
@@ -23,6 +25,7 @@ class SideBySideDock(QDockWidget):
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
         self._window = window
+        self._results = results
         self._panel = None
         self._sized = False
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self)
@@ -41,6 +44,8 @@ class SideBySideDock(QDockWidget):
 
             self._panel = SideBySidePanel(self)
             self.setWidget(self._panel)
+        # Kept in step here rather than by signals: the panel is drawn only after this call.
+        self._panel.set_style(self._results.colormap, self._results.opacity)
         return self._panel
 
     @property
@@ -60,5 +65,5 @@ class SideBySideDock(QDockWidget):
             self._sized = True
             # Two columns of plots need room: about half the window, the first time it opens.
             self._window.resizeDocks(
-                [self], [self._window.width() * 9 // 20], Qt.Orientation.Horizontal
+                [self], [self._window.width() * 2 // 5], Qt.Orientation.Horizontal
             )

@@ -16,12 +16,12 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton, QWidget
 
-from mmstudio.explain.swaps import MODALITY_NAMES, Donor, SwapOutcome, swap_from
 from mmstudio.gui.audio_input import AUDIO_FILTER
 from mmstudio.gui.image_input import IMAGE_FILTER
 from mmstudio.gui.service.job_calls import JobCalls, one_step
 from mmstudio.gui.side_by_side_dock import SideBySideDock
 from mmstudio.inputs import Sample
+from mmstudio.inputs.donor import MODALITY_NAMES, Donor
 
 TEXT_FILTER = "Text files (*.txt *.md);;All files (*)"
 FILTERS = {"image": IMAGE_FILTER, "text": TEXT_FILTER, "audio": AUDIO_FILTER}
@@ -76,9 +76,9 @@ class SwapActions(QObject):
         self.adopt = adopt
         self.folder = folder
         self.report = report
-        self.outcome: SwapOutcome | None = None
+        self.outcome = None  # the SwapOutcome shown
         self.donor: Donor | None = None
-        self.kept: SwapOutcome | None = None
+        self.kept = None  # the SwapOutcome whose sample was kept
         self._job: int | None = None
         self._buttons_added = False
         self.swap_menu = menu.addMenu("S&wap Modality")
@@ -167,14 +167,14 @@ class SwapActions(QObject):
         self.panel.show_message(f"Swapping the {modality} from {donor.name}…", "swap")
         self.dock.present()
         self._job = self.calls.submit(
-            one_step(lambda analyzer: swap_from(analyzer, sample, donor, modality)),
+            one_step(lambda analyzer: _swap(analyzer, sample, donor, modality)),
             "swap",
             lambda outcome: self._on_swapped(outcome, donor),
             self._on_failed,
         )
         return self._job
 
-    def _on_swapped(self, outcome: SwapOutcome, donor: Donor) -> None:
+    def _on_swapped(self, outcome, donor: Donor) -> None:
         from mmstudio.gui.side_by_side import Side
 
         self._job = None
@@ -221,3 +221,11 @@ class SwapActions(QObject):
         self.kept = None
         self.undo_action.setEnabled(False)
         self.keep_action.setEnabled(self.outcome is not None)
+
+
+def _swap(analyzer, sample: Sample, donor: Donor, modality: str):
+    """The swap, in the analysis thread; explain (and torch with it) is imported there, never
+    by the window before it is shown."""
+    from mmstudio.explain.swaps import swap_from
+
+    return swap_from(analyzer, sample, donor, modality)

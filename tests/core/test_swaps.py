@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from mmstudio.analysis import Analyzer
-from mmstudio.explain.swaps import Donor, swap, swap_from, swapped
+from mmstudio.explain.swaps import swap, swap_from, swapped
 from mmstudio.inputs import InputError, load_audio, load_image
+from mmstudio.inputs.donor import Donor
 from mmstudio.inputs.sample import Sample
 from mmstudio.models.registry import get_entry, get_model
 from mmstudio.resources import samples_dir
