@@ -97,12 +97,13 @@ class AnalysisColumn(QWidget):
             layout.addWidget(widget)
         layout.addStretch(1)
 
-    def stages(self, side: Side) -> list[Callable[[], None]]:
-        """The steps that draw ``side``, one view each."""
+    def stages(self, side: Side, shown: set[str]) -> list[Callable[[], None]]:
+        """The steps that draw ``side``, one view each; ``shown``: the modalities whose maps
+        take room (those of either column, so that the two columns' maps stay level)."""
         analysis, sample = side.analysis, side.sample
         present = analysis.present
         return [
-            lambda: self._show_title(side),
+            lambda: self._show_title(side.title, shown),
             lambda: self.prediction.show_analysis(analysis),
             lambda: self.contributions.show_shapley(analysis),
             lambda: self.contributions.show_interactions(analysis),
@@ -124,11 +125,11 @@ class AnalysisColumn(QWidget):
             ),
         ]
 
-    def _show_title(self, side: Side) -> None:
-        self.title.setText(side.title)
-        # Only the modalities analysed take room: an absent one has no map to compare.
+    def _show_title(self, title: str, shown: set[str]) -> None:
+        self.title.setText(title)
+        # A modality neither column analysed has no map to compare: it takes no room.
         for modality, view in self.maps.items():
-            view.setVisible(modality in side.analysis.present)
+            view.setVisible(modality in shown)
 
     def set_colormap(self, name: str) -> None:
         for view in self.maps.values():
@@ -227,7 +228,10 @@ class SideBySidePanel(QWidget):
         self.detail.setText(detail)
         self.detail.setVisible(bool(detail))
         # Both columns are drawn in step, so the two halves of the screen change together.
-        stages = list(zip(self.left.stages(left), self.right.stages(right), strict=True))
+        shown = set(left.analysis.present) | set(right.analysis.present)
+        stages = list(
+            zip(self.left.stages(left, shown), self.right.stages(right, shown), strict=True)
+        )
         self._stages = [stage for pair in stages for stage in pair]
         self._stages.append(self._share_shapley_axis)
         self._stages.append(lambda: self.stack.setCurrentWidget(self.scroll))

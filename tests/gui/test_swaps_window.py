@@ -83,9 +83,42 @@ def test_swapping_in_another_digit_from_a_file_changes_the_prediction(
         assert matrix["image", "text"] == f"{pair:+.2f}"
         assert column.image_map.has_map() and column.text_map.has_map()
         assert not column.audio_map.isVisible()  # no audio in this sample: no room for it
+    # The heatmaps look as they do in the results panel.
+    assert panel.left.image_map.overlay.opacity() == pytest.approx(window.results.opacity)
     # The swap explained the sample; the inputs and the main result are still the 7.
     assert window.image_input.source_name == "digit_7.png"
     assert window.results.prediction.headline.text() == "7"
+
+
+def test_audio_swapped_in_from_an_example_gets_a_map_only_where_it_was_analysed(qtbot, studio):
+    window = studio
+    _seven(qtbot, window)
+    example = next(e for e in window.examples if e.name == "outvoted speech")  # speech: 3
+    submenu = {a.text(): a for a in window.swaps.example_menus["audio"].actions()}
+    outcome = _swapped(qtbot, window, submenu[example.name].trigger)
+    panel = window.side_by_side.panel
+    assert outcome.before.present == ["image", "text"]
+    assert outcome.after.present == ["image", "text", "audio"]
+    assert panel.right.title.text() == f"After: audio from the example “{example.name}”"
+    # Both columns keep a place for the audio, so the maps stay level; only one has a map.
+    assert panel.left.audio_map.isVisible() and panel.right.audio_map.isVisible()
+    assert not panel.left.audio_map.has_map() and panel.right.audio_map.has_map()
+    assert panel.verdict.text() == outcome.verdict()
+
+
+def test_the_side_by_side_dock_closes_and_comes_back_with_its_shortcut(qtbot, studio):
+    window = studio
+    dock = window.side_by_side
+    assert dock.toggle_action.shortcut().toString() == "Ctrl+B"
+    assert window.swaps.keep_action.shortcut().toString() == "Ctrl+K"
+    assert window.swaps.undo_action.shortcut().toString() == "Ctrl+Shift+K"
+    dock.toggle_action.trigger()
+    assert dock.isVisible() and dock.built
+    assert dock.panel.placeholder.isVisible()  # nothing compared yet: says how to start
+    dock.close()
+    assert not dock.isVisible() and not dock.toggle_action.isChecked()
+    dock.toggle_action.trigger()
+    assert dock.isVisible()
 
 
 def test_keeping_the_swapped_sample_makes_it_the_input_and_undo_brings_back_the_original(
