@@ -172,7 +172,10 @@ class CompareActions(QObject):
             comparison.verdict(),
             Side(name, first, sample),
             Side(other_name, other, sample),
-            detail=f"{name}: {_facts(first)} · {other_name}: {_facts(other)}",
+            # A disagreement's verdict already gives both predictions with their confidence.
+            detail=""
+            if not comparison.agree
+            else f"{name}: {_facts(first)} · {other_name}: {_facts(other)}",
         )
         if not self._presented:
             self._presented = True

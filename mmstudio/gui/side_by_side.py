@@ -81,7 +81,7 @@ class AnalysisColumn(QWidget):
         # Sized to their content, so the maps below them stay in view; the matrix's long
         # explanation is the results panel's (and its tooltip's) to give.
         self.prediction.setMaximumHeight(220)
-        self.contributions.shapley.setMaximumHeight(180)
+        self.contributions.shapley.setMaximumHeight(210)
         self.contributions.interactions.caption.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)

@@ -270,7 +270,9 @@ class DatasetView(QWidget):
     def _on_context_menu(self, position) -> None:
         index = self.view.indexAt(position)
         if index.isValid():
-            self.swap_menu(index.row()).popup(self.view.viewport().mapToGlobal(position))
+            menu = self.swap_menu(index.row())
+            menu.aboutToHide.connect(menu.deleteLater)  # one menu per right click, not kept
+            menu.popup(self.view.viewport().mapToGlobal(position))
 
     # ---------------------------------------------------------------- sources
     def open_results(self, path: str | Path) -> None:
