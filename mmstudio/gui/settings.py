@@ -61,8 +61,8 @@ class StudioSettings:
     export_folder: str = ""
     dataset_folder: str = ""
     colormap: str = "inferno"
-    compare_model: str = ""  # Model ▸ Compare With: a registered name or a folder; "" for none
     opacity: float | None = None  # None: the results panel's default
+    compare_model: str = ""  # Model ▸ Compare With: a registered name or a folder; "" for none
     geometry: QByteArray | None = None
     window_state: QByteArray | None = None
     splitters: dict[str, QByteArray] = field(default_factory=dict)
@@ -81,8 +81,8 @@ class StudioSettings:
         return cls(
             device=read_str(store, "device", "auto"),
             colormap=read_str(store, "colormap", "inferno"),
-            compare_model=read_str(store, "compare/model"),
             opacity=None if opacity < 0 else opacity,
+            compare_model=read_str(store, "compare/model"),
             geometry=_bytes(store.value("window/geometry")),
             window_state=_bytes(store.value("window/state")),
             splitters={
@@ -96,9 +96,9 @@ class StudioSettings:
     def write(self, store: QSettings) -> None:
         store.setValue("device", self.device)
         store.setValue("colormap", self.colormap)
-        store.setValue("compare/model", self.compare_model)
         if self.opacity is not None:
             store.setValue("opacity", self.opacity)
+        store.setValue("compare/model", self.compare_model)
         for name, key in self._FOLDERS.items():
             store.setValue(key, getattr(self, name))
         if self.geometry is not None:
