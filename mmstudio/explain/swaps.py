@@ -15,6 +15,8 @@ from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
 from mmstudio.result import Analysis
 
+EMPTY_SAMPLE = "the current sample is empty: give it an input before swapping one in"
+
 
 def swapped(sample: Sample, donor: Sample, modality: str) -> Sample:
     """``sample`` with its ``modality`` taken from ``donor`` (absent if the donor lacks it)."""
@@ -70,7 +72,7 @@ def swap(analyzer, sample: Sample, donor: Sample, modality: str) -> SwapOutcome:
     """Analyse ``sample`` with its ``modality`` from ``donor``, and both as they are; the three
     analyses run as one batch."""
     if not sample.present:
-        raise InputError("the current sample is empty: give it an input before swapping one in")
+        raise InputError(EMPTY_SAMPLE)
     alone = Sample(**{modality: getattr(donor, modality)})
     if modality not in alone.present:
         raise InputError(f"the donor sample has no {modality} to swap in")
@@ -83,6 +85,6 @@ def swap(analyzer, sample: Sample, donor: Sample, modality: str) -> SwapOutcome:
 
 def swap_from(analyzer, sample: Sample, donor: Donor, modality: str) -> SwapOutcome:
     """:func:`swap` with the donor's modality read first (both in the caller's thread)."""
-    if not sample.present:
-        raise InputError("the current sample is empty: give it an input before swapping one in")
+    if not sample.present:  # before reading the donor's file, which would be wasted
+        raise InputError(EMPTY_SAMPLE)
     return swap(analyzer, sample, donor.sample(modality), modality)
