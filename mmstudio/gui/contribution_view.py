@@ -95,7 +95,10 @@ class _Panel(QWidget):
 
 
 class ContributionView(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    """``compact``: the Shapley bars above the interaction matrix, without the fusion weights,
+    for a narrow column (the side-by-side panel)."""
+
+    def __init__(self, parent: QWidget | None = None, *, compact: bool = False) -> None:
         super().__init__(parent)
         self.shapley = _Panel(SHAPLEY_TITLE, "shapleyPlot")
         self.weights = _Panel(WEIGHTS_TITLE, "fusionWeightsPlot")
@@ -110,12 +113,16 @@ class ContributionView(QWidget):
         )
         self._zero = pg.InfiniteLine(pos=0.0, angle=90, pen=pg.mkPen((128, 128, 128), width=1))
         self.shapley.plot.addItem(self._zero)
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self) if compact else QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(12)
         layout.addWidget(self.shapley, 1)
         layout.addWidget(self.interactions)
-        layout.addWidget(self.weights, 1)
+        if compact:
+            self.weights.setParent(self)  # owned, never shown: no window of its own
+            self.weights.hide()
+        else:
+            layout.addWidget(self.weights, 1)
         self.clear()
 
     def show_analysis(self, analysis: Analysis) -> None:

@@ -22,10 +22,12 @@ from mmstudio.gui.service import AnalysisService
 
 class DatasetMode(QObject):
     """Signals: shown_changed(bool) — the Dataset page came up or went away;
-    record_opened(dict) — a row was clicked (its record, with absolute file paths)."""
+    record_opened(dict) — a row was clicked (its record, with absolute file paths);
+    record_swap_requested(dict, modality) — a row's modality is to be swapped into the sample."""
 
     shown_changed = Signal(bool)
     record_opened = Signal(dict)
+    record_swap_requested = Signal(dict, str)
 
     def __init__(
         self,
@@ -62,6 +64,7 @@ class DatasetMode(QObject):
             view = DatasetView(self.stack)
             view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
             view.record_activated.connect(self.record_opened)
+            view.swap_requested.connect(self.record_swap_requested)
             self.stack.addWidget(view)
             self._view = view
         return self._view

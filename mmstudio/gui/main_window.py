@@ -30,6 +30,7 @@ from mmstudio.gui.about import about_html
 from mmstudio.gui.audio_input import AudioInput
 from mmstudio.gui.banner import Banner
 from mmstudio.gui.card import ModalityCard
+from mmstudio.gui.compare_actions import CompareActions
 from mmstudio.gui.dataset_actions import build_dataset_menu
 from mmstudio.gui.dataset_mode import DatasetMode
 from mmstudio.gui.examples import Example, load_examples
@@ -41,12 +42,15 @@ from mmstudio.gui.menus import build_file_menu, build_help_menu, fill_examples_m
 from mmstudio.gui.model_menu import DEVICES, ModelMenu
 from mmstudio.gui.results_panel import SPLITTERS, ResultsPanel
 from mmstudio.gui.service import AnalysisService, ModelInfo
+from mmstudio.gui.service.job_calls import JobCalls
 from mmstudio.gui.settings import StudioSettings, open_settings
+from mmstudio.gui.side_by_side_dock import SideBySideDock
 from mmstudio.gui.status_bar import StudioStatusBar
+from mmstudio.gui.swap_actions import SwapActions
 from mmstudio.gui.text_input import TextInput
 from mmstudio.gui.theme import restyle_plots
 from mmstudio.gui.unavailable import unavailable_html, unavailable_label
-from mmstudio.inputs import InputError, Sample, load_text_file
+from mmstudio.inputs import InputError, Sample
 from mmstudio.models.registry import ModelEntry
 from mmstudio.studio import Studio
 
@@ -171,6 +175,7 @@ class MainWindow(QMainWindow):
         fill_examples_menu(
             self.examples_menu, self.examples, self.examples_problem, self.load_example
         )
+        self._build_side_by_side(menus.addMenu("&Analysis"))
         live_menu = menus.addMenu("&Live")
         self.live_action, self.snapshot_action = make_live_actions(self)
         live_menu.addAction(self.live_action)
@@ -201,14 +206,44 @@ class MainWindow(QMainWindow):
         self.models = ModelMenu(self.model_menu, self.studio.model_spec, self.studio.device)
         self.model_group = self.models.model_group
         self.device_actions = self.models.device_actions
+        self.compare = CompareActions(
+            self.model_menu,
+            self.models.device_menu.menuAction(),
+            self,
+            self.job_calls,
+            self.side_by_side,
+            self.prefs,
+            self.settings,
+            self.show_error,
+        )
         build_help_menu(menus.addMenu("&Help"), self, self.show_about)
+
+    def _build_side_by_side(self, menu) -> None:
+        """Swaps and model comparisons, shown in the side-by-side dock (Analysis menu)."""
+        self.side_by_side = SideBySideDock(self, self.results)
+        self.job_calls = JobCalls(self.service, self)
+        self.swaps = SwapActions(
+            menu,
+            self,
+            self.job_calls,
+            self.side_by_side,
+            sample=self.current_sample,
+            examples=self.examples,
+            adopt=self._adopt_input,
+            folder=lambda m: (
+                self.audio_input.last_folder if m == "audio" else self.image_input.last_folder
+            ),
+            report=self.show_error,
+        )
+        menu.addSeparator()
+        menu.addAction(self.side_by_side.toggle_action)
 
     def _connect(self) -> None:
         self.image_input.image_changed.connect(self._on_image_changed)
         self.text_input.text_changed.connect(self.studio.set_text)
         self.audio_input.clip_changed.connect(self._on_audio_changed)
         self.audio_input.recording_changed.connect(self._on_recording_changed)
-        for widget in (self.image_input, self.audio_input):
+        for widget in (self.image_input, self.text_input, self.audio_input):
             widget.error_occurred.connect(self.show_error)
         for name, card in self.cards.items():
             card.enabled_changed.connect(lambda on, n=name: self.studio.set_enabled(n, on))
@@ -226,10 +261,14 @@ class MainWindow(QMainWindow):
         self.service.model_loaded.connect(self._on_model_loaded)
         self.service.model_unavailable.connect(self._on_model_unavailable)
         self.service.models_listed.connect(self.models.list_models)
+        self.service.models_listed.connect(self.compare.list_models)
         self.service.devices_found.connect(self.models.enable_devices)
         self.service.device_fallback.connect(self.show_error)
         self.live_mode.snapshot.connect(self._on_live_snapshot)
         self.dataset_mode.record_opened.connect(self.open_record)
+        self.dataset_mode.record_swap_requested.connect(
+            lambda record, modality: self.swaps.swap_record(record, modality, self._dataset_name())
+        )
 
     def event(self, event) -> bool:
         handled = super().event(event)
@@ -358,9 +397,8 @@ class MainWindow(QMainWindow):
     def open_record(self, record: dict) -> None:
         """A row clicked in the Dataset view becomes the inputs, analysed like an example; the
         dataset analysis goes on in the background."""
-        source = self.dataset_mode.dataset.name if self.dataset_mode.dataset else "the dataset"
         example = Example(
-            name=f"{record.get('id')} from {source}",
+            name=f"{record.get('id')} from {self._dataset_name()}",
             image=Path(record["image_path"]) if record.get("image_path") else None,
             audio=Path(record["audio_path"]) if record.get("audio_path") else None,
             text=record.get("text"),
@@ -369,6 +407,9 @@ class MainWindow(QMainWindow):
         )
         self.dataset_mode.set_shown(False)
         self.load_example(example)
+
+    def _dataset_name(self) -> str:
+        return self.dataset_mode.dataset.name if self.dataset_mode.dataset else "the dataset"
 
     def choose_device(self, device: str) -> None:
         self.studio.choose_device(device)
@@ -442,6 +483,17 @@ class MainWindow(QMainWindow):
     def current_sample(self) -> Sample:
         return self.studio.sample()
 
+    def _adopt_input(self, modality: str, value, name: str) -> None:
+        """A kept swap's modality (or, on undo, the original) becomes that input."""
+        if modality == "text":
+            self.text_input.set_text(value or "")
+        elif value is None:
+            (self.image_input if modality == "image" else self.audio_input).clear()
+        elif modality == "image":
+            self.image_input.set_image(value, name)
+        else:
+            self.audio_input.set_clip(value, name)
+
     def paste(self) -> None:
         data = QGuiApplication.clipboard().mimeData()
         self._accept_payload(data, "the clipboard")
@@ -473,15 +525,9 @@ class MainWindow(QMainWindow):
         elif payload.kind == "audio":
             self.audio_input.load_path(payload.path)
         elif payload.path is not None:
-            self._load_text_file(payload.path)
+            self.text_input.load_path(payload.path)
         else:
             self.text_input.editor.insertPlainText(payload.text)
-
-    def _load_text_file(self, path: str) -> None:
-        try:
-            self.text_input.set_text(load_text_file(path))
-        except InputError as error:
-            self.show_error(str(error))
 
     def load_example(self, example: Example) -> None:
         """Replace all three inputs at once, then run one analysis (not three)."""
@@ -547,6 +593,10 @@ class MainWindow(QMainWindow):
             self.error_banner.hide()
         self.status.set_busy(requests.busy)
         self.export_action.setEnabled(True)
+        if self.model_info is not None:
+            self.compare.on_result(
+                analysis, request.sample, self.model_info.name, self.model_info.source
+            )
         elapsed = (time.perf_counter() - request.sent_at) * 1000.0
         self.status.show_latency(elapsed, analysis.timings_ms)
         self.statusBar().showMessage(

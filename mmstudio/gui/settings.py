@@ -64,6 +64,7 @@ class StudioSettings:
     dataset_compare_model: str = ""
     colormap: str = "inferno"
     opacity: float | None = None  # None: the results panel's default
+    compare_model: str = ""  # Model ▸ Compare With: a registered name or a folder; "" for none
     geometry: QByteArray | None = None
     window_state: QByteArray | None = None
     splitters: dict[str, QByteArray] = field(default_factory=dict)
@@ -84,6 +85,7 @@ class StudioSettings:
             colormap=read_str(store, "colormap", "inferno"),
             dataset_compare_model=read_str(store, "dataset/compare_model"),
             opacity=None if opacity < 0 else opacity,
+            compare_model=read_str(store, "compare/model"),
             geometry=_bytes(store.value("window/geometry")),
             window_state=_bytes(store.value("window/state")),
             splitters={
@@ -100,6 +102,7 @@ class StudioSettings:
         store.setValue("dataset/compare_model", self.dataset_compare_model)
         if self.opacity is not None:
             store.setValue("opacity", self.opacity)
+        store.setValue("compare/model", self.compare_model)
         for name, key in self._FOLDERS.items():
             store.setValue(key, getattr(self, name))
         if self.geometry is not None:

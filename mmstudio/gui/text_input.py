@@ -6,6 +6,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
+from mmstudio.gui.file_loading import BackgroundLoader
+from mmstudio.inputs import load_text_file
+
 # Long enough to cover the gap between keystrokes of a fluent typist, short enough to feel live.
 DEBOUNCE_MS = 300
 MAX_CHARS = 512  # what normalize_text keeps
@@ -15,9 +18,15 @@ class TextInput(QWidget):
     """Emits ``text_changed`` once per pause in typing, with the whole text."""
 
     text_changed = Signal(str)
+    error_occurred = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # A dropped text file is read off the GUI thread, like images and audio: it may sit
+        # on a slow network share.
+        self.loader = BackgroundLoader(self)
+        self.loader.loaded.connect(lambda text: self.set_text(text))
+        self.loader.failed.connect(self.error_occurred)
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("textEditor")
         self.editor.setPlaceholderText("Type or paste text, e.g. “I think it is a seven”")
@@ -49,6 +58,10 @@ class TextInput(QWidget):
 
     def text(self) -> str:
         return self.editor.toPlainText()
+
+    def load_path(self, path: str) -> None:
+        """Read a text file in the background; ``text_changed`` or ``error_occurred`` follows."""
+        self.loader.start(lambda: load_text_file(path, require_text=True), str(path))
 
     def set_text(self, text: str, *, notify: bool = True) -> None:
         """Replace the text; ``notify=False`` when the caller requests the analysis itself."""

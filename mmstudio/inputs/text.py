@@ -66,8 +66,11 @@ def _strip_controls(text: str) -> tuple[str, int, int]:
     return "".join(kept), removed, bidi
 
 
-def load_text_file(path: str | Path, *, max_bytes: int = MAX_TEXT_FILE_BYTES) -> str:
-    """Read a UTF-8 (or BOM-marked UTF-16) text file; anything else is refused with a reason."""
+def load_text_file(
+    path: str | Path, *, max_bytes: int = MAX_TEXT_FILE_BYTES, require_text: bool = False
+) -> str:
+    """Read a UTF-8 (or BOM-marked UTF-16) text file; anything else is refused with a reason.
+    With ``require_text``, so is a file that holds only spaces or control characters."""
     label = source_label(path, None, "text file")
     with open_binary(path, label) as stream:
         data = stream.read(max_bytes + 1)
@@ -75,7 +78,10 @@ def load_text_file(path: str | Path, *, max_bytes: int = MAX_TEXT_FILE_BYTES) ->
         raise InputError(
             f"the file is larger than the {group_thousands(max_bytes)}-byte limit for text", label
         )
-    return _decode_text(data, label)
+    text = _decode_text(data, label)
+    if require_text and not normalize_text(text)[0]:
+        raise InputError("there is no text in it (only spaces or control characters)", label)
+    return text
 
 
 def _decode_text(data: bytes, label: str) -> str:

@@ -39,7 +39,7 @@ def file_case(
 
     if expect == "error" and names is None:
         names = filename
-    drop = (lambda folder: folder / filename) if droppable and option != "--text-file" else None
+    drop = (lambda folder: folder / filename) if droppable else None
     return Case(name, klass, build, expect, names, drop)
 
 

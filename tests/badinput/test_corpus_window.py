@@ -1,4 +1,4 @@
-"""The bad-input corpus dropped on the real window: every image and audio file of every class,
+"""The bad-input corpus dropped on the real window: every image, text and audio file of every class,
 as a person would drop it (real QMimeData with the file's URL, on the main window, which routes
 it to its input). Each must end in a readable banner naming the file, or in an analysis that
 shows the case's note, with no exception and the window still up."""
@@ -18,6 +18,7 @@ from tests.gui.helpers import drop, file_mime, save_tiny_model  # noqa: E402
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 DROPPED = [case for case in load_cases() if case.drop is not None]
 TIMEOUT_MS = 120_000
+CHANGED_SIGNAL = {"image": "image_changed", "text": "text_changed", "audio": "clip_changed"}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,12 @@ def corpus_window(qapp, tmp_path_factory):
 def _input_for(window, path):
     from mmstudio.gui.mime import kind_of_path
 
-    return window.audio_input if kind_of_path(path) == "audio" else window.image_input
+    kind = kind_of_path(path) or "image"
+    return kind, {
+        "image": window.image_input,
+        "text": window.text_input,
+        "audio": window.audio_input,
+    }[kind]
 
 
 @pytest.mark.parametrize("case", DROPPED, ids=[case.name for case in DROPPED])
@@ -59,12 +65,13 @@ def test_case_dropped_on_the_window(case, corpus_window, qtbot, tmp_path):
     window = corpus_window
     case.build(tmp_path)
     path = case.drop(tmp_path)
-    target = _input_for(window, path)
+    modality, target = _input_for(window, path)
     window.image_input.clear()
     window.audio_input.clear()
+    window.text_input.set_text("", notify=False)
     errors, changes, shown = [], [], []
     target.error_occurred.connect(errors.append)
-    changed = target.image_changed if target is window.image_input else target.clip_changed
+    changed = getattr(target, CHANGED_SIGNAL[modality])
     changed.connect(changes.append)
     window.analysis_shown.connect(shown.append)
     try:
@@ -86,7 +93,6 @@ def test_case_dropped_on_the_window(case, corpus_window, qtbot, tmp_path):
                 ),
                 timeout=TIMEOUT_MS,
             )
-            modality = "audio" if target is window.audio_input else "image"
             qtbot.waitUntil(lambda: modality in window.results.analysis.present, timeout=TIMEOUT_MS)
             if case.expect == "noted":
                 qtbot.waitUntil(

@@ -62,6 +62,32 @@ def test_an_interactive_request_during_a_batch_is_answered_before_the_batch_ends
     assert progress == sorted(progress) and progress[-1] == 1.0
 
 
+def test_a_job_for_the_sample_on_screen_overtakes_a_running_batch_job(qtbot, service):
+    """A swap or a comparison (``front=True``) runs between two batches of a dataset job,
+    which then goes on from where it was."""
+    from mmstudio.gui.service.job_calls import JobCalls, one_step
+
+    order: list = []
+    steps = 30
+    service.job_progress.connect(lambda job_id, value: order.append(("progress", value)))
+    dataset = service.submit_job(batches_job([], steps), name="dataset")
+    qtbot.waitUntil(lambda: bool(order), timeout=TIMEOUT)
+    calls = JobCalls(service)
+    calls.submit(
+        one_step(lambda analyzer: analyzer.analyze(make_sample(text="seven")).predicted_label),
+        "swap",
+        lambda label: order.append(("front job", label)),
+        lambda message: order.append(("failed", message)),
+    )
+    with qtbot.waitSignal(service.job_finished, timeout=TIMEOUT, check_params_cb=dataset.__eq__):
+        pass
+    kinds = [kind for kind, _ in order]
+    assert kinds.count("front job") == 1 and "failed" not in kinds
+    assert kinds.index("front job") < steps - 5  # between two batches, long before the last
+    progress = [value for kind, value in order if kind == "progress"]
+    assert len(progress) == steps and progress == sorted(progress)
+
+
 def test_a_job_can_be_cancelled_between_steps(qtbot, service):
     events: list = []
     outcome: list = []

@@ -5,10 +5,12 @@ The view is given a results folder (:meth:`DatasetView.open_results`) or a runni
 (:meth:`DatasetView.attach`: a job with ``progressed``, ``finished`` and ``failed`` signals,
 ``cancel()`` and ``results``, such as :mod:`mmstudio.gui.dataset.service_job`).
 Partial rows are shown as they arrive, at most once per ``REFRESH_MS``; clicking a row emits
-``record_activated`` with that row, for the window to open the sample in the single-sample view.
-The follow-up checks of a finished analysis (:meth:`DatasetView.attach_followups`, a job such
-as :mod:`mmstudio.gui.dataset.followup_job`) use the same progress bar and Cancel button, and
-their sections join the summary shown and exported.
+``record_activated`` with that row, for the window to open the sample in the single-sample view;
+its context menu emits ``swap_requested(row, modality)`` to swap one of its modalities into the
+window's current sample. The follow-up checks of a finished analysis
+(:meth:`DatasetView.attach_followups`, a job such as :mod:`mmstudio.gui.dataset.followup_job`)
+use the same progress bar and Cancel button, and their sections join the summary shown and
+exported.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -177,6 +180,7 @@ class FilterBar(QWidget):
 
 class DatasetView(QWidget):
     record_activated = Signal(dict)
+    swap_requested = Signal(dict, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -263,8 +267,38 @@ class DatasetView(QWidget):
         self.view.clicked.connect(
             lambda index: self.record_activated.emit(self.model.record(index.row()))
         )
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_context_menu)
         self.cancel_button.clicked.connect(self._on_cancel)
         self.update_map.clicked.connect(lambda: self.embedding_map.set_table(self.table))
+
+    def swap_menu(self, view_row: int) -> QMenu:
+        """The row's context menu: swap one of its modalities into the current sample."""
+        record = self.model.record(view_row)
+        menu = QMenu(self)
+        menu.setObjectName("swapRecordMenu")
+        has = {
+            "image": bool(record.get("image_path")),
+            "text": bool((record.get("text") or "").strip()),
+            "audio": bool(record.get("audio_path")),
+        }
+        for modality, present in has.items():
+            action = menu.addAction(f"Swap this record's {modality} into the current sample")
+            # A record without this modality has nothing to give: shown, but not offered.
+            action.setEnabled(present)
+            if not present:
+                action.setToolTip(f"this record has no {modality}")
+            action.triggered.connect(
+                lambda _checked=False, m=modality: self.swap_requested.emit(record, m)
+            )
+        return menu
+
+    def _on_context_menu(self, position) -> None:
+        index = self.view.indexAt(position)
+        if index.isValid():
+            menu = self.swap_menu(index.row())
+            menu.aboutToHide.connect(menu.deleteLater)  # one menu per right click, not kept
+            menu.popup(self.view.viewport().mapToGlobal(position))
 
     # ---------------------------------------------------------------- sources
     def open_results(self, path: str | Path) -> None:

@@ -89,9 +89,14 @@ class Lanes:
     def clear_live(self) -> None:
         self.live.take()
 
-    def put_job(self, job: Job) -> None:
+    def put_job(self, job: Job, *, front: bool = False) -> None:
+        """``front``: ahead of the queued jobs (work about the sample on screen, which must not
+        wait for a whole dataset); the job it overtakes resumes at its next step after."""
         with self._condition:
-            self._jobs.append(job)
+            if front:
+                self._jobs.appendleft(job)
+            else:
+                self._jobs.append(job)
             self._condition.notify()
 
     def cancel_job(self, job_id: int) -> bool:

@@ -238,9 +238,12 @@ class AnalysisService(QObject):
     def clear_live(self) -> None:
         self.lanes.clear_live()
 
-    def submit_job(self, start: Callable[[Any], Iterator[Any]], name: str = "") -> int:
+    def submit_job(
+        self, start: Callable[[Any], Iterator[Any]], name: str = "", *, front: bool = False
+    ) -> int:
+        """``front`` puts the job ahead of those queued (see :meth:`Lanes.put_job`)."""
         job_id = next(self._job_ids)
-        self.lanes.put_job(Job(job_id, start, name))
+        self.lanes.put_job(Job(job_id, start, name), front=front)
         self._post()
         return job_id
 
