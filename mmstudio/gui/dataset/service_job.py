@@ -44,7 +44,7 @@ class ServiceDatasetJob(QObject):
         dataset: str | Path,
         *,
         cache_root: str | Path | None = None,
-        batch_size: int = 8,
+        batch_size: int = 4,
         compare: str | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -53,7 +53,9 @@ class ServiceDatasetJob(QObject):
         self.dataset = Path(dataset)
         self.cache_root = cache_root
         # Small batches: an interactive request waits for the batch in progress, so a batch
-        # must take well under the 100 ms a click may take (8 records: about 40 ms on 2 cores).
+        # must take well under the 100 ms a click may take. 4 records take about 20 ms on 2
+        # cores; against 8 they cost the window's dataset 15% of its rate and take 13 ms off
+        # the median click (benchmarks/dataset_gui.py).
         self.batch_size = batch_size
         self.compare = compare or None
         self.results: Path | None = None
