@@ -15,7 +15,7 @@ dataset analysis of ``--records`` generated digits records through File ▸ Open
 
 Targets (issue 13): event-loop p99 stall under 16 ms, a row answered in under 100 ms.
 
-    python benchmarks/dataset_gui.py [--records 3000] [--click-every 1.0] [--no-write]
+    python benchmarks/dataset_gui.py [--records 3000] [--click-every 0.5] [--no-write]
 """
 
 from __future__ import annotations

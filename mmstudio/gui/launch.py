@@ -106,6 +106,24 @@ class LaunchScript(QObject):
         job.failed.connect(lambda _message: self._on_dataset_done())
 
     def _on_dataset_done(self) -> None:
+        self._timing("dataset_analysed")
+        # On the next turn: the Dataset view starts its follow-up checks (swap test,
+        # faithfulness) from the same signal, and the picture should hold their results too.
+        QTimer.singleShot(0, self._after_dataset)
+
+    def _after_dataset(self) -> None:
+        checks = self.window.dataset_mode.followup
+        if checks is not None and not checks.done:
+            for signal in (checks.finished, checks.failed, checks.cancelled):
+                signal.connect(lambda *_: self._dataset_checked())
+            return
+        self._dataset_settled()
+
+    def _dataset_checked(self) -> None:
+        self._timing("dataset_checked")
+        self._dataset_settled()
+
+    def _dataset_settled(self) -> None:
         self._analyses += 1
         if self.options.screenshot or self.options.quit_after_analysis:
             QTimer.singleShot(SETTLE_MS, self._finish)

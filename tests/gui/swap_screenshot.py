@@ -1,6 +1,6 @@
 """The side-by-side panel after a swap, on a real screen, saved as a PNG (docs/swap.png).
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" python -m tests.gui.swap_screenshot docs/swap.png
+    xvfb-run -a -s "-screen 0 1920x1080x24" python -m tests.gui.swap_screenshot docs/swap.png
 
 The shipped digits model; the digits example image of a 7 with the text "seven", then the image
 of a 3 swapped in from its file: the prediction follows the image from 7 to 3.
@@ -28,7 +28,7 @@ def main(path: str) -> int:
 
     app = create_application()
     window = MainWindow("digits", "cpu")
-    window.resize(1600, 960)
+    window.resize(1900, 1000)
     folder = samples_dir()
     steps = {"loaded": False, "swapped": False}
 

@@ -217,3 +217,31 @@ def _wait_for_line(process: subprocess.Popen, event: str, timeout: float) -> Non
         if line.startswith("mmstudio-timing") and line.split()[1] == event:
             return
     pytest.fail(f"the app did not report {event} within {timeout:.0f} s")
+
+
+def test_a_dataset_launch_waits_for_the_checks_before_its_screenshot(display, scenario, tmp_path):
+    """``--dataset DIR --screenshot`` (how docs/dataset.png is made): the picture is taken once
+    the dataset is analysed and its follow-up checks (swap test, faithfulness) have run."""
+    from tests.core.analysis_data import write_dataset
+
+    data = write_dataset(tmp_path / "data")
+    shot = tmp_path / "dataset.png"
+    env_cache = {"MMSTUDIO_CACHE_DIR": str(tmp_path / "cache")}
+    command = [
+        sys.executable, "-m", "mmstudio.gui", "--device", "cpu", *scenario["model"],
+        "--dataset", str(data), "--screenshot", str(shot), "--size", "1200x900", "--timings",
+    ]  # fmt: skip
+    result = subprocess.run(
+        command,
+        env={**_env(display, scenario), **env_cache},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    events = [
+        line.split()[1] for line in result.stdout.splitlines() if line.startswith("mmstudio-timing")
+    ]
+    assert events.index("dataset_analysed") < events.index("dataset_checked"), events
+    assert_real_picture(shot, (1200, 900))

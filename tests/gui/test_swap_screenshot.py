@@ -41,7 +41,7 @@ def test_the_swap_side_by_side_on_a_real_screen(display, tmp_path):
         cwd=ROOT,
     )
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
-    picture = assert_real_picture(shot, (1600, 960))
+    picture = assert_real_picture(shot, (1900, 1000))
     # The dock on the right: its two columns hold the orange top bars of 7 and of 3.
     right = np.asarray(picture)[:, picture.width // 2 :].astype(int)
     red, green, blue = right[..., 0], right[..., 1], right[..., 2]

@@ -31,7 +31,8 @@ def _plot(name: str, title: str) -> pg.PlotWidget:
     plot.setMenuEnabled(False)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
-    plot.setMinimumHeight(120)
+    # Tall enough to read: the summary page scrolls rather than squeezing its plots.
+    plot.setMinimumHeight(190)
     return plot
 
 

@@ -89,8 +89,12 @@ class FilterBar(QWidget):
         self.errors_only = QCheckBox("errors only")
         self.search = QLineEdit()
         self.search.setPlaceholderText("search id, text, error")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        # Two rows: on one, the bar alone would hold the window wider than a laptop screen.
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        layout, second = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(layout)
+        rows.addLayout(second)
         for caption, widget in (
             ("label", self.label),
             ("predicted", self.predicted),
@@ -102,10 +106,11 @@ class FilterBar(QWidget):
             if caption:
                 layout.addWidget(QLabel(caption))
             layout.addWidget(widget)
+        layout.addStretch(1)
         self._modality_layout = QHBoxLayout()
-        layout.addLayout(self._modality_layout)
+        second.addLayout(self._modality_layout)
         for widget in (self.meta_column, self.meta_value, self.errors_only, self.search):
-            layout.addWidget(widget)
+            second.addWidget(widget)
         for combo in (self.label, self.predicted, self.correct, self.agreement, self.meta_value):
             combo.currentTextChanged.connect(lambda _: self.changed.emit())
         self.meta_column.currentTextChanged.connect(self._on_meta_column)
