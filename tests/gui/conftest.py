@@ -80,3 +80,22 @@ def window(qtbot, tiny_model_dir, monkeypatch):
     with qtbot.waitSignal(win.model_ready, timeout=120_000):
         win.show()
     return win
+
+
+@pytest.fixture
+def studio(qtbot, monkeypatch, tmp_path):
+    """The real window on the shipped digits model, with a private dataset cache."""
+    from mmstudio.models.registry import get_entry
+
+    require_or_skip(get_entry("digits").available, "the shipped digits weights are missing")
+    monkeypatch.setattr(
+        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
+    )
+    monkeypatch.setenv("MMSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    from mmstudio.gui.main_window import MainWindow
+
+    window = MainWindow(model="digits", device="cpu")
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.model_ready, timeout=120_000):
+        window.show()
+    return window

@@ -15,21 +15,6 @@ pytestmark = pytest.mark.gui
 COUNT = 1000
 
 
-@pytest.fixture
-def studio(qtbot, monkeypatch, tmp_path):
-    monkeypatch.setattr(
-        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
-    )
-    monkeypatch.setenv("MMSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
-    from mmstudio.gui.main_window import MainWindow
-
-    window = MainWindow(model="digits", device="cpu")
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.model_ready, timeout=120_000):
-        window.show()
-    return window
-
-
 def _open(qtbot, window, data):
     window.open_dataset(data)
     job = window.dataset_mode.job

@@ -10,30 +10,12 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from mmstudio.gui.examples import Example
-from mmstudio.models.registry import get_entry
 from mmstudio.resources import samples_dir
-from tests.conftest import require_or_skip
 from tests.core.analysis_data import write_dataset
 from tests.gui.test_main_window import analysed
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 60_000
-
-
-@pytest.fixture
-def studio(qtbot, monkeypatch, tmp_path):
-    require_or_skip(get_entry("digits").available, "the shipped digits weights are missing")
-    monkeypatch.setattr(
-        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
-    )
-    monkeypatch.setenv("MMSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
-    from mmstudio.gui.main_window import MainWindow
-
-    window = MainWindow(model="digits", device="cpu")
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.model_ready, timeout=120_000):
-        window.show()
-    return window
 
 
 def _seven(qtbot, window):

@@ -9,22 +9,12 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from mmstudio.gui.plotting import pg
+from mmstudio.gui.plotting import pg, static_plot
 from mmstudio.gui.theme import MODALITY_COLORS, style_plot
 
 FIRST_COLOR, SECOND_COLOR = "#4C78A8", "#E45756"
 # Each class has two bars, the loaded model's at -OFFSET and the compared model's at +OFFSET.
 OFFSET, WIDTH = 0.2, 0.38
-
-
-def _plot(name: str, title: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget(title=title)
-    plot.setObjectName(name)
-    plot.setMenuEnabled(False)
-    plot.setMouseEnabled(x=False, y=False)
-    plot.hideButtons()
-    plot.setMinimumHeight(120)
-    return plot
 
 
 def _percent(value: float | None) -> str:
@@ -38,8 +28,8 @@ class ComparisonPanel(QWidget):
         self.headline = QLabel()
         self.headline.setObjectName("comparison-headline")
         self.headline.setWordWrap(True)
-        self.accuracy_plot = _plot("compared-accuracy", "Accuracy per class, both models")
-        self.reliance_plot = _plot(
+        self.accuracy_plot = static_plot("compared-accuracy", "Accuracy per class, both models")
+        self.reliance_plot = static_plot(
             "compared-reliance", "Mean Shapley share per class (left: loaded, right: compared)"
         )
         for plot in (self.accuracy_plot, self.reliance_plot):

@@ -21,20 +21,8 @@ from PySide6.QtWidgets import (
 from mmstudio.gui import colormaps
 from mmstudio.gui.dataset.aggregates_panel import AggregatesPanel
 from mmstudio.gui.dataset.comparison_panel import ComparisonPanel
-from mmstudio.gui.plotting import pg
+from mmstudio.gui.plotting import pg, static_plot
 from mmstudio.gui.theme import MODALITY_COLORS, style_plot
-
-
-def _plot(name: str, title: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget(title=title)
-    plot.setObjectName(name)
-    plot.setMenuEnabled(False)
-    plot.setMouseEnabled(x=False, y=False)
-    plot.hideButtons()
-    # Tall enough to read: the summary page scrolls rather than squeezing its plots.
-    plot.setMinimumHeight(190)
-    return plot
-
 
 _AXIS_LABELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -73,9 +61,11 @@ class SummaryPanel(QWidget):
         self.summary: dict | None = None
         self.headline = QLabel("No results yet")
         self.headline.setObjectName("summary-headline")
-        self.accuracy_plot = _plot("per-class-accuracy", "Accuracy per class")
-        self.confusion_plot = _plot("confusion", "Confusion (rows: label, columns: prediction)")
-        self.reliance_plot = _plot("reliance", "Mean Shapley share per modality, per class")
+        self.accuracy_plot = static_plot("per-class-accuracy", "Accuracy per class")
+        self.confusion_plot = static_plot(
+            "confusion", "Confusion (rows: label, columns: prediction)"
+        )
+        self.reliance_plot = static_plot("reliance", "Mean Shapley share per modality, per class")
         for plot in (self.accuracy_plot, self.confusion_plot, self.reliance_plot):
             style_plot(plot, self)
         self.accuracy_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#4C78A8")
