@@ -253,17 +253,6 @@ class AudioInput(QWidget):
         self.last_folder = str(path.parent)
         self.loader.start(lambda: (load_audio(path), path.name), path.name)
 
-    def load_now(self, path: str | Path) -> bool:
-        """Decode ``path`` on this thread: only for the short clips bundled as examples."""
-        self.loader.cancel()
-        try:
-            clip = load_audio(path)
-        except InputError as error:
-            self.error_occurred.emit(str(error))
-            return False
-        self.set_clip(clip, Path(path).name)
-        return True
-
     @property
     def loading(self) -> bool:
         return self.loader.busy

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mmstudio.resources import samples_dir
 
@@ -17,6 +18,35 @@ class Example:
     text: str | None
     expected: str | None
     note: str
+
+
+@dataclass
+class DecodedExample:
+    """An example's files decoded: what could not be read is None, with its message."""
+
+    example: Example
+    image: Any = None  # PIL image
+    audio: Any = None  # AudioClip
+    problems: list[str] = field(default_factory=list)
+
+
+def decode_example(example: Example) -> DecodedExample:
+    """Open the example's image and audio; safe on any thread (the window decodes a dataset
+    row's files, which may be large, in its file-loading pool)."""
+    from mmstudio.inputs import InputError, load_audio, load_image
+
+    decoded = DecodedExample(example)
+    for modality, path, load in (
+        ("image", example.image, load_image),
+        ("audio", example.audio, load_audio),
+    ):
+        if path is None:
+            continue
+        try:
+            setattr(decoded, modality, load(path))
+        except InputError as error:
+            decoded.problems.append(str(error))
+    return decoded
 
 
 def load_examples(folder: Path | None = None) -> tuple[list[Example], str]:

@@ -153,17 +153,6 @@ class ImageInput(QWidget):
         """Decode dropped or pasted image data in the background, like ``load_path``."""
         self.loader.start(lambda: _decode_for_view(data, name), name)
 
-    def load_now(self, path: str | Path) -> bool:
-        """Decode ``path`` on this thread: only for the small images bundled as examples."""
-        self.loader.cancel()
-        try:
-            image = load_image(path)
-        except InputError as error:
-            self.error_occurred.emit(str(error))
-            return False
-        self.set_image(image, Path(path).name)
-        return True
-
     @property
     def loading(self) -> bool:
         return self.loader.busy

@@ -33,8 +33,9 @@ from mmstudio.gui.card import ModalityCard
 from mmstudio.gui.compare_actions import CompareActions
 from mmstudio.gui.dataset_actions import build_dataset_menu
 from mmstudio.gui.dataset_mode import DatasetMode
-from mmstudio.gui.examples import Example, load_examples
+from mmstudio.gui.examples import DecodedExample, Example, decode_example, load_examples
 from mmstudio.gui.export import export_analysis, suggested_name
+from mmstudio.gui.file_loading import BackgroundLoader
 from mmstudio.gui.image_input import ImageInput
 from mmstudio.gui.live_actions import make_live_actions
 from mmstudio.gui.live_mode import LiveMode
@@ -106,6 +107,9 @@ class MainWindow(QMainWindow):
         self.image_input = ImageInput()
         self.text_input = TextInput()
         self.audio_input = AudioInput(defer_plot=True)
+        self.record_loader = BackgroundLoader(self)  # a Dataset view row's files
+        self.record_loader.loaded.connect(self._show_example)
+        self.record_loader.failed.connect(self.show_error)
         self.image_card = ModalityCard("image", "Image")
         self.image_card.body.addWidget(self.image_input)
         self.text_card = ModalityCard("text", "Text")
@@ -406,7 +410,8 @@ class MainWindow(QMainWindow):
             note="",
         )
         self.dataset_mode.set_shown(False)
-        self.load_example(example)
+        # A dataset's files may be large: decoded in the file-loading pool, not here.
+        self.record_loader.start(lambda: decode_example(example), str(example.name))
 
     def _dataset_name(self) -> str:
         return self.dataset_mode.dataset.name if self.dataset_mode.dataset else "the dataset"
@@ -530,16 +535,24 @@ class MainWindow(QMainWindow):
             self.text_input.editor.insertPlainText(payload.text)
 
     def load_example(self, example: Example) -> None:
-        """Replace all three inputs at once, then run one analysis (not three)."""
+        """Replace all three inputs at once, then run one analysis (not three). The bundled
+        examples are small: they are decoded here."""
+        self.record_loader.cancel()
+        self._show_example(decode_example(example))
+
+    def _show_example(self, decoded: DecodedExample) -> None:
+        example = decoded.example
+        for problem in decoded.problems:
+            self.show_error(problem)
         with self.studio.batch():
-            loaded = True
-            if example.image is not None:
-                loaded &= self.image_input.load_now(example.image)
+            loaded = not decoded.problems
+            if decoded.image is not None:
+                self.image_input.set_image(decoded.image, example.image.name)
             else:
                 self.image_input.clear()
             self.text_input.set_text(example.text or "", notify=False)
-            if example.audio is not None:
-                loaded &= self.audio_input.load_now(example.audio)
+            if decoded.audio is not None:
+                self.audio_input.set_clip(decoded.audio, example.audio.name)
             else:
                 self.audio_input.clear()
             for name, card in self.cards.items():
