@@ -173,3 +173,22 @@ def test_cancel_stops_the_run_with_its_rows_kept(qtbot, analyzer, tmp_path):
     assert not last.finished and last.done < 200
     assert len(ResultsStore(tmp_path / "results.parquet").finished_ids()) == last.done
     assert "stopped" in view.status.text()
+
+
+def test_rows_arriving_keep_the_selection_and_are_inserted_not_reset(qtbot, finished_view):
+    """While a dataset runs, new rows are appended to the shown table: a row the user has
+    selected stays selected, and rows are inserted after the visible ones; where the new rows
+    sort in among the shown ones, the model resets."""
+    view, _ = finished_view
+    full = view.table
+    view.model.set_table(full.slice(0, 20))
+    view.view.selectRow(5)
+    inserted, resets = [], []
+    view.model.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
+    view.model.modelReset.connect(lambda: resets.append("reset"))
+    view.model.extend_table(full.slice(0, 30))
+    assert inserted == [(20, 29)] and resets == []
+    assert [index.row() for index in view.view.selectionModel().selectedRows()] == [5]
+    view.model.sort(view.model.columns.index("id"), Qt.SortOrder.DescendingOrder)
+    view.model.extend_table(full)  # the new ids sort before the shown ones: a reset
+    assert resets == ["reset"] and view.model.rowCount() == full.num_rows

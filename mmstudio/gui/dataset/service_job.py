@@ -136,7 +136,7 @@ class _RunningSummary:
     def __init__(self, store: ResultsStore):
         self.builder = builder_of(store)
         self.pending: list[pa.Table] = []
-        self.last = time.monotonic()
+        self.last = -SUMMARY_SECONDS  # the first step carries one: the window never builds it
 
     def update(self, progress: Progress) -> None:
         if progress.rows is not None:

@@ -67,6 +67,24 @@ class ResultsTableModel(QAbstractTableModel):
         self.rows = visible_rows(table, self.row_filter, self.sort_column, self.descending)
         self.endResetModel()
 
+    def extend_table(self, table: pa.Table) -> None:
+        """``table`` is the shown one with rows appended (a running dataset's). Where the new
+        visible rows land after the old ones (in id order, say) they are inserted, so the view
+        keeps its scroll position and selection and repaints only what changed."""
+        rows = visible_rows(table, self.row_filter, self.sort_column, self.descending)
+        old = len(self.rows)
+        columns = display_columns(table.schema)
+        if columns != self.columns or not np.array_equal(rows[:old], self.rows):
+            self.set_table(table)
+            return
+        if len(rows) > old:
+            self.beginInsertRows(QModelIndex(), old, len(rows) - 1)
+        self.table = table
+        self._arrays = {name: table[name] for name in columns}
+        self.rows = rows
+        if len(rows) > old:
+            self.endInsertRows()
+
     def set_filter(self, row_filter: RowFilter) -> None:
         self.row_filter = row_filter
         self._refresh()

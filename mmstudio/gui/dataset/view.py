@@ -16,6 +16,7 @@ exported.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,8 @@ from mmstudio.gui.dataset.summary_panel import SummaryPanel
 from mmstudio.gui.dataset.table_model import ResultsTableModel
 
 REFRESH_MS = 1000
+STATUS_MS = 200
+SUMMARY_REDRAW_S = 3.0
 ALL = "all"
 CORRECTNESS = {ALL: None, "right": True, "wrong": False}
 # Shown only for rows of two models (``--compare``).
@@ -199,6 +202,8 @@ class DatasetView(QWidget):
         self._pending: list[pa.Table] = []
         self._pending_summary: dict | None = None  # the job's own, built off this thread
         self._summaries_from_job = False
+        self._drawn_summary: dict | None = None
+        self._summary_drawn_at = -SUMMARY_REDRAW_S
         self._builder: SummaryBuilder | None = None
         self._selection: np.ndarray | None = None
         self._selection_name = ""
@@ -265,6 +270,13 @@ class DatasetView(QWidget):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_MS)
         self._refresh_timer.timeout.connect(self._apply_pending)
+        # The bar and the rate a few times a second, not once per batch: a progress bar
+        # repaints itself at once on every new value.
+        self._latest_progress = None
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(STATUS_MS)
+        self._status_timer.timeout.connect(self._show_progress)
         self.filters.changed.connect(self._apply_filter)
         self.summary_panel.confusion_cell_clicked.connect(self._on_confusion_cell)
         self.embedding_map.selection_changed.connect(self._on_map_selection)
@@ -365,7 +377,7 @@ class DatasetView(QWidget):
         self.followups = dict(sections or {})
         if self.summary is not None:  # a new dict: the job's own summary stays as it was
             self.summary = {**self.summary, **self.followups}
-            self.summary_panel.show_summary(self.summary)
+            self._draw_summary()
         seeds = sorted({s["seed"] for s in self.followups.values() if "seed" in s})
         self._followups_ended(f"done (seed {', '.join(map(str, seeds))})")
 
@@ -378,12 +390,9 @@ class DatasetView(QWidget):
         self._followup_status(how)
 
     def _on_progress(self, progress) -> None:
-        self.progress.setMaximum(progress.total)
-        self.progress.setValue(progress.done)
-        self.status.setText(
-            f"{progress.rate:.0f} records/s · {progress.errors} unreadable · "
-            f"{_eta(progress.eta_seconds)} left"
-        )
+        self._latest_progress = progress
+        if not self._status_timer.isActive():
+            self._status_timer.start()
         if progress.summary is not None:
             self._pending_summary = progress.summary
             self._summaries_from_job = True
@@ -392,9 +401,23 @@ class DatasetView(QWidget):
             if not self._refresh_timer.isActive():
                 self._refresh_timer.start()
 
+    def _show_progress(self) -> None:
+        progress, self._latest_progress = self._latest_progress, None
+        if progress is None:
+            return
+        self.progress.setMaximum(progress.total)
+        self.progress.setValue(progress.done)
+        self.status.setText(
+            f"{progress.rate:.0f} records/s · {progress.errors} unreadable · "
+            f"{_eta(progress.eta_seconds)} left"
+        )
+
     def _on_finished(self, progress) -> None:
+        self._status_timer.stop()
+        self._show_progress()
         self._refresh_timer.stop()
         self._apply_pending()
+        self._draw_summary()
         self.embedding_map.set_table(self.table)
         self.cancel_button.setEnabled(False)
         done = "finished" if progress is not None and progress.finished else "stopped"
@@ -419,27 +442,34 @@ class DatasetView(QWidget):
         summary, self._pending_summary = self._pending_summary, None
         if not self._pending:
             if summary is not None and self.table.num_columns:
-                self._show(self.table, summary=summary)  # the last step's: no new rows
+                self._show(self.table, summary=summary, extends=True)  # the last step: no rows
             return
         # One chunk per refresh, not per batch, so cell lookups stay quick on long runs.
         new = pa.concat_tables(self._pending).combine_chunks()
         self._pending = []
         table = new if self.table.num_rows == 0 else pa.concat_tables([self.table, new])
+        extends = self.table.num_rows > 0
         if summary is None and self._summaries_from_job:
             summary = self.summary  # until the job's next one: never built here
         if summary is not None:
             self._builder = None  # the job keeps the summary; a later fallback rebuilds
-            self._show(table, summary=summary)
-        elif self.table.num_rows == 0 or self._builder is None:
-            self._show(table)
+            self._show(table, summary=summary, extends=extends)
+        elif not extends or self._builder is None:
+            self._show(table, extends=extends)
         else:
             self._builder.add(new)  # the summary accumulates: only the new rows are read
-            self._show(table, rebuild_summary=False)
+            self._show(table, rebuild_summary=False, extends=True)
 
     # ---------------------------------------------------------------- showing
     def _show(
-        self, table: pa.Table, *, rebuild_summary: bool = True, summary: dict | None = None
+        self,
+        table: pa.Table,
+        *,
+        rebuild_summary: bool = True,
+        summary: dict | None = None,
+        extends: bool = False,
     ) -> None:
+        """Show ``table`` (with ``extends``: the shown one with rows appended)."""
         self.table = table
         if table.num_columns == 0:
             return
@@ -453,10 +483,25 @@ class DatasetView(QWidget):
         changed, self.summary = summary is not self.summary, summary
         self.filters.set_choices(table, self.summary["labels"], self.summary["modalities"])
         self.model.row_filter = self.filters.row_filter(self._selection)
-        self.model.set_table(table)
-        if changed:  # redrawing the plots is most of a refresh's cost
-            self.summary_panel.show_summary(self.summary)
+        if extends:
+            self.model.extend_table(table)
+        else:
+            self.model.set_table(table)
+        if changed:
+            self._summary_due()
         self.progress.setMaximum(max(self.progress.maximum(), table.num_rows))
+
+    def _summary_due(self) -> None:
+        # Redrawing the plots is most of a refresh's cost: while a run goes on they follow
+        # every few seconds, the table every second.
+        running = self.job is not None
+        if not running or time.monotonic() - self._summary_drawn_at >= SUMMARY_REDRAW_S:
+            self._draw_summary()
+
+    def _draw_summary(self) -> None:
+        if self.summary is not None and self._drawn_summary is not self.summary:
+            self._drawn_summary, self._summary_drawn_at = self.summary, time.monotonic()
+            self.summary_panel.show_summary(self.summary)
 
     def _apply_filter(self) -> None:
         self.model.set_filter(self.filters.row_filter(self._selection))
