@@ -174,12 +174,13 @@ def _run_predict(args) -> int:
     try:
         from mmstudio.analysis import load_analyzer
         from mmstudio.inputs import make_sample
+        from mmstudio.inputs.text import NO_TEXT
 
         text = Path(args.text_file) if args.text_file else args.text
         sample = make_sample(image=args.image, text=text, audio=args.audio)
         if text is not None and not sample.text:
             source = Path(args.text_file).name if args.text_file else "--text"
-            return _fail(f"{source}: there is no text in it (only spaces or control characters)")
+            return _fail(f"{source}: {NO_TEXT}")
         analyzer = load_analyzer(
             args.model, _device(args.device), labels=args.labels, allow_download=args.allow_download
         )

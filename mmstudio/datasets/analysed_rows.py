@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mmstudio.datasets.figures import list_matrix, to_numpy
 from mmstudio.datasets.records import AnalysisRecord, decode_record
 from mmstudio.datasets.schema import layout_of
 from mmstudio.datasets.store import ResultsStore
@@ -60,8 +61,8 @@ class AnalysedRows:
         table = store.read(columns=columns)
         table = table.filter(pc.is_null(table.column("error")))
         table = table.sort_by("id") if table.num_rows else table
-        predicted = _numpy(table.column("predicted_index")).astype(np.int64)
-        labels = _numpy(table.column("label_index").fill_null(-1)).astype(np.int64)
+        predicted = to_numpy(table.column("predicted_index")).astype(np.int64)
+        labels = to_numpy(table.column("label_index").fill_null(-1)).astype(np.int64)
         coalitions = info.get("coalitions", [])
         return cls(
             labels=info.get("labels", []),
@@ -70,9 +71,11 @@ class AnalysedRows:
             classes=np.where(labels >= 0, labels, predicted),
             predicted=predicted,
             present=np.stack(
-                [_numpy(table.column(f"present_{m}")).astype(bool) for m in modalities], 1
+                [to_numpy(table.column(f"present_{m}")).astype(bool) for m in modalities], 1
             ).reshape(table.num_rows, len(modalities)),
-            coalition_predictions=_lists(table.column("coalition_predictions"), len(coalitions)),
+            coalition_predictions=list_matrix(table.column("coalition_predictions")).astype(
+                np.int64
+            ),
             files=table.select(["id", *_FILES]),
         )
 
@@ -103,12 +106,3 @@ class AnalysedRows:
                 text_file=path("text_path"),
             )
         )
-
-
-def _numpy(column) -> np.ndarray:
-    return column.to_numpy(zero_copy_only=False)
-
-
-def _lists(column: pa.ChunkedArray, width: int) -> np.ndarray:
-    column = column.combine_chunks()
-    return column.flatten().to_numpy(zero_copy_only=False).astype(np.int64).reshape(-1, width)

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmstudio.datasets.compare import AGREE, ERROR, PREFIX, comparison_of
+from mmstudio.datasets.figures import list_matrix, percent, ratio, to_numpy
 from mmstudio.datasets.schema import layout_of
 
 
@@ -58,14 +59,14 @@ class ComparisonBuilder:
         ).reshape(len(self.coalitions), len(self.second_modalities))
 
     def add(self, batch: pa.RecordBatch | pa.Table) -> None:
-        both = _numpy(pc.and_(pc.is_null(batch.column("error")), pc.is_null(batch.column(ERROR))))
+        both = to_numpy(pc.and_(pc.is_null(batch.column("error")), pc.is_null(batch.column(ERROR))))
         if not both.any():
             return
         self.compared += int(both.sum())
-        self.agreed += int(_numpy(batch.column(AGREE).fill_null(False))[both].sum())
-        predicted = _numpy(batch.column("predicted_index").fill_null(-1))[both]
-        second = _numpy(batch.column(f"{PREFIX}predicted_index").fill_null(-1))[both]
-        labels = _numpy(batch.column("label_index").fill_null(-1))[both]
+        self.agreed += int(to_numpy(batch.column(AGREE).fill_null(False))[both].sum())
+        predicted = to_numpy(batch.column("predicted_index").fill_null(-1))[both]
+        second = to_numpy(batch.column(f"{PREFIX}predicted_index").fill_null(-1))[both]
+        labels = to_numpy(batch.column("label_index").fill_null(-1))[both]
         shares_a, _ = _shares(batch, self.modalities, "shapley_", both)
         shares_b, present_b = _shares(batch, self.second_modalities, f"{PREFIX}shapley_", both)
         self._add_reliance("prediction", predicted, shares_a, shares_b)
@@ -87,7 +88,9 @@ class ComparisonBuilder:
             int((~right_a & right_b).sum()),
             int((~right_a & ~right_b).sum()),
         ]
-        coalitions = _matrix(batch.column(f"{PREFIX}coalition_predictions"), both)[known]
+        coalitions = list_matrix(
+            batch.column(f"{PREFIX}coalition_predictions").filter(pa.array(both))
+        )[known]
         valid = ~(self._members[None] & ~present_b[known][:, None]).any(-1)
         self.coalition_counts[0] += valid.sum(0)
         self.coalition_counts[1] += ((coalitions == labels[:, None]) & valid).sum(0)
@@ -109,10 +112,10 @@ class ComparisonBuilder:
             "compare_modalities": self.second_modalities,
             "compared": self.compared,
             "agreed": self.agreed,
-            "agreement": _ratio(self.agreed, self.compared),
+            "agreement": ratio(self.agreed, self.compared),
             "labelled": labelled,
-            "accuracy": _ratio(right_a.sum(), labelled),
-            "compare_accuracy": _ratio(right_b.sum(), labelled),
+            "accuracy": ratio(right_a.sum(), labelled),
+            "compare_accuracy": ratio(right_b.sum(), labelled),
             "both_right": both,
             "only_model_right": only_a,
             "only_compare_right": only_b,
@@ -137,7 +140,7 @@ class ComparisonBuilder:
             "compare_coalitions": {
                 name: {
                     "count": int(self.coalition_counts[0, k]),
-                    "accuracy": _ratio(self.coalition_counts[1, k], self.coalition_counts[0, k]),
+                    "accuracy": ratio(self.coalition_counts[1, k], self.coalition_counts[0, k]),
                 }
                 for k, name in enumerate(self.coalitions)
             },
@@ -145,7 +148,7 @@ class ComparisonBuilder:
 
 
 def _class_entry(count, right_a, right_b) -> dict[str, Any]:
-    first, second = _ratio(right_a, count), _ratio(right_b, count)
+    first, second = ratio(right_a, count), ratio(right_b, count)
     return {
         "count": int(count),
         "accuracy": first,
@@ -161,31 +164,15 @@ def _shares(batch, modalities: list[str], prefix: str, rows: np.ndarray):
         empty = np.zeros((int(rows.sum()), 0))
         return empty, empty.astype(bool)
     columns = [batch.column(f"{prefix}{m}") for m in modalities]
-    present = np.stack([_numpy(pc.is_valid(c)) for c in columns], 1)[rows]
-    magnitude = np.abs(np.stack([_numpy(c.fill_null(0.0)) for c in columns], 1)[rows])
+    present = np.stack([to_numpy(pc.is_valid(c)) for c in columns], 1)[rows]
+    magnitude = np.abs(np.stack([to_numpy(c.fill_null(0.0)) for c in columns], 1)[rows])
     total = magnitude.sum(1, keepdims=True)
     shares = np.divide(magnitude, total, out=np.zeros_like(magnitude), where=total > 0)
     return shares, present
 
 
 def _mean_shares(sums: np.ndarray, count, modalities: list[str]) -> dict[str, float | None]:
-    return {m: _ratio(sums[j], count) for j, m in enumerate(modalities)}
-
-
-def _numpy(column) -> np.ndarray:
-    return column.to_numpy(zero_copy_only=False)
-
-
-def _matrix(column, rows: np.ndarray) -> np.ndarray:
-    """The chosen rows of a fixed-size-list column (null on rows not chosen) as (N, K)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    chosen = column.filter(pa.array(rows))
-    return chosen.flatten().to_numpy(zero_copy_only=False).reshape(-1, column.type.list_size)
-
-
-def _ratio(numerator, denominator) -> float | None:
-    return float(numerator) / float(denominator) if denominator else None
+    return {m: ratio(sums[j], count) for j, m in enumerate(modalities)}
 
 
 def format_comparison(comparison: dict[str, Any]) -> list[str]:
@@ -193,19 +180,19 @@ def format_comparison(comparison: dict[str, Any]) -> list[str]:
     a, b = comparison["model"] or "A", comparison["compare_model"] or "B"
     lines = [
         f"Compared with {b} on {comparison['compared']} records both analysed: "
-        f"they agree on {_percent(comparison['agreement'])} "
+        f"they agree on {percent(comparison['agreement'])} "
         f"({comparison['compared'] - comparison['agreed']} disagreements)",
     ]
     if comparison["accuracy"] is not None:
         lines.append(
-            f"Accuracy {a} {_percent(comparison['accuracy'])}, {b} "
-            f"{_percent(comparison['compare_accuracy'])}; only {a} right "
+            f"Accuracy {a} {percent(comparison['accuracy'])}, {b} "
+            f"{percent(comparison['compare_accuracy'])}; only {a} right "
             f"{comparison['only_model_right']}, only {b} right {comparison['only_compare_right']}"
         )
         lines.append(
             f"Per class ({a} / {b}): "
             + ", ".join(
-                f"{label} {_percent(e['accuracy'])}/{_percent(e['compare_accuracy'])}"
+                f"{label} {percent(e['accuracy'])}/{percent(e['compare_accuracy'])}"
                 for label, e in comparison["per_class"].items()
                 if e["count"]
             )
@@ -213,7 +200,7 @@ def format_comparison(comparison: dict[str, Any]) -> list[str]:
         lines.append(
             f"{b} accuracy by coalition: "
             + ", ".join(
-                f"{name} {_percent(e['accuracy'])}"
+                f"{name} {percent(e['accuracy'])}"
                 for name, e in comparison["compare_coalitions"].items()
                 if e["count"]
             )
@@ -221,13 +208,9 @@ def format_comparison(comparison: dict[str, Any]) -> list[str]:
     lines.append(f"Mean Shapley share, {a} | {b}, by {comparison['reliance_by']}:")
     for label, entry in comparison["reliance"].items():
         if entry["count"]:
-            first = ", ".join(f"{m} {_percent(v)}" for m, v in entry["shapley_share"].items())
+            first = ", ".join(f"{m} {percent(v)}" for m, v in entry["shapley_share"].items())
             second = ", ".join(
-                f"{m} {_percent(v)}" for m, v in entry["compare_shapley_share"].items()
+                f"{m} {percent(v)}" for m, v in entry["compare_shapley_share"].items()
             )
             lines.append(f"  {label:<10} {first} | {second}")
     return lines
-
-
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"

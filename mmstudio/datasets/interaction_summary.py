@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from mmstudio.datasets.figures import ratio
+
 VERDICTS = ("agreement", "alone_first", "alone_second", "neither")
 _AGREEMENT, _FIRST, _SECOND, _NEITHER = range(len(VERDICTS))
 
@@ -143,11 +145,11 @@ class InteractionSummary:
         for p, pair in enumerate(self.pairs):
             n = int(counts[p])
             first, second = (self.modalities[i] for i in pair)
-            share = [_ratio(verdicts[p, v], n) for v in range(len(VERDICTS))]
+            share = [ratio(verdicts[p, v], n) for v in range(len(VERDICTS))]
             pairs[self.names[pair]] = {
                 "count": n,
-                "shapley_interaction": _ratio(tally.shapley_interaction[rows, p].sum(), n),
-                "moebius": _ratio(tally.moebius[rows, p].sum(), n),
+                "shapley_interaction": ratio(tally.shapley_interaction[rows, p].sum(), n),
+                "moebius": ratio(tally.moebius[rows, p].sum(), n),
                 "agreement": share[_AGREEMENT],
                 "alone": {first: share[_FIRST], second: share[_SECOND]},
                 "neither": share[_NEITHER],
@@ -156,7 +158,7 @@ class InteractionSummary:
         higher = {
             self.names[s]: {
                 "count": int(higher_counts[h]),
-                "moebius": _ratio(tally.higher[rows, h].sum(), higher_counts[h]),
+                "moebius": ratio(tally.higher[rows, h].sum(), higher_counts[h]),
             }
             for h, s in enumerate(self.higher)
         }
@@ -193,10 +195,6 @@ def reading(pooled: dict[str, Any]) -> str:
     shares.update({f"{m} alone": share for m, share in pooled["alone"].items()})
     ranked = sorted(((v, k) for k, v in shares.items() if v > 0), reverse=True)
     return " · ".join(f"{name} {value:.0%}" for value, name in ranked)
-
-
-def _ratio(numerator, denominator) -> float | None:
-    return float(numerator) / float(denominator) if denominator else None
 
 
 def format_interactions(section: dict[str, Any]) -> list[str]:

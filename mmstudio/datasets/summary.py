@@ -12,6 +12,7 @@ modality in it.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmstudio.datasets.comparison_summary import comparison_builder, format_comparison
+from mmstudio.datasets.figures import list_matrix, percent, ratio, to_numpy
 from mmstudio.datasets.interaction_summary import InteractionSummary, format_interactions
 from mmstudio.datasets.schema import layout_of
 from mmstudio.datasets.store import ResultsStore
@@ -72,33 +74,35 @@ class SummaryBuilder:
         self.records += batch.num_rows
         if self.comparison is not None:
             self.comparison.add(batch)
-        failed = _numpy(pc.is_valid(batch.column("error")))
+        failed = to_numpy(pc.is_valid(batch.column("error")))
         self._add_errors(batch, failed)
         ok = ~failed
         if not ok.any():
             return
-        predicted = _numpy(batch.column("predicted_index").fill_null(-1))[ok]
-        labels = _numpy(batch.column("label_index").fill_null(-1))[ok]
-        present = np.stack([_numpy(batch.column(f"present_{m}")) for m in self.modalities], 1)
+        predicted = to_numpy(batch.column("predicted_index").fill_null(-1))[ok]
+        labels = to_numpy(batch.column("label_index").fill_null(-1))[ok]
+        present = np.stack([to_numpy(batch.column(f"present_{m}")) for m in self.modalities], 1)
         present = present.astype(bool)[ok]
         shares, weights = self._reliance(batch, ok, present)
         self.by_prediction.add(predicted, shares, weights)
         # flatten() skips the null lists of error rows, so its rows are the analysed ones.
-        self.interactions.add(_matrix(batch.column("coalition_values")), present, labels, predicted)
+        self.interactions.add(
+            list_matrix(batch.column("coalition_values")), present, labels, predicted
+        )
         known = labels >= 0
         self.labelled += int(known.sum())
-        has_label = _numpy(pc.is_valid(batch.column("label")))[ok]
+        has_label = to_numpy(pc.is_valid(batch.column("label")))[ok]
         self.unknown_labels += int((~known & has_label).sum())
         if not known.any():
             return
         labels, predicted, present = labels[known], predicted[known], present[known]
-        confidence = _numpy(batch.column("confidence"))[ok][known]
+        confidence = to_numpy(batch.column("confidence"))[ok][known]
         correct = predicted == labels
         np.add.at(self.confusion, (labels, predicted), 1)
         self._add_calibration(confidence, correct)
         self.by_label.add(labels, shares[known], weights[known])
         # flatten() skips the null lists of error rows, so its rows are the analysed ones.
-        coalition_predictions = _matrix(batch.column("coalition_predictions"))[known]
+        coalition_predictions = list_matrix(batch.column("coalition_predictions"))[known]
         self._add_coalitions(coalition_predictions, labels, present)
         chosen = np.zeros(batch.num_rows, dtype=bool)
         chosen[np.flatnonzero(ok)[known]] = True
@@ -120,13 +124,13 @@ class SummaryBuilder:
         """Per analysed row: each modality's share of the absolute Shapley values, and its
         fusion weight (absent modalities 0; weights NaN for models without them)."""
         shapley = np.stack(
-            [_numpy(batch.column(f"shapley_{m}").fill_null(0.0)) for m in self.modalities], 1
+            [to_numpy(batch.column(f"shapley_{m}").fill_null(0.0)) for m in self.modalities], 1
         )[ok]
         magnitude = np.abs(shapley) * present
         total = magnitude.sum(1, keepdims=True)
         shares = np.divide(magnitude, total, out=np.zeros_like(magnitude), where=total > 0)
         weights = np.stack(
-            [_numpy(batch.column(f"weight_{m}")).astype(np.float64) for m in self.modalities], 1
+            [to_numpy(batch.column(f"weight_{m}")).astype(np.float64) for m in self.modalities], 1
         )[ok]
         weights = np.where(present, weights, 0.0)
         return shares, weights
@@ -188,9 +192,9 @@ class SummaryBuilder:
             "errors": self.errors,
             "labelled": self.labelled,
             "labels_unknown_to_model": self.unknown_labels,
-            "accuracy": _ratio(right.sum(), counts.sum()),
+            "accuracy": ratio(right.sum(), counts.sum()),
             "per_class": {
-                label: {"count": int(counts[i]), "accuracy": _ratio(right[i], counts[i])}
+                label: {"count": int(counts[i]), "accuracy": ratio(right[i], counts[i])}
                 for i, label in enumerate(self.labels)
             },
             "confusion": {
@@ -202,13 +206,13 @@ class SummaryBuilder:
             "coalitions": {
                 name: {
                     "count": int(self.coalition_counts[0, k]),
-                    "accuracy": _ratio(self.coalition_counts[1, k], self.coalition_counts[0, k]),
+                    "accuracy": ratio(self.coalition_counts[1, k], self.coalition_counts[0, k]),
                 }
                 for k, name in enumerate(self.coalitions)
             },
             "slices": {
                 name[len("meta_") :]: {
-                    str(value): {"count": n, "accuracy": _ratio(hits, n)}
+                    str(value): {"count": n, "accuracy": ratio(hits, n)}
                     for value, (n, hits) in sorted(values.items(), key=lambda kv: str(kv[0]))
                 }
                 for name, values in self.slices.items()
@@ -254,30 +258,12 @@ class _Reliance:
             n = int(self.counts[i])
             out[label] = {
                 "count": n,
-                "shapley_share": {
-                    m: _ratio(self.shares[i, j], n) for j, m in enumerate(modalities)
-                },
+                "shapley_share": {m: ratio(self.shares[i, j], n) for j, m in enumerate(modalities)},
                 "fusion_weight": {
-                    m: _finite(_ratio(self.weights[i, j], n)) for j, m in enumerate(modalities)
+                    m: _finite(ratio(self.weights[i, j], n)) for j, m in enumerate(modalities)
                 },
             }
         return out
-
-
-def _numpy(column) -> np.ndarray:
-    return column.to_numpy(zero_copy_only=False)
-
-
-def _matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """A fixed-size-list column without nulls as an (N, K) array."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    width = column.type.list_size
-    return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
-
-
-def _ratio(numerator, denominator) -> float | None:
-    return float(numerator) / float(denominator) if denominator else None
 
 
 def _finite(value: float | None) -> float | None:
@@ -294,6 +280,37 @@ def builder_of(store: ResultsStore) -> SummaryBuilder | None:
     for batch in dataset.to_batches(columns=columns):
         builder.add(batch)
     return builder
+
+
+class RunningSummary:
+    """The summary of a running analysis's rows, kept up to date beside the run (the studio
+    keeps it in its worker thread, so the window never builds one). A summary costs
+    milliseconds per call whatever the rows, so rows are gathered and added every ``seconds``
+    (and on the last step); each step that does so carries the summary in its
+    ``Progress.summary``, the first step included. Built before the run starts, so the rows of
+    an earlier run it resumes are read before this run writes any."""
+
+    def __init__(self, store: ResultsStore, seconds: float):
+        self.builder = builder_of(store)
+        self.seconds = seconds
+        self.pending: list[pa.Table] = []
+        self.last = -seconds
+
+    def update(self, progress) -> None:
+        """Take a ``Progress`` step's rows; set its ``summary`` when one is due."""
+        if progress.rows is not None:
+            self.pending.append(progress.rows)
+        last_step = progress.rows is None
+        if not (last_step or time.monotonic() - self.last >= self.seconds):
+            return
+        if self.pending:
+            if self.builder is None:
+                self.builder = SummaryBuilder(self.pending[0].schema)
+            self.builder.add(pa.concat_tables(self.pending))
+            self.pending = []
+        self.last = time.monotonic()
+        if self.builder is not None:
+            progress.summary = self.builder.result()
 
 
 def summarize(results: str | Path | ResultsStore) -> dict[str, Any]:
@@ -324,21 +341,21 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(
             "Per class: "
             + ", ".join(
-                f"{label} {_percent(entry['accuracy'])}"
+                f"{label} {percent(entry['accuracy'])}"
                 for label, entry in summary["per_class"].items()
             )
         )
         lines.append("Accuracy by coalition of modalities (records that have them):")
         for name, entry in summary["coalitions"].items():
-            lines.append(f"  {name:<20} {_percent(entry['accuracy']):>7}  (n={entry['count']})")
+            lines.append(f"  {name:<20} {percent(entry['accuracy']):>7}  (n={entry['count']})")
         for column, values in summary["slices"].items():
-            shown = ", ".join(f"{v} {_percent(e['accuracy'])}" for v, e in list(values.items())[:8])
+            shown = ", ".join(f"{v} {percent(e['accuracy'])}" for v, e in list(values.items())[:8])
             more = f" and {len(values) - 8} more" if len(values) > 8 else ""
             lines.append(f"By {column}: {shown}{more}")
     lines.append(f"Mean Shapley share per modality, by {summary['reliance_by']}:")
     for label, entry in summary["reliance"].items():
         if entry["count"]:
-            shares = ", ".join(f"{m} {_percent(v)}" for m, v in entry["shapley_share"].items())
+            shares = ", ".join(f"{m} {percent(v)}" for m, v in entry["shapley_share"].items())
             lines.append(f"  {label:<10} {shares}")
     if "interactions" in summary:
         lines += format_interactions(summary["interactions"])
@@ -355,7 +372,3 @@ def format_summary(summary: dict[str, Any]) -> str:
     if "comparison" in summary:
         lines.extend(format_comparison(summary["comparison"]))
     return "\n".join(lines)
-
-
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"

@@ -29,6 +29,7 @@ import numpy as np
 
 from mmstudio.datasets.analysed_rows import AnalysedRows
 from mmstudio.datasets.batch import read_error
+from mmstudio.datasets.figures import percent
 from mmstudio.explain.swaps import swapped
 
 # 500 swaps per modality put each rate within about ±4.4 points (95%, the worst case
@@ -208,12 +209,8 @@ def format_swap_test(section: dict[str, Any]) -> list[str]:
             lines.append(f"  {modality:<8} not measured: {entry.get('note', 'every swap failed')}")
             continue
         lines.append(
-            f"  {modality:<8} {_percent(entry['changed']):>6} / "
-            f"{_percent(entry['follows_donor_class']):>6} / "
-            f"{_percent(entry['follows_donor_alone']):>6}  (n={entry['n']})"
+            f"  {modality:<8} {percent(entry['changed'], 0):>6} / "
+            f"{percent(entry['follows_donor_class'], 0):>6} / "
+            f"{percent(entry['follows_donor_alone'], 0):>6}  (n={entry['n']})"
         )
     return lines
-
-
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"

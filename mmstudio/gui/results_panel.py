@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio.gui import colormaps
+from mmstudio.gui.map_steps import map_steps
 from mmstudio.inputs import Sample
 from mmstudio.result import Analysis
 
@@ -202,29 +203,16 @@ class ResultsPanel(QWidget):
             return
         (analysis, sample, expected, note, request_id), self._held = self._held, None
         self._render_id = request_id
-        present = analysis.present
+        maps = map_steps(analysis, sample, self.image_map, self.text_map, self.audio_map)
         notes = " · ".join(filter(None, [note, *(f"Note: {n}" for n in analysis.notes)]))
         self._stages = [
             lambda: self._show_first(analysis, expected, notes),
             lambda: self.contributions.show_shapley(analysis),
             lambda: self.contributions.show_interactions(analysis),
             lambda: self.contributions.show_weights(analysis),
-            lambda: self.image_map.show_map(
-                sample.image if "image" in present else None,
-                analysis.image_heatmap,
-                analysis.heatmap_method,
-            ),
-            lambda: self.audio_map.show_map(
-                sample.audio if "audio" in present else None,
-                analysis.spectrogram,
-                analysis.audio_heatmap,
-                analysis.spectrogram_hop_seconds,
-            ),
-            lambda: self.text_map.show_map(
-                analysis.tokens if "text" in present else [],
-                analysis.token_weights,
-                analysis.text_heatmap_method,
-            ),
+            maps["image"],
+            maps["audio"],
+            maps["text"],
             lambda: self.fusion_map.show_analysis(analysis),
         ]
         self._run_next_stage()

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from mmstudio.gui.audio_view import AudioMapView
 from mmstudio.gui.contribution_view import ContributionView
 from mmstudio.gui.image_view import ImageMapView
+from mmstudio.gui.map_steps import map_steps
 from mmstudio.gui.prediction_view import PredictionView
 from mmstudio.gui.text_view import TextMapView
 from mmstudio.inputs import Sample
@@ -100,29 +101,16 @@ class AnalysisColumn(QWidget):
     def stages(self, side: Side, shown: set[str]) -> list[Callable[[], None]]:
         """The steps that draw ``side``, one view each; ``shown``: the modalities whose maps
         take room (those of either column, so that the two columns' maps stay level)."""
-        analysis, sample = side.analysis, side.sample
-        present = analysis.present
+        analysis = side.analysis
+        maps = map_steps(analysis, side.sample, self.image_map, self.text_map, self.audio_map)
         return [
             lambda: self._show_title(side.title, shown),
             lambda: self.prediction.show_analysis(analysis),
             lambda: self.contributions.show_shapley(analysis),
             lambda: self.contributions.show_interactions(analysis),
-            lambda: self.image_map.show_map(
-                sample.image if "image" in present else None,
-                analysis.image_heatmap,
-                analysis.heatmap_method,
-            ),
-            lambda: self.text_map.show_map(
-                analysis.tokens if "text" in present else [],
-                analysis.token_weights,
-                analysis.text_heatmap_method,
-            ),
-            lambda: self.audio_map.show_map(
-                sample.audio if "audio" in present else None,
-                analysis.spectrogram,
-                analysis.audio_heatmap,
-                analysis.spectrogram_hop_seconds,
-            ),
+            maps["image"],
+            maps["text"],
+            maps["audio"],
         ]
 
     def _show_title(self, title: str, shown: set[str]) -> None:

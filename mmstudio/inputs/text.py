@@ -66,6 +66,10 @@ def _strip_controls(text: str) -> tuple[str, int, int]:
     return "".join(kept), removed, bidi
 
 
+# What a text that normalises to nothing is told, from a file or typed.
+NO_TEXT = "there is no text in it (only spaces or control characters)"
+
+
 def load_text_file(
     path: str | Path, *, max_bytes: int = MAX_TEXT_FILE_BYTES, require_text: bool = False
 ) -> str:
@@ -80,7 +84,7 @@ def load_text_file(
         )
     text = _decode_text(data, label)
     if require_text and not normalize_text(text)[0]:
-        raise InputError("there is no text in it (only spaces or control characters)", label)
+        raise InputError(NO_TEXT, label)
     return text
 
 

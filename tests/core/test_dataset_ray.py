@@ -41,6 +41,17 @@ def ray_instance():
     ray.shutdown()
 
 
+def _same_schema_and_ids(local_out, ray_out):
+    """Both engines' rows by id, once their schemas (metadata included) and ids are equal."""
+    from mmstudio.datasets.store import ResultsStore
+
+    local, ray = ResultsStore(local_out), ResultsStore(ray_out)
+    assert ray.schema().equals(local.schema()) and ray.schema().metadata == local.schema().metadata
+    local_rows, ray_rows = _rows(local_out), _rows(ray_out)
+    assert sorted(ray_rows) == sorted(local_rows)
+    return local_rows, ray_rows
+
+
 def _rows(out) -> dict[str, dict]:
     table = pads.dataset(str(out)).to_table()
     return {row["id"]: row for row in table.to_pylist()}
@@ -51,7 +62,6 @@ def test_ray_engine_rows_equal_the_local_engine_rows(ray_instance, tmp_path):
     from mmstudio.datasets.engine import LocalAnalysis
     from mmstudio.datasets.ray_engine import RayAnalysis
     from mmstudio.datasets.records import read_records
-    from mmstudio.datasets.store import ResultsStore
     from mmstudio.models.registry import get_model
 
     data = write_dataset(tmp_path / "data", count=40)
@@ -62,10 +72,7 @@ def test_ray_engine_rows_equal_the_local_engine_rows(ray_instance, tmp_path):
     written = RayAnalysis(None, dataset, ray_out, batch_size=8, actors=2, device="cpu").run()
 
     assert written == len(dataset.records)
-    local, ray = ResultsStore(local_out), ResultsStore(ray_out)
-    assert ray.schema().equals(local.schema()) and ray.schema().metadata == local.schema().metadata
-    local_rows, ray_rows = _rows(local_out), _rows(ray_out)
-    assert sorted(ray_rows) == sorted(local_rows)
+    local_rows, ray_rows = _same_schema_and_ids(local_out, ray_out)
     for record_id, expected in local_rows.items():
         got = ray_rows[record_id]
         for column, value in expected.items():
@@ -88,7 +95,6 @@ def test_ray_engine_compares_two_models_with_the_local_engines_rows(ray_instance
     from mmstudio.datasets.engine import LocalAnalysis
     from mmstudio.datasets.ray_engine import RayAnalysis
     from mmstudio.datasets.records import read_records
-    from mmstudio.datasets.store import ResultsStore
     from mmstudio.inputs.errors import InputError
     from mmstudio.models import save_checkpoint
     from tests.core.helpers import tiny_model
@@ -104,10 +110,7 @@ def test_ray_engine_compares_two_models_with_the_local_engines_rows(ray_instance
         None, dataset, ray_out, batch_size=8, actors=2, device="cpu", compare=str(second)
     ).run()
 
-    local, ray = ResultsStore(local_out), ResultsStore(ray_out)
-    assert ray.schema().equals(local.schema()) and ray.schema().metadata == local.schema().metadata
-    local_rows, ray_rows = _rows(local_out), _rows(ray_out)
-    assert sorted(ray_rows) == sorted(local_rows)
+    local_rows, ray_rows = _same_schema_and_ids(local_out, ray_out)
     for record_id, expected in local_rows.items():
         got = ray_rows[record_id]
         for column in ("compare_predicted", "compare_error", "agree", "compare_correct"):

@@ -8,7 +8,8 @@ import pytest
 
 from mmstudio.analysis import load_analyzer
 from mmstudio.gui.settings import StudioSettings
-from tests.gui.helpers import DIGIT_LABELS, digit_image
+from tests.core.helpers import tiny_model
+from tests.gui.helpers import digit_image
 from tests.gui.test_main_window import analysed
 
 pytestmark = pytest.mark.gui
@@ -18,23 +19,10 @@ TIMEOUT = 60_000
 @pytest.fixture(scope="module")
 def late_model_dir(tmp_path_factory):
     """A second tiny model of another fusion strategy (late: averaged unimodal heads)."""
-    import torch
+    from mmstudio.models import save_checkpoint
 
-    from mmstudio.models import FusionConfig, FusionNet, save_checkpoint
-
-    torch.manual_seed(5)
-    config = FusionConfig(
-        labels=DIGIT_LABELS,
-        fusion="late",
-        dim=32,
-        fusion_heads=2,
-        text_heads=2,
-        text_layers=1,
-        tensor_rank_dim=4,
-        name="tiny-late",
-        description="random weights, for tests",
-    )
-    return save_checkpoint(FusionNet(config).eval(), tmp_path_factory.mktemp("late") / "late")
+    model = tiny_model("late", seed=5, name="tiny-late", description="random weights, for tests")
+    return save_checkpoint(model, tmp_path_factory.mktemp("late") / "late")
 
 
 def _compared(qtbot, window, action):

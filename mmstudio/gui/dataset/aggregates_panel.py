@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio.datasets.figures import percent
 from mmstudio.gui.theme import NEGATIVE_COLOR, POSITIVE_COLOR
 
 ALL_CLASSES = "all"
@@ -35,10 +36,6 @@ def _table(name: str, headers: list[str]) -> QTableWidget:
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     table.setMinimumHeight(TABLE_HEIGHT)
     return table
-
-
-def _percent(value) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
 
 
 def signed_colour(value: float, scale: float) -> QColor:
@@ -94,11 +91,11 @@ class InteractionsTable(QTableWidget):
         item.setBackground(QBrush(signed_colour(value, scale)))
         lines = [f"{name}, {label}: {term['count']} records", f"Möbius synergy {value:+.3f}"]
         if "shapley_interaction" in term:
-            alone = ", ".join(f"{m} alone {_percent(s)}" for m, s in term["alone"].items())
+            alone = ", ".join(f"{m} alone {percent(s, 0)}" for m, s in term["alone"].items())
             lines += [
                 f"Shapley interaction {term['shapley_interaction']:+.3f}",
-                f"agreement {_percent(term['agreement'])}, {alone}, "
-                f"neither {_percent(term['neither'])}",
+                f"agreement {percent(term['agreement'], 0)}, {alone}, "
+                f"neither {percent(term['neither'], 0)}",
             ]
         item.setToolTip("\n".join(lines))
         return item
@@ -152,7 +149,7 @@ class FollowUpTables(QWidget):
                 rates = [
                     entry[k] for k in ("changed", "follows_donor_class", "follows_donor_alone")
                 ]
-                cells = [modality, str(entry["n"]), *(_percent(r) for r in rates)]
+                cells = [modality, str(entry["n"]), *(percent(r, 0) for r in rates)]
             else:
                 note = entry.get("note", "every swap failed")
                 cells = [modality, "0", f"not measured: {note}", "", ""]
@@ -182,7 +179,7 @@ class FollowUpTables(QWidget):
                 str(entry["n"]),
                 f"{entry['area_mean']:+.3f} (std {entry['area_std']:.3f})",
                 f"{low:+.3f} to {high:+.3f}",
-                _percent(entry["beats_random"]),
+                percent(entry["beats_random"], 0),
                 entry["map"],
             ]
             for column, text in enumerate(cells):

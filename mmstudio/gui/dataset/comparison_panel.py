@@ -9,16 +9,13 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
+from mmstudio.datasets.figures import percent
 from mmstudio.gui.plotting import pg, static_plot
 from mmstudio.gui.theme import MODALITY_COLORS, style_plot
 
 FIRST_COLOR, SECOND_COLOR = "#4C78A8", "#E45756"
 # Each class has two bars, the loaded model's at -OFFSET and the compared model's at +OFFSET.
 OFFSET, WIDTH = 0.2, 0.38
-
-
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
 
 
 class ComparisonPanel(QWidget):
@@ -58,13 +55,13 @@ class ComparisonPanel(QWidget):
         compared = comparison["compared"]
         text = (
             f"Compared with <b>{second}</b>: the models agree on "
-            f"<b>{_percent(comparison['agreement'])}</b> of {compared:,} records "
+            f"<b>{percent(comparison['agreement'])}</b> of {compared:,} records "
             f"({compared - comparison['agreed']:,} disagree)"
         )
         if comparison["accuracy"] is not None:
             text += (
-                f" · accuracy {first} {_percent(comparison['accuracy'])}, {second} "
-                f"{_percent(comparison['compare_accuracy'])} · only {first} right "
+                f" · accuracy {first} {percent(comparison['accuracy'])}, {second} "
+                f"{percent(comparison['compare_accuracy'])} · only {first} right "
                 f"{comparison['only_model_right']:,}, only {second} right "
                 f"{comparison['only_compare_right']:,}"
             )

@@ -13,10 +13,8 @@ the window's device, and every row holds both models' answers; the cache key inc
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import pyarrow as pa
 from PySide6.QtCore import QObject, Signal
 
 from mmstudio.analysis import Analyzer, load_analyzer
@@ -24,7 +22,7 @@ from mmstudio.datasets.cache import cached_results_path
 from mmstudio.datasets.engine import LocalAnalysis, Progress
 from mmstudio.datasets.records import read_records
 from mmstudio.datasets.store import ResultsStore
-from mmstudio.datasets.summary import SummaryBuilder, builder_of
+from mmstudio.datasets.summary import RunningSummary
 from mmstudio.gui.service import AnalysisService
 
 _OPENED = "opened"
@@ -97,7 +95,7 @@ class ServiceDatasetJob(QObject):
             compare=second,
         )
         yield (_OPENED, results)
-        summary = _RunningSummary(ResultsStore(results))
+        summary = RunningSummary(ResultsStore(results), SUMMARY_SECONDS)
         for progress in engine.steps():
             summary.update(progress)
             yield progress
@@ -124,31 +122,3 @@ class ServiceDatasetJob(QObject):
         if self._mine(job_id):
             self.done = True
             self.finished.emit(self.last)
-
-
-class _RunningSummary:
-    """The summary of a run's rows, kept in the worker thread so the window never builds
-    one: a summary costs milliseconds per call whatever the rows, so rows are gathered and
-    added about once a second (and on the last step), each step that does so carrying it.
-    Built before the run starts, so the rows of an earlier run it resumes are read before
-    this run writes any."""
-
-    def __init__(self, store: ResultsStore):
-        self.builder = builder_of(store)
-        self.pending: list[pa.Table] = []
-        self.last = -SUMMARY_SECONDS  # the first step carries one: the window never builds it
-
-    def update(self, progress: Progress) -> None:
-        if progress.rows is not None:
-            self.pending.append(progress.rows)
-        last_step = progress.rows is None
-        if not (last_step or time.monotonic() - self.last >= SUMMARY_SECONDS):
-            return
-        if self.pending:
-            if self.builder is None:
-                self.builder = SummaryBuilder(self.pending[0].schema)
-            self.builder.add(pa.concat_tables(self.pending))
-            self.pending = []
-        self.last = time.monotonic()
-        if self.builder is not None:
-            progress.summary = self.builder.result()
