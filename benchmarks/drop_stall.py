@@ -56,7 +56,7 @@ def measure(case_name: str, folder: Path) -> dict:
     """Runs in the child: build the case's file, drop it on a warmed-up window, measure."""
     from PySide6.QtCore import QEventLoop, Qt, QTimer
 
-    from mmstudio.gui.app import create_application
+    from mmstudio.gui.shell.app import create_application
     from tests.badinput.corpus import load_cases
     from tests.badinput.files import digit_picture, save_picture
     from tests.badinput.run_cases import PeakMemory, status_bytes
@@ -70,7 +70,7 @@ def measure(case_name: str, folder: Path) -> dict:
     warm_up = save_picture(folder / "warm_up.png", digit_picture())
 
     app = create_application()
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.main_window import MainWindow
 
     window = MainWindow(None, "cpu")
     window.resize(1440, 900)

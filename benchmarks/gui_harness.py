@@ -10,10 +10,10 @@ HEARTBEAT_MS = 10
 
 def ready_window(model: str | None, device: str = "cpu", size: tuple[int, int] = (1440, 900)):
     """(QApplication, MainWindow) once the window is shown and its model is loaded."""
-    from mmstudio.gui.app import create_application
+    from mmstudio.gui.shell.app import create_application
 
     app = create_application()
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.main_window import MainWindow
 
     window = MainWindow(model, device)
     window.resize(*size)

@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--model", default="digits")
     args = parser.parse_args(argv)
-    from mmstudio.gui.app import create_application
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.app import create_application
+    from mmstudio.gui.shell.main_window import MainWindow
 
     app = create_application()
     window = MainWindow(model=args.model, device="cpu")

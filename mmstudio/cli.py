@@ -160,7 +160,7 @@ def _run_gui(args) -> int:
     problem = xcb_problem()
     if problem:
         return _fail(problem)
-    from mmstudio.gui.app import run
+    from mmstudio.gui.shell.app import run
 
     return run(model=args.model, device=args.device)
 

@@ -11,7 +11,7 @@ __all__ = ["run"]
 
 def __getattr__(name: str):
     if name == "run":
-        from mmstudio.gui.app import run
+        from mmstudio.gui.shell.app import run
 
         return run
     raise AttributeError(f"module 'mmstudio.gui' has no attribute {name!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mmstudio.gui.launch import LaunchOptions
+from mmstudio.gui.shell.launch import LaunchOptions
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"mmstudio: {problem}", file=sys.stderr)
         return 2
-    from mmstudio.gui.app import run
+    from mmstudio.gui.shell.app import run
 
     launch = LaunchOptions(
         example=args.example,

@@ -31,8 +31,10 @@ def corpus_window(qapp, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(settings))
         patch.setenv("MMSTUDIO_SETTINGS_DIR", str(settings))
-        patch.setattr("mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)")
-        from mmstudio.gui.main_window import MainWindow
+        patch.setattr(
+            "mmstudio.gui.inputs.microphone.probe", lambda refresh=False: "No microphone (test)"
+        )
+        from mmstudio.gui.shell.main_window import MainWindow
 
         window = MainWindow(
             model=str(save_tiny_model(tmp_path_factory.mktemp("model"))), device="cpu"
@@ -50,7 +52,7 @@ def corpus_window(qapp, tmp_path_factory):
 
 
 def _input_for(window, path):
-    from mmstudio.gui.mime import kind_of_path
+    from mmstudio.gui.inputs.mime import kind_of_path
 
     kind = kind_of_path(path) or "image"
     return kind, {

@@ -142,7 +142,7 @@ def test_the_analyzers_interactions_equal_shapiq_on_a_model(fusion):
 
 def test_the_analyzers_interactions_equal_shapiq_on_the_shipped_model():
     require_or_skip(get_entry("digits").available, "the shipped digits weights are missing")
-    from mmstudio.gui.examples import find_example, load_examples
+    from mmstudio.gui.inputs.examples import find_example, load_examples
     from mmstudio.inputs import load_audio, load_image
     from mmstudio.inputs.sample import Sample
 

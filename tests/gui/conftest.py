@@ -71,9 +71,9 @@ def input_files(tmp_path_factory):
 def window(qtbot, tiny_model_dir, monkeypatch):
     """The main window with the tiny model loaded and no microphone (probing is made instant)."""
     monkeypatch.setattr(
-        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
+        "mmstudio.gui.inputs.microphone.probe", lambda refresh=False: "No microphone (test)"
     )
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.main_window import MainWindow
 
     win = MainWindow(model=str(tiny_model_dir), device="cpu")
     qtbot.addWidget(win)
@@ -89,10 +89,10 @@ def studio(qtbot, monkeypatch, tmp_path):
 
     require_or_skip(get_entry("digits").available, "the shipped digits weights are missing")
     monkeypatch.setattr(
-        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
+        "mmstudio.gui.inputs.microphone.probe", lambda refresh=False: "No microphone (test)"
     )
     monkeypatch.setenv("MMSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.main_window import MainWindow
 
     window = MainWindow(model="digits", device="cpu")
     qtbot.addWidget(window)

@@ -20,10 +20,10 @@ SETTLE_MS = 800
 def main(path: str) -> int:
     # A private settings store: the screenshot must not depend on (or change) the user's.
     os.environ.setdefault("MMSTUDIO_SETTINGS_DIR", tempfile.mkdtemp(prefix="mmstudio-shot-"))
-    from mmstudio.gui.app import create_application
-    from mmstudio.gui.examples import Example
-    from mmstudio.gui.launch import save_screenshot
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.inputs.examples import Example
+    from mmstudio.gui.shell.app import create_application
+    from mmstudio.gui.shell.launch import save_screenshot
+    from mmstudio.gui.shell.main_window import MainWindow
     from mmstudio.resources import samples_dir
 
     app = create_application()

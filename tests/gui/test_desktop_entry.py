@@ -10,8 +10,8 @@ from pathlib import Path
 
 from PySide6.QtGui import QImage
 
-from mmstudio.gui.app import create_application
-from mmstudio.gui.icon import DESKTOP_ID
+from mmstudio.gui.shell.app import create_application
+from mmstudio.gui.shell.icon import DESKTOP_ID
 from mmstudio.resources import icons_dir
 
 ROOT = Path(__file__).resolve().parents[2]

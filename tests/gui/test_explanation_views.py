@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmstudio.gui.examples import find_example
+from mmstudio.gui.inputs.examples import find_example
 from mmstudio.models.registry import get_entry
 from tests.conftest import require_or_skip
 
@@ -17,9 +17,9 @@ TIMEOUT = 60_000
 def shipped_window(qtbot, monkeypatch):
     require_or_skip(get_entry("digits").available, "the shipped digits weights are missing")
     monkeypatch.setattr(
-        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
+        "mmstudio.gui.inputs.microphone.probe", lambda refresh=False: "No microphone (test)"
     )
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.main_window import MainWindow
 
     window = MainWindow(model="digits", device="cpu")
     qtbot.addWidget(window)

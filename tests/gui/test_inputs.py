@@ -14,10 +14,10 @@ import pytest
 import soundfile
 from PySide6.QtCore import QMimeData
 
-from mmstudio.gui import microphone
-from mmstudio.gui.audio_input import AudioInput
-from mmstudio.gui.image_input import ImageInput
-from mmstudio.gui.text_input import DEBOUNCE_MS, TextInput
+from mmstudio.gui.inputs import microphone
+from mmstudio.gui.inputs.audio_input import AudioInput
+from mmstudio.gui.inputs.image_input import ImageInput
+from mmstudio.gui.inputs.text_input import DEBOUNCE_MS, TextInput
 from tests.gui.helpers import drop, file_mime, tone
 
 pytestmark = pytest.mark.gui
@@ -82,7 +82,7 @@ class FakeSoundDevice:
 def fake_microphone(monkeypatch):
     fake = FakeSoundDevice(tone(0.5, 500.0))
     monkeypatch.setattr("mmstudio.audio.microphone.load_sounddevice", lambda: fake)
-    monkeypatch.setattr("mmstudio.gui.microphone.load_sounddevice", lambda: fake)
+    monkeypatch.setattr("mmstudio.gui.inputs.microphone.load_sounddevice", lambda: fake)
     return fake
 
 
@@ -124,7 +124,7 @@ def test_image_input_reports_a_drop_without_an_image(qtbot):
 def test_a_newer_load_wins_over_an_older_one_still_decoding(qtbot, input_files, monkeypatch):
     """The first file's decode is held until the second has been shown; its late result and
     its late error are both dropped, so the input shows the last file the user gave it."""
-    import mmstudio.gui.image_input as image_input
+    import mmstudio.gui.inputs.image_input as image_input
 
     release = threading.Event()
     decoded_on = []
@@ -242,7 +242,7 @@ def test_record_is_disabled_when_there_is_no_input_device(qtbot, audio_input, mo
         def query_devices(self, device=None, kind=None):
             raise self.PortAudioError("Error querying device -1")
 
-    monkeypatch.setattr("mmstudio.gui.microphone.load_sounddevice", lambda: NoInput(tone()))
+    monkeypatch.setattr("mmstudio.gui.inputs.microphone.load_sounddevice", lambda: NoInput(tone()))
     audio_input.refresh_microphones()
     assert not audio_input.record_button.isEnabled()
     assert audio_input.record_button.toolTip() == microphone.NO_DEVICE
@@ -274,7 +274,7 @@ def test_recording_keeps_the_take_until_cleared(qtbot, audio_input, fake_microph
 def test_a_silent_recording_is_refused_with_a_reason(qtbot, audio_input, monkeypatch):
     silent = FakeSoundDevice(np.zeros(8000, dtype=np.float32))
     monkeypatch.setattr("mmstudio.audio.microphone.load_sounddevice", lambda: silent)
-    monkeypatch.setattr("mmstudio.gui.microphone.load_sounddevice", lambda: silent)
+    monkeypatch.setattr("mmstudio.gui.inputs.microphone.load_sounddevice", lambda: silent)
     audio_input.refresh_microphones()
     errors = []
     audio_input.error_occurred.connect(errors.append)
@@ -287,7 +287,7 @@ def test_a_silent_recording_is_refused_with_a_reason(qtbot, audio_input, monkeyp
 
 def test_a_recording_reaches_the_model(qtbot, window, fake_microphone, monkeypatch):
     monkeypatch.setattr(
-        "mmstudio.gui.microphone.probe", REAL_PROBE
+        "mmstudio.gui.inputs.microphone.probe", REAL_PROBE
     )  # the window fixture stubbed it
     window.audio_input.refresh_microphones()
     assert window.record_action.isEnabled()

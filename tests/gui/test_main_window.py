@@ -264,9 +264,9 @@ def test_closing_during_an_analysis_stops_the_thread_within_a_second(qtbot, wind
 
 def test_a_model_folder_that_fails_to_load_is_reported_in_the_window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(
-        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
+        "mmstudio.gui.inputs.microphone.probe", lambda refresh=False: "No microphone (test)"
     )
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.main_window import MainWindow
 
     window = MainWindow(model=str(tmp_path / "no-such-model"), device="cpu")
     qtbot.addWidget(window)
@@ -294,9 +294,9 @@ def test_missing_builtin_weights_are_explained_and_nothing_is_predicted(qtbot, m
     )
     monkeypatch.setattr("mmstudio.models.registry.list_models", lambda: [entry])
     monkeypatch.setattr(
-        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
+        "mmstudio.gui.inputs.microphone.probe", lambda refresh=False: "No microphone (test)"
     )
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.main_window import MainWindow
 
     window = MainWindow(device="cpu")
     qtbot.addWidget(window)
@@ -313,7 +313,7 @@ def test_missing_builtin_weights_are_explained_and_nothing_is_predicted(qtbot, m
 
 
 def test_an_example_loads_all_inputs_and_runs_one_analysis(qtbot, window, input_files, monkeypatch):
-    from mmstudio.gui.examples import Example
+    from mmstudio.gui.inputs.examples import Example
 
     example = Example(
         "test example",
@@ -386,7 +386,7 @@ def test_settings_persist_in_the_private_store(qtbot, window, _private_settings,
     window.close()
     saved = window.splitter.saveState()
     assert list(_private_settings.rglob("*.ini")), "settings were not written to the test's folder"
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.main_window import MainWindow
 
     again = MainWindow(model=str(tiny_model_dir), device="cpu")
     qtbot.addWidget(again)
@@ -405,7 +405,7 @@ def test_colormap_and_opacity_reach_the_heatmaps(qtbot, window, input_files):
     window.results.colormap_box.setCurrentText("viridis")
     lut = window.results.image_map.overlay.lut
     assert lut is not None
-    from mmstudio.gui import colormaps
+    from mmstudio.gui.results import colormaps
 
     top = np.asarray(lut)[-1][:3] if not callable(lut) else None
     if top is not None:
@@ -430,7 +430,7 @@ def test_the_status_bar_names_model_device_precision_and_latency(qtbot, window, 
 
 
 def test_about_lists_the_versions(qtbot, window):
-    from mmstudio.gui.about import versions
+    from mmstudio.gui.shell.about import versions
 
     found = versions(window.model_info.device)
     assert set(found) >= {"mmstudio", "Python", "Qt", "PySide6", "PyTorch", "Device"}

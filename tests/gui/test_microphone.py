@@ -44,7 +44,7 @@ def virtual_microphone():
         f"the virtual microphone needs {', '.join(missing)} "
         "(apt install pulseaudio pulseaudio-utils espeak-ng)",
     )
-    from mmstudio.gui import microphone
+    from mmstudio.gui.inputs import microphone
 
     portaudio = microphone.probe()
     require_or_skip(portaudio is None or "PortAudio" not in portaudio, portaudio or "")
@@ -86,7 +86,7 @@ def spoken_seven(tmp_path):
 def test_record_a_spoken_seven_from_the_virtual_microphone(
     qtbot, virtual_microphone, spoken_seven, tiny_model_dir
 ):
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.main_window import MainWindow
 
     trained = TRAINED.is_file()
     window = MainWindow(model=None if trained else str(tiny_model_dir), device="cpu")

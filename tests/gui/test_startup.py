@@ -26,7 +26,7 @@ def _run(code: str) -> str:
 def test_importing_the_gui_does_not_import_torch():
     out = _run("""
         import sys
-        import mmstudio.gui.app, mmstudio.gui.main_window, mmstudio.gui.service
+        import mmstudio.gui.shell.app, mmstudio.gui.shell.main_window, mmstudio.gui.service
         print("torch" in sys.modules)
     """)
     assert out.strip() == "False"
@@ -35,9 +35,9 @@ def test_importing_the_gui_does_not_import_torch():
 def test_the_window_is_shown_before_torch_is_imported(tmp_path):
     out = _run(f"""
         import sys
-        from mmstudio.gui.app import create_application
+        from mmstudio.gui.shell.app import create_application
         app = create_application()
-        from mmstudio.gui.main_window import MainWindow
+        from mmstudio.gui.shell.main_window import MainWindow
         window = MainWindow(model={str(tmp_path)!r}, device="cpu")
         window.show()
         print("torch" in sys.modules)

@@ -9,7 +9,7 @@ import shutil
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
-from mmstudio.gui.examples import Example
+from mmstudio.gui.inputs.examples import Example
 from mmstudio.resources import samples_dir
 from tests.core.analysis_data import write_dataset
 from tests.gui.test_main_window import analysed

@@ -59,9 +59,9 @@ def test_the_unavailable_model_message_names_the_real_problem(qtbot, monkeypatch
     entry, phrases, label = CASES[case]
     monkeypatch.setattr("mmstudio.models.registry.list_models", lambda: [entry])
     monkeypatch.setattr(
-        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
+        "mmstudio.gui.inputs.microphone.probe", lambda refresh=False: "No microphone (test)"
     )
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.main_window import MainWindow
 
     window = MainWindow(model=entry.name, device="cpu")
     qtbot.addWidget(window)

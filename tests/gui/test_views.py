@@ -38,7 +38,7 @@ def analysis(**overrides) -> Analysis:
 
 
 def test_prediction_view_shows_the_top_label_large_and_the_top_five(qtbot):
-    from mmstudio.gui.prediction_view import TOP_K, PredictionView
+    from mmstudio.gui.results.prediction_view import TOP_K, PredictionView
 
     view = PredictionView()
     qtbot.addWidget(view)
@@ -54,7 +54,11 @@ def test_prediction_view_shows_the_top_label_large_and_the_top_five(qtbot):
 
 
 def test_contribution_view_labels_both_measures_and_marks_absent_modalities(qtbot):
-    from mmstudio.gui.contribution_view import SHAPLEY_TITLE, WEIGHTS_TITLE, ContributionView
+    from mmstudio.gui.results.contribution_view import (
+        SHAPLEY_TITLE,
+        WEIGHTS_TITLE,
+        ContributionView,
+    )
 
     view = ContributionView()
     qtbot.addWidget(view)
@@ -73,7 +77,7 @@ def test_contribution_view_labels_both_measures_and_marks_absent_modalities(qtbo
 
 
 def test_fusion_attention_view_appears_only_with_token_attention(qtbot):
-    from mmstudio.gui.fusion_view import FusionAttentionView
+    from mmstudio.gui.results.fusion_view import FusionAttentionView
 
     view = FusionAttentionView()
     qtbot.addWidget(view)
@@ -94,7 +98,7 @@ def test_fusion_attention_view_appears_only_with_token_attention(qtbot):
 
 
 def test_audio_view_places_the_spectrogram_over_the_analysed_stretch(qtbot):
-    from mmstudio.gui.audio_view import AudioMapView, analysed_offset
+    from mmstudio.gui.results.audio_view import AudioMapView, analysed_offset
 
     samples = np.zeros(16000 * 4, dtype=np.float32)
     samples[40000:56000] = tone(1.0)
@@ -114,7 +118,7 @@ def test_audio_view_places_the_spectrogram_over_the_analysed_stretch(qtbot):
 def test_image_view_overlays_the_heatmap_at_the_image_size(qtbot):
     from PIL import Image
 
-    from mmstudio.gui.image_view import ImageMapView
+    from mmstudio.gui.results.image_view import ImageMapView
 
     view = ImageMapView()
     qtbot.addWidget(view)
@@ -130,7 +134,7 @@ def test_image_view_overlays_the_heatmap_at_the_image_size(qtbot):
 def test_a_large_image_is_shown_strided_not_copied_whole(qtbot):
     from PIL import Image
 
-    from mmstudio.gui.image_view import DISPLAY_MAX_SIDE, ImageMapView
+    from mmstudio.gui.results.image_view import DISPLAY_MAX_SIDE, ImageMapView
 
     view = ImageMapView()
     qtbot.addWidget(view)
@@ -139,7 +143,7 @@ def test_a_large_image_is_shown_strided_not_copied_whole(qtbot):
 
 
 def test_the_palette_follows_the_system_scheme(qtbot):
-    from mmstudio.gui.theme import is_dark, palette_for
+    from mmstudio.gui.shell.theme import is_dark, palette_for
 
     app = QApplication.instance()
     dark = palette_for(Qt.ColorScheme.Dark, app)
@@ -150,7 +154,7 @@ def test_the_palette_follows_the_system_scheme(qtbot):
 
 
 def test_plots_follow_a_palette_change(qtbot, window):
-    from mmstudio.gui.theme import dark_palette
+    from mmstudio.gui.shell.theme import dark_palette
 
     plot = window.results.prediction.plot
     before = plot.backgroundBrush().color().name()

@@ -60,9 +60,9 @@ def test_a_plugin_appears_in_the_model_menu(qtbot, tiny_model_dir, monkeypatch):
     monkeypatch.setattr(registry, "_REGISTRY", {})
     monkeypatch.setattr(registry, "_discovered", False)
     monkeypatch.setattr(
-        "mmstudio.gui.microphone.probe", lambda refresh=False: "No microphone (test)"
+        "mmstudio.gui.inputs.microphone.probe", lambda refresh=False: "No microphone (test)"
     )
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.main_window import MainWindow
 
     window = MainWindow(model=str(tiny_model_dir), device="cpu")
     qtbot.addWidget(window)
@@ -89,7 +89,7 @@ def test_switching_the_device_reloads_the_model_there_and_is_remembered(
     assert ready.args[0].device_type in (expected, "mps")
     assert window.settings.value("device") == "auto"
     window.close()
-    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.shell.main_window import MainWindow
 
     again = MainWindow(model=str(window.model_spec))  # no device given: the saved one
     qtbot.addWidget(again)
@@ -102,9 +102,9 @@ def test_last_folders_survive_a_restart(qtbot, window, input_files, tmp_path):
     window.audio_input.load_path(input_files.audio)
     window.prefs.export_folder = str(tmp_path / "exports")
     window.close()
-    from mmstudio.gui.main_window import MainWindow
-    from mmstudio.gui.results_panel import SPLITTERS
-    from mmstudio.gui.settings import StudioSettings
+    from mmstudio.gui.results.results_panel import SPLITTERS
+    from mmstudio.gui.shell.main_window import MainWindow
+    from mmstudio.gui.shell.settings import StudioSettings
 
     saved = StudioSettings.read(window.settings, SPLITTERS)
     assert saved.image_folder == saved.audio_folder == str(input_files.image.parent)

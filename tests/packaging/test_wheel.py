@@ -46,13 +46,13 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("install_probe.py")
 FULL_INSTALL = os.environ.get("MMSTUDIO_WHEEL_TEST_FULL") == "1"
 EXAMPLE = "all agree: seven"
-TIMING = "mmstudio-timing"  # the prefix of mmstudio.gui.launch's --timings lines
+TIMING = "mmstudio-timing"  # the prefix of mmstudio.gui.shell.launch's --timings lines
 # The window painted, then the example's analysis reached the window, then the picture was taken.
 WINDOW_MILESTONES = ("window_shown", "first_analysis", "screenshot_saved")
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 WHEEL_MUST_HOLD = [
     "mmstudio/cli.py",
-    "mmstudio/gui/main_window.py",
+    "mmstudio/gui/shell/main_window.py",
     "mmstudio/_resources/models/digits/model.safetensors",
     "mmstudio/_resources/models/digits/config.json",
     "mmstudio/_resources/models/digits/labels.txt",

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio.audio import MicrophoneError, list_input_devices
-from mmstudio.gui.live_actions import make_live_actions
+from mmstudio.gui.live.live_actions import make_live_actions
 from mmstudio.gui.service import AnalysisService
 
 from .camera import list_cameras

@@ -14,7 +14,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QW
 
 from mmstudio import MODALITIES
 from mmstudio.audio import FLOOR_DBFS
-from mmstudio.gui.theme import NEGATIVE_COLOR, POSITIVE_COLOR, banner_colors, style_plot, text_color
+from mmstudio.gui.shell.theme import (
+    NEGATIVE_COLOR,
+    POSITIVE_COLOR,
+    banner_colors,
+    style_plot,
+    text_color,
+)
 
 from .overlay import HeatmapItem
 from .task import LiveResult

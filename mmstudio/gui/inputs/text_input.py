@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from mmstudio.gui.file_loading import BackgroundLoader
+from mmstudio.gui.inputs.file_loading import BackgroundLoader
 from mmstudio.inputs import load_text_file
 
 # Long enough to cover the gap between keystrokes of a fluent typist, short enough to feel live.

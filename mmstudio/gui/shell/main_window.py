@@ -25,32 +25,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmstudio.gui import mime
-from mmstudio.gui.about import about_html
-from mmstudio.gui.audio_input import AudioInput
-from mmstudio.gui.banner import Banner
-from mmstudio.gui.card import ModalityCard
-from mmstudio.gui.compare_actions import CompareActions
-from mmstudio.gui.dataset_actions import build_dataset_menu
-from mmstudio.gui.dataset_mode import DatasetMode
-from mmstudio.gui.examples import DecodedExample, Example, decode_example, load_examples
-from mmstudio.gui.export import export_analysis, suggested_name
-from mmstudio.gui.file_loading import BackgroundLoader
-from mmstudio.gui.image_input import ImageInput
-from mmstudio.gui.live_actions import make_live_actions
-from mmstudio.gui.live_mode import LiveMode
-from mmstudio.gui.menus import build_file_menu, build_help_menu, fill_examples_menu
-from mmstudio.gui.model_menu import DEVICES, ModelMenu
-from mmstudio.gui.results_panel import SPLITTERS, ResultsPanel
+from mmstudio.gui.compare.compare_actions import CompareActions
+from mmstudio.gui.compare.side_by_side_dock import SideBySideDock
+from mmstudio.gui.compare.swap_actions import SwapActions
+from mmstudio.gui.dataset.dataset_actions import build_dataset_menu
+from mmstudio.gui.dataset.dataset_mode import DatasetMode
+from mmstudio.gui.inputs import mime
+from mmstudio.gui.inputs.audio_input import AudioInput
+from mmstudio.gui.inputs.card import ModalityCard
+from mmstudio.gui.inputs.examples import DecodedExample, Example, decode_example, load_examples
+from mmstudio.gui.inputs.file_loading import BackgroundLoader
+from mmstudio.gui.inputs.image_input import ImageInput
+from mmstudio.gui.inputs.text_input import TextInput
+from mmstudio.gui.live.live_actions import make_live_actions
+from mmstudio.gui.live.live_mode import LiveMode
+from mmstudio.gui.results.results_panel import SPLITTERS, ResultsPanel
 from mmstudio.gui.service import AnalysisService, ModelInfo
 from mmstudio.gui.service.job_calls import JobCalls
-from mmstudio.gui.settings import StudioSettings, open_settings
-from mmstudio.gui.side_by_side_dock import SideBySideDock
-from mmstudio.gui.status_bar import StudioStatusBar
-from mmstudio.gui.swap_actions import SwapActions
-from mmstudio.gui.text_input import TextInput
-from mmstudio.gui.theme import restyle_plots
-from mmstudio.gui.unavailable import unavailable_html, unavailable_label
+from mmstudio.gui.shell.about import about_html
+from mmstudio.gui.shell.banner import Banner
+from mmstudio.gui.shell.export import export_analysis, suggested_name
+from mmstudio.gui.shell.menus import build_file_menu, build_help_menu, fill_examples_menu
+from mmstudio.gui.shell.model_menu import DEVICES, ModelMenu
+from mmstudio.gui.shell.settings import StudioSettings, open_settings
+from mmstudio.gui.shell.status_bar import StudioStatusBar
+from mmstudio.gui.shell.theme import restyle_plots
+from mmstudio.gui.shell.unavailable import unavailable_html, unavailable_label
 from mmstudio.inputs import InputError, Sample
 from mmstudio.models.registry import ModelEntry
 from mmstudio.studio import Studio

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmstudio.gui import mime
-from mmstudio.gui.file_loading import BackgroundLoader
-from mmstudio.gui.qt_images import preview_image, preview_pixmap
+from mmstudio.gui.inputs import mime
+from mmstudio.gui.inputs.file_loading import BackgroundLoader
+from mmstudio.gui.inputs.qt_images import preview_image, preview_pixmap
 from mmstudio.inputs import InputError, load_image
 
 IMAGE_FILTER = (

@@ -18,11 +18,11 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
+from mmstudio.gui.compare.side_by_side_dock import SideBySideDock
 from mmstudio.gui.service.job_calls import JobCalls, one_step
 from mmstudio.gui.service.second_model import SecondModel
-from mmstudio.gui.settings import StudioSettings
-from mmstudio.gui.side_by_side_dock import SideBySideDock
-from mmstudio.gui.unavailable import unavailable_label
+from mmstudio.gui.shell.settings import StudioSettings
+from mmstudio.gui.shell.unavailable import unavailable_label
 from mmstudio.inputs import Sample
 from mmstudio.result import Analysis
 
@@ -158,7 +158,7 @@ class CompareActions(QObject):
     def _on_compared(self, spec, first, sample, name, source, other_name, other) -> None:
         # Here, not at the top: mmstudio.explain imports torch, which the worker has by now.
         from mmstudio.explain.model_comparison import ModelComparison
-        from mmstudio.gui.side_by_side import Side
+        from mmstudio.gui.compare.side_by_side import Side
 
         if spec != self.spec:
             return  # the choice changed while it ran

@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmstudio.gui.audio_view import AudioMapView
-from mmstudio.gui.contribution_view import ContributionView
-from mmstudio.gui.image_view import ImageMapView
-from mmstudio.gui.map_steps import map_steps
-from mmstudio.gui.prediction_view import PredictionView
-from mmstudio.gui.text_view import TextMapView
+from mmstudio.gui.results.audio_view import AudioMapView
+from mmstudio.gui.results.contribution_view import ContributionView
+from mmstudio.gui.results.image_view import ImageMapView
+from mmstudio.gui.results.map_steps import map_steps
+from mmstudio.gui.results.prediction_view import PredictionView
+from mmstudio.gui.results.text_view import TextMapView
 from mmstudio.inputs import Sample
 from mmstudio.result import Analysis
 

@@ -13,7 +13,7 @@ DEFAULT = "inferno"
 @functools.cache
 def get(name: str):
     """The pyqtgraph ColorMap (pyqtgraph is imported on first use: it is slow to import)."""
-    from mmstudio.gui.plotting import pg
+    from mmstudio.gui.results.plotting import pg
 
     return pg.colormap.get(name if name in CHOICES else DEFAULT)
 

@@ -16,10 +16,10 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton, QWidget
 
-from mmstudio.gui.audio_input import AUDIO_FILTER
-from mmstudio.gui.image_input import IMAGE_FILTER
+from mmstudio.gui.compare.side_by_side_dock import SideBySideDock
+from mmstudio.gui.inputs.audio_input import AUDIO_FILTER
+from mmstudio.gui.inputs.image_input import IMAGE_FILTER
 from mmstudio.gui.service.job_calls import JobCalls, one_step
-from mmstudio.gui.side_by_side_dock import SideBySideDock
 from mmstudio.inputs import Sample
 from mmstudio.inputs.donor import MODALITY_NAMES, Donor
 
@@ -175,7 +175,7 @@ class SwapActions(QObject):
         return self._job
 
     def _on_swapped(self, outcome, donor: Donor) -> None:
-        from mmstudio.gui.side_by_side import Side
+        from mmstudio.gui.compare.side_by_side import Side
 
         self._job = None
         self.outcome, self.donor = outcome, donor

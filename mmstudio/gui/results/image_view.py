@@ -8,10 +8,10 @@ import numpy as np
 from PIL import Image
 from PySide6.QtWidgets import QLabel, QWidget
 
-from mmstudio.gui import colormaps
-from mmstudio.gui.heatmap_frame import add_heatmap_overlay, titled_stack
-from mmstudio.gui.plotting import pg
-from mmstudio.gui.theme import style_plot
+from mmstudio.gui.results import colormaps
+from mmstudio.gui.results.heatmap_frame import add_heatmap_overlay, titled_stack
+from mmstudio.gui.results.plotting import pg
+from mmstudio.gui.shell.theme import style_plot
 
 # Screens show no more than this; striding a larger image keeps redraws and memory small.
 DISPLAY_MAX_SIDE = 1024

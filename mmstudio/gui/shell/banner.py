@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
-from mmstudio.gui.theme import banner_colors
+from mmstudio.gui.shell.theme import banner_colors
 
 
 class Banner(QFrame):

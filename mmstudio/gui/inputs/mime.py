@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QImage
 
-from mmstudio.gui.qt_images import qimage_to_png_bytes
+from mmstudio.gui.inputs.qt_images import qimage_to_png_bytes
 from mmstudio.inputs.errors import InputError
 
 IMAGE_SUFFIXES = frozenset(

@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmstudio.gui import colormaps
-from mmstudio.gui.map_steps import map_steps
+from mmstudio.gui.results import colormaps
+from mmstudio.gui.results.map_steps import map_steps
 from mmstudio.inputs import Sample
 from mmstudio.result import Analysis
 
@@ -82,12 +82,12 @@ class ResultsPanel(QWidget):
         # Imported here as well as built here: pyqtgraph's plot modules are part of the cost.
         from superqt.utils import qthrottled
 
-        from mmstudio.gui.audio_view import AudioMapView
-        from mmstudio.gui.contribution_view import ContributionView
-        from mmstudio.gui.fusion_view import FusionAttentionView
-        from mmstudio.gui.image_view import ImageMapView
-        from mmstudio.gui.prediction_view import PredictionView
-        from mmstudio.gui.text_view import TextMapView
+        from mmstudio.gui.results.audio_view import AudioMapView
+        from mmstudio.gui.results.contribution_view import ContributionView
+        from mmstudio.gui.results.fusion_view import FusionAttentionView
+        from mmstudio.gui.results.image_view import ImageMapView
+        from mmstudio.gui.results.prediction_view import PredictionView
+        from mmstudio.gui.results.text_view import TextMapView
 
         # The first result after a pause is drawn at once; later ones at most every interval,
         # the newest of those that came meanwhile.

@@ -17,8 +17,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
-from mmstudio.gui.examples import find_example
-from mmstudio.gui.mime import kind_of_path
+from mmstudio.gui.inputs.examples import find_example
+from mmstudio.gui.inputs.mime import kind_of_path
 
 TIMINGS_ENV = "MMSTUDIO_GUI_TIMINGS"
 TIMING_PREFIX = "mmstudio-timing"

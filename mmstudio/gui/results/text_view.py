@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QLabel, QTextBrowser, QToolTip, QVBoxLayout, QWidget
 
 from mmstudio.explain.words import word_spans, words_of
-from mmstudio.gui import colormaps
+from mmstudio.gui.results import colormaps
 
 _ANCHOR = "token:"
 

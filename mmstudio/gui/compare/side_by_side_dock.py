@@ -40,7 +40,7 @@ class SideBySideDock(QDockWidget):
     def panel(self):
         """The SideBySidePanel, built now if it was not yet."""
         if self._panel is None:
-            from mmstudio.gui.side_by_side import SideBySidePanel
+            from mmstudio.gui.compare.side_by_side import SideBySidePanel
 
             self._panel = SideBySidePanel(self)
             self.setWidget(self._panel)

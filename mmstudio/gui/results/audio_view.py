@@ -10,11 +10,11 @@ import numpy as np
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QLabel, QWidget
 
-from mmstudio.gui import colormaps
-from mmstudio.gui.audio_input import clip_envelope
-from mmstudio.gui.heatmap_frame import add_heatmap_overlay, titled_stack
-from mmstudio.gui.plotting import pg
-from mmstudio.gui.theme import MODALITY_COLORS, style_plot
+from mmstudio.gui.inputs.audio_input import clip_envelope
+from mmstudio.gui.results import colormaps
+from mmstudio.gui.results.heatmap_frame import add_heatmap_overlay, titled_stack
+from mmstudio.gui.results.plotting import pg
+from mmstudio.gui.shell.theme import MODALITY_COLORS, style_plot
 from mmstudio.inputs import AudioClip
 from mmstudio.inputs.loudest_window import loudest_window_start
 

@@ -12,9 +12,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from mmstudio.gui.interaction_view import InteractionView
-from mmstudio.gui.plotting import pg
-from mmstudio.gui.theme import (
+from mmstudio.gui.results.interaction_view import InteractionView
+from mmstudio.gui.results.plotting import pg
+from mmstudio.gui.shell.theme import (
     MODALITY_COLORS,
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
