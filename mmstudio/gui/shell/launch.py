@@ -158,6 +158,10 @@ class LaunchScript(QObject):
         if self.options.screenshot:
             save_screenshot(self.window, self.options.screenshot)
             self._timing("screenshot_saved")
+        banner = self.window.error_banner
+        if banner.isVisible():
+            # Nobody watches a scripted window: what its banner says is said on the terminal too.
+            print(f"mmstudio: the window shows an error: {banner.plain_text()}", file=sys.stderr)
         if self.options.quit_after_analysis or self.options.screenshot:
             QApplication.instance().exit(self.exit_code)
 
