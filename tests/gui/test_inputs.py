@@ -289,12 +289,12 @@ def test_a_recording_reaches_the_model(qtbot, window, fake_microphone, monkeypat
     monkeypatch.setattr(
         "mmstudio.gui.inputs.microphone.probe", REAL_PROBE
     )  # the window fixture stubbed it
-    window.audio_input.refresh_microphones()
+    window.inputs.audio_input.refresh_microphones()
     assert window.record_action.isEnabled()
     window.record_action.trigger()
-    assert window.audio_input.recorder.recording
+    assert window.inputs.audio_input.recorder.recording
     assert window.record_action.text() == "Stop &Recording"
-    qtbot.waitUntil(lambda: window.audio_input.recorder.seconds > 0.5, timeout=5000)
+    qtbot.waitUntil(lambda: window.inputs.audio_input.recorder.seconds > 0.5, timeout=5000)
     with qtbot.waitSignal(window.analysis_shown, timeout=30_000):
         window.record_action.trigger()
     assert window.results.analysis.present == ["audio"]
