@@ -28,6 +28,10 @@ _ARRAY_FIELDS = (
     "embedding",
 )
 
+# The value function is computed in float64 so that the Shapley values add up exactly (to
+# 1e-12, not float32's 1e-7); a round trip must not round the coalitions behind them.
+_ARRAY_DTYPES = {"coalition_values": np.float64}
+
 
 class NonFiniteAnalysisError(ValueError):
     """The analysis holds NaN or infinite numbers, which JSON cannot carry."""
@@ -146,7 +150,7 @@ class Analysis:
         kwargs = {k: v for k, v in data.items() if k in known}
         for name in _ARRAY_FIELDS:
             if kwargs.get(name) is not None:
-                kwargs[name] = np.asarray(kwargs[name], dtype=np.float32)
+                kwargs[name] = np.asarray(kwargs[name], dtype=_ARRAY_DTYPES.get(name, np.float32))
         return cls(**kwargs)
 
 
