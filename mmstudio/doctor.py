@@ -133,6 +133,12 @@ def models_report() -> list[dict[str, Any]]:
     ]
 
 
+def _model_problems() -> list[str]:
+    from mmstudio.models.registry import registry_problems
+
+    return registry_problems()
+
+
 def collect() -> dict[str, Any]:
     return {
         "versions": versions(),
@@ -149,6 +155,7 @@ def collect() -> dict[str, Any]:
             if k in os.environ
         },
         "models": models_report(),
+        "model_problems": _model_problems(),
     }
 
 
@@ -199,6 +206,7 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"  {model['name']} [{model['source']}] {state}")
         if model["weights"]:
             lines.append(f"    weights: {model['weights']}")
+    lines += [f"  refused: {problem}" for problem in report.get("model_problems", [])]
     return "\n".join(lines)
 
 
