@@ -104,6 +104,10 @@ class Analysis:
     timings_ms: dict[str, float] = field(default_factory=dict)
     model_name: str = ""
     device: str = ""
+    # The dtype the model computed in (autocast counts: "bfloat16" with float32 weights under
+    # bf16 autocast) and the dtype its weights are stored in.
+    compute_dtype: str = ""
+    parameter_dtype: str = ""
     notes: list[str] = field(default_factory=list)
 
     @property
