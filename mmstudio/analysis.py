@@ -266,6 +266,11 @@ class Analyzer:
             analysis.text_heatmap_method = getattr(maps, "text_method", "") or (
                 maps.method if maps.tokens is not None else ""
             )
+            signed = set(getattr(maps, "signed", ()))
+            present_maps = {"image": maps.image, "text": maps.tokens, "audio": maps.audio}
+            analysis.signed_maps = [
+                m for m, values in present_maps.items() if m in signed and values is not None
+            ]
         return analysis
 
 

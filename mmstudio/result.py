@@ -43,7 +43,8 @@ class Analysis:
 
     Shapes:
         probabilities: (C,) summing to 1, in the order of ``labels``.
-        image_heatmap: (H, W) in [0, 1], the size of the image as loaded (load_image reduces
+        image_heatmap: (H, W) in [0, 1] (in [-1, 1] when "image" is in ``signed_maps``, as
+            for every map below), the size of the image as loaded (load_image reduces
             larger images to at most 2048 pixels a side, with a note). ``to_dict`` and
             ``to_json`` shrink it to at most JSON_HEATMAP_SIDE pixels a side (same aspect
             ratio) unless asked for ``full_heatmaps``.
@@ -101,6 +102,9 @@ class Analysis:
     fusion_attention_modalities: list[str] = field(default_factory=list)
     heatmap_method: str = ""
     text_heatmap_method: str = ""
+    # The maps ("image", "text", "audio") whose method is signed: in [-1, 1], negative for
+    # evidence against the prediction. The others are unsigned, in [0, 1].
+    signed_maps: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     model_name: str = ""
     device: str = ""

@@ -209,3 +209,28 @@ def test_doctor_reports_the_compute_dtype():
         "Device: CPU · computes in bfloat16 (weights float32), measured with the model "
         "'fusionnet'" in line
     )
+
+
+# --- signed maps ----------------------------------------------------------------------------
+
+
+def test_signed_maps_keep_evidence_against_through_json_and_the_cli_pictures(tmp_path):
+    from PIL import Image
+
+    from mmstudio.explain.render import colormap, write_heatmap_pngs
+
+    sample = random_sample(6)
+    analysis = Analyzer(tiny_model("concat"), "cpu").analyze(sample)
+    assert analysis.signed_maps == ["text", "audio"]
+    assert analysis.token_weights.min() < 0 and analysis.audio_heatmap.min() < 0
+    restored = Analysis.from_dict(json.loads(analysis.to_json()))
+    assert restored.signed_maps == ["text", "audio"]
+    # The PNGs draw a signed map on the diverging scale: -1 blue, 0 grey, 1 red.
+    blue, grey, red = colormap(np.array([-1.0, 0.0, 1.0]), signed=True)
+    assert blue[2] > blue[0] and red[0] > red[2] and len(set(grey.tolist())) == 1
+    assert np.array_equal(colormap(np.array([-1.0]))[0], colormap(np.array([0.0]))[0])
+    write_heatmap_pngs(analysis, sample, tmp_path)
+    picture = np.asarray(Image.open(tmp_path / "text_heatmap.png").convert("RGB"))
+    colours = {tuple(c) for c in picture.reshape(-1, 3).tolist()}
+    against = colormap(analysis.token_weights[analysis.token_weights < 0][:1], signed=True)[0]
+    assert tuple(against.tolist()) in colours
