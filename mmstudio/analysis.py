@@ -86,13 +86,13 @@ class Analyzer:
         try:
             for modality in _PROBES:
                 try:
-                    self.analyze(_probe_sample(modality))
+                    self.analyze_batch([_probe_sample(modality)])
                     return self.compute_dtype
                 except InputError:
                     continue  # the model takes other modalities: try the next
         finally:
             self.explain = explain
-        return self.parameter_dtype
+        return self.compute_dtype or self.parameter_dtype
 
     def prepare(self, samples: Sequence[Sample]):
         """The model's CPU-side preprocessing of ``samples``, or None for models that take
