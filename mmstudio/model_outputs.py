@@ -114,11 +114,13 @@ class FusionOutput:
 
 @dataclass
 class Heatmaps:
-    """Per-sample explanation maps, each scaled to [0, 1].
+    """Per-sample explanation maps: unsigned ones scaled to [0, 1], signed ones to [-1, 1]
+    (largest magnitude 1, the sign kept: negative is evidence against the prediction).
 
     image: (H, W) over the original image, tokens: (T,) one weight per text token,
     audio: (n_mels, frames) over the spectrogram; None where the modality is absent or the
-    model cannot explain it. method names how they were made (e.g. "attention").
+    model cannot explain it. method names how they were made (e.g. "attention"). ``signed``
+    names the maps ("image", "text", "audio") whose method gives signed values.
     """
 
     image: np.ndarray | None
@@ -127,3 +129,4 @@ class Heatmaps:
     method: str
     # How the text map was made, when not by ``method``.
     text_method: str = ""
+    signed: tuple[str, ...] = ()

@@ -3,6 +3,10 @@
 Attention fusion explains itself: the fusion query's attention over each modality's
 tokens is the map. Other strategies use Grad-CAM on the image encoder's last feature
 map and gradient x input on the token embeddings and the log-mel input.
+
+Attention is a distribution and Grad-CAM keeps only the positive part by definition, so those
+maps are unsigned, in [0, 1]. Gradient x input is signed: a token or a time-frequency bin can
+argue against the prediction, and that is kept (scaled to [-1, 1]), not folded into a magnitude.
 """
 
 from __future__ import annotations
@@ -22,9 +26,14 @@ def _unit(values: torch.Tensor) -> torch.Tensor:
     return values / peak if peak > 0 else values
 
 
-def unit_range(weights: np.ndarray) -> np.ndarray:
-    """Non-negative weights scaled so that the largest is 1 (all zeros stay zeros)."""
-    return _unit(torch.as_tensor(weights, dtype=torch.float32)).numpy()
+def _signed_unit(values: torch.Tensor) -> torch.Tensor:
+    peak = values.abs().max() if values.numel() else values.new_zeros(())
+    return values / peak if peak > 0 else values
+
+
+def signed_unit_range(weights: np.ndarray) -> np.ndarray:
+    """Signed weights scaled so that the largest magnitude is 1, signs kept."""
+    return _signed_unit(torch.as_tensor(weights, dtype=torch.float32)).numpy()
 
 
 def image_map_to_original(grid_map: torch.Tensor, batch: Batch, row: int) -> np.ndarray | None:
@@ -69,7 +78,7 @@ def attention_heatmaps(
             maps[name] = (
                 attention[start + 1 : end] if present[index] else None
             )  # skip the absent slot
-        result.append(_assemble(batch, encoded, row, maps, "fusion attention"))
+        result.append(_assemble(batch, encoded, row, maps, "fusion attention", signed=()))
     return result
 
 
@@ -99,23 +108,33 @@ def gradient_heatmaps(batch: Batch, encoded: Encoded, scores: torch.Tensor) -> l
                 .flatten()
             )
         if present[1] and embedding_grad is not None:
-            maps["text"] = (embedding_grad[row] * embeddings[row]).sum(-1).abs().detach()
+            maps["text"] = (embedding_grad[row] * embeddings[row]).sum(-1).detach()
         if present[2] and spectrogram_grad is not None:
-            maps["audio"] = (spectrogram_grad[row] * spectrogram[row]).abs().detach()
+            maps["audio"] = (spectrogram_grad[row] * spectrogram[row]).detach()
         result.append(
-            _assemble(batch, encoded, row, maps, "Grad-CAM (image); gradient x input (text, audio)")
+            _assemble(
+                batch,
+                encoded,
+                row,
+                maps,
+                "Grad-CAM (image); gradient x input (text, audio)",
+                signed=("text", "audio"),
+            )
         )
     return result
 
 
-def _assemble(batch: Batch, encoded: Encoded, row: int, maps: dict, method: str) -> Heatmaps:
+def _assemble(
+    batch: Batch, encoded: Encoded, row: int, maps: dict, method: str, signed: tuple[str, ...]
+) -> Heatmaps:
     image = text = audio = None
     if maps["image"] is not None:
         rows, cols = encoded.modalities["image"].grid
         image = image_map_to_original(maps["image"].reshape(rows, cols).float(), batch, row)
     if maps["text"] is not None:
         count = len(batch.tokens[row])
-        text = _unit(maps["text"][:count].float()).cpu().numpy()
+        scale = _signed_unit if "text" in signed else _unit
+        text = scale(maps["text"][:count].float()).cpu().numpy()
     if maps["audio"] is not None:
         frames = int(encoded.spectrogram_frames[row])
         n_mels = encoded.spectrogram.shape[1]
@@ -124,5 +143,6 @@ def _assemble(batch: Batch, encoded: Encoded, row: int, maps: dict, method: str)
             bands, steps = encoded.modalities["audio"].grid
             audio = audio_map_to_spectrogram(audio_map.reshape(bands, steps), frames, n_mels)
         else:  # already per mel bin and frame
-            audio = _unit(audio_map[:, :frames]).cpu().numpy()
-    return Heatmaps(image, text, audio, method)
+            scale = _signed_unit if "audio" in signed else _unit
+            audio = scale(audio_map[:, :frames]).cpu().numpy()
+    return Heatmaps(image, text, audio, method, signed=signed)

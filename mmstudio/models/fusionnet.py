@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from mmstudio import MODALITIES
-from mmstudio.explain.heatmaps import attention_heatmaps, gradient_heatmaps, unit_range
+from mmstudio.explain.heatmaps import attention_heatmaps, gradient_heatmaps, signed_unit_range
 from mmstudio.explain.occlusion import METHOD as OCCLUSION
 from mmstudio.explain.occlusion import occlusion_variants, word_occlusion
 from mmstudio.inputs.sample import Sample
@@ -256,8 +256,9 @@ class FusionNet(nn.Module):
             maps, word_occlusion(self, batch, encoded, predicted), strict=True
         ):
             if weights is not None:
-                maps_of_row.tokens = unit_range(weights)
+                maps_of_row.tokens = signed_unit_range(weights)
                 maps_of_row.text_method = OCCLUSION
+                maps_of_row.signed = (*(m for m in maps_of_row.signed if m != "text"), "text")
         return maps
 
     def parameter_count(self) -> int:

@@ -54,6 +54,9 @@ class FolderFormat:
 
 _REGISTRY: dict[str, ModelEntry] = {}
 _FORMATS: list[FolderFormat] = []
+# Entry points refused at discovery (a plugin reusing a taken name), one message each: shown
+# by `mmstudio models` and doctor, since a refused plugin is otherwise simply missing.
+_PROBLEMS: list[str] = []
 _discovered = False
 
 
@@ -93,11 +96,38 @@ def _own_first(group: str) -> list:
     )
 
 
+def _package(point) -> str:
+    """The distribution an entry point comes from, as pip names it."""
+    return getattr(point.dist, "name", "") or "an unknown package"
+
+
+def _refused(name: str, point, owner: str) -> str:
+    """Why ``point`` may not register ``name``, which ``owner`` (a distribution) holds."""
+    holder = (
+        f"mmstudio's built-in model '{name}'"
+        if owner == "mmstudio"
+        else f"the model '{name}' of the package '{owner}'"
+    )
+    return (
+        f"the plugin package '{_package(point)}' registers a model named '{name}' "
+        f"({point.value}), which would replace {holder}: it was refused and '{name}' stays "
+        f"the one from '{owner}'; rename the entry point in '{_package(point)}'"
+    )
+
+
 def _discover_models() -> None:
+    # Which distribution registered each name: the first one keeps it. mmstudio's own come
+    # first, so a plugin can never silently stand in for a built-in model.
+    owners: dict[str, str] = {}
+    _PROBLEMS.clear()
     for point in _own_first(ENTRY_POINT_GROUP):
+        if point.name in owners:
+            _PROBLEMS.append(_refused(point.name, point, owners[point.name]))
+            continue
         try:
             target = point.load()
         except Exception as error:  # a broken plugin must not break the app
+            owners[point.name] = _package(point)
             register_model(
                 point.name,
                 _unavailable(point.name),
@@ -109,9 +139,14 @@ def _discover_models() -> None:
             )
             continue
         if isinstance(target, ModelEntry):
+            if target.name in owners and target.name != point.name:
+                _PROBLEMS.append(_refused(target.name, point, owners[target.name]))
+                continue
+            owners[point.name] = owners[target.name] = _package(point)
             # The package's own entries (digits, clip-clap) keep their kind; the rest are plugins.
             _REGISTRY[target.name] = target if _is_own(point) else replace(target, kind="plugin")
         elif callable(target):
+            owners[point.name] = _package(point)
             register_model(
                 point.name,
                 target,
@@ -153,6 +188,12 @@ def _ensure_discovered() -> None:
 def list_models() -> list[ModelEntry]:
     _ensure_discovered()
     return list(_REGISTRY.values())
+
+
+def registry_problems() -> list[str]:
+    """Entry points that were refused when the models were discovered, one message each."""
+    _ensure_discovered()
+    return list(_PROBLEMS)
 
 
 def get_entry(name: str) -> ModelEntry:

@@ -8,6 +8,8 @@ Text: gradient x input on the text tower's token embeddings, for the predicted l
 Audio: gradient x input on CLAP's normalised log-mel (the output of its per-mel-bin batch
 norm, whose 0 is the training mean spectrum, a meaningful baseline, unlike 0 dB), for the
 predicted label.
+Rollout is a flow of attention, unsigned in [0, 1]; gradient x input is signed, in [-1, 1]
+(negative: evidence against the label), so the text and audio maps are marked signed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from mmstudio.model_outputs import Heatmaps
 from mmstudio.models.zeroshot.batch import ImageRegion, ZeroShotBatch
 
 METHOD = "attention rollout (image); gradient x input (text tokens, log-mel)"
+SIGNED = ("text", "audio")
 
 
 def explain_batch(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> list[Heatmaps]:
@@ -45,7 +48,7 @@ def explain_batch(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> list[
                 audio_attributions(model, batch, predicted[batch.audio_rows]),
             )
     return [
-        Heatmaps(maps["image"][row], maps["text"][row], maps["audio"][row], METHOD)
+        Heatmaps(maps["image"][row], maps["text"][row], maps["audio"][row], METHOD, signed=SIGNED)
         for row in range(count)
     ]
 
@@ -156,9 +159,9 @@ def text_attributions(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> l
     chosen = log_probs.gather(1, predicted[:, None]).sum()
     embeddings = captured[0]
     (gradient,) = torch.autograd.grad(chosen, embeddings)
-    relevance = (gradient.float() * embeddings.float()).sum(-1).abs().detach()
+    relevance = (gradient.float() * embeddings.float()).sum(-1).detach()
     return [
-        _unit(relevance[index, positions].cpu())
+        _signed_unit(relevance[index, positions].cpu())
         for index, positions in enumerate(batch.token_positions)
     ]
 
@@ -172,11 +175,17 @@ def audio_attributions(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> 
     chosen = torch.log_softmax(scores.float(), -1).gather(1, predicted[:, None]).sum()
     normalised = captured[0]  # (n, n_mels, frames, channels): CLAP transposes before its norm
     (gradient,) = torch.autograd.grad(chosen, normalised)
-    relevance = (gradient.float() * normalised.float()).abs().sum(-1).detach().cpu()
+    relevance = (gradient.float() * normalised.float()).sum(-1).detach().cpu()
     return [
-        _unit(relevance[index, :, : batch.audio_frames[index]])
+        _signed_unit(relevance[index, :, : batch.audio_frames[index]])
         for index in range(relevance.shape[0])
     ]
+
+
+def _signed_unit(values: torch.Tensor) -> np.ndarray:
+    values = values.float()
+    peak = values.abs().max() if values.numel() else torch.tensor(0.0)
+    return (values / peak if peak > 0 else values).numpy()
 
 
 def _unit(values: torch.Tensor) -> np.ndarray:
