@@ -5,8 +5,7 @@ Importing this package is light (no torch, no transformers), so the registry can
 the weights are present while the window starts; the model itself is imported on first use.
 """
 
-from importlib import import_module
-
+from mmstudio.lazy import lazy_exports
 from mmstudio.models.zeroshot.sources import (
     ARCHITECTURE,
     DEFAULT_CLAP,
@@ -34,8 +33,4 @@ __all__ = [
     "parse_labels",
 ]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'mmstudio.models.zeroshot' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
