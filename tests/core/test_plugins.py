@@ -161,3 +161,9 @@ def test_the_worked_example_in_the_docs_runs(monkeypatch):
     exec(compile("\n".join(blocks), str(DOCS), "exec"), module.__dict__)  # noqa: S102 - our own documentation
     assert module.analysis.predicted_label in ("quiet", "loud")
     assert module.whole.fusion_weights == {}  # whole models have no fusion weights
+
+
+def test_a_model_is_named_by_its_folder_or_its_registered_name(tmp_path):
+    assert registry.short_name(tmp_path / "runs" / "attention-seed1") == "attention-seed1"
+    assert registry.short_name(f"{tmp_path}/runs/attention-seed1/") == "attention-seed1"
+    assert registry.short_name("digits") == "digits"
