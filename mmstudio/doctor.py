@@ -13,7 +13,6 @@ import os
 import platform
 import subprocess
 import sys
-from importlib import metadata
 from typing import Any
 
 import mmstudio
@@ -36,16 +35,9 @@ PACKAGES = (
 )
 
 
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def versions() -> dict[str, str]:
     found = {"mmstudio": mmstudio.__version__, "Python": platform.python_version()}
-    found.update({package: _version(package) for package in PACKAGES})
+    found.update({package: system.installed_version(package) for package in PACKAGES})
     found["platform"] = platform.platform()
     return found
 

@@ -58,13 +58,16 @@ class ModalityEncoding:
 
     tokens: (B, N, D); mask: (B, N) True for real tokens; pooled: (B, D).
     grid: the (rows, cols) layout of the tokens when they tile a 2-D map (image
-    positions, or mel bands x frames), None for sequences.
+    positions, or mel bands x time steps), None for sequences.
+    frames_per_step: for audio, the spectrogram frames one grid column covers (the encoder's
+    time downsampling), so a map over the grid lines up with the spectrogram's frames.
     """
 
     tokens: torch.Tensor
     mask: torch.Tensor
     pooled: torch.Tensor
     grid: tuple[int, int] | None = None
+    frames_per_step: int | None = None
 
 
 @dataclass

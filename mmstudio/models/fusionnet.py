@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -159,8 +160,11 @@ class FusionNet(nn.Module):
         index = torch.tensor(rows, device=encoded.present.device)
         kept = 0 if alone else None
         encodings = {
-            name: ModalityEncoding(
-                enc.tokens[index, :kept], enc.mask[index, :kept], enc.pooled[index], enc.grid
+            name: replace(
+                enc,
+                tokens=enc.tokens[index, :kept],
+                mask=enc.mask[index, :kept],
+                pooled=enc.pooled[index],
             )
             for name, enc in encoded.modalities.items()
         }
@@ -271,8 +275,11 @@ def _split_rows(
     """The first ``count`` rows of an encoding, and the rest."""
 
     def rows(part: slice) -> ModalityEncoding:
-        return ModalityEncoding(
-            encoding.tokens[part], encoding.mask[part], encoding.pooled[part], encoding.grid
+        return replace(
+            encoding,
+            tokens=encoding.tokens[part],
+            mask=encoding.mask[part],
+            pooled=encoding.pooled[part],
         )
 
     return rows(slice(None, count)), rows(slice(count, None))

@@ -9,6 +9,7 @@ listing the models stays light, and a model's code is imported only when it is l
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
@@ -227,6 +228,11 @@ def get_model(name_or_path: str | Path | None = None, device: Any = "cpu") -> An
     if not entry.available:
         raise InputError(f"the model '{entry.name}' cannot be loaded: {entry.problem}")
     return entry.loader(device)
+
+
+def short_name(spec: str | Path) -> str:
+    """A model as a message names it: a folder by its last part, a registered name as it is."""
+    return os.path.basename(str(spec).rstrip("/\\")) or str(spec)
 
 
 def _names() -> set[str]:

@@ -23,7 +23,8 @@ from mmstudio.models.zeroshot import (
     load_clip_clap,
     parse_labels,
 )
-from mmstudio.models.zeroshot.sources import clip_clap_entry, default_weights_problem
+from mmstudio.models.zeroshot.entry import clip_clap_entry
+from mmstudio.models.zeroshot.sources import default_weights_problem
 from tests.fixtures.random_clip_clap import save_random_clip_clap
 
 LABELS = ["dog", "cat", "car", "siren"]

@@ -215,3 +215,9 @@ def test_mmstudio_models_says_which_plugin_was_refused(tmp_path):
     assert any(line.startswith("digits  [built-in]  ready") for line in lines), result.stdout
     refused = [line for line in lines if line.startswith("refused: ")]
     assert len(refused) == 1 and "'clashing-colors'" in refused[0] and "'mmstudio'" in refused[0]
+
+
+def test_a_model_is_named_by_its_folder_or_its_registered_name(tmp_path):
+    assert registry.short_name(tmp_path / "runs" / "attention-seed1") == "attention-seed1"
+    assert registry.short_name(f"{tmp_path}/runs/attention-seed1/") == "attention-seed1"
+    assert registry.short_name("digits") == "digits"

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mmstudio.explain.heatmaps import MAX_HEATMAP_SIDE
+from mmstudio.explain.heatmaps import MAX_HEATMAP_SIDE, signed_unit_scaled, unit_scaled
 from mmstudio.model_outputs import Heatmaps
 from mmstudio.models.zeroshot.batch import ImageRegion, ZeroShotBatch
 
@@ -128,7 +128,7 @@ def map_to_original(
     canvas[y0:y1, x0:x1] = F.interpolate(
         seen, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False
     )[0, 0].cpu()
-    return _unit(canvas)
+    return unit_scaled(canvas).numpy()
 
 
 # --- text -----------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def text_attributions(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> l
     (gradient,) = torch.autograd.grad(chosen, embeddings)
     relevance = (gradient.float() * embeddings.float()).sum(-1).detach()
     return [
-        _signed_unit(relevance[index, positions].cpu())
+        signed_unit_scaled(relevance[index, positions].cpu()).numpy()
         for index, positions in enumerate(batch.token_positions)
     ]
 
@@ -177,18 +177,6 @@ def audio_attributions(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> 
     (gradient,) = torch.autograd.grad(chosen, normalised)
     relevance = (gradient.float() * normalised.float()).sum(-1).detach().cpu()
     return [
-        _signed_unit(relevance[index, :, : batch.audio_frames[index]])
+        signed_unit_scaled(relevance[index, :, : batch.audio_frames[index]]).numpy()
         for index in range(relevance.shape[0])
     ]
-
-
-def _signed_unit(values: torch.Tensor) -> np.ndarray:
-    values = values.float()
-    peak = values.abs().max() if values.numel() else torch.tensor(0.0)
-    return (values / peak if peak > 0 else values).numpy()
-
-
-def _unit(values: torch.Tensor) -> np.ndarray:
-    values = values.float().clamp_min(0)
-    peak = values.max() if values.numel() else torch.tensor(0.0)
-    return (values / peak if peak > 0 else values).numpy()
