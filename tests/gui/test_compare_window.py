@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mmstudio.analysis import load_analyzer
-from mmstudio.gui.shell.settings import StudioSettings
+from mmstudio.gui.common.settings import StudioSettings
 from tests.core.helpers import tiny_model
 from tests.gui.helpers import digit_image
 from tests.gui.test_main_window import analysed
@@ -126,8 +126,8 @@ def test_the_compare_menu_lists_the_registered_models_and_remembers_the_choice(
     monkeypatch.setattr(
         "mmstudio.gui.inputs.microphone.probe", lambda refresh=False: "No microphone (test)"
     )
+    from mmstudio.gui.common.settings import open_settings
     from mmstudio.gui.shell.main_window import MainWindow
-    from mmstudio.gui.shell.settings import open_settings
 
     store = open_settings()
     prefs = StudioSettings.read(store, ())

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageStat
 
-from mmstudio.gui.shell.theme import ERROR_COLORS
+from mmstudio.gui.common.theme import ERROR_COLORS
 from mmstudio.resources import default_model_dir, samples_dir
 from tests.conftest import require_or_skip
 

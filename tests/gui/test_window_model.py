@@ -102,9 +102,9 @@ def test_last_folders_survive_a_restart(qtbot, window, input_files, tmp_path):
     window.inputs.audio_input.load_path(input_files.audio)
     window.prefs.export_folder = str(tmp_path / "exports")
     window.close()
+    from mmstudio.gui.common.settings import StudioSettings
     from mmstudio.gui.results.results_panel import SPLITTERS
     from mmstudio.gui.shell.main_window import MainWindow
-    from mmstudio.gui.shell.settings import StudioSettings
 
     saved = StudioSettings.read(window.settings, SPLITTERS)
     assert saved.image_folder == saved.audio_folder == str(input_files.image.parent)

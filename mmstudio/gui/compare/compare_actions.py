@@ -17,11 +17,11 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
+from mmstudio.gui.common.settings import StudioSettings
+from mmstudio.gui.common.unavailable import unavailable_label
 from mmstudio.gui.compare.side_by_side_dock import SideBySideDock
 from mmstudio.gui.service.job_calls import JobCalls, one_step
 from mmstudio.gui.service.second_model import SecondModel
-from mmstudio.gui.shell.settings import StudioSettings
-from mmstudio.gui.shell.unavailable import unavailable_label
 from mmstudio.inputs import Sample
 from mmstudio.models.registry import short_name
 from mmstudio.result import Analysis

@@ -12,6 +12,8 @@ import numpy as np
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QLabel, QWidget
 
+from mmstudio.gui.common.plotting import pg
+from mmstudio.gui.common.theme import MODALITY_COLORS, style_plot
 from mmstudio.gui.inputs.audio_input import clip_envelope
 from mmstudio.gui.results import colormaps
 from mmstudio.gui.results.heatmap_frame import (
@@ -20,8 +22,6 @@ from mmstudio.gui.results.heatmap_frame import (
     show_scale,
     titled_stack,
 )
-from mmstudio.gui.results.plotting import pg
-from mmstudio.gui.shell.theme import MODALITY_COLORS, style_plot
 from mmstudio.inputs import AudioClip
 from mmstudio.inputs.loudest_window import loudest_window_start
 

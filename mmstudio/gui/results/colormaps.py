@@ -28,7 +28,7 @@ def levels(signed: bool) -> tuple[float, float]:
 @functools.cache
 def get(name: str):
     """The pyqtgraph ColorMap (pyqtgraph is imported on first use: it is slow to import)."""
-    from mmstudio.gui.results.plotting import pg
+    from mmstudio.gui.common.plotting import pg
 
     return pg.colormap.get(name if name in (*CHOICES, DIVERGING) else DEFAULT)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
 
+from mmstudio.gui.common.plotting import pg
 from mmstudio.gui.results import colormaps
-from mmstudio.gui.results.plotting import pg
 
 
 def add_heatmap_overlay(graphics, target, row: int):

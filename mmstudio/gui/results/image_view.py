@@ -9,6 +9,8 @@ import numpy as np
 from PIL import Image
 from PySide6.QtWidgets import QLabel, QWidget
 
+from mmstudio.gui.common.plotting import pg
+from mmstudio.gui.common.theme import style_plot
 from mmstudio.gui.results import colormaps
 from mmstudio.gui.results.heatmap_frame import (
     add_heatmap_overlay,
@@ -16,8 +18,6 @@ from mmstudio.gui.results.heatmap_frame import (
     show_scale,
     titled_stack,
 )
-from mmstudio.gui.results.plotting import pg
-from mmstudio.gui.shell.theme import style_plot
 
 # Screens show no more than this; striding a larger image keeps redraws and memory small.
 DISPLAY_MAX_SIDE = 1024

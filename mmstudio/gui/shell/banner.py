@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
-from mmstudio.gui.shell.theme import banner_colors
+from mmstudio.gui.common.theme import banner_colors
 
 
 class Banner(QFrame):

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio.gui.common.settings import StudioSettings, open_settings
+from mmstudio.gui.common.theme import restyle_plots
 from mmstudio.gui.compare.compare_actions import CompareActions
 from mmstudio.gui.compare.side_by_side_dock import SideBySideDock
 from mmstudio.gui.compare.swap_actions import SwapActions
@@ -40,9 +42,7 @@ from mmstudio.gui.shell.export import export_analysis, suggested_name
 from mmstudio.gui.shell.menus import build_file_menu, build_help_menu, fill_examples_menu
 from mmstudio.gui.shell.model_menu import DEVICES, ModelMenu
 from mmstudio.gui.shell.presenter import AnalysisPresenter
-from mmstudio.gui.shell.settings import StudioSettings, open_settings
 from mmstudio.gui.shell.status_bar import StudioStatusBar
-from mmstudio.gui.shell.theme import restyle_plots
 from mmstudio.studio import Studio
 
 __all__ = ["DEVICES", "MainWindow"]

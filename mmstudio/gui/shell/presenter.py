@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from mmstudio.gui.common.unavailable import unavailable_html, unavailable_label
 from mmstudio.gui.results.results_panel import ResultsPanel
 from mmstudio.gui.service import AnalysisService, ModelInfo
 from mmstudio.gui.shell.banner import Banner
 from mmstudio.gui.shell.status_bar import StudioStatusBar
-from mmstudio.gui.shell.unavailable import unavailable_html, unavailable_label
 from mmstudio.models.registry import ModelEntry
 from mmstudio.studio import Studio
 
