@@ -35,6 +35,7 @@ class AudioMapView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel("<b>Audio</b>")
+        self.title.setWordWrap(True)  # the method and scale caption must not widen the window
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("audioMap")
         self.graphics.setMinimumSize(200, 140)

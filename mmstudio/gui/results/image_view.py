@@ -31,6 +31,7 @@ class ImageMapView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel("<b>Image</b>")
+        self.title.setWordWrap(True)  # the method and scale caption must not widen the window
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("imageMap")
         self.graphics.setMinimumSize(160, 140)

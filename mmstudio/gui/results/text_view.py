@@ -81,6 +81,7 @@ class TextMapView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel("<b>Text</b>")
+        self.title.setWordWrap(True)  # the method and scale caption must not widen the window
         self.browser = TokenBrowser()
         font = self.browser.font()
         font.setPointSizeF(font.pointSizeF() * 1.35)
