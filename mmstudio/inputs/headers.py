@@ -89,6 +89,9 @@ def bmp_variant(head: bytes) -> Variant | None:
     else:
         if len(head) < 50:
             return None
+        width, height = struct.unpack_from("<ii", head, 18)
+        if width <= 0 or height == 0:  # a negative height is valid: rows stored top-down
+            return Variant(f"its header gives a size of {width} x {height} pixels", "BMP")
         bits, compression = struct.unpack_from("<HI", head, 28)
         colours = struct.unpack_from("<I", head, 46)[0] if header_size >= 40 else 0
     if bits not in _BMP_BITS:

@@ -197,7 +197,7 @@ def _explain_failure(
     """The kind and the words for a decode that failed with ``exc``."""
     reason = decoder_reason(exc)
     bmp = bmp_variant(head)
-    if bmp is not None and bmp.problem and kind is not Kind.TOO_LARGE:
+    if bmp is not None and bmp.problem:
         return Kind.DAMAGED, f"the BMP file is damaged: {bmp.problem}"
     if kind is Kind.TOO_LARGE:
         return kind, _too_large_message(exc, reason, max_pixels)
