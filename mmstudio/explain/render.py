@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from mmstudio.explain.file_set import write_all_or_nothing
 from mmstudio.inputs.sample import Sample
-
-from .file_set import write_all_or_nothing
 from mmstudio.result import Analysis
 
 # Anchor colours of the "inferno" colormap; interpolated to 256 entries.
