@@ -9,6 +9,7 @@ reads "damaged", "unsupported variant" or "too large", never a traceback.
 
 from __future__ import annotations
 
+import binascii
 import re
 import struct
 import zlib
@@ -40,6 +41,7 @@ _BY_TYPE: tuple[tuple[type[BaseException], Kind], ...] = (
     (UnidentifiedImageError, Kind.UNRECOGNISED),
     # Refined by its code below: libsndfile says "unimplemented" and "not recognised" too.
     (soundfile.LibsndfileError, Kind.DAMAGED),
+    (soundfile.SoundFileError, Kind.DAMAGED),
     (NotImplementedError, Kind.UNSUPPORTED),
     # A decoder whose optional codec module is missing from this installation.
     (ImportError, Kind.UNSUPPORTED),
@@ -57,6 +59,12 @@ _BY_TYPE: tuple[tuple[type[BaseException], Kind], ...] = (
     (BufferError, Kind.DAMAGED),
     (struct.error, Kind.DAMAGED),
     (zlib.error, Kind.DAMAGED),
+    (binascii.Error, Kind.DAMAGED),  # (a ValueError) bad base64 or hex in a text chunk
+    (binascii.Incomplete, Kind.DAMAGED),  # encoded data that stops early
+    # A plugin's C code or Python code going wrong on a file no valid one resembles.
+    (SystemError, Kind.DAMAGED),
+    (NameError, Kind.DAMAGED),
+    (ReferenceError, Kind.DAMAGED),
     # A warning turned into an error (Pillow's decompression bomb warning is caught above).
     (Warning, Kind.DAMAGED),
 )
