@@ -65,7 +65,8 @@ def decoder_exception_classes() -> set[type]:
     bindings when soundfile is imported, never from a call on a file's data.)"""
     modules = [builtins, soundfile, np.exceptions, struct, zlib, binascii, *_pil_modules()]
     classes = set().union(*(_classes_in(module) for module in modules))
-    names = {module.__name__ for module in modules}
+    # Not "builtins": other C extensions' classes (grimp's ParseError) claim that module too.
+    names = {module.__name__ for module in modules} - {"builtins"}
     classes |= {
         cls
         for cls in _all_subclasses(classes)
