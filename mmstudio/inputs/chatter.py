@@ -9,6 +9,8 @@ fd 2 belongs to the whole process and decoding runs in worker threads, so the re
 shared: the first decode to start redirects, the last to finish restores, under a lock. Each
 decode reads back only what was written while it ran; two decodes running at once may see each
 other's lines, which is why this text is for logs and hints only, never for a decision alone.
+Whatever else the process writes to fd 2 meanwhile (Python's warnings, another thread's output)
+is logged with it rather than shown: the price of fd 2 being one per process.
 """
 
 from __future__ import annotations

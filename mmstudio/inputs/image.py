@@ -13,7 +13,6 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, PngImagePlugin
 
 from ._source import group_thousands, open_binary, sniff, source_label
-from .chatter import log
 from .errors import InputError
 from .failures import Kind, decoder_reason, unsupported_line
 from .guard import decoding
@@ -86,9 +85,9 @@ def _decode(
 ) -> tuple[Image.Image, list[str]]:
     """Open, check and decode; ``opened`` learns the format Pillow recognised, for messages."""
     # Pillow only warns between its limit and twice its limit; a bomb must never slip through.
-    # Its other warnings (a tag larger than the file) are for the log, not the terminal.
-    with warnings.catch_warnings(record=True) as noticed:
-        warnings.simplefilter("always")
+    # Its other warnings (a tag larger than the file) go to stderr, which the decoding guard
+    # holds: they reach the log with the C decoders' messages, not the terminal.
+    with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         image = Image.open(stream, formats=_allowed_formats())
         opened["format"] = str(image.format)
@@ -103,8 +102,6 @@ def _decode(
         # Image.open is lazy: only a full decode notices a truncated or corrupt body.
         image.load()
         image = _fit(image, max_side)
-    for warning in noticed:
-        log.debug("Pillow warned while reading %s: %s", label, warning.message)
     notes = []
     if image.size != original:
         notes.append(

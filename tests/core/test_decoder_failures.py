@@ -282,3 +282,23 @@ def test_the_fuzz_magics_name_real_formats():
 
     known = [m for m in _MAGICS if m and sniff(io.BytesIO(m + bytes(64)))]
     assert len(known) >= 10
+
+
+def test_text_files_say_which_kind_of_failure_they_are(tmp_path):
+    from mmstudio.inputs import load_text_file
+
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("café au lait".encode("latin-1"))
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(b"\x00\x01\x02text")
+    large = tmp_path / "large.txt"
+    large.write_bytes(b"a" * 101)
+    for path, kind, options in (
+        (latin1, Kind.UNSUPPORTED, {}),  # valid text, in an encoding not read here
+        (binary, Kind.UNRECOGNISED, {}),
+        (large, Kind.TOO_LARGE, {"max_bytes": 100}),
+    ):
+        with pytest.raises(InputError) as excinfo:
+            load_text_file(path, **options)
+        assert excinfo.value.kind is kind
+        assert "damaged" not in str(excinfo.value)
