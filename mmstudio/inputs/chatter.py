@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -42,10 +43,15 @@ class _Redirection:
         be redirected (closed, as under pythonw)."""
         with self.lock:
             if self.users == 0:
+                _flush_python_stderr()  # what was printed before belongs on the terminal
                 try:
                     capture = tempfile.TemporaryFile()
+                except OSError:
+                    return None
+                try:
                     saved = os.dup(_STDERR_FD)
                 except OSError:
+                    capture.close()
                     return None
                 try:
                     os.dup2(capture.fileno(), _STDERR_FD)
@@ -65,6 +71,7 @@ class _Redirection:
     def leave(self, start: int) -> str:
         """Stop (or leave) the redirection; what was written since ``start``."""
         with self.lock:
+            _flush_python_stderr()  # a warning printed during the decode is part of it
             text = self._read(start)
             self.users -= 1
             if self.users == 0:
@@ -77,8 +84,21 @@ class _Redirection:
     def _read(self, start: int) -> str:
         fd = self.capture.fileno()
         end = os.lseek(fd, 0, os.SEEK_END)
-        data = os.pread(fd, min(end - start, _MAX_CHATTER_BYTES), start) if end > start else b""
+        size = min(end - start, _MAX_CHATTER_BYTES)
+        if size <= 0:
+            return ""
+        if hasattr(os, "pread"):
+            data = os.pread(fd, size, start)  # leaves the offset the decoders write at alone
+        else:  # Windows: read, then put the offset back at the end for the next write
+            os.lseek(fd, start, os.SEEK_SET)
+            data = os.read(fd, size)
+            os.lseek(fd, end, os.SEEK_SET)
         return data.decode("utf-8", errors="replace").strip()
+
+
+def _flush_python_stderr() -> None:
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # None or closed (pythonw)
+        sys.stderr.flush()
 
 
 _REDIRECTION = _Redirection()
