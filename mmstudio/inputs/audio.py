@@ -18,7 +18,7 @@ from ._source import group_thousands, open_binary, sniff, source_label
 from .errors import InputError
 from .failures import Kind, classify, decoder_reason
 from .guard import decoding
-from .headers import id3_tag_bytes, wav_claimed_frames, wav_variant
+from .headers import id3_tag_bytes, riff_claimed_bytes, wav_claimed_frames, wav_variant
 from .resample import resample_noting
 from .sample import AudioClip
 
@@ -69,7 +69,7 @@ def load_audio(
         with decoding(label, _explain_failure):
             sound = _open_sound(stream, head, label)
             with sound:
-                _check_header(sound, max_seconds, target_rate, label)
+                _check_header(sound, head, data_bytes, max_seconds, target_rate, label)
                 levels = _Levels()
                 mono, damage = _read_mono(sound, levels, head, label)
                 rate, kind, header_frames = sound.samplerate, sound.format, sound.frames
@@ -180,9 +180,23 @@ def _open_failure(
     """What libsndfile's refusal to open the file means: a WAV's own header tells a damaged
     file from a valid one in a variant libsndfile does not implement."""
     kind = classify(exc)
-    wav = wav_variant(head)
+    wav = wav_variant(head, whole=len(head) < _HEAD_BYTES)
     if wav is not None and wav.problem:
-        return Kind.DAMAGED, f"the WAV file is damaged: {wav.problem}"
+        return (
+            Kind.DAMAGED,
+            f"the file looks like WAV audio but its header is damaged: {wav.problem}",
+        )
+    if (
+        wav is not None
+        and wav.readable
+        and kind is Kind.UNSUPPORTED
+        and isinstance(exc, soundfile.LibsndfileError)
+    ):
+        # libsndfile calls a cut-off header "unimplemented" too.
+        return Kind.DAMAGED, (
+            f"the WAV file is damaged: its header ({wav.name}) is one that is read here, but "
+            f"the file cannot be decoded ({decoder_reason(exc)})"
+        )
     if kind is Kind.UNSUPPORTED:
         return kind, _unsupported_message(wav.name if wav else decoder_reason(exc), stream)
     if kind is Kind.TOO_LARGE:
@@ -237,7 +251,12 @@ def _unreadable(stream: BinaryIO, label: str) -> tuple[Kind, str]:
 
 
 def _check_header(
-    sound: soundfile.SoundFile, max_seconds: float, target_rate: int, label: str
+    sound: soundfile.SoundFile,
+    head: bytes,
+    size: int,
+    max_seconds: float,
+    target_rate: int,
+    label: str,
 ) -> None:
     _check_rate(sound.samplerate, label)
     if sound.channels < 1 or sound.channels > MAX_CHANNELS:
@@ -247,6 +266,15 @@ def _check_header(
             label,
         )
     if sound.frames <= 0:
+        # An empty recording is a complete file; a WAV that claims more bytes is a cut one.
+        claimed = riff_claimed_bytes(head)
+        if claimed is not None and claimed > size:
+            raise InputError(
+                f"the file is damaged: its header gives {group_thousands(claimed)} bytes, but it "
+                f"ends after {group_thousands(size)}, before any audio; it is truncated",
+                label,
+                kind=Kind.DAMAGED,
+            )
         raise InputError("the file contains no audio samples (0 frames)", label)
     seconds = sound.frames / sound.samplerate
     if seconds > max_seconds:
@@ -327,7 +355,9 @@ def _read_mono(
 def _read_failure(failure: BaseException, head: bytes, label: str) -> InputError:
     kind = classify(failure)
     wav = wav_variant(head)
-    if kind is Kind.UNSUPPORTED:
+    if kind is Kind.UNSUPPORTED and not (
+        wav and wav.readable and isinstance(failure, soundfile.LibsndfileError)
+    ):
         variant = wav.name if wav and not wav.problem else decoder_reason(failure)
         return InputError(
             f"the audio is in an unsupported variant ({variant}); the file may well be valid, "

@@ -16,7 +16,7 @@ import zlib
 from enum import Enum
 
 import soundfile
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 
 class Kind(str, Enum):
@@ -36,6 +36,7 @@ class Kind(str, Enum):
 # type a decoder can raise must reach a row: tests/core/test_decoder_failures.py enumerates them.
 _BY_TYPE: tuple[tuple[type[BaseException], Kind], ...] = (
     (Image.DecompressionBombError, Kind.TOO_LARGE),
+    (ImageCms.PyCMSError, Kind.DAMAGED),  # an embedded colour profile littlecms cannot parse
     (Image.DecompressionBombWarning, Kind.TOO_LARGE),
     (MemoryError, Kind.TOO_LARGE),
     (UnidentifiedImageError, Kind.UNRECOGNISED),

@@ -36,6 +36,23 @@ def wav_claimed_frames(head: bytes) -> int | None:
     return None
 
 
+def riff_claimed_bytes(head: bytes) -> int | None:
+    """The whole file's size as a RIFF, RIFX or RF64 header states it (None if unknown)."""
+    if len(head) < 12 or head[8:12] != b"WAVE":
+        return None
+    if head[:4] == b"RF64":
+        if len(head) < 28 or head[12:16] != b"ds64":
+            return None
+        (size,) = struct.unpack_from("<Q", head, 20)
+    elif head[:4] in (b"RIFF", b"RIFX"):
+        (size,) = struct.unpack_from("<I" if head[:4] == b"RIFF" else ">I", head, 4)
+        if size in _UNKNOWN_LENGTHS:
+            return None
+    else:
+        return None
+    return size + 8
+
+
 def id3_tag_bytes(head: bytes) -> int:
     """Bytes of a leading ID3v2 tag (cover art and all), 0 when there is none."""
     if len(head) < 10 or head[:3] != b"ID3":
@@ -56,6 +73,8 @@ class Variant(NamedTuple):
 
     problem: str | None
     name: str
+    # A coding libsndfile decodes: if it fails on such a file anyway, the file is at fault.
+    readable: bool = False
 
 
 # BITMAPINFOHEADER and its successors; 16 and 64 are OS/2 2.x headers.
@@ -135,23 +154,32 @@ _WAV_CODINGS = {
     0x2000: "AC-3",
 }
 _WAV_EXTENSIBLE = 0xFFFE
+# Besides PCM and float: MS ADPCM, A-law, mu-law, IMA ADPCM, GSM 6.10.
+_LIBSNDFILE_CODINGS = {2, 6, 7, 0x11, 0x31}
 
 
-def wav_variant(head: bytes) -> Variant | None:
+def wav_variant(head: bytes, *, whole: bool = False) -> Variant | None:
     """The sample coding of a RIFF/RF64 WAVE file from its ``fmt `` chunk (None if not a WAV
-    or the chunk is not within ``head``)."""
+    or the chunk is not within ``head``). With ``whole`` (``head`` is the entire file), a file
+    that ends before its ``data`` chunk begins is damaged, whatever its coding."""
     if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
         return None
-    offset = 12
+    variant, offset = None, 12
     for _ in range(_MAX_CHUNKS):
         if offset + 8 > len(head):
-            return None
+            break
         chunk_id = head[offset : offset + 4]
         (size,) = struct.unpack_from("<I", head, offset + 4)
         if chunk_id == b"fmt ":
-            return _wav_format(head[offset + 8 : offset + 8 + size])
+            if offset + 8 + size > len(head):
+                break
+            variant = _wav_format(head[offset + 8 : offset + 8 + size])
+        elif chunk_id == b"data":
+            return variant
         offset += 8 + size + (size & 1)
-    return None
+    if whole:
+        return Variant("it ends before its audio data begins: it is truncated", "WAV")
+    return variant
 
 
 def _wav_format(chunk: bytes) -> Variant | None:
@@ -174,6 +202,7 @@ def _wav_format(chunk: bytes) -> Variant | None:
                 "WAV",
             )
         kind = "integer" if tag == 1 else "floating-point"
-        return Variant(None, f"WAV with {bits}-bit {kind} samples")
+        readable = bits <= 32 if tag == 1 else bits in (32, 64)
+        return Variant(None, f"WAV with {bits}-bit {kind} samples", readable)
     coding = _WAV_CODINGS.get(tag, f"audio coding 0x{tag:04X}")
-    return Variant(None, f"WAV with {coding} data")
+    return Variant(None, f"WAV with {coding} data", tag in _LIBSNDFILE_CODINGS)

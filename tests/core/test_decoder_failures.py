@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import binascii
 import builtins
+import importlib
 import io
+import pkgutil
 import struct
-import sys
 import zlib
 
 import numpy as np
@@ -34,10 +35,22 @@ _NOT_DECODER_ERRORS = {
 }
 
 
+# Pillow's modules that open windows or toolkits, not files.
+_PIL_GUI_MODULES = {"__main__", "ImageQt", "ImageTk", "_tkinter_finder", "ImageGrab", "ImageShow"}
+
+
 def _pil_modules() -> list:
-    """Pillow's modules as load_image uses them: the core and every format plugin."""
-    Image.init()
-    return [module for name, module in sorted(sys.modules.items()) if name.startswith("PIL.")]
+    """Every Pillow module but the toolkit ones, imported, so the list does not depend on
+    what earlier tests happened to load."""
+    modules = []
+    for info in pkgutil.iter_modules(PIL.__path__):
+        if info.name in _PIL_GUI_MODULES:
+            continue
+        try:
+            modules.append(importlib.import_module(f"PIL.{info.name}"))
+        except ImportError:  # an optional dependency missing: that module decodes nothing here
+            continue
+    return modules
 
 
 def _classes_in(module) -> set[type]:

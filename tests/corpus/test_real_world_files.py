@@ -120,3 +120,32 @@ def test_the_issues_files_as_real_processes(path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"mmstudio: {Path(path).name}: "), lines
     _check_message(entry, lines[0])
+
+
+def _cuts(size: int) -> list[int]:
+    """Inside the header (byte by byte for the first 64), then through the body."""
+    early = [*range(1, 65), 80, 100, 128, 200, 256]
+    return sorted({cut for cut in early + [size * k // 16 for k in range(1, 16)] if cut < size})
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [entry for entry in ENTRIES if entry.expected == LOADS],
+    ids=[entry.path for entry in ENTRIES if entry.expected == LOADS],
+)
+def test_every_file_cut_short_loads_or_is_called_damaged(entry, capfd):
+    """A valid file cut anywhere is a truncated file: it loads what it has, or is refused as
+    damaged (or, cut inside its magic number, as not recognised), never as "unsupported"."""
+    loader, data = _LOADERS[entry.option], path_of(entry).read_bytes()
+    name = Path(entry.path).name
+    kinds = set()
+    for cut in _cuts(len(data)):
+        try:
+            loader(data[:cut], name=name)
+        except InputError as error:
+            kinds.add(error.kind)
+            assert error.kind in (Kind.DAMAGED, Kind.UNRECOGNISED, None), (cut, str(error))
+            if error.kind is None:  # refused for what it holds, not for how it decodes
+                assert "silent" in error.reason, (cut, str(error))
+    assert Kind.DAMAGED in kinds or not kinds
+    assert capfd.readouterr().err == ""
