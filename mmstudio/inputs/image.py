@@ -90,8 +90,9 @@ def _decode(
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         image = Image.open(stream, formats=_allowed_formats())
-        opened["format"] = str(image.format)
         original = image.size
+        opened["format"] = str(image.format)
+        opened["size"] = _size_words(original)
         if isinstance(image, ImageFile.StubImageFile):
             # GRIB, BUFR, HDF5, WMF off Windows: recognised, decoded only by a handler.
             image.load()
@@ -197,7 +198,7 @@ def _explain_failure(
     if bmp is not None and bmp.problem:
         return Kind.DAMAGED, f"the BMP file is damaged: {bmp.problem}"
     if kind is Kind.TOO_LARGE:
-        return kind, _too_large_message(exc, reason, max_pixels)
+        return kind, _too_large_message(exc, reason, max_pixels, opened.get("size"))
     if kind is Kind.UNRECOGNISED:
         return _unidentified(head)
     if kind is Kind.UNSUPPORTED:
@@ -215,11 +216,12 @@ def _explain_failure(
     )
 
 
-def _too_large_message(exc: BaseException, reason: str, max_pixels: int) -> str:
+def _too_large_message(exc: BaseException, reason: str, max_pixels: int, size: str | None) -> str:
     if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         return _bomb_message(reason, max_pixels)
     if isinstance(exc, MemoryError):
-        return "the image is too large to decode in the available memory"
+        pixels = f" ({size} pixels)" if size else ""
+        return f"the image{pixels} is too large to decode in the available memory"
     return (
         f"the file is too large: a compressed text chunk expands beyond the "
         f"{group_thousands(PngImagePlugin.MAX_TEXT_CHUNK)}-byte limit ({reason}); it may be a "
