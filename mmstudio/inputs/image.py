@@ -222,10 +222,15 @@ def _too_large_message(exc: BaseException, reason: str, max_pixels: int, size: s
     if isinstance(exc, MemoryError):
         pixels = f" ({size} pixels)" if size else ""
         return f"the image{pixels} is too large to decode in the available memory"
+    limits = {
+        "MAX_TEXT_CHUNK": PngImagePlugin.MAX_TEXT_CHUNK,
+        "text chunks": PngImagePlugin.MAX_TEXT_MEMORY,
+    }
+    limit = next((value for key, value in limits.items() if key in reason), None)
+    beyond = f"the {group_thousands(limit)}-byte limit" if limit else "a decoder's limit"
     return (
-        f"the file is too large: a compressed text chunk expands beyond the "
-        f"{group_thousands(PngImagePlugin.MAX_TEXT_CHUNK)}-byte limit ({reason}); it may be a "
-        "decompression bomb"
+        f"the file is too large: its compressed data expands beyond {beyond} ({reason}); it "
+        "may be a decompression bomb"
     )
 
 
