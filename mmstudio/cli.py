@@ -61,6 +61,7 @@ def _add_predict(subparsers) -> None:
     _add_model_options(parser)
     _add_zero_shot_options(parser)
     parser.add_argument("--json", action="store_true", help="print the whole Analysis as JSON")
+    _add_verbose(parser, default=argparse.SUPPRESS)
     parser.add_argument(
         "--full-heatmaps",
         action="store_true",
@@ -77,6 +78,28 @@ def _add_predict(subparsers) -> None:
         help="how many labels to list, at least 1 (default 5; more than the model has lists all)",
     )
     parser.set_defaults(handler=_run_predict)
+
+
+def _add_verbose(parser: argparse.ArgumentParser, default) -> None:
+    # SUPPRESS on the subcommand: its default would otherwise undo `mmstudio --verbose predict`.
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="also show the details: what the image and audio decoders printed while reading "
+        "a file, and the full reason a file could not be decoded",
+    )
+
+
+def _show_details() -> None:
+    """Send mmstudio's DEBUG log (decoder messages, decode failures) to stderr."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("mmstudio: %(message)s"))
+    logger = logging.getLogger("mmstudio")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
 
 
 def _positive_count(value: str) -> int:
@@ -117,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Explore multimodal fusion models: predictions, heatmaps and modality contributions.",
     )
     parser.add_argument("--version", action="version", version=f"mmstudio {__version__}")
+    _add_verbose(parser, default=False)
     subparsers = parser.add_subparsers(dest="command")
     _add_gui(subparsers)
     _add_predict(subparsers)
@@ -136,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        _show_details()
     if args.command is None:
         return _run_gui(argparse.Namespace(model=None, device=None))
     try:
@@ -200,8 +226,10 @@ def _run_predict(args) -> int:
         try:
             written = write_heatmap_pngs(analysis, sample, args.heatmaps)
         except OSError as error:
+            where = f" ({Path(error.filename).name})" if error.filename else ""
             return _fail(
-                f"could not write the heatmaps to {args.heatmaps}: {error.strerror or error}"
+                f"could not write the heatmaps to {args.heatmaps}{where}: "
+                f"{error.strerror or error}; none of them was written"
             )
         if not args.json:
             for path in written:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from mmstudio.explain.file_set import write_all_or_nothing
 from mmstudio.inputs.sample import Sample
 from mmstudio.result import Analysis
 
@@ -86,8 +86,8 @@ def tokens_picture(
 
 
 def write_heatmap_pngs(analysis: Analysis, sample: Sample, folder: str | Path) -> list[Path]:
-    """Write the heatmap overlays into ``folder``. Each PNG is written to a temporary file and
-    renamed into place, so a failure (a full disk) never leaves a half-written picture."""
+    """Write the heatmap overlays into ``folder``, all of them or none: a failure (a full disk,
+    a folder named like one of the files) leaves ``folder`` as it was (file_set.FileSetError)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     pictures = []
@@ -103,18 +103,10 @@ def write_heatmap_pngs(analysis: Analysis, sample: Sample, folder: str | Path) -
     if analysis.tokens and analysis.token_weights is not None:
         picture = tokens_picture(analysis.tokens, analysis.token_weights, signed="text" in signed)
         pictures.append(("text_heatmap.png", picture))
-    return [save_atomically(picture, folder / name) for name, picture in pictures]
+    return write_all_or_nothing(
+        folder, [(name, _png_writer(picture)) for name, picture in pictures]
+    )
 
 
-def save_atomically(picture: Image.Image, path: Path) -> Path:
-    """Save ``picture`` as a PNG at ``path`` all at once, or leave ``path`` as it was."""
-    # Named, not mkstemp: the PNG then gets the usual permissions (mkstemp's are owner-only).
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        with temporary.open("wb") as stream:
-            picture.save(stream, format="PNG")
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+def _png_writer(picture: Image.Image):
+    return lambda stream: picture.save(stream, format="PNG")

@@ -1,7 +1,10 @@
 """Qt-free loading and validation of images, text and audio into a :class:`Sample`.
 
 Every problem with what a user gave us is raised as :class:`InputError`, whose message names the
-source and explains the problem in plain words, ready to show in the window or on stderr.
+source and explains the problem in plain words, ready to show in the window or on stderr. Any
+exception a decoder raises becomes one too, of a ``failures.Kind`` (unsupported variant, damaged,
+too large, not recognised: see failures.py and guard.py); what the C decoders print on stderr
+meanwhile is logged at DEBUG (chatter.py), not shown.
 """
 
 from __future__ import annotations

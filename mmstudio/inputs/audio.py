@@ -16,7 +16,9 @@ import soundfile
 
 from ._source import group_thousands, open_binary, sniff, source_label
 from .errors import InputError
-from .headers import id3_tag_bytes, wav_claimed_frames
+from .failures import Kind, classify, decoder_reason
+from .guard import decoding
+from .headers import id3_tag_bytes, riff_claimed_bytes, wav_claimed_frames, wav_variant
 from .resample import resample_noting
 from .sample import AudioClip
 
@@ -64,12 +66,13 @@ def load_audio(
     label = source_label(source, name, "pasted audio")
     with open_binary(source, label) as stream:
         head, data_bytes = _peek(stream)
-        sound = _open_sound(stream, label)
-        with sound:
-            _check_header(sound, max_seconds, target_rate, label)
-            levels = _Levels()
-            mono, damage = _read_mono(sound, levels, label)
-            rate, kind, header_frames = sound.samplerate, sound.format, sound.frames
+        with decoding(label, _explain_failure):
+            sound = _open_sound(stream, head, label)
+            with sound:
+                _check_header(sound, head, data_bytes, max_seconds, target_rate, label)
+                levels = _Levels()
+                mono, damage = _read_mono(sound, levels, head, label)
+                rate, kind, header_frames = sound.samplerate, sound.format, sound.frames
     if damage:
         notes = [damage]
     else:
@@ -163,31 +166,97 @@ def _peek(stream: BinaryIO) -> tuple[bytes, int]:
     return head, size
 
 
-def _open_sound(stream: BinaryIO, label: str) -> soundfile.SoundFile:
+def _open_sound(stream: BinaryIO, head: bytes, label: str) -> soundfile.SoundFile:
     try:
         return soundfile.SoundFile(stream)
-    except (RuntimeError, OSError, ValueError, TypeError, EOFError):
-        raise InputError(_unreadable_message(stream, label), label) from None
+    except Exception as exc:  # noqa: BLE001 - whatever libsndfile says, the file is at fault
+        kind, message = _open_failure(exc, stream, head, label)
+        raise InputError(message, label, kind=kind) from exc
 
 
-def _unreadable_message(stream: BinaryIO, label: str) -> str:
+def _open_failure(
+    exc: BaseException, stream: BinaryIO, head: bytes, label: str
+) -> tuple[Kind, str]:
+    """What libsndfile's refusal to open the file means: a WAV's own header tells a damaged
+    file from a valid one in a variant libsndfile does not implement."""
+    kind = classify(exc)
+    wav = wav_variant(head, whole=len(head) < _HEAD_BYTES)
+    if wav is not None and wav.problem:
+        return (
+            Kind.DAMAGED,
+            f"the file looks like WAV audio but its header is damaged: {wav.problem}",
+        )
+    if (
+        wav is not None
+        and wav.readable
+        and kind is Kind.UNSUPPORTED
+        and isinstance(exc, soundfile.LibsndfileError)
+    ):
+        # libsndfile calls a cut-off header "unimplemented" too.
+        return Kind.DAMAGED, (
+            f"the WAV file is damaged: its header ({wav.name}) is one that is read here, but "
+            f"the file cannot be decoded ({decoder_reason(exc)})"
+        )
+    if kind is Kind.UNSUPPORTED:
+        return kind, _unsupported_message(wav.name if wav else decoder_reason(exc), stream)
+    if kind is Kind.TOO_LARGE:
+        return kind, "the audio is too large to decode in the available memory"
+    return _unreadable(stream, label)
+
+
+def _unsupported_message(variant: str, stream: BinaryIO) -> str:
+    what = sniff(stream)
+    what = what if what and what.endswith("audio") else "audio"
+    return (
+        f"the file is {what} in an unsupported variant ({variant}); the file may well be "
+        "valid, but it cannot be read here: convert it to 16- or 24-bit PCM WAV, or FLAC"
+    )
+
+
+def _explain_failure(kind: Kind, exc: BaseException, said: str) -> tuple[Kind, str]:
+    """Words for a failure outside the checks below (the decoding guard's fallback)."""
+    reason = decoder_reason(exc)
+    if kind is Kind.TOO_LARGE:
+        return kind, f"the audio is too large to decode in the available memory ({reason})"
+    if kind is Kind.UNSUPPORTED:
+        return kind, f"the audio is in an unsupported variant ({reason}); it cannot be read here"
+    if kind is Kind.UNRECOGNISED:
+        return kind, f"this is not an audio file soundfile can read ({reason})"
+    return kind, f"the audio data is damaged and cannot be decoded ({reason})"
+
+
+def _unreadable(stream: BinaryIO, label: str) -> tuple[Kind, str]:
     # libsndfile's own reasons are often misleading ("not a regular file" for a bad MP3).
     kind = sniff(stream)
     suffix = Path(label).suffix.lower().lstrip(".")
     if kind and kind.endswith("audio"):
-        return f"the file looks like {kind} but its header is damaged or incomplete; it may be truncated"
+        return Kind.DAMAGED, (
+            f"the file looks like {kind} but its header is damaged or incomplete; it may be "
+            "truncated"
+        )
     if kind:
-        return f"this is not an audio file soundfile can read (it looks like {kind})"
-    if suffix in {"mp3", "wav", "flac", "ogg", "oga", "opus", "aiff", "aif"}:
         return (
+            Kind.UNRECOGNISED,
+            f"this is not an audio file soundfile can read (it looks like {kind})",
+        )
+    if suffix in {"mp3", "wav", "flac", "ogg", "oga", "opus", "aiff", "aif"}:
+        return Kind.DAMAGED, (
             f"the file is named .{suffix} but is not valid {suffix.upper()} audio: "
             "the header is missing or damaged"
         )
-    return "this is not an audio file soundfile can read: the format is not recognised"
+    return (
+        Kind.UNRECOGNISED,
+        "this is not an audio file soundfile can read: the format is not recognised",
+    )
 
 
 def _check_header(
-    sound: soundfile.SoundFile, max_seconds: float, target_rate: int, label: str
+    sound: soundfile.SoundFile,
+    head: bytes,
+    size: int,
+    max_seconds: float,
+    target_rate: int,
+    label: str,
 ) -> None:
     _check_rate(sound.samplerate, label)
     if sound.channels < 1 or sound.channels > MAX_CHANNELS:
@@ -197,12 +266,22 @@ def _check_header(
             label,
         )
     if sound.frames <= 0:
+        # An empty recording is a complete file; a WAV that claims more bytes is a cut one.
+        claimed = riff_claimed_bytes(head)
+        if claimed is not None and claimed > size:
+            raise InputError(
+                f"the file is damaged: its header gives {group_thousands(claimed)} bytes, but it "
+                f"ends after {group_thousands(size)}, before any audio; it is truncated",
+                label,
+                kind=Kind.DAMAGED,
+            )
         raise InputError("the file contains no audio samples (0 frames)", label)
     seconds = sound.frames / sound.samplerate
     if seconds > max_seconds:
         raise InputError(
             f"the audio is {format_duration(seconds)} long; the limit is {format_duration(max_seconds)}",
             label,
+            kind=Kind.TOO_LARGE,
         )
     samples = sound.frames * sound.channels
     if samples > MAX_DECODED_SAMPLES:
@@ -211,6 +290,7 @@ def _check_header(
             f"{format_duration(seconds)}); at most {group_thousands(MAX_DECODED_SAMPLES)} can be "
             "read (use fewer channels or a shorter recording)",
             label,
+            kind=Kind.TOO_LARGE,
         )
     needed = decode_peak_bytes(sound.frames, sound.channels, sound.samplerate, target_rate)
     if needed > MAX_DECODE_BYTES:
@@ -218,6 +298,7 @@ def _check_header(
             f"the audio would need {needed / 2**30:.1f} GB of memory to decode; the limit is "
             f"{MAX_DECODE_BYTES / 2**30:.2f} GB (use a lower sample rate or a shorter recording)",
             label,
+            kind=Kind.TOO_LARGE,
         )
 
 
@@ -240,7 +321,7 @@ def _check_rate(rate: float, label: str) -> None:
 
 
 def _read_mono(
-    sound: soundfile.SoundFile, levels: _Levels, label: str
+    sound: soundfile.SoundFile, levels: _Levels, head: bytes, label: str
 ) -> tuple[np.ndarray, str | None]:
     """Decode block by block into one mono buffer; also returns a note when the data breaks off
     after some audio was read. Explicit block sizes also read formats libsndfile cannot seek
@@ -251,13 +332,13 @@ def _read_mono(
         # The failed block may hold good audio before the damage: read up to it in small steps.
         try:
             sound.seek(filled)
-        except (RuntimeError, OSError, ValueError):
+        except Exception:  # noqa: BLE001 - no salvage then: the failure below stands
             pass
         else:
             filled, _ = _read_into(sound, mono, filled, _SALVAGE_FRAMES, levels, label)
     if filled == 0:
         if failure is not None:
-            raise InputError(f"the audio data is damaged and cannot be decoded ({failure})", label)
+            raise _read_failure(failure, head, label)
         # The header promised samples the body does not have.
         raise InputError(
             "the file ends early: it may be truncated (no audio could be decoded)", label
@@ -266,8 +347,28 @@ def _read_mono(
         return mono[:filled], None
     seconds = format_duration(filled / sound.samplerate)
     return mono[:filled], (
-        f"the audio data is damaged or cut off after {seconds} ({failure}); "
+        f"the audio data is damaged or cut off after {seconds} ({decoder_reason(failure)}); "
         f"the first {seconds} were analysed"
+    )
+
+
+def _read_failure(failure: BaseException, head: bytes, label: str) -> InputError:
+    kind = classify(failure)
+    wav = wav_variant(head)
+    if kind is Kind.UNSUPPORTED and not (
+        wav and wav.readable and isinstance(failure, soundfile.LibsndfileError)
+    ):
+        variant = wav.name if wav and not wav.problem else decoder_reason(failure)
+        return InputError(
+            f"the audio is in an unsupported variant ({variant}); the file may well be valid, "
+            "but it cannot be read here: convert it to 16- or 24-bit PCM WAV, or FLAC",
+            label,
+            kind=kind,
+        )
+    return InputError(
+        f"the audio data is damaged and cannot be decoded ({decoder_reason(failure)})",
+        label,
+        kind=Kind.DAMAGED,
     )
 
 
@@ -278,16 +379,18 @@ def _read_into(
     step: int,
     levels: _Levels,
     label: str,
-) -> tuple[int, str | None]:
+) -> tuple[int, Exception | None]:
     """Mix ``step``-frame blocks into ``mono`` from ``filled`` on; returns how far it got and,
-    if decoding failed there, libsndfile's reason."""
+    if decoding failed there, libsndfile's exception."""
     block = np.empty((max(1, min(step, len(mono))), sound.channels), dtype=np.float32)
     while filled < len(mono):
         want = min(len(block), len(mono) - filled)
         try:
             got = sound.read(want, dtype="float32", always_2d=True, out=block[:want])
-        except (RuntimeError, OSError, ValueError, EOFError) as exc:
-            return filled, str(exc)
+        except MemoryError:
+            raise  # not damage: the guard reports it as too large
+        except Exception as exc:  # noqa: BLE001 - libsndfile's failure on the file's data
+            return filled, exc
         if len(got) == 0:
             break
         levels.mix(got, label, out=mono[filled : filled + len(got)])
@@ -313,6 +416,7 @@ def _check_lossy(peak: float, kind: str, label: str) -> None:
             f"this is not valid {kind} audio: it decodes to noise {20 * math.log10(peak):.0f} dB "
             "above full scale, which only damaged or random data produces",
             label,
+            kind=Kind.DAMAGED,
         )
 
 
@@ -324,6 +428,7 @@ def _check_mp3_bitrate(data_bytes: int, seconds: float, label: str) -> None:
         f"{group_thousands(data_bytes)} bytes of MP3 data: most of the file is not valid MP3 "
         "audio (it is damaged or random data)",
         label,
+        kind=Kind.DAMAGED,
     )
 
 

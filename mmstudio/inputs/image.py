@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import functools
+import io
 import re
 import warnings
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, PngImagePlugin
 
 from ._source import group_thousands, open_binary, sniff, source_label
 from .errors import InputError
+from .failures import Kind, decoder_reason, unsupported_line
+from .guard import decoding
+from .headers import bmp_variant
 
 # Pixels actually decoded (after a JPEG's reduced-size decode): at 4 bytes a pixel that bounds
 # the decode to 160 MB, and the later copies are made after the image is fitted to MAX_SIDE.
@@ -29,6 +33,8 @@ _REFUSED_FORMATS = {"EPS"}
 _ALPHA_MODES = {"LA", "La", "PA", "RGBA", "RGBa"}
 _HIGH_DEPTH_MODES = {"I", "F"}
 _NOMINAL_MAX = {"I": 65535.0, "F": 1.0}
+# Enough for every header a failure message reads (a BMP's masks, a format's magic number).
+_HEAD_BYTES = 512
 
 
 def load_image(
@@ -45,12 +51,14 @@ def load_image(
     """
     label = source_label(source, name, "pasted image")
     with open_binary(source, label) as stream:
-        image, notes = _decode(stream, label, max_pixels, max_side)
-        notes += _conversion_notes(image)
-        try:
+        head = stream.read(_HEAD_BYTES)
+        stream.seek(0)
+        opened: dict[str, str] = {}
+        explain = functools.partial(_explain_failure, head, max_pixels, opened)
+        with decoding(label, explain):
+            image, notes = _decode(stream, label, max_pixels, max_side, opened)
+            notes += _conversion_notes(image)
             rgb = to_rgb(image)
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise InputError(f"the image cannot be converted to RGB ({exc})", label) from None
     rgb.info[_NOTES_KEY] = tuple(notes)
     return rgb
 
@@ -73,28 +81,28 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 
 def _decode(
-    stream: BinaryIO, label: str, max_pixels: int, max_side: int
+    stream: BinaryIO, label: str, max_pixels: int, max_side: int, opened: dict[str, str]
 ) -> tuple[Image.Image, list[str]]:
+    """Open, check and decode; ``opened`` learns the format Pillow recognised, for messages."""
     # Pillow only warns between its limit and twice its limit; a bomb must never slip through.
+    # Its other warnings (a tag larger than the file) go to stderr, which the decoding guard
+    # holds: they reach the log with the C decoders' messages, not the terminal.
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        image = _open(stream, label, max_pixels)
+        image = Image.open(stream, formats=_allowed_formats())
         original = image.size
+        opened["format"] = str(image.format)
+        opened["size"] = _size_words(original)
+        if isinstance(image, ImageFile.StubImageFile):
+            # GRIB, BUFR, HDF5, WMF off Windows: recognised, decoded only by a handler.
+            image.load()
         _check_dimensions(original, label)
         # A JPEG decodes straight to 1/2, 1/4 or 1/8 of its size: most of a big photo's cost.
         image.draft(None, _fitted(original, max_side))
-        # Checked outside the decode's error handling: too large is not "damaged".
         _check_pixels(original, image.size, max_pixels, label)
-        try:
-            # Image.open is lazy: only a full decode notices a truncated or corrupt body.
-            image.load()
-            image = _fit(image, max_side)
-        except MemoryError:
-            raise InputError(
-                "the image is too large to decode in the available memory", label
-            ) from None
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise InputError(_decode_failure_message(exc), label) from None
+        # Image.open is lazy: only a full decode notices a truncated or corrupt body.
+        image.load()
+        image = _fit(image, max_side)
     notes = []
     if image.size != original:
         notes.append(
@@ -115,17 +123,6 @@ def _conversion_notes(image: Image.Image) -> list[str]:
             "mapped onto 8 bits"
         )
     return notes
-
-
-def _open(stream: BinaryIO, label: str, max_pixels: int) -> Image.Image:
-    try:
-        return Image.open(stream, formats=_allowed_formats())
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InputError(_bomb_message(str(exc), max_pixels), label) from None
-    except UnidentifiedImageError:
-        raise InputError(_unidentified_message(stream), label) from None
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
-        raise InputError(_decode_failure_message(exc), label) from None
 
 
 def _fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:
@@ -156,7 +153,11 @@ def _allowed_formats() -> tuple[str, ...]:
 def _check_dimensions(size: tuple[int, int], label: str) -> None:
     width, height = size
     if width <= 0 or height <= 0:
-        raise InputError(f"the image has no pixels ({width} x {height})", label)
+        raise InputError(
+            f"the file is damaged: its header gives the image no pixels ({width} x {height})",
+            label,
+            kind=Kind.DAMAGED,
+        )
 
 
 def _check_pixels(
@@ -168,6 +169,7 @@ def _check_pixels(
             f"{group_thousands(max_pixels)}-pixel limit; it may be a decompression bomb "
             "(save it smaller, or as a JPEG, which is read at reduced size)",
             label,
+            kind=Kind.TOO_LARGE,
         )
 
 
@@ -182,21 +184,74 @@ def _bomb_message(pillow_message: str, max_pixels: int) -> str:
     )
 
 
-def _unidentified_message(stream: BinaryIO) -> str:
-    kind = sniff(stream)
-    if kind and kind.endswith("image"):
-        return f"the file looks like {kind} but its header is damaged or incomplete; it may be truncated"
-    looks = f" (it looks like {kind})" if kind else ""
-    return f"this is not an image file Pillow can read{looks}"
+def _explain_failure(
+    head: bytes,
+    max_pixels: int,
+    opened: dict[str, str],
+    kind: Kind,
+    exc: BaseException,
+    said: str,
+) -> tuple[Kind, str]:
+    """The kind and the words for a decode that failed with ``exc``."""
+    reason = decoder_reason(exc)
+    bmp = bmp_variant(head)
+    if bmp is not None and bmp.problem:
+        return Kind.DAMAGED, f"the BMP file is damaged: {bmp.problem}"
+    if kind is Kind.TOO_LARGE:
+        return kind, _too_large_message(exc, reason, max_pixels, opened.get("size"))
+    if kind is Kind.UNRECOGNISED:
+        return _unidentified(head)
+    if kind is Kind.UNSUPPORTED:
+        variant = bmp.name if bmp is not None else unsupported_line(said) or reason
+        what = f"a {opened['format']} image" if "format" in opened else _what(head)
+        return kind, (
+            f"the file is {what} in an unsupported variant ({variant}); the file may "
+            "well be valid, but it cannot be read here: convert it to PNG or JPEG"
+        )
+    if isinstance(exc, EOFError) or "truncated" in reason.lower():
+        return kind, "the file ends early: it may be truncated or damaged"
+    return kind, (
+        "the image data is damaged and cannot be decoded; the file may be truncated or "
+        f"corrupt ({reason})"
+    )
 
 
-def _decode_failure_message(exc: BaseException) -> str:
-    detail = str(exc)
+def _too_large_message(exc: BaseException, reason: str, max_pixels: int, size: str | None) -> str:
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return _bomb_message(reason, max_pixels)
     if isinstance(exc, MemoryError):
-        return "the image is too large to decode in the available memory"
-    if isinstance(exc, EOFError) or "truncated" in detail.lower():
-        return "the file ends early: it may be truncated"
-    return f"the image data is damaged and cannot be decoded; the file may be truncated or corrupt ({detail})"
+        pixels = f" ({size} pixels)" if size else ""
+        return f"the image{pixels} is too large to decode in the available memory"
+    limits = {
+        "MAX_TEXT_CHUNK": PngImagePlugin.MAX_TEXT_CHUNK,
+        "text chunks": PngImagePlugin.MAX_TEXT_MEMORY,
+    }
+    limit = next((value for key, value in limits.items() if key in reason), None)
+    beyond = f"the {group_thousands(limit)}-byte limit" if limit else "a decoder's limit"
+    return (
+        f"the file is too large: its compressed data expands beyond {beyond} ({reason}); it "
+        "may be a decompression bomb"
+    )
+
+
+def _unidentified(head: bytes) -> tuple[Kind, str]:
+    kind = _sniff_head(head)
+    if kind and kind.endswith("image"):
+        return Kind.DAMAGED, (
+            f"the file looks like {kind} but its header is damaged or incomplete; it may be "
+            "truncated"
+        )
+    looks = f" (it looks like {kind})" if kind else ""
+    return Kind.UNRECOGNISED, f"this is not an image file Pillow can read{looks}"
+
+
+def _what(head: bytes) -> str:
+    kind = _sniff_head(head)
+    return kind if kind and kind.endswith("image") else "an image"
+
+
+def _sniff_head(head: bytes) -> str | None:
+    return sniff(io.BytesIO(head))
 
 
 def _apply_orientation(image: Image.Image) -> Image.Image:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ._source import group_thousands, open_binary, source_label
 from .errors import InputError
+from .failures import Kind
 
 MAX_TEXT_FILE_BYTES = 1_000_000
 
@@ -80,7 +81,9 @@ def load_text_file(
         data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise InputError(
-            f"the file is larger than the {group_thousands(max_bytes)}-byte limit for text", label
+            f"the file is larger than the {group_thousands(max_bytes)}-byte limit for text",
+            label,
+            kind=Kind.TOO_LARGE,
         )
     text = _decode_text(data, label)
     if require_text and not normalize_text(text)[0]:
@@ -94,7 +97,9 @@ def _decode_text(data: bytes, label: str) -> str:
     else:
         encoding = "utf-8-sig"
         if b"\x00" in data:
-            raise InputError("this looks like a binary file, not text", label)
+            raise InputError(
+                "this looks like a binary file, not text", label, kind=Kind.UNRECOGNISED
+            )
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -103,4 +108,6 @@ def _decode_text(data: bytes, label: str) -> str:
             f"(undecodable byte 0x{data[exc.start]:02x} at position {exc.start}); "
             "save it as UTF-8 and try again",
             label,
+            # Text in another encoding (Latin-1, Shift JIS) is valid, just not read here.
+            kind=Kind.UNSUPPORTED,
         ) from None
