@@ -430,7 +430,7 @@ def test_ogg_vorbis_round_trip(tmp_path):
     assert correlation(clip.samples, original) > 0.95
 
 
-@pytest.mark.skipif(not HAS_MP3, reason="this libsndfile cannot write MP3 (needs >= 1.1)")
+@pytest.mark.needs(HAS_MP3, "this libsndfile cannot write MP3 (needs >= 1.1)")
 def test_mp3_round_trip(tmp_path):
     original = sine(16000, 0.5)
     path = tmp_path / "tone.mp3"
@@ -569,7 +569,7 @@ def test_garbage_named_mp3(tmp_path):
     )
 
 
-@pytest.mark.skipif(not HAS_MP3, reason="this libsndfile cannot write MP3 (needs >= 1.1)")
+@pytest.mark.needs(HAS_MP3, "this libsndfile cannot write MP3 (needs >= 1.1)")
 def test_truncated_real_mp3(tmp_path):
     full = tmp_path / "full.mp3"
     soundfile.write(full, sine(16000, 1.0), 16000, format="MP3")

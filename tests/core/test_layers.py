@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-grimp = pytest.importorskip("grimp")
+from tests.conftest import require_module
+
+grimp = require_module("grimp")
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:

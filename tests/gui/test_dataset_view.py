@@ -11,9 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
+from tests.conftest import require_module
 from tests.core.analysis_data import BROKEN_IDS, write_dataset
 
-torch = pytest.importorskip("torch")
+torch = require_module("torch")
 
 pytestmark = pytest.mark.gui
 

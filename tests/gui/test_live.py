@@ -21,7 +21,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-QtMultimedia = pytest.importorskip("PySide6.QtMultimedia")
+from tests.conftest import require_module, require_or_skip  # noqa: E402
+
+QtMultimedia = require_module("PySide6.QtMultimedia")
 
 from PySide6.QtCore import QRectF, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QColor, QFont, QImage, QPainter  # noqa: E402
@@ -34,7 +36,6 @@ from mmstudio.gui.live import LivePanel  # noqa: E402
 from mmstudio.gui.live.permissions import request_permissions  # noqa: E402
 from mmstudio.gui.live.prediction_log import COLUMNS  # noqa: E402
 from mmstudio.resources import default_model_dir  # noqa: E402
-from tests.conftest import require_or_skip  # noqa: E402
 from tests.core.helpers import tiny_model  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -313,11 +314,11 @@ def test_video_frames_reach_the_model_through_the_video_sink(qtbot, make_panel, 
 
 @pytest.mark.slow
 def test_predictions_follow_the_digits_in_the_video(qtbot, make_panel, digit_video):
-    if not DIGITS_WEIGHTS.is_file():
-        pytest.skip(
-            f"the trained default model is not there yet ({DIGITS_WEIGHTS} is missing); "
-            "frames and analyses are covered by the test above"
-        )
+    require_or_skip(
+        DIGITS_WEIGHTS.is_file(),
+        f"the trained default model is not there yet ({DIGITS_WEIGHTS} is missing); "
+        "frames and analyses are covered by the test above",
+    )
     panel = make_panel(model="digits")
     shown = collect_results(panel)
     go_live(qtbot, panel)
@@ -492,11 +493,11 @@ def test_speech_opens_the_gate_and_silence_keeps_audio_absent(
 @pytest.mark.system
 @pytest.mark.slow
 def test_a_spoken_digit_is_recognised_live(qtbot, make_panel, virtual_microphone, tmp_path):
-    if not DIGITS_WEIGHTS.is_file():
-        pytest.skip(
-            f"the trained default model is not there yet ({DIGITS_WEIGHTS} is missing); "
-            "the microphone path is covered by the test above"
-        )
+    require_or_skip(
+        DIGITS_WEIGHTS.is_file(),
+        f"the trained default model is not there yet ({DIGITS_WEIGHTS} is missing); "
+        "the microphone path is covered by the test above",
+    )
     panel = make_panel(model="digits", microphone="default")
     labels = [
         r.analysis.predicted_label
@@ -594,8 +595,10 @@ def test_f5_toggles_live_and_space_snapshots_without_stealing_typed_spaces(qtbot
     qtbot.addWidget(window)
     window.show()
     window.activateWindow()
-    if not QTest.qWaitForWindowActive(window, 3000):
-        pytest.skip("this platform plugin does not activate windows, so no shortcut can fire")
+    require_or_skip(
+        QTest.qWaitForWindowActive(window, 3000),
+        "this platform plugin does not activate windows, so no shortcut can fire",
+    )
     snapshots = []
     panel.snapshot.connect(snapshots.append)
     try:
