@@ -32,3 +32,16 @@ def random_sample(seed: int = 0, size: tuple[int, int] = (90, 120), seconds: flo
     image = Image.fromarray((rng.random((size[1], size[0], 3)) * 255).astype("uint8"))
     audio = AudioClip((rng.standard_normal(int(16000 * seconds)) * 0.1).astype("float32"), 16000)
     return Sample(image=image, text=f"I think it is a seven ({seed})", audio=audio)
+
+
+def bytes_read_so_far() -> int:
+    """Bytes this process has read so far, as the kernel counts them (rchar in /proc/self/io):
+    every read, Python's or a C library's, on any thread. Skips where there is no /proc."""
+    from pathlib import Path
+
+    from tests.conftest import require_or_skip
+
+    io_counters = Path("/proc/self/io")
+    require_or_skip(io_counters.is_file(), "counting bytes read needs Linux's /proc/self/io")
+    fields = dict(line.split(": ") for line in io_counters.read_text().splitlines())
+    return int(fields["rchar"])

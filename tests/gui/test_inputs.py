@@ -172,15 +172,23 @@ def test_a_failed_background_load_reports_the_file_and_keeps_the_image(qtbot, in
 
 
 def test_text_input_debounces_bursts_into_one_signal(qtbot):
+    """Each burst of keys (five edits, no event loop between them) becomes one signal with the
+    whole text, sent after the burst; none is left pending after it."""
     widget = TextInput()
     qtbot.addWidget(widget)
     received = []
     widget.text_changed.connect(received.append)
-    qtbot.keyClicks(widget.editor, "three", delay=DEBOUNCE_MS // 6)
-    assert received == []
-    qtbot.waitUntil(lambda: received == ["three"], timeout=2000)
-    qtbot.wait(DEBOUNCE_MS * 2)
-    assert received == ["three"]
+    qtbot.keyClicks(widget.editor, "three")
+    assert received == [] and widget.is_pending()
+    with qtbot.waitSignal(widget.text_changed, timeout=5000):
+        pass
+    assert received == ["three"] and not widget.is_pending()
+    qtbot.keyClicks(widget.editor, " four")
+    assert received == ["three"] and widget.is_pending()
+    with qtbot.waitSignal(widget.text_changed, timeout=5000):
+        pass
+    qtbot.wait(DEBOUNCE_MS * 2)  # a second firing of either burst's timer would arrive now
+    assert received == ["three", "three four"] and not widget.is_pending()
 
 
 def test_text_input_flush_sends_at_once(qtbot):
