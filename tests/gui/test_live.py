@@ -8,7 +8,6 @@ import csv
 import gc
 import io
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -31,12 +30,12 @@ from PySide6.QtMultimedia import QCamera, QCameraDevice, QMediaPlayer, QVideoFra
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget  # noqa: E402
 
-from mmstudio.audio import MicrophoneError, load_sounddevice, refresh_devices  # noqa: E402
 from mmstudio.gui.live import LivePanel  # noqa: E402
 from mmstudio.gui.live.permissions import request_permissions  # noqa: E402
 from mmstudio.gui.live.prediction_log import COLUMNS  # noqa: E402
 from mmstudio.resources import default_model_dir  # noqa: E402
 from tests.core.helpers import tiny_model  # noqa: E402
+from tests.gui.virtual_microphone import play_into, spoken  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -390,59 +389,6 @@ def test_a_slow_model_drops_frames_instead_of_queueing_them(qtbot, make_panel):
 # ---- the microphone path, through a PulseAudio virtual microphone ----------------------------------
 
 
-def _run(*command: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True, timeout=30, check=check)
-
-
-VIRTUAL_SINK = "mmstudio_live_vmic"
-
-
-@pytest.fixture(scope="module")
-def pulseaudio():
-    tools = ("pulseaudio", "pactl", "paplay", "espeak-ng")
-    missing = [tool for tool in tools if shutil.which(tool) is None]
-    require_or_skip(
-        not missing,
-        f"the virtual microphone needs {', '.join(missing)} (apt install pulseaudio pulseaudio-utils espeak-ng)",
-    )
-    try:
-        load_sounddevice()
-    except MicrophoneError as error:
-        require_or_skip(False, str(error))
-    if _run("pactl", "info", check=False).returncode != 0:
-        # --exit-idle-time=-1: the daemon must outlive the gaps between tests.
-        _run("pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", check=False)
-        deadline = time.monotonic() + 10
-        while _run("pactl", "info", check=False).returncode != 0 and time.monotonic() < deadline:
-            time.sleep(0.2)
-    require_or_skip(_run("pactl", "info", check=False).returncode == 0, "PulseAudio did not start")
-
-
-@pytest.fixture
-def virtual_microphone(pulseaudio, monkeypatch):
-    """A null sink whose monitor is this process's default source: what plays into the sink,
-    the default 'microphone' hears.
-
-    The sink is ours alone and is made the default through PULSE_SOURCE (read by libpulse when
-    the stream opens) rather than `pactl set-default-source`, so tests of other processes that
-    share the daemon and its default source can neither hear our speech nor move our stream.
-    """
-    if VIRTUAL_SINK not in _run("pactl", "list", "short", "sinks").stdout:
-        _run("pactl", "load-module", "module-null-sink", f"sink_name={VIRTUAL_SINK}")
-    monkeypatch.setenv("PULSE_SOURCE", f"{VIRTUAL_SINK}.monitor")
-    # PortAudio listed the devices when sounddevice was first imported, maybe before PulseAudio ran.
-    refresh_devices()
-    return VIRTUAL_SINK
-
-
-def speak(text: str, folder: Path, sink: str) -> subprocess.Popen:
-    wav = folder / "speech.wav"
-    _run("espeak-ng", "-w", str(wav), text)
-    return subprocess.Popen(
-        ["paplay", f"--device={sink}", str(wav)], stderr=subprocess.PIPE, text=True
-    )
-
-
 def speak_into_live(qtbot, panel: LivePanel, word: str, sink: str, folder: Path) -> list:
     """Go live on the microphone, check that the quiet room is held absent, say ``word``, and
     return the results from the moment the gate opened until it closed again."""
@@ -455,7 +401,7 @@ def speak_into_live(qtbot, panel: LivePanel, word: str, sink: str, folder: Path)
         r.analysis is None and r.audio is not None and not r.audio.voiced for r, _, _ in shown
     )
 
-    speaker = speak(word, folder, sink)
+    speaker = play_into(sink, spoken(word, folder))
     try:
         qtbot.waitUntil(lambda: any(r.analysis is not None for r, _, _ in shown), timeout=10_000)
     except qtbot.TimeoutError:
