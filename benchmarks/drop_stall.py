@@ -87,11 +87,11 @@ def measure(case_name: str, folder: Path) -> dict:
             app.processEvents()
             time.sleep(0.002)
 
-    wait_for(lambda: window.model_info is not None)
-    window.image_input.load_path(warm_up)
+    wait_for(lambda: window.presenter.model_info is not None)
+    window.inputs.image_input.load_path(warm_up)
     wait_for(lambda: bool(shown))
-    window.image_input.clear()
-    wait_for(lambda: window.image_input.image is None)
+    window.inputs.image_input.clear()
+    wait_for(lambda: window.inputs.image_input.image is None)
 
     ticks: list[float] = []
     beat = QTimer()
@@ -101,8 +101,8 @@ def measure(case_name: str, folder: Path) -> dict:
     done = QEventLoop()
     before = len(shown)
     errors: list[str] = []
-    window.image_input.error_occurred.connect(errors.append)
-    window.audio_input.error_occurred.connect(errors.append)
+    window.inputs.image_input.error_occurred.connect(errors.append)
+    window.inputs.audio_input.error_occurred.connect(errors.append)
     window.analysis_shown.connect(
         lambda _id: len(shown) > before and QTimer.singleShot(SETTLE_MS, done.quit)
     )

@@ -70,7 +70,8 @@ def number_word_share(tokens, weights, span) -> tuple[bool, bool] | None:
     in_words = np.zeros(len(tokens), dtype=bool)
     for a, b in spans:
         in_words[a:b] = True
-    weights = np.asarray(weights, dtype=np.float64) * in_words
+    # A share of the evidence for the prediction: a signed map's words against it count 0.
+    weights = np.clip(np.asarray(weights, dtype=np.float64), 0.0, None) * in_words
     if weights.sum() <= 0:
         return False, False
     start, end = span

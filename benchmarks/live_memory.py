@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if not ready:
         print(json.dumps({"error": "the model did not load"}))
         return 1
-    window.text_input.set_text("I think it is a seven")
+    window.inputs.text_input.set_text("I think it is a seven")
     wait(2.0)
     model_loaded = rss_mib()
     live = window.live

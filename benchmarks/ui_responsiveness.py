@@ -108,8 +108,8 @@ def heartbeat(
     window.analysis_shown.connect(settle_soon)
     QTimer.singleShot(SETTLE_TIMEOUT_MS, settled.quit)
     beat.start()
-    window.image_input.load_path(inputs["image"])
-    window.audio_input.load_path(inputs["audio"])
+    window.inputs.image_input.load_path(inputs["image"])
+    window.inputs.audio_input.load_path(inputs["audio"])
     settled.exec()
     window.analysis_shown.disconnect(settle_soon)
     setup_ticks, ticks[:] = list(ticks), []
@@ -120,7 +120,7 @@ def heartbeat(
 
     def request() -> None:
         requested[0] += 1
-        window.text_input.set_text(
+        window.inputs.text_input.set_text(
             f"I think it is a seven ({requested[0]})"
         )  # each edit is a new request
 
@@ -150,7 +150,7 @@ def heartbeat(
         "p99_stall_ms": _percentile(stalls, 99),
         "max_stall_ms": stalls[-1] if stalls else 0.0,
         "mean_interval_ms": statistics.fmean(intervals) if intervals else 0.0,
-        "device": window.model_info.device if window.model_info else "",
+        "device": window.presenter.model_info.device if window.presenter.model_info else "",
     }
 
 

@@ -16,14 +16,17 @@ from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
 from mmstudio.model_outputs import FusionOutput
 from mmstudio.models.device import describe_device, pick_device
+from mmstudio.numerics.compute_dtype import ComputeDtype, dtype_name, parameter_dtype
+from mmstudio.numerics.non_finite import broken_parameter, diagnose
 from mmstudio.result import Analysis
 
-# Finite weights can still overflow float32 on the way to the logits; a NaN probability must
-# never reach the window or the JSON as if it were a prediction.
-_NON_FINITE = (
-    "the model '{model}' produced infinite or NaN scores for this input: its weights are "
-    "too large for float32 arithmetic"
-)
+# A NaN probability must never reach the window or the JSON as if it were a prediction; the
+# message says which of the input, the weights or the arithmetic made it (numerics.non_finite).
+_NON_FINITE = "the model '{model}' produced infinite or NaN scores for this input: {why}"
+_BROKEN_WEIGHTS = "the model '{model}' cannot be used: its weights are not finite ({which})"
+# What the probe at load runs when no analysis has run yet, in this order: the first sample
+# the model accepts tells the dtype it computes in.
+_PROBES = ("text", "image", "audio")
 _EMPTY_SAMPLE = "nothing to analyse: give an image, a text or an audio clip (or switch one on)"
 
 
@@ -59,6 +62,13 @@ class Analyzer:
         self._interactions = interaction_matrices(self._masks)
         self._single_rows = single_rows(self._masks)
         self.device_name = describe_device(self.device)
+        # Once, at load: weights that are NaN or infinite make every analysis meaningless.
+        broken = broken_parameter(self.model) if isinstance(self.model, torch.nn.Module) else None
+        if broken is not None:
+            raise InputError(_BROKEN_WEIGHTS.format(model=self.model_name, which=broken))
+        self.parameter_dtype = parameter_dtype(self.model)
+        # The dtype the last analysis computed in ("" before the first): autocast counts.
+        self.compute_dtype = ""
 
     @property
     def model_name(self) -> str:
@@ -66,6 +76,23 @@ class Analyzer:
 
     def analyze(self, sample: Sample) -> Analysis:
         return self.analyze_batch([sample])[0]
+
+    def probe_compute_dtype(self) -> str:
+        """The dtype the model computes in, from a real forward pass over a tiny sample (the
+        last analysis's when one ran): what the status bar and doctor report."""
+        if self.compute_dtype:
+            return self.compute_dtype
+        explain, self.explain = self.explain, False
+        try:
+            for modality in _PROBES:
+                try:
+                    self.analyze_batch([_probe_sample(modality)])
+                    return self.compute_dtype
+                except InputError:
+                    continue  # the model takes other modalities: try the next
+        finally:
+            self.explain = explain
+        return self.compute_dtype or self.parameter_dtype
 
     def prepare(self, samples: Sequence[Sample]):
         """The model's CPU-side preprocessing of ``samples``, or None for models that take
@@ -82,13 +109,26 @@ class Analyzer:
         if any(not s.present for s in samples):
             raise InputError(_EMPTY_SAMPLE)
         watch = _Stopwatch(self.device)
-        if hasattr(self.model, "coalition_logits"):
-            logits, weights, heatmaps, seen = self._run_whole(samples, watch)
-            embeddings = None
-        else:
-            logits, weights, heatmaps, seen, embeddings = self._run_split(samples, watch, prepared)
+        dtypes = ComputeDtype()
+        with dtypes.watching(self.model):
+            if hasattr(self.model, "coalition_logits"):
+                batch = None
+                logits, weights, heatmaps, seen, raw_dtype = self._run_whole(samples, watch)
+                embeddings = None
+            else:
+                batch = (prepared if prepared is not None else self.model.preprocess(samples)).to(
+                    self.device
+                )
+                watch.lap("preprocess")
+                logits, weights, heatmaps, seen, embeddings, raw_dtype = self._run_split(
+                    samples, watch, batch
+                )
+        # A model whose products no hook sees (functional code) still shows its logits' dtype.
+        self.compute_dtype = dtypes.name or raw_dtype
         if not bool(torch.isfinite(logits).all()):
-            raise InputError(_NON_FINITE.format(model=self.model_name))
+            raise InputError(
+                _NON_FINITE.format(model=self.model_name, why=self._why_non_finite(samples, batch))
+            )
         total = sum(watch.marks.values())
         analyses = [
             self._assemble(
@@ -96,6 +136,9 @@ class Analyzer:
             )
             for row, sample in enumerate(samples)
         ]
+        for analysis in analyses:
+            analysis.compute_dtype = self.compute_dtype
+            analysis.parameter_dtype = self.parameter_dtype
         if embeddings is not None:
             full_input = embeddings[:, -1].float().cpu().numpy()
             for analysis, embedding in zip(analyses, full_input, strict=True):
@@ -114,17 +157,31 @@ class Analyzer:
         wants_heatmaps = self.explain and hasattr(self.model, "heatmaps")
         return options() if wants_heatmaps and options is not None else {}
 
-    def _run_split(self, samples, watch, prepared=None):
-        batch = (prepared if prepared is not None else self.model.preprocess(samples)).to(
-            self.device
-        )
-        watch.lap("preprocess")
+    def _why_non_finite(self, samples, batch) -> str:
+        """What made the scores non-finite: the input, or the arithmetic and where."""
+        count = len(samples)
+        presence = self._masks.unsqueeze(0).expand(count, -1, -1)
+        if batch is None:
+            presence = (presence & self._present_mask(samples).unsqueeze(1)).to(self.device)
+
+            def forward(model, _batch):
+                return model.coalition_logits(samples, presence)
+        else:
+            presence = presence.to(self.device)
+
+            def forward(model, batch):
+                return model.fuse(model.encode(batch), presence)
+
+        return diagnose(self.model, forward, batch, samples, self.compute_dtype or "float32")
+
+    def _run_split(self, samples, watch, batch):
         encoded = self.model.encode(batch, **self._encode_options())
         watch.lap("encode")
         count = len(samples)
         presence = self._masks.to(self.device).unsqueeze(0).expand(count, -1, -1)
         output = self.model.fuse(encoded, presence)  # every coalition in one call
         watch.lap("fuse_and_coalitions")
+        raw_dtype = dtype_name(output.logits.dtype)
         logits = output.logits.float()
         weights = output.modality_weights
         heatmaps = None
@@ -135,14 +192,15 @@ class Analyzer:
             watch.lap("heatmaps")
         seen = _what_the_model_saw(batch, encoded, samples)
         _add_fusion_attention(seen, output)
-        return logits, weights, heatmaps, seen, getattr(output, "embedding", None)
+        return logits, weights, heatmaps, seen, getattr(output, "embedding", None), raw_dtype
 
     def _run_whole(self, samples, watch):
         count = len(samples)
         presence = self._masks.unsqueeze(0).expand(count, -1, -1) & self._present_mask(
             samples
         ).unsqueeze(1)
-        logits = self.model.coalition_logits(samples, presence.to(self.device)).float()
+        raw = self.model.coalition_logits(samples, presence.to(self.device))
+        logits = raw.float()
         watch.lap("coalitions")
         seen = [{} for _ in samples]
         heatmaps = None
@@ -155,7 +213,7 @@ class Analyzer:
             if hasattr(self.model, "tokens_for"):
                 for row, entry in enumerate(seen):
                     entry["tokens"] = list(self.model.tokens_for(samples, row))
-        return logits, None, heatmaps, seen
+        return logits, None, heatmaps, seen, dtype_name(raw.dtype)
 
     def _assemble(
         self, row, sample, coalition_logits, weights, heatmaps, seen, marks, total
@@ -208,7 +266,25 @@ class Analyzer:
             analysis.text_heatmap_method = getattr(maps, "text_method", "") or (
                 maps.method if maps.tokens is not None else ""
             )
+            signed = set(getattr(maps, "signed", ()))
+            present_maps = {"image": maps.image, "text": maps.tokens, "audio": maps.audio}
+            analysis.signed_maps = [
+                m for m, values in present_maps.items() if m in signed and values is not None
+            ]
         return analysis
+
+
+def _probe_sample(modality: str) -> Sample:
+    """The smallest sample of one modality: a word, a grey image, half a second of quiet."""
+    if modality == "text":
+        return Sample(text="a")
+    if modality == "image":
+        from PIL import Image
+
+        return Sample(image=Image.new("RGB", (32, 32), (128, 128, 128)))
+    from mmstudio.inputs.sample import AudioClip
+
+    return Sample(audio=AudioClip(np.full(8000, 1e-3, dtype=np.float32), 16000))
 
 
 def _full_coalition(output):

@@ -255,7 +255,7 @@ def format_summary(analysis, top: int = 5) -> str:
 
 
 def _run_models(args) -> int:
-    from mmstudio.models.registry import list_models
+    from mmstudio.models.registry import list_models, registry_problems
 
     for entry in list_models():
         state = "ready" if entry.available else f"unavailable: {entry.problem}"
@@ -264,6 +264,8 @@ def _run_models(args) -> int:
             print(f"    {entry.description}")
         if entry.location:
             print(f"    weights: {entry.location}")
+    for problem in registry_problems():
+        print(f"refused: {problem}")
     return 0
 
 

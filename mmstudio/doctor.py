@@ -13,7 +13,6 @@ import os
 import platform
 import subprocess
 import sys
-from importlib import metadata
 from typing import Any
 
 import mmstudio
@@ -36,16 +35,9 @@ PACKAGES = (
 )
 
 
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def versions() -> dict[str, str]:
     found = {"mmstudio": mmstudio.__version__, "Python": platform.python_version()}
-    found.update({package: _version(package) for package in PACKAGES})
+    found.update({package: system.installed_version(package) for package in PACKAGES})
     found["platform"] = platform.platform()
     return found
 
@@ -63,7 +55,7 @@ def device_report() -> dict[str, Any]:
     device = pick_device("auto")
     report: dict[str, Any] = {
         "device": describe_device(device),
-        "precision": "float32",
+        **model_precision(device),
         "cuda_available": torch.cuda.is_available(),
         "cuda_version": torch.version.cuda or "none",
     }
@@ -73,6 +65,26 @@ def device_report() -> dict[str, Any]:
             torch.cuda.get_device_properties(device).total_memory / 2**30, 1
         )
     return report
+
+
+def model_precision(device, spec: str | None = None) -> dict[str, Any]:
+    """The dtype the default model (or ``spec``) computes in on ``device``, measured by one
+    small forward pass (autocast counts), and the dtype its weights are stored in."""
+    from mmstudio.analysis import load_analyzer
+
+    try:
+        analyzer = load_analyzer(spec, device, explain=False)
+        return precision_of(analyzer)
+    except Exception as error:  # a model that cannot run is a finding of the report
+        return {"precision": "unknown", "precision_problem": f"{type(error).__name__}: {error}"}
+
+
+def precision_of(analyzer) -> dict[str, Any]:
+    return {
+        "precision": analyzer.probe_compute_dtype(),
+        "weights_precision": analyzer.parameter_dtype,
+        "precision_model": analyzer.model_name,
+    }
 
 
 def _portaudio() -> dict[str, Any]:
@@ -133,6 +145,12 @@ def models_report() -> list[dict[str, Any]]:
     ]
 
 
+def _model_problems() -> list[str]:
+    from mmstudio.models.registry import registry_problems
+
+    return registry_problems()
+
+
 def collect() -> dict[str, Any]:
     return {
         "versions": versions(),
@@ -149,6 +167,7 @@ def collect() -> dict[str, Any]:
             if k in os.environ
         },
         "models": models_report(),
+        "model_problems": _model_problems(),
     }
 
 
@@ -156,15 +175,25 @@ def _yes(value: Any) -> str:
     return {True: "found", False: "NOT FOUND", None: "unknown"}[value]
 
 
+def _precision_line(device: dict[str, Any]) -> str:
+    if "precision" not in device:
+        return ""
+    line = f" · computes in {device['precision']}"
+    weights = device.get("weights_precision")
+    if weights and weights != device["precision"]:
+        line += f" (weights {weights})"
+    if "precision_model" in device:
+        line += f", measured with the model '{device['precision_model']}'"
+    if "precision_problem" in device:
+        line += f" ({device['precision_problem']})"
+    return line
+
+
 def format_report(report: dict[str, Any]) -> str:
     lines = ["mmstudio doctor", "", "Versions:"]
     lines += [f"  {name:<13} {value}" for name, value in report["versions"].items()]
     device = report["device"]
-    lines += [
-        "",
-        f"Device: {device['device']}"
-        + (f" · {device['precision']}" if "precision" in device else ""),
-    ]
+    lines += ["", f"Device: {device['device']}" + _precision_line(device)]
     if "problem" in device:
         lines.append(f"  problem: {device['problem']}")
     else:
@@ -199,6 +228,7 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"  {model['name']} [{model['source']}] {state}")
         if model["weights"]:
             lines.append(f"    weights: {model['weights']}")
+    lines += [f"  refused: {problem}" for problem in report.get("model_problems", [])]
     return "\n".join(lines)
 
 

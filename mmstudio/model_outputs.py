@@ -58,13 +58,16 @@ class ModalityEncoding:
 
     tokens: (B, N, D); mask: (B, N) True for real tokens; pooled: (B, D).
     grid: the (rows, cols) layout of the tokens when they tile a 2-D map (image
-    positions, or mel bands x frames), None for sequences.
+    positions, or mel bands x time steps), None for sequences.
+    frames_per_step: for audio, the spectrogram frames one grid column covers (the encoder's
+    time downsampling), so a map over the grid lines up with the spectrogram's frames.
     """
 
     tokens: torch.Tensor
     mask: torch.Tensor
     pooled: torch.Tensor
     grid: tuple[int, int] | None = None
+    frames_per_step: int | None = None
 
 
 @dataclass
@@ -114,11 +117,13 @@ class FusionOutput:
 
 @dataclass
 class Heatmaps:
-    """Per-sample explanation maps, each scaled to [0, 1].
+    """Per-sample explanation maps: unsigned ones scaled to [0, 1], signed ones to [-1, 1]
+    (largest magnitude 1, the sign kept: negative is evidence against the prediction).
 
     image: (H, W) over the original image, tokens: (T,) one weight per text token,
     audio: (n_mels, frames) over the spectrogram; None where the modality is absent or the
-    model cannot explain it. method names how they were made (e.g. "attention").
+    model cannot explain it. method names how they were made (e.g. "attention"). ``signed``
+    names the maps ("image", "text", "audio") whose method gives signed values.
     """
 
     image: np.ndarray | None
@@ -127,3 +132,4 @@ class Heatmaps:
     method: str
     # How the text map was made, when not by ``method``.
     text_method: str = ""
+    signed: tuple[str, ...] = ()

@@ -28,6 +28,10 @@ _ARRAY_FIELDS = (
     "embedding",
 )
 
+# The value function is computed in float64 so that the Shapley values add up exactly (to
+# 1e-12, not float32's 1e-7); a round trip must not round the coalitions behind them.
+_ARRAY_DTYPES = {"coalition_values": np.float64}
+
 
 class NonFiniteAnalysisError(ValueError):
     """The analysis holds NaN or infinite numbers, which JSON cannot carry."""
@@ -39,7 +43,8 @@ class Analysis:
 
     Shapes:
         probabilities: (C,) summing to 1, in the order of ``labels``.
-        image_heatmap: (H, W) in [0, 1], the size of the image as loaded (load_image reduces
+        image_heatmap: (H, W) in [0, 1] (in [-1, 1] when "image" is in ``signed_maps``, as
+            for every map below), the size of the image as loaded (load_image reduces
             larger images to at most 2048 pixels a side, with a note). ``to_dict`` and
             ``to_json`` shrink it to at most JSON_HEATMAP_SIDE pixels a side (same aspect
             ratio) unless asked for ``full_heatmaps``.
@@ -97,9 +102,16 @@ class Analysis:
     fusion_attention_modalities: list[str] = field(default_factory=list)
     heatmap_method: str = ""
     text_heatmap_method: str = ""
+    # The maps ("image", "text", "audio") whose method is signed: in [-1, 1], negative for
+    # evidence against the prediction. The others are unsigned, in [0, 1].
+    signed_maps: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     model_name: str = ""
     device: str = ""
+    # The dtype the model computed in (autocast counts: "bfloat16" with float32 weights under
+    # bf16 autocast) and the dtype its weights are stored in.
+    compute_dtype: str = ""
+    parameter_dtype: str = ""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -146,7 +158,7 @@ class Analysis:
         kwargs = {k: v for k, v in data.items() if k in known}
         for name in _ARRAY_FIELDS:
             if kwargs.get(name) is not None:
-                kwargs[name] = np.asarray(kwargs[name], dtype=np.float32)
+                kwargs[name] = np.asarray(kwargs[name], dtype=_ARRAY_DTYPES.get(name, np.float32))
         return cls(**kwargs)
 
 

@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Mapping
+from importlib import metadata
 
 INSTALL_SCRIPT = "packaging/install_system_deps.sh"
 
@@ -87,3 +88,12 @@ def xcb_problem(
 
 def has_command(name: str) -> bool:
     return shutil.which(name) is not None
+
+
+def installed_version(package: str) -> str:
+    """The installed distribution's version, from its metadata: asking never imports the
+    package (the window's About must not import torch on the GUI thread)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"

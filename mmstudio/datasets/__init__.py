@@ -5,23 +5,19 @@ batches on Ray Data (docs/scale.md).
 The names below load on first use, so the command line's ``--help`` does not import torch.
 """
 
-from importlib import import_module
+from mmstudio.lazy import lazy_exports
 
 _EXPORTS = {
-    "DatasetRecords": "records",
-    "read_records": "records",
-    "LocalAnalysis": "engine",
-    "Progress": "engine",
-    "RowLayout": "schema",
-    "ResultsStore": "store",
-    "SummaryBuilder": "summary",
-    "summarize": "summary",
+    "DatasetRecords": "mmstudio.datasets.records",
+    "read_records": "mmstudio.datasets.records",
+    "LocalAnalysis": "mmstudio.datasets.engine",
+    "Progress": "mmstudio.datasets.engine",
+    "RowLayout": "mmstudio.datasets.schema",
+    "ResultsStore": "mmstudio.datasets.store",
+    "SummaryBuilder": "mmstudio.datasets.summary",
+    "summarize": "mmstudio.datasets.summary",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'mmstudio.datasets' has no attribute {name!r}")
-    return getattr(import_module(f"mmstudio.datasets.{_EXPORTS[name]}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

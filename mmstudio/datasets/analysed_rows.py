@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from mmstudio.datasets.figures import list_matrix, to_numpy
 from mmstudio.datasets.records import AnalysisRecord, decode_record
-from mmstudio.datasets.schema import layout_of
+from mmstudio.datasets.results_metadata import layout_of
 from mmstudio.datasets.store import ResultsStore
 from mmstudio.inputs.sample import Sample
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from mmstudio.datasets.records import AUDIO_SUFFIXES, IMAGE_SUFFIXES, TEXT_SUFFIXES
-from mmstudio.datasets.schema import model_fingerprint
+from mmstudio.datasets.results_metadata import model_fingerprint
 from mmstudio.training.manifest import LABELS_FILE, MANIFEST_CSV, MANIFEST_JSONL
 
 _LOOSE_SUFFIXES = IMAGE_SUFFIXES | AUDIO_SUFFIXES | TEXT_SUFFIXES

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from contextlib import closing
 from pathlib import Path
 
 from mmstudio.inputs.errors import InputError
@@ -176,10 +175,9 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _run_local(args, dataset) -> None:
-    from tqdm import tqdm
-
     from mmstudio.analysis import load_analyzer
     from mmstudio.datasets.engine import LocalAnalysis
+    from mmstudio.progress import TerminalProgress, run_steps
 
     analyzer = load_analyzer(args.model, args.device, explain=False)
     compare = load_analyzer(args.compare, args.device, explain=False) if args.compare else None
@@ -194,23 +192,19 @@ def _run_local(args, dataset) -> None:
         flush_seconds=args.checkpoint_seconds,
         compare=compare,
     )
-    bar = None
-    # closing(): an interrupt raised here rather than inside the run still writes its rows
-    # before the handler counts them.
-    with closing(run.steps()) as steps:
-        for progress in steps:
-            if bar is None:
-                bar = tqdm(
-                    total=progress.total,
-                    initial=progress.resumed,
-                    unit="rec",
-                    dynamic_ncols=True,
-                    desc="analysing",
-                )
-            bar.update(progress.done - bar.n)
-            bar.set_postfix(errors=progress.errors, refresh=False)
-    if bar is not None:
-        bar.close()
+    # run_steps closes the run's generator: an interrupt raised here rather than inside the
+    # run still writes its rows before the handler counts them.
+    with TerminalProgress("rec") as bar:
+        run_steps(
+            run.steps(),
+            lambda progress: bar.show(
+                progress.done,
+                progress.total,
+                stage="analysing",
+                start=progress.resumed,
+                errors=progress.errors,
+            ),
+        )
     return analyzer
 
 
@@ -218,10 +212,9 @@ def _followups(args, analyzer) -> dict:
     """The swap test and the faithfulness sections, with a progress bar per check."""
     if not (args.swap_test or args.faithfulness):
         return {}
-    from tqdm import tqdm
-
     from mmstudio.analysis import load_analyzer
     from mmstudio.datasets.followup import followup_steps
+    from mmstudio.progress import TerminalProgress, run_steps
 
     if analyzer is None:  # the Ray engine's actors held the model
         analyzer = load_analyzer(args.model, args.device, explain=False)
@@ -232,24 +225,10 @@ def _followups(args, analyzer) -> dict:
         faithfulness_records=args.faithfulness,
         seed=args.seed,
     )
-    bars: dict[str, tqdm] = {}
-    try:
-        while True:
-            progress = next(steps)
-            bar = bars.get(progress.stage)
-            if bar is None:
-                for earlier in bars.values():
-                    earlier.close()
-                bar = bars[progress.stage] = tqdm(
-                    total=progress.total, unit="rec", dynamic_ncols=True, desc=progress.stage
-                )
-            bar.total = progress.total
-            bar.update(progress.done - bar.n)
-    except StopIteration as finished:
-        return finished.value
-    finally:
-        for bar in bars.values():
-            bar.close()
+    with TerminalProgress("rec") as bars:
+        return run_steps(
+            steps, lambda progress: bars.show(progress.done, progress.total, stage=progress.stage)
+        )
 
 
 def _run_ray(args, dataset) -> None:

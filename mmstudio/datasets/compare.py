@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from mmstudio.datasets.results_metadata import coalition_names, layout_of, model_fingerprint
 from mmstudio.inputs.errors import InputError
 from mmstudio.result import Analysis
 
@@ -48,8 +49,6 @@ class CompareLayout:
 
     @property
     def coalitions(self) -> list[str]:
-        from mmstudio.datasets.schema import coalition_names
-
         return coalition_names(self.modalities)
 
     def metadata(self) -> dict[str, Any]:
@@ -114,8 +113,6 @@ def compare_layout(first, second) -> CompareLayout:
     Refuses, before anything is analysed, two models whose labels are not the same set: their
     predictions could not be compared class by class.
     """
-    from mmstudio.datasets.schema import model_fingerprint
-
     mine, theirs = list(first.model.labels), list(second.model.labels)
     if sorted(mine) != sorted(theirs) or len(set(theirs)) != len(theirs):
         only_first = sorted(set(mine) - set(theirs))
@@ -154,8 +151,6 @@ def comparison_of(info: dict[str, Any]) -> dict[str, Any] | None:
 def comparison_mismatch(existing: pa.Schema, wanted: pa.Schema) -> str | None:
     """Why rows of ``wanted`` must not be added to a folder of ``existing`` rows because the
     comparison model differs (or one of them has none); None when it is the same."""
-    from mmstudio.datasets.schema import layout_of
-
     had, has = comparison_of(layout_of(existing)), comparison_of(layout_of(wanted))
     if had is None and has is None:
         return None

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from mmstudio.datasets.compare import AGREE, ERROR, PREFIX, comparison_of
 from mmstudio.datasets.figures import list_matrix, percent, ratio, to_numpy
-from mmstudio.datasets.schema import layout_of
+from mmstudio.datasets.results_metadata import layout_of
 
 
 def comparison_builder(schema: pa.Schema) -> ComparisonBuilder | None:

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from mmstudio.datasets.schema import layout_of
+from mmstudio.datasets.results_metadata import layout_of
 from mmstudio.inputs.errors import InputError
 
 FORMATS = (".parquet", ".csv")

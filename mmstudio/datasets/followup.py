@@ -68,13 +68,3 @@ def _staged(stage: str, steps):
         except StopIteration as finished:
             return finished.value
         yield FollowUpProgress(stage, done, total)
-
-
-def run_followups(analyzer, results, **options) -> dict[str, Any]:
-    """All steps at once: the sections."""
-    steps = followup_steps(analyzer, results, **options)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as finished:
-            return finished.value

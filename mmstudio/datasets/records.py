@@ -44,13 +44,6 @@ class DatasetRecords:
     labels: list[str]
     kind: str  # "manifest" or "folder"
 
-    @property
-    def meta_keys(self) -> list[str]:
-        keys: dict[str, None] = {}
-        for record in self.records:
-            keys.update(dict.fromkeys(record.meta))
-        return list(keys)
-
 
 def read_records(
     path: str | Path, *, split: str | None = None, limit: int | None = None

@@ -74,32 +74,18 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
+from mmstudio.datasets.compare import CompareLayout, compare_layout
+from mmstudio.datasets.results_metadata import METADATA_KEY, coalition_names, model_fingerprint
 from mmstudio.result import Analysis
 from mmstudio.training.manifest import Record
 
-if TYPE_CHECKING:
-    from mmstudio.datasets.compare import CompareLayout
-
 FORMAT_VERSION = 1
-METADATA_KEY = b"mmstudio"
-EMPTY_COALITION = "none"
 
 _META_TYPES = {"bool": pa.bool_(), "int64": pa.int64(), "float64": pa.float64()}
-
-
-def coalition_names(modalities: Sequence[str]) -> list[str]:
-    """Names of the coalitions in the order of ``explain.shapley.coalition_masks``."""
-    from mmstudio.explain.shapley import coalition_masks
-
-    names = []
-    for row in coalition_masks(len(modalities)).tolist():
-        members = [m for m, on in zip(modalities, row, strict=True) if on]
-        names.append("+".join(members) or EMPTY_COALITION)
-    return names
 
 
 def infer_meta_types(records: Sequence[Record]) -> tuple[tuple[str, str], ...]:
@@ -281,8 +267,6 @@ def _path(path) -> str | None:
 def layout_for(analyzer, records: Sequence[Record], compare=None) -> RowLayout:
     """The row layout of ``analyzer``'s model over ``records``, with the columns of the
     Analyzer ``compare`` beside them if one is given (refused if its labels differ)."""
-    from mmstudio.datasets.compare import compare_layout
-
     model = analyzer.model
     return RowLayout(
         labels=tuple(model.labels),
@@ -293,23 +277,3 @@ def layout_for(analyzer, records: Sequence[Record], compare=None) -> RowLayout:
         fusion_weights_kind=getattr(model, "fusion_weights_kind", ""),
         compare=None if compare is None else compare_layout(analyzer, compare),
     )
-
-
-def model_fingerprint(model) -> str:
-    """A digest of the model's weights: a retrained checkpoint under the same name differs."""
-    import hashlib
-
-    import torch
-
-    digest = hashlib.sha256()
-    state = model.state_dict() if hasattr(model, "state_dict") else {}
-    for name, tensor in state.items():
-        digest.update(name.encode("utf-8"))
-        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy())
-    return digest.hexdigest()[:16]
-
-
-def layout_of(schema: pa.Schema) -> dict[str, Any]:
-    """The JSON metadata a results schema carries (labels, modalities, coalitions, model)."""
-    raw = (schema.metadata or {}).get(METADATA_KEY)
-    return json.loads(raw) if raw else {}

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from mmstudio.datasets.comparison_summary import comparison_builder, format_comparison
 from mmstudio.datasets.figures import list_matrix, percent, ratio, to_numpy
 from mmstudio.datasets.interaction_summary import InteractionSummary, format_interactions
-from mmstudio.datasets.schema import layout_of
+from mmstudio.datasets.results_metadata import layout_of
 from mmstudio.datasets.store import ResultsStore
 
 ECE_BINS = 15

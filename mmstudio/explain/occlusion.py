@@ -46,8 +46,9 @@ def occlusion_variants(batch, text_index: int) -> tuple[list[int], list[list[int
 @torch.no_grad()
 def word_occlusion(model, batch, encoded, predicted: torch.Tensor) -> list[np.ndarray | None]:
     """Per sample, one weight per token: every token of a word carries the drop in
-    log p(predicted | text alone) when that word is deleted, clipped at 0 (a word that
-    argues against the prediction is not evidence for it); None for a sample without text.
+    log p(predicted | text alone) when that word is deleted, signed: a word whose deletion
+    raises the prediction's score argues against it and gets a negative weight (evidence
+    against is kept, not clipped away); None for a sample without text.
 
     The cut texts come from ``encoded.text_variants`` when the model encoded them with the
     batch (FusionNet does, when asked for explanations); otherwise
@@ -93,6 +94,6 @@ def word_occlusion(model, batch, encoded, predicted: torch.Tensor) -> list[np.nd
         spans = word_spans(batch.tokens[row])
         without = cut_scores[start : start + len(spans)]
         start += len(spans)
-        drops = (full - without).clamp_min(0).cpu().numpy()
+        drops = (full - without).cpu().numpy()
         result[row] = spread_to_tokens(drops, spans, len(batch.tokens[row]))
     return result

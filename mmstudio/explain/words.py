@@ -53,12 +53,6 @@ def words_of(tokens: Sequence[str], spans: Sequence[tuple[int, int]]) -> list[st
     return ["".join(tokens[a:b]) for a, b in spans]
 
 
-def word_weights_from_tokens(weights: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
-    """Per word, the sum of its tokens' weights: a word's share of the map's mass."""
-    weights = np.asarray(weights, dtype=np.float64)
-    return np.array([weights[a:b].sum() for a, b in spans], dtype=np.float64)
-
-
 def spread_to_tokens(
     word_weights: np.ndarray, spans: Sequence[tuple[int, int]], count: int
 ) -> np.ndarray:

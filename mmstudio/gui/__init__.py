@@ -6,12 +6,8 @@ imports torch (the model is loaded later, inside the worker thread).
 
 from __future__ import annotations
 
+from mmstudio.lazy import lazy_exports
+
 __all__ = ["run"]
 
-
-def __getattr__(name: str):
-    if name == "run":
-        from mmstudio.gui.shell.app import run
-
-        return run
-    raise AttributeError(f"module 'mmstudio.gui' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, {"run": "mmstudio.gui.shell.app"})

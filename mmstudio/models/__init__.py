@@ -4,7 +4,7 @@ Names are imported lazily so that ``mmstudio.models.registry`` (used to list mod
 in the window's menu) does not pull in torch before the window is up.
 """
 
-from importlib import import_module
+from mmstudio.lazy import lazy_exports
 
 _EXPORTS = {
     "FUSION_STRATEGIES": "mmstudio.models.config",
@@ -22,8 +22,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'mmstudio.models' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -184,13 +184,16 @@ class LogMelFrontend(nn.Module):
 
 
 class AudioEncoder(nn.Module):
-    """A CNN over time and frequency; its output grid (bands x frames) gives the tokens."""
+    """A CNN over time and frequency; its output grid (bands x steps) gives the tokens."""
 
-    downsample = 8
+    # The CNN's channels before the last block (which widens to config.dim); each block but
+    # the last halves the map, so this also fixes the downsampling over time and frequency.
+    channels: tuple[int, ...] = (1, 16, 32, 64)
 
     def __init__(self, config: FusionConfig):
         super().__init__()
         dim = config.dim
+        self.downsample = 2 ** (len(self.channels) - 1)
         self.frontend = LogMelFrontend(config)
         self.augment = SpectrogramAugment(
             config.audio_freq_mask,
@@ -198,7 +201,7 @@ class AudioEncoder(nn.Module):
             config.audio_freq_warp,
             config.audio_eq_db,
         )
-        self.cnn = downsampling_cnn([1, 16, 32, 64, dim], config.conv_downsampling)
+        self.cnn = downsampling_cnn([*self.channels, dim], config.conv_downsampling)
         bands = downsampled_size(config.audio_n_mels, config, self.downsample)
         max_frames = (
             int(config.audio_max_seconds * config.audio_sample_rate) // config.audio_hop + 1
@@ -222,4 +225,6 @@ class AudioEncoder(nn.Module):
         tokens = (grid + self.band_position + self.time_position[:, :, :steps]).reshape(
             batch, -1, dim
         )
-        return ModalityEncoding(tokens, mask, pooled, grid=(bands, steps))
+        return ModalityEncoding(
+            tokens, mask, pooled, grid=(bands, steps), frames_per_step=self.downsample
+        )

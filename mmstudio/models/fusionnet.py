@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import torch
 from torch import nn
 
 from mmstudio import MODALITIES
-from mmstudio.explain.heatmaps import attention_heatmaps, gradient_heatmaps, unit_range
+from mmstudio.explain.heatmaps import attention_heatmaps, gradient_heatmaps, signed_unit_range
 from mmstudio.explain.occlusion import METHOD as OCCLUSION
 from mmstudio.explain.occlusion import occlusion_variants, word_occlusion
 from mmstudio.inputs.sample import Sample
@@ -159,8 +160,11 @@ class FusionNet(nn.Module):
         index = torch.tensor(rows, device=encoded.present.device)
         kept = 0 if alone else None
         encodings = {
-            name: ModalityEncoding(
-                enc.tokens[index, :kept], enc.mask[index, :kept], enc.pooled[index], enc.grid
+            name: replace(
+                enc,
+                tokens=enc.tokens[index, :kept],
+                mask=enc.mask[index, :kept],
+                pooled=enc.pooled[index],
             )
             for name, enc in encoded.modalities.items()
         }
@@ -256,8 +260,9 @@ class FusionNet(nn.Module):
             maps, word_occlusion(self, batch, encoded, predicted), strict=True
         ):
             if weights is not None:
-                maps_of_row.tokens = unit_range(weights)
+                maps_of_row.tokens = signed_unit_range(weights)
                 maps_of_row.text_method = OCCLUSION
+                maps_of_row.signed = (*(m for m in maps_of_row.signed if m != "text"), "text")
         return maps
 
     def parameter_count(self) -> int:
@@ -270,8 +275,11 @@ def _split_rows(
     """The first ``count`` rows of an encoding, and the rest."""
 
     def rows(part: slice) -> ModalityEncoding:
-        return ModalityEncoding(
-            encoding.tokens[part], encoding.mask[part], encoding.pooled[part], encoding.grid
+        return replace(
+            encoding,
+            tokens=encoding.tokens[part],
+            mask=encoding.mask[part],
+            pooled=encoding.pooled[part],
         )
 
     return rows(slice(None, count)), rows(slice(count, None))

@@ -41,12 +41,9 @@ class SplitFusionModel(FusionModel, Protocol):
         ``modality_weights`` (B, K, M) summing to 1 (or None if the model has none)."""
 
 
-@runtime_checkable
-class WholeFusionModel(FusionModel, Protocol):
-    def coalition_logits(self, samples: Sequence[Sample], presence: torch.Tensor) -> torch.Tensor:
-        """Logits (B, K, C) for each sample under each coalition in presence (B, K, M)."""
-
-
+# A model that cannot be split offers instead (the Analyzer looks for it by name):
+#   coalition_logits(samples, presence (B, K, M)) -> logits (B, K, C), each sample under each
+#     coalition
 # Optional, on either kind:
 #   heatmaps(batch, encoded, output, predicted) -> list[mmstudio.explain.heatmaps.Heatmaps]
 #     (a whole model gets its samples as ``batch`` and None as ``encoded``)

@@ -9,6 +9,7 @@ listing the models stays light, and a model's code is imported only when it is l
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
@@ -54,6 +55,9 @@ class FolderFormat:
 
 _REGISTRY: dict[str, ModelEntry] = {}
 _FORMATS: list[FolderFormat] = []
+# Entry points refused at discovery (a plugin reusing a taken name), one message each: shown
+# by `mmstudio models` and doctor, since a refused plugin is otherwise simply missing.
+_PROBLEMS: list[str] = []
 _discovered = False
 
 
@@ -93,11 +97,38 @@ def _own_first(group: str) -> list:
     )
 
 
+def _package(point) -> str:
+    """The distribution an entry point comes from, as pip names it."""
+    return getattr(point.dist, "name", "") or "an unknown package"
+
+
+def _refused(name: str, point, owner: str) -> str:
+    """Why ``point`` may not register ``name``, which ``owner`` (a distribution) holds."""
+    holder = (
+        f"mmstudio's built-in model '{name}'"
+        if owner == "mmstudio"
+        else f"the model '{name}' of the package '{owner}'"
+    )
+    return (
+        f"the plugin package '{_package(point)}' registers a model named '{name}' "
+        f"({point.value}), which would replace {holder}: it was refused and '{name}' stays "
+        f"the one from '{owner}'; rename the entry point in '{_package(point)}'"
+    )
+
+
 def _discover_models() -> None:
+    # Which distribution registered each name: the first one keeps it. mmstudio's own come
+    # first, so a plugin can never silently stand in for a built-in model.
+    owners: dict[str, str] = {}
+    _PROBLEMS.clear()
     for point in _own_first(ENTRY_POINT_GROUP):
+        if point.name in owners:
+            _PROBLEMS.append(_refused(point.name, point, owners[point.name]))
+            continue
         try:
             target = point.load()
         except Exception as error:  # a broken plugin must not break the app
+            owners[point.name] = _package(point)
             register_model(
                 point.name,
                 _unavailable(point.name),
@@ -109,9 +140,14 @@ def _discover_models() -> None:
             )
             continue
         if isinstance(target, ModelEntry):
+            if target.name in owners and target.name != point.name:
+                _PROBLEMS.append(_refused(target.name, point, owners[target.name]))
+                continue
+            owners[point.name] = owners[target.name] = _package(point)
             # The package's own entries (digits, clip-clap) keep their kind; the rest are plugins.
             _REGISTRY[target.name] = target if _is_own(point) else replace(target, kind="plugin")
         elif callable(target):
+            owners[point.name] = _package(point)
             register_model(
                 point.name,
                 target,
@@ -155,6 +191,12 @@ def list_models() -> list[ModelEntry]:
     return list(_REGISTRY.values())
 
 
+def registry_problems() -> list[str]:
+    """Entry points that were refused when the models were discovered, one message each."""
+    _ensure_discovered()
+    return list(_PROBLEMS)
+
+
 def get_entry(name: str) -> ModelEntry:
     _ensure_discovered()
     if name not in _REGISTRY:
@@ -186,6 +228,11 @@ def get_model(name_or_path: str | Path | None = None, device: Any = "cpu") -> An
     if not entry.available:
         raise InputError(f"the model '{entry.name}' cannot be loaded: {entry.problem}")
     return entry.loader(device)
+
+
+def short_name(spec: str | Path) -> str:
+    """A model as a message names it: a folder by its last part, a registered name as it is."""
+    return os.path.basename(str(spec).rstrip("/\\")) or str(spec)
 
 
 def _names() -> set[str]:

@@ -132,6 +132,7 @@ def _reporting_input_errors(handler):
 
 @_reporting_input_errors
 def run_train(args: argparse.Namespace) -> int:
+    from mmstudio.progress import TerminalProgress, run_steps
     from mmstudio.training.trainer import train
 
     events = train(
@@ -147,35 +148,30 @@ def run_train(args: argparse.Namespace) -> int:
         resume=args.resume,
         config_overrides=_overrides(args.set),
     )
-    bar = None
-    try:
-        for event in events:
-            bar = _show(event, bar)
-    finally:
-        # Closed before any message, so an error never shares a line with an unfinished bar.
-        if bar is not None:
-            bar.close()
+    # The bar is closed before any message, so an error never shares a line with it.
+    with TerminalProgress("step") as bar:
+        run_steps(events, lambda event: _show(event, bar))
     return 0
 
 
-def _show(event, bar):
-    """Draw one training event; returns the progress bar, created by the start event."""
-    from tqdm import tqdm
-
+def _show(event, bar) -> None:
+    """Draw one training event on the terminal's progress bar."""
     if event.kind == "start":
         print(event.message, flush=True)
-        return tqdm(total=event.total_steps, initial=event.step, unit="step", dynamic_ncols=True)
-    if event.kind == "step":
-        bar.total = event.total_steps
-        bar.update(event.step - bar.n)
-        bar.set_description(f"epoch {event.epoch}/{event.epochs}")
-        bar.set_postfix(loss=f"{event.loss:.3f}", acc=f"{event.accuracy:.1%}", refresh=False)
+        bar.show(event.step, event.total_steps, start=event.step)
+    elif event.kind == "step":
+        bar.show(
+            event.step,
+            event.total_steps,
+            description=f"epoch {event.epoch}/{event.epochs}",
+            loss=f"{event.loss:.3f}",
+            acc=f"{event.accuracy:.1%}",
+        )
     elif event.kind == "epoch":
         bar.write(event.message)
     elif event.kind == "done":
         bar.close()
         print(event.message)
-    return bar
 
 
 def _overrides(pairs: list[str]) -> dict[str, Any]:

@@ -72,10 +72,6 @@ class Manifest:
         """True when the manifest fixes the splits itself, so the trainer must not re-split."""
         return any(record.split is not None for record in self.records)
 
-    @property
-    def label_to_index(self) -> dict[str, int]:
-        return {label: index for index, label in enumerate(self.labels)}
-
 
 def canonical_split(name: str) -> str:
     """ "train", "val" or "test" for any accepted spelling of a split's name."""

@@ -56,9 +56,9 @@ def _input_for(window, path):
 
     kind = kind_of_path(path) or "image"
     return kind, {
-        "image": window.image_input,
-        "text": window.text_input,
-        "audio": window.audio_input,
+        "image": window.inputs.image_input,
+        "text": window.inputs.text_input,
+        "audio": window.inputs.audio_input,
     }[kind]
 
 
@@ -68,9 +68,9 @@ def test_case_dropped_on_the_window(case, corpus_window, qtbot, tmp_path):
     case.build(tmp_path)
     path = case.drop(tmp_path)
     modality, target = _input_for(window, path)
-    window.image_input.clear()
-    window.audio_input.clear()
-    window.text_input.set_text("", notify=False)
+    window.inputs.image_input.clear()
+    window.inputs.audio_input.clear()
+    window.inputs.text_input.set_text("", notify=False)
     errors, changes, shown = [], [], []
     target.error_occurred.connect(errors.append)
     changed = getattr(target, CHANGED_SIGNAL[modality])

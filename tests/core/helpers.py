@@ -34,6 +34,28 @@ def random_sample(seed: int = 0, size: tuple[int, int] = (90, 120), seconds: flo
     return Sample(image=image, text=f"I think it is a seven ({seed})", audio=audio)
 
 
+def bf16_autocast_model(seed: int = 0):
+    """A tiny FusionNet that runs its encoders and fusion head under CPU bfloat16 autocast,
+    as the zero-shot backend runs its towers under autocast on a GPU: float32 weights, bfloat16
+    arithmetic."""
+    import torch
+
+    from mmstudio.models import FusionNet
+
+    class AutocastFusionNet(FusionNet):
+        def encode(self, batch, **options):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return super().encode(batch, **options)
+
+        def fuse(self, encoded, presence):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return super().fuse(encoded, presence)
+
+    model = tiny_model(seed=seed)
+    model.__class__ = AutocastFusionNet
+    return model
+
+
 def bytes_read_so_far() -> int:
     """Bytes this process has read so far, as the kernel counts them (rchar in /proc/self/io):
     every read, Python's or a C library's, on any thread. Skips where there is no /proc."""

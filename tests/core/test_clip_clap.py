@@ -22,7 +22,8 @@ from mmstudio.models.zeroshot import (
     load_clip_clap,
     parse_labels,
 )
-from mmstudio.models.zeroshot.sources import clip_clap_entry, default_weights_problem
+from mmstudio.models.zeroshot.entry import clip_clap_entry
+from mmstudio.models.zeroshot.sources import default_weights_problem
 from tests.conftest import requires_gpu
 from tests.fixtures.random_clip_clap import save_random_clip_clap
 
@@ -98,9 +99,10 @@ def test_full_analysis(model):
         "a",
         "r",
     ]  # the tiny vocabulary spells words out
-    assert analysis.token_weights.shape == (7,) and analysis.token_weights.max() == pytest.approx(
-        1.0
-    )
+    # Gradient x input keeps its sign: largest magnitude 1, evidence against negative.
+    assert analysis.signed_maps == ["text", "audio"]
+    assert analysis.token_weights.shape == (7,)
+    assert np.abs(analysis.token_weights).max() == pytest.approx(1.0)
 
     frames = int(0.8 * 16000) // 320 + 1
     assert analysis.spectrogram.shape == (16, frames) and analysis.audio_heatmap.shape == (
@@ -108,7 +110,8 @@ def test_full_analysis(model):
         frames,
     )
     assert analysis.spectrogram_hop_seconds == pytest.approx(0.02)
-    assert analysis.audio_heatmap.max() == pytest.approx(1.0)
+    assert np.abs(analysis.audio_heatmap).max() == pytest.approx(1.0)
+    assert analysis.audio_heatmap.min() < 0 < analysis.audio_heatmap.max()
 
 
 def test_fusion_is_the_product_of_the_modalities_opinions(model):

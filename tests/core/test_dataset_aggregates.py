@@ -25,7 +25,7 @@ from mmstudio.datasets.faithfulness_summary import (  # noqa: E402
     faithfulness_steps,
     mean_interval,
 )
-from mmstudio.datasets.followup import FollowUpProgress, followup_steps, run_followups  # noqa: E402
+from mmstudio.datasets.followup import FollowUpProgress, followup_steps  # noqa: E402
 from mmstudio.datasets.interaction_summary import pair_verdicts  # noqa: E402
 from mmstudio.datasets.records import decode_record, read_records  # noqa: E402
 from mmstudio.datasets.summary import format_summary, summarize  # noqa: E402
@@ -33,6 +33,7 @@ from mmstudio.datasets.swap_test import swap_pairs, swap_test_steps  # noqa: E40
 from mmstudio.explain.faithfulness import deletion_curves  # noqa: E402
 from mmstudio.explain.swaps import swap  # noqa: E402
 from mmstudio.models.registry import get_model  # noqa: E402
+from mmstudio.progress import run_steps  # noqa: E402
 from tests.core.analysis_data import write_dataset  # noqa: E402
 from tests.core.helpers import tiny_model  # noqa: E402
 
@@ -261,8 +262,10 @@ def test_a_model_without_deletion_support_says_why_and_its_swaps_still_run(data,
     folder = save_random_clip_clap(tmp_path / "clip-clap", labels=["dog", "cat", "car"])
     model = load_clip_clap(folder, "cpu")
     results = _analyse(model, write_dataset(tmp_path / "small", count=14), tmp_path / "zs")
-    sections = run_followups(
-        Analyzer(model, "cpu", explain=False), results, swap_records=3, faithfulness_records=3
+    sections = run_steps(
+        followup_steps(
+            Analyzer(model, "cpu", explain=False), results, swap_records=3, faithfulness_records=3
+        )
     )
     assert sections["faithfulness"]["measured"] is False
     assert "cannot re-encode an edited input" in sections["faithfulness"]["reason"]
@@ -280,9 +283,10 @@ def test_the_follow_ups_report_their_stages_in_order_and_zero_leaves_a_check_out
     assert stages == sorted(stages, key=["swap test", "faithfulness"].index)
     assert progress[0] == FollowUpProgress("swap test", 0, 0)
     assert set(sections) == {"swap_test", "faithfulness"}
-    assert set(run_followups(analyzer, results, swap_records=0, faithfulness_records=0)) == set()
+    nothing = followup_steps(analyzer, results, swap_records=0, faithfulness_records=0)
+    assert set(run_steps(nothing)) == set()
     with pytest.raises(ValueError, match="must not be negative"):
-        run_followups(analyzer, results, swap_records=-1)
+        run_steps(followup_steps(analyzer, results, swap_records=-1))
 
 
 # ------------------------------------------------------------------------------ command line

@@ -181,7 +181,7 @@ def test_a_text_image_model_beside_a_trimodal_one_has_columns_for_its_own_modali
         if row["error"] is None and not (row["present_image"] or row["present_text"])
     ]
     assert audio_only and all("images and text only" in row["compare_error"] for row in audio_only)
-    from mmstudio.datasets.schema import coalition_names, layout_of
+    from mmstudio.datasets.results_metadata import coalition_names, layout_of
 
     info = layout_of(pads.dataset(str(out)).schema)
     assert info["compare"]["model"] == "text-image-digits"
@@ -253,7 +253,7 @@ def _share(row, prefix, modality, modalities) -> float:
 
 
 def _coalitions_of(out) -> list[str]:
-    from mmstudio.datasets.schema import layout_of
+    from mmstudio.datasets.results_metadata import layout_of
 
     return layout_of(pads.dataset(str(out)).schema)["compare"]["coalitions"]
 

@@ -2,11 +2,13 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
 from mmstudio.models import FusionConfig, load_checkpoint, save_checkpoint
 from mmstudio.models.augment import NORMALIZED_FLOOR, SpectrogramAugment, equalize, warp_frequency
+from mmstudio.models.encoders import AudioEncoder
 from tests.core.helpers import DIGIT_LABELS, random_sample, tiny_model
 
 
@@ -95,3 +97,52 @@ def test_equalizer_re_references_every_map_to_its_new_peak():
     out = equalize(_spectrogram().unsqueeze(1), max_db=12.0)
     assert torch.allclose(out.amax(dim=(-2, -1)), torch.full((4, 1), 2.0))
     assert out.min() >= NORMALIZED_FLOOR
+
+
+class FourStepAudioEncoder(AudioEncoder):
+    """Halves its map twice, not three times: each time step covers 4 frames, not 8."""
+
+    channels = (1, 16, 32)
+
+
+@pytest.mark.parametrize(
+    ("downsampling", "encoder", "frames_per_step"),
+    [
+        ("strided", AudioEncoder, 8),
+        ("maxpool", AudioEncoder, 8),
+        ("strided", FourStepAudioEncoder, 4),
+    ],
+)
+def test_the_audio_attention_map_lines_up_with_the_frames_each_time_step_covers(
+    downsampling, encoder, frames_per_step
+):
+    from mmstudio.explain.heatmaps import attention_heatmaps
+
+    model = tiny_model(conv_downsampling=downsampling)
+    model.audio_encoder = encoder(model.config).eval()
+    batch = model.preprocess([random_sample(0, seconds=1.5)])  # the longest clip: 151 frames
+    with torch.no_grad():
+        encoded = model.encode(batch)
+        output = model.fuse(encoded, torch.ones(1, 1, 3, dtype=torch.bool))
+    audio = encoded.modalities["audio"]
+    bands, steps = audio.grid
+    frames = int(encoded.spectrogram_frames[0])
+    assert audio.frames_per_step == frames_per_step
+    # A pooling encoder drops the frames past its last whole step; a strided one pads them.
+    covered = steps * frames_per_step
+    whole, rounded_up = frames // frames_per_step, -(-frames // frames_per_step)
+    assert steps == (whole if downsampling == "maxpool" else rounded_up)
+
+    # Put all of the fusion's attention on time step 5 of the audio grid, in every band.
+    hot = 5
+    start, _ = output.attention_spans["audio"]
+    attention = torch.zeros_like(output.attention)
+    attention[0, 0, [start + 1 + band * steps + hot for band in range(bands)]] = 1.0
+    output.attention = attention
+    (maps,) = attention_heatmaps(batch, encoded, output, coalition=0)
+
+    assert maps.audio.shape == (encoded.spectrogram.shape[1], frames)
+    lit = np.flatnonzero(maps.audio.mean(0) > 0.5)
+    assert lit.tolist() == list(range(hot * frames_per_step, (hot + 1) * frames_per_step))
+    assert maps.audio[:, covered:].max(initial=0.0) == 0.0  # frames no step saw
+    assert (covered < frames) == (downsampling == "maxpool")

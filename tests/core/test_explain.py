@@ -82,8 +82,19 @@ def test_heatmaps_are_aligned_with_their_inputs(fusion):
     assert analysis.spectrogram.shape[1] == pytest.approx(
         0.8 / analysis.spectrogram_hop_seconds, abs=2
     )
-    for heatmap in (analysis.image_heatmap, analysis.token_weights, analysis.audio_heatmap):
-        assert heatmap.min() >= 0 and heatmap.max() == pytest.approx(1.0)
+    # Attention and Grad-CAM are unsigned; word occlusion and gradient x input keep their sign.
+    expected = {"attention": ["text"], "concat": ["text", "audio"]}[fusion]
+    assert analysis.signed_maps == expected
+    maps = {
+        "image": analysis.image_heatmap,
+        "text": analysis.token_weights,
+        "audio": analysis.audio_heatmap,
+    }
+    for name, heatmap in maps.items():
+        if name in analysis.signed_maps:
+            assert heatmap.min() >= -1 and np.abs(heatmap).max() == pytest.approx(1.0)
+        else:
+            assert heatmap.min() >= 0 and heatmap.max() == pytest.approx(1.0)
 
 
 def test_gradient_heatmap_follows_the_evidence():

@@ -161,3 +161,63 @@ def test_the_worked_example_in_the_docs_runs(monkeypatch):
     exec(compile("\n".join(blocks), str(DOCS), "exec"), module.__dict__)  # noqa: S102 - our own documentation
     assert module.analysis.predicted_label in ("quiet", "loud")
     assert module.whole.fusion_weights == {}  # whole models have no fusion weights
+
+
+def _clashing_plugin(folder: Path) -> Path:
+    """An installed distribution, as pip lays one out (a module and its .dist-info), whose
+    ``mmstudio.models`` entry point takes the built-in model's name."""
+    (folder / "clashing_colors.py").write_text(
+        "def load(device):\n    raise AssertionError('a refused plugin is never loaded')\n",
+        encoding="utf-8",
+    )
+    info = folder / "clashing_colors-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: clashing-colors\nVersion: 0.1\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(
+        f"[mmstudio.models]\n{registry.DEFAULT_MODEL} = clashing_colors:load\n", encoding="utf-8"
+    )
+    return folder
+
+
+def test_a_plugin_cannot_replace_a_builtin_model(tmp_path, monkeypatch):
+    site = _clashing_plugin(tmp_path)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(registry, "_PROBLEMS", [])
+    monkeypatch.setattr(registry, "_discovered", False)
+    entry = registry.get_entry(registry.DEFAULT_MODEL)
+    assert entry.kind == "checkpoint" and entry.source == "built-in"
+    (problem,) = registry.registry_problems()
+    assert "'clashing-colors'" in problem and "mmstudio's built-in model 'digits'" in problem
+    assert "clashing_colors:load" in problem and "refused" in problem
+    from mmstudio import doctor
+
+    report = doctor.collect()
+    assert report["model_problems"] == [problem]
+    assert f"refused: {problem}" in doctor.format_report(report)
+
+
+def test_mmstudio_models_says_which_plugin_was_refused(tmp_path):
+    site = _clashing_plugin(tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+    result = subprocess.run(
+        [sys.executable, "-m", "mmstudio", "models"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("digits  [built-in]  ready") for line in lines), result.stdout
+    refused = [line for line in lines if line.startswith("refused: ")]
+    assert len(refused) == 1 and "'clashing-colors'" in refused[0] and "'mmstudio'" in refused[0]
+
+
+def test_a_model_is_named_by_its_folder_or_its_registered_name(tmp_path):
+    assert registry.short_name(tmp_path / "runs" / "attention-seed1") == "attention-seed1"
+    assert registry.short_name(f"{tmp_path}/runs/attention-seed1/") == "attention-seed1"
+    assert registry.short_name("digits") == "digits"

@@ -135,3 +135,15 @@ def test_doctor_prints_a_readable_report():
         assert heading in text
     assert f"torchaudio    {metadata.version('torchaudio')}" in text
     assert f"weights: {default_model_dir()}" in text
+
+
+def test_installed_versions_come_from_the_metadata_without_importing_the_package():
+    code = (
+        "import sys\nfrom mmstudio.system import installed_version\n"
+        "print(installed_version('torch'), installed_version('no-such-distribution-here'), "
+        "'torch' in sys.modules)"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert found == [metadata.version("torch"), "not", "installed", "False"]

@@ -35,7 +35,9 @@ def main(path: str) -> int:
     def on_ready(_info) -> None:
         if not steps["loaded"]:
             steps["loaded"] = True
-            window.load_example(Example("a seven", folder / "digit_7.png", None, "seven", "7", ""))
+            window.inputs.load_example(
+                Example("a seven", folder / "digit_7.png", None, "seven", "7", "")
+            )
 
     def on_shown(_request_id: int) -> None:
         if steps["loaded"] and not steps["swapped"]:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mmstudio.analysis import load_analyzer
-from mmstudio.gui.shell.settings import StudioSettings
+from mmstudio.gui.common.settings import StudioSettings
 from tests.core.helpers import tiny_model
 from tests.gui.helpers import digit_image
 from tests.gui.test_main_window import analysed
@@ -44,11 +44,11 @@ def _compared(qtbot, window, action):
 def test_two_models_of_different_fusion_strategies_side_by_side(
     qtbot, window, tiny_model_dir, late_model_dir
 ):
-    window.image_input.set_image(digit_image("3"), "three.png")
-    window.text_input.set_text("it is a three")
+    window.inputs.image_input.set_image(digit_image("3"), "three.png")
+    window.inputs.text_input.set_text("it is a three")
     qtbot.waitUntil(lambda: window.results.analysis is not None, timeout=TIMEOUT)
     comparison = _compared(qtbot, window, lambda: window.compare.choose(str(late_model_dir)))
-    sample = window.current_sample()
+    sample = window.studio.sample()
     # Each column is exactly what that model's own Analyzer says about this sample.
     for analysis, folder in (
         (comparison.first, tiny_model_dir),
@@ -68,7 +68,7 @@ def test_two_models_of_different_fusion_strategies_side_by_side(
         assert column.image_map.has_map() and column.text_map.has_map()
         assert column.image_map.overlay.image.shape == analysis.image_heatmap.shape
     # Another analysis reuses the loaded second model: loaded once, never a copy per request.
-    again = _compared(qtbot, window, lambda: window.text_input.set_text("three"))
+    again = _compared(qtbot, window, lambda: window.inputs.text_input.set_text("three"))
     assert again.second.tokens != comparison.second.tokens
     assert window.compare.second.loads == 1
     # Remembered for the next session.
@@ -78,7 +78,7 @@ def test_two_models_of_different_fusion_strategies_side_by_side(
 def test_the_comparison_model_is_loaded_again_only_when_the_choice_changes(
     qtbot, window, tiny_model_dir, late_model_dir
 ):
-    analysed(qtbot, window, lambda: window.text_input.set_text("seven"))
+    analysed(qtbot, window, lambda: window.inputs.text_input.set_text("seven"))
     _compared(qtbot, window, lambda: window.compare.choose(str(late_model_dir)))
     same = _compared(qtbot, window, lambda: window.compare.choose(str(tiny_model_dir)))
     assert window.compare.second.loads == 2
@@ -95,7 +95,7 @@ def test_the_comparison_model_is_loaded_again_only_when_the_choice_changes(
     # Without a comparison model, analyses go on as before and nothing is compared.
     compared = []
     window.compare.compared.connect(compared.append)
-    analysed(qtbot, window, lambda: window.text_input.set_text("three"))
+    analysed(qtbot, window, lambda: window.inputs.text_input.set_text("three"))
     qtbot.wait(300)
     assert compared == []
 
@@ -104,8 +104,8 @@ def test_an_unavailable_comparison_model_is_explained_and_the_first_model_goes_o
     qtbot, window, tmp_path
 ):
     missing = tmp_path / "no-such-model"
-    analysed(qtbot, window, lambda: window.text_input.set_text("seven"))
-    first = window.model_info
+    analysed(qtbot, window, lambda: window.inputs.text_input.set_text("seven"))
+    first = window.presenter.model_info
     window.compare.choose(str(missing))
     qtbot.waitUntil(lambda: "comparison model" in window.error_banner.text(), timeout=TIMEOUT)
     message = window.error_banner.text()
@@ -114,9 +114,9 @@ def test_an_unavailable_comparison_model_is_explained_and_the_first_model_goes_o
     # The window's model still answers, and the failure is not retried on every analysis.
     banners = []
     window.error_banner.show_message = lambda text: banners.append(text)
-    analysis = analysed(qtbot, window, lambda: window.text_input.set_text("three"))
+    analysis = analysed(qtbot, window, lambda: window.inputs.text_input.set_text("three"))
     qtbot.waitUntil(lambda: "no-such-model" in window.side_by_side.panel.verdict.text())
-    assert analysis.tokens and window.model_info is first
+    assert analysis.tokens and window.presenter.model_info is first
     assert banners == [] and window.compare.second.loads == 0
 
 
@@ -126,8 +126,8 @@ def test_the_compare_menu_lists_the_registered_models_and_remembers_the_choice(
     monkeypatch.setattr(
         "mmstudio.gui.inputs.microphone.probe", lambda refresh=False: "No microphone (test)"
     )
+    from mmstudio.gui.common.settings import open_settings
     from mmstudio.gui.shell.main_window import MainWindow
-    from mmstudio.gui.shell.settings import open_settings
 
     store = open_settings()
     prefs = StudioSettings.read(store, ())

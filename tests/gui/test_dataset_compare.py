@@ -52,7 +52,7 @@ def _run_dataset(qtbot, window, data):
 def test_a_dataset_compared_with_a_second_model_filters_to_the_disagreements(
     qtbot, window, second_model, tmp_path, monkeypatch
 ):
-    from mmstudio.gui.shell.settings import StudioSettings
+    from mmstudio.gui.common.settings import StudioSettings
     from mmstudio.models.registry import get_model
 
     monkeypatch.setenv("MMSTUDIO_CACHE_DIR", str(tmp_path / "cache"))

@@ -45,14 +45,18 @@ def test_a_dataset_runs_in_the_window_and_a_clicked_row_is_answered_while_it_run
             view.record_activated.emit(clicked[0])
             # A dataset's files may be large: the click hands them to the file-loading pool,
             # and the row's inputs arrive from there (bundled examples are decoded at once).
-            events.append("row decoding" if window.record_loader.busy else "decoded in the click")
+            events.append(
+                "row decoding" if window.inputs.record_loader.busy else "decoded in the click"
+            )
 
     job.progressed.connect(click_the_first_row)
     qtbot.waitUntil(lambda: bool(clicked), timeout=120_000)
     record = clicked[0]
     # The row is now the single-sample view's input, analysed with its heatmaps.
     assert not window.dataset_mode.shown and window.results_stack.currentWidget() is window.results
-    qtbot.waitUntil(lambda: window.text_input.text() == (record["text"] or ""), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: window.inputs.text_input.text() == (record["text"] or ""), timeout=60_000
+    )
     qtbot.waitUntil(lambda: "row analysed" in events, timeout=120_000)
     qtbot.waitUntil(lambda: "dataset finished" in events, timeout=300_000)
     # Interactive work waits for at most the batch in progress, never for the whole dataset.

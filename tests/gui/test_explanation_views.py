@@ -32,7 +32,7 @@ def show_example(qtbot, window, name: str):
     example = find_example(name, window.examples)
     assert example is not None, f"the shipped example {name!r} is missing"
     with qtbot.waitSignal(window.analysis_shown, timeout=TIMEOUT):
-        window.load_example(example)
+        window.inputs.load_example(example)
     return window.results.analysis
 
 

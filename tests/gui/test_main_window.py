@@ -48,10 +48,12 @@ def count_requests(window, monkeypatch) -> list[int]:
 def test_a_dropped_file_reaches_the_model_and_the_views_update(qtbot, window, input_files):
     assert window.results.analysis is None
     analysis = analysed(
-        qtbot, window, lambda: drop(window.image_input.drop_zone, file_mime(input_files.image))
+        qtbot,
+        window,
+        lambda: drop(window.inputs.image_input.drop_zone, file_mime(input_files.image)),
     )
     assert analysis.present == ["image"]
-    assert window.image_input.source_name == "seven.png"
+    assert window.inputs.image_input.source_name == "seven.png"
     assert window.results.prediction.headline.text() == analysis.predicted_label
     assert window.results.image_map.has_map()
     assert window.results.image_map.overlay.image.shape == analysis.image_heatmap.shape
@@ -61,16 +63,19 @@ def test_a_dropped_file_reaches_the_model_and_the_views_update(qtbot, window, in
         "audio (off)",
     }
     assert window.export_action.isEnabled()
-    assert "Latency:" in window.latency_label.text() and "ms" in window.latency_label.text()
+    assert (
+        "Latency:" in window.status.latency_label.text()
+        and "ms" in window.status.latency_label.text()
+    )
 
 
 def test_a_browser_drop_of_raw_image_data_is_used(qtbot, window):
     mime = QMimeData()
     mime.setData("image/png", _png_bytes())
     mime.setText("https://example.org/seven.png")
-    analysis = analysed(qtbot, window, lambda: drop(window.image_input.drop_zone, mime))
+    analysis = analysed(qtbot, window, lambda: drop(window.inputs.image_input.drop_zone, mime))
     assert analysis.present == ["image"]
-    assert window.image_input.source_name == "dropped image"
+    assert window.inputs.image_input.source_name == "dropped image"
 
 
 def test_a_drop_of_a_web_link_alone_explains_that_nothing_is_downloaded(qtbot, window):
@@ -78,10 +83,10 @@ def test_a_drop_of_a_web_link_alone_explains_that_nothing_is_downloaded(qtbot, w
 
     mime = QMimeData()
     mime.setUrls([QUrl("https://example.org/seven.png")])
-    drop(window.image_input.drop_zone, mime)
+    drop(window.inputs.image_input.drop_zone, mime)
     assert window.error_banner.isVisible()
     assert "does not download" in window.error_banner.text()
-    assert window.image_input.image is None
+    assert window.inputs.image_input.image is None
 
 
 def test_an_audio_file_dropped_on_the_window_goes_to_the_audio_input(qtbot, window, input_files):
@@ -93,10 +98,10 @@ def test_an_audio_file_dropped_on_the_window_goes_to_the_audio_input(qtbot, wind
 
 def test_typing_runs_the_analysis_once_after_the_pause_not_once_per_key(qtbot, window, monkeypatch):
     sent = count_requests(window, monkeypatch)
-    qtbot.keyClicks(window.text_input.editor, "seven", delay=40)
+    qtbot.keyClicks(window.inputs.text_input.editor, "seven", delay=40)
     # Every key restarted the debounce: nothing has been sent while typing.
     assert sent == []
-    assert window.text_input.is_pending()
+    assert window.inputs.text_input.is_pending()
     with qtbot.waitSignal(window.analysis_shown, timeout=TIMEOUT):
         pass
     qtbot.wait(700)  # long past another debounce interval: still exactly one request
@@ -132,9 +137,9 @@ def test_stale_requests_are_dropped_and_the_latest_wins(qtbot, window, input_fil
 def test_window_shows_the_latest_inputs_without_going_back_in_time(qtbot, window, input_files):
     shown: list[int] = []
     window.analysis_shown.connect(shown.append)
-    window.image_input.load_path(input_files.image)
+    window.inputs.image_input.load_path(input_files.image)
     for word in ("one", "two", "three", "four"):
-        window.text_input.set_text(word)
+        window.inputs.text_input.set_text(word)
     qtbot.waitUntil(
         lambda: bool(shown) and shown[-1] == window.service.latest_analysis_id, timeout=TIMEOUT
     )
@@ -161,7 +166,7 @@ def test_requests_faster_than_the_model_still_show_fresh_results(qtbot, window, 
 
     def type_more():
         count[0] += 1
-        window.text_input.set_text(f"seven {count[0]}")
+        window.inputs.text_input.set_text(f"seven {count[0]}")
 
     from PySide6.QtCore import QTimer
 
@@ -179,17 +184,19 @@ def test_requests_faster_than_the_model_still_show_fresh_results(qtbot, window, 
 
 
 def test_switching_a_modality_off_changes_the_contributions(qtbot, window, input_files):
-    window.image_input.load_path(input_files.image)
-    window.text_input.set_text("I think it is a seven")
-    both = analysed(qtbot, window, lambda: window.audio_input.load_path(input_files.audio))
+    window.inputs.image_input.load_path(input_files.image)
+    window.inputs.text_input.set_text("I think it is a seven")
+    both = analysed(qtbot, window, lambda: window.inputs.audio_input.load_path(input_files.audio))
     assert both.present == ["image", "text", "audio"]
     rows = window.results.contributions.shapley_rows()
     assert rows["audio"] != "absent"
 
     without_audio = analysed(
-        qtbot, window, lambda: qtbot.mouseClick(window.audio_card.switch, Qt.MouseButton.LeftButton)
+        qtbot,
+        window,
+        lambda: qtbot.mouseClick(window.inputs.audio_card.switch, Qt.MouseButton.LeftButton),
     )
-    assert not window.audio_card.use_input
+    assert not window.inputs.audio_card.use_input
     assert without_audio.present == ["image", "text"]
     assert "audio" not in without_audio.shapley
     assert without_audio.shapley != both.shapley
@@ -198,13 +205,13 @@ def test_switching_a_modality_off_changes_the_contributions(qtbot, window, input
     total = without_audio.shapley_base + sum(without_audio.shapley.values())
     assert total == pytest.approx(without_audio.full_score, abs=1e-4)
     # The clip itself is kept: switching back on restores the three-way analysis.
-    again = analysed(qtbot, window, lambda: window.audio_card.set_use_input(True))
+    again = analysed(qtbot, window, lambda: window.inputs.audio_card.set_use_input(True))
     assert again.present == ["image", "text", "audio"]
 
 
 def test_all_inputs_switched_off_says_so_instead_of_failing(qtbot, window, input_files):
-    analysed(qtbot, window, lambda: window.image_input.load_path(input_files.image))
-    window.image_card.set_use_input(False)
+    analysed(qtbot, window, lambda: window.inputs.image_input.load_path(input_files.image))
+    window.inputs.image_card.set_use_input(False)
     assert not window.results.has_result()
     assert "switched off" in window.results.placeholder.text()
     assert not window.error_banner.isVisible()
@@ -213,11 +220,13 @@ def test_all_inputs_switched_off_says_so_instead_of_failing(qtbot, window, input
 def test_a_bad_file_shows_an_error_and_leaves_the_previous_result(
     qtbot, window, input_files, monkeypatch
 ):
-    previous = analysed(qtbot, window, lambda: window.image_input.load_path(input_files.image))
+    previous = analysed(
+        qtbot, window, lambda: window.inputs.image_input.load_path(input_files.image)
+    )
     headline = window.results.prediction.headline.text()
     sent = count_requests(window, monkeypatch)
-    with qtbot.waitSignal(window.image_input.error_occurred, timeout=TIMEOUT):
-        drop(window.image_input.drop_zone, file_mime(input_files.corrupt_image))
+    with qtbot.waitSignal(window.inputs.image_input.error_occurred, timeout=TIMEOUT):
+        drop(window.inputs.image_input.drop_zone, file_mime(input_files.corrupt_image))
     assert window.error_banner.isVisible()
     assert "broken.png" in window.error_banner.text()
     assert "broken.png" in window.statusBar().currentMessage()
@@ -225,30 +234,32 @@ def test_a_bad_file_shows_an_error_and_leaves_the_previous_result(
     assert sent == []
     assert window.results.analysis is previous
     assert window.results.prediction.headline.text() == headline
-    assert window.image_input.source_name == "seven.png"
+    assert window.inputs.image_input.source_name == "seven.png"
     # A bad audio file is reported the same way, and the next good input clears the banner.
-    with qtbot.waitSignal(window.audio_input.error_occurred, timeout=TIMEOUT):
-        window.audio_input.load_path(input_files.corrupt_audio)
+    with qtbot.waitSignal(window.inputs.audio_input.error_occurred, timeout=TIMEOUT):
+        window.inputs.audio_input.load_path(input_files.corrupt_audio)
     assert "broken.wav" in window.error_banner.text()
-    analysed(qtbot, window, lambda: window.text_input.set_text("seven"))
+    analysed(qtbot, window, lambda: window.inputs.text_input.set_text("seven"))
     assert not window.error_banner.isVisible()
 
 
 def test_an_analysis_error_is_shown_and_the_previous_result_stays(
     qtbot, window, input_files, monkeypatch
 ):
-    previous = analysed(qtbot, window, lambda: window.image_input.load_path(input_files.image))
+    previous = analysed(
+        qtbot, window, lambda: window.inputs.image_input.load_path(input_files.image)
+    )
 
     def fail(sample):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(window.service.analyzer, "analyze", fail)
     with qtbot.waitSignal(window.service.error, timeout=TIMEOUT):
-        window.text_input.set_text("seven")
+        window.inputs.text_input.set_text("seven")
     assert window.error_banner.isVisible()
     assert "ran out of memory" in window.error_banner.text()
     assert window.results.analysis is previous
-    assert not window.progress.isVisible()
+    assert not window.status.progress.isVisible()
 
 
 def test_closing_during_an_analysis_finishes_that_step_drops_the_queue_and_stops_the_thread(
@@ -271,9 +282,9 @@ def test_closing_during_an_analysis_finishes_that_step_drops_the_queue_and_stops
         return analyze(sample)
 
     monkeypatch.setattr(window.service.analyzer, "analyze", held)
-    window.text_input.set_text("seven")
+    window.inputs.text_input.set_text("seven")
     qtbot.waitUntil(lambda: events == [("started", "seven")], timeout=TIMEOUT)
-    window.text_input.set_text("eight")  # waits behind the running analysis
+    window.inputs.text_input.set_text("eight")  # waits behind the running analysis
     window.close()
     assert not window.service.is_running()
     assert not window.isVisible()
@@ -296,7 +307,7 @@ def test_a_model_folder_that_fails_to_load_is_reported_in_the_window(qtbot, tmp_
     assert "could not be loaded" in window.error_banner.text()
     assert "does not exist" in window.error_banner.text()
     assert "No model is loaded" in window.results.placeholder.text()
-    assert window.model_info is None
+    assert window.presenter.model_info is None
 
 
 def test_missing_builtin_weights_are_explained_and_nothing_is_predicted(qtbot, monkeypatch):
@@ -325,10 +336,10 @@ def test_missing_builtin_weights_are_explained_and_nothing_is_predicted(qtbot, m
     text = window.notice_banner.text()
     assert "no trained weights" in text and "Open Model Folder" in text
     assert "/opt/mmstudio/resources/models/digits/model.safetensors" in text
-    assert window.model_info is None and window.service.analyzer is None
-    assert "weights missing" in window.model_label.text()
+    assert window.presenter.model_info is None and window.service.analyzer is None
+    assert "weights missing" in window.status.model_label.text()
     assert [a.text() for a in window.model_group.actions()] == ["digits  (weights missing)"]
-    window.image_input.set_image(digit_image())
+    window.inputs.image_input.set_image(digit_image())
     assert not window.results.has_result()
 
 
@@ -344,14 +355,14 @@ def test_an_example_loads_all_inputs_and_runs_one_analysis(qtbot, window, input_
         "Everything says seven.",
     )
     sent = count_requests(window, monkeypatch)
-    analysis = analysed(qtbot, window, lambda: window.load_example(example))
+    analysis = analysed(qtbot, window, lambda: window.inputs.load_example(example))
     qtbot.wait(200)
     assert len(sent) == 1
     assert analysis.present == ["image", "text", "audio"]
     assert "expected 7" in window.results.prediction.expected.text()
     assert "Everything says seven." in window.results.notes.text()
     # Editing an input afterwards makes it the person's own sample: no more "expected".
-    analysed(qtbot, window, lambda: window.text_input.set_text("three"))
+    analysed(qtbot, window, lambda: window.inputs.text_input.set_text("three"))
     assert window.results.prediction.expected.text() == ""
 
 
@@ -367,21 +378,23 @@ def test_paste_takes_an_image_from_the_clipboard(qtbot, window):
     image = QImage()
     assert image.loadFromData(_png_bytes())
     QGuiApplication.clipboard().setImage(image)
-    analysis = analysed(qtbot, window, window.paste)
+    analysis = analysed(qtbot, window, window.inputs.paste)
     assert analysis.present == ["image"]
 
 
 def test_paste_of_plain_text_goes_to_the_text_input(qtbot, window):
     QGuiApplication.clipboard().setText("seven")
-    analysis = analysed(qtbot, window, window.paste)
-    assert window.text_input.text() == "seven"
+    analysis = analysed(qtbot, window, window.inputs.paste)
+    assert window.inputs.text_input.text() == "seven"
     assert analysis.present == ["text"]
 
 
 def test_export_writes_a_picture_of_the_results_and_the_analysis_as_json(
     qtbot, window, input_files, tmp_path
 ):
-    analysis = analysed(qtbot, window, lambda: window.image_input.load_path(input_files.image))
+    analysis = analysed(
+        qtbot, window, lambda: window.inputs.image_input.load_path(input_files.image)
+    )
     png, data = window.export(tmp_path / "out" / "result")
     assert png.stat().st_size > 1000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     saved = json.loads(data.read_text(encoding="utf-8"))
@@ -392,7 +405,7 @@ def test_export_writes_a_picture_of_the_results_and_the_analysis_as_json(
 def test_export_to_an_unwritable_place_is_an_error_not_a_crash(
     qtbot, window, input_files, tmp_path
 ):
-    analysed(qtbot, window, lambda: window.image_input.load_path(input_files.image))
+    analysed(qtbot, window, lambda: window.inputs.image_input.load_path(input_files.image))
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert window.export(blocker / "inside" / "result.png") is None
@@ -418,7 +431,7 @@ def test_settings_persist_in_the_private_store(qtbot, window, _private_settings,
 
 
 def test_colormap_and_opacity_reach_the_heatmaps(qtbot, window, input_files):
-    analysed(qtbot, window, lambda: window.image_input.load_path(input_files.image))
+    analysed(qtbot, window, lambda: window.inputs.image_input.load_path(input_files.image))
     window.results.opacity_slider.setValue(20)
     assert window.results.image_map.overlay.opacity() == pytest.approx(0.2)
     assert window.results.audio_map.overlay.opacity() == pytest.approx(0.2)
@@ -433,7 +446,7 @@ def test_colormap_and_opacity_reach_the_heatmaps(qtbot, window, input_files):
 
 
 def test_text_words_show_their_weight_and_characters_on_hover(qtbot, window):
-    analysis = analysed(qtbot, window, lambda: window.text_input.set_text("it is seven"))
+    analysis = analysed(qtbot, window, lambda: window.inputs.text_input.set_text("it is seven"))
     view = window.results.text_map
     assert view.words == ["it", "is", "seven"] and len(view.browser.tooltips) == 3
     seven = view.browser.tooltip_at_token(2)
@@ -443,16 +456,19 @@ def test_text_words_show_their_weight_and_characters_on_hover(qtbot, window):
 
 
 def test_the_status_bar_names_model_device_precision_and_latency(qtbot, window, input_files):
-    analysed(qtbot, window, lambda: window.image_input.load_path(input_files.image))
-    assert window.model_label.text() == "Model: tiny-random"
-    assert "CPU" in window.device_label.text() and "float32" in window.device_label.text()
-    assert window.latency_label.text().startswith("Latency: ")
+    analysed(qtbot, window, lambda: window.inputs.image_input.load_path(input_files.image))
+    assert window.status.model_label.text() == "Model: tiny-random"
+    assert (
+        "CPU" in window.status.device_label.text()
+        and "float32" in window.status.device_label.text()
+    )
+    assert window.status.latency_label.text().startswith("Latency: ")
 
 
 def test_about_lists_the_versions(qtbot, window):
     from mmstudio.gui.shell.about import versions
 
-    found = versions(window.model_info.device)
+    found = versions(window.presenter.model_info.device)
     assert set(found) >= {"mmstudio", "Python", "Qt", "PySide6", "PyTorch", "Device"}
     assert found["Device"].startswith("CPU")
 

@@ -38,7 +38,7 @@ def test_record_a_spoken_seven_from_the_virtual_microphone(
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.model_ready, timeout=180_000):
         window.show()
-    audio = window.audio_input
+    audio = window.inputs.audio_input
     qtbot.waitUntil(lambda: audio.microphone_problem is None, timeout=10_000)
     assert audio.record_button.isEnabled(), audio.record_button.toolTip()
 

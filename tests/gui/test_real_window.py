@@ -17,9 +17,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageStat
 
+from mmstudio.gui.common.theme import ERROR_COLORS
 from mmstudio.resources import default_model_dir, samples_dir
 from tests.conftest import require_or_skip
 
@@ -121,11 +123,47 @@ def assert_real_picture(path: Path, size: tuple[int, int]) -> Image.Image:
     return picture
 
 
+def error_banner_band(picture: Image.Image) -> tuple[int, int, str] | None:
+    """The first and last row of the error banner in a screenshot, and the theme ("light" or
+    "dark") whose colours it has; None where no banner shows.
+
+    A banner row is one where at least half the pixels have the banner's background colour; the
+    band is the run of such rows that starts highest.
+    """
+    pixels = np.asarray(picture.convert("RGB")).astype(int)
+    for theme, (background, _ink, _border) in ERROR_COLORS.items():
+        near = np.abs(pixels - np.array(_rgb(background))).max(axis=-1) <= 3
+        rows = near.mean(axis=1) >= 0.5
+        found = np.flatnonzero(rows)
+        if found.size:
+            last = found[0]
+            while last + 1 < rows.size and rows[last + 1]:
+                last += 1
+            return int(found[0]), int(last), theme
+    return None
+
+
+def ink_pixels(picture: Image.Image, top: int, bottom: int, theme: str) -> int:
+    """How many pixels between the rows are drawn in the banner's text colour: its message."""
+    pixels = np.asarray(picture.convert("RGB")).astype(int)[top : bottom + 1]
+    ink = np.array(_rgb(ERROR_COLORS[theme][1]))
+    return int((np.abs(pixels - ink).max(axis=-1) <= 40).sum())
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+
+
 def test_main_window_after_an_analysis_of_a_shipped_sample(display, scenario):
     shot = ARTIFACTS / "main_window.png"
     shot.unlink(missing_ok=True)
-    run_app(display, scenario, *scenario["inputs"], "--size", "1440x900", "--screenshot", str(shot))
-    assert_real_picture(shot, (1440, 900))
+    result = run_app(
+        display, scenario, *scenario["inputs"], "--size", "1440x900", "--screenshot", str(shot)
+    )
+    picture = assert_real_picture(shot, (1440, 900))
+    # The control for the error test below: a good analysis shows no error banner.
+    assert error_banner_band(picture) is None
+    assert "the window shows an error" not in result.stderr
     if os.environ.get("MMSTUDIO_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(shot, ROOT / "docs" / "screenshot.png")
 
@@ -133,7 +171,7 @@ def test_main_window_after_an_analysis_of_a_shipped_sample(display, scenario):
 def test_main_window_with_an_error_showing(display, scenario):
     shot = ARTIFACTS / "main_window_error.png"
     shot.unlink(missing_ok=True)
-    run_app(
+    result = run_app(
         display,
         scenario,
         *scenario["inputs"],
@@ -144,7 +182,22 @@ def test_main_window_with_an_error_showing(display, scenario):
         "--screenshot",
         str(shot),
     )
-    assert_real_picture(shot, (1440, 900))
+    picture = assert_real_picture(shot, (1440, 900))
+    # What the banner says: a scripted launch repeats its message on the terminal.
+    shown = [
+        line.removeprefix("mmstudio: the window shows an error: ")
+        for line in result.stderr.splitlines()
+        if line.startswith("mmstudio: the window shows an error: ")
+    ]
+    assert len(shown) == 1, result.stderr
+    assert shown[0].startswith("scan.png: ") and "damaged" in shown[0], shown[0]
+    # What the picture shows: the banner across the window's top, under the menu bar, with text.
+    band = error_banner_band(picture)
+    assert band is not None, "no error banner in the screenshot"
+    top, bottom, theme = band
+    assert 15 <= top < 100, f"the banner starts at row {top}, not under the menu bar"
+    assert bottom - top + 1 >= 20, f"the banner is only {bottom - top + 1} rows high"
+    assert ink_pixels(picture, top, bottom, theme) >= 100, "the banner shows no message"
 
 
 def test_narrow_window_and_a_real_screen_grab(display, scenario):

@@ -122,7 +122,7 @@ def test_live_mode_and_the_studio_use_the_same_model_object(qtbot, window):
     panel = window.live
     assert panel.service is window.service
     panel.session.camera_choice = panel.session.microphone_choice = None
-    window.text_input.set_text("seven")
+    window.inputs.text_input.set_text("seven")
     shown: list = []
     panel.session.result_shown.connect(lambda result, latency: shown.append(result))
     window.live_action.trigger()
@@ -133,7 +133,7 @@ def test_live_mode_and_the_studio_use_the_same_model_object(qtbot, window):
     assert window.service.analyzer is analyzer  # nothing was loaded for live mode
     assert window.service.live_runs >= 1
     assert window.service.lanes.latest_load_id == 1  # the window's own load, and no other
-    assert shown[-1].analysis.model_name == window.model_info.name
+    assert shown[-1].analysis.model_name == window.presenter.model_info.name
 
 
 def test_out_of_memory_on_an_accelerator_moves_the_model_to_the_cpu(qtbot, service, monkeypatch):

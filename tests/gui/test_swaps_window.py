@@ -21,7 +21,7 @@ TIMEOUT = 60_000
 def _seven(qtbot, window):
     """The digits example image of a 7 with the text "seven": the model answers 7."""
     example = Example("a seven", samples_dir() / "digit_7.png", None, "seven", "7", "")
-    return analysed(qtbot, window, lambda: window.load_example(example))
+    return analysed(qtbot, window, lambda: window.inputs.load_example(example))
 
 
 def _swapped(qtbot, window, action):
@@ -68,7 +68,7 @@ def test_swapping_in_another_digit_from_a_file_changes_the_prediction(
     # The heatmaps look as they do in the results panel.
     assert panel.left.image_map.overlay.opacity() == pytest.approx(window.results.opacity)
     # The swap explained the sample; the inputs and the main result are still the 7.
-    assert window.image_input.source_name == "digit_7.png"
+    assert window.inputs.image_input.source_name == "digit_7.png"
     assert window.results.prediction.headline.text() == "7"
 
 
@@ -114,8 +114,8 @@ def test_keeping_the_swapped_sample_makes_it_the_input_and_undo_brings_back_the_
     assert swaps.keep_action.isEnabled()
     kept = analysed(qtbot, window, swaps.keep_action.trigger)
     assert kept.predicted_label == "3"
-    assert window.image_input.source_name == "swapped in from digit_3.png"
-    assert window.text_input.text() == "seven"
+    assert window.inputs.image_input.source_name == "swapped in from digit_3.png"
+    assert window.inputs.text_input.text() == "seven"
     # The Before column still shows the original while the swapped sample is the input.
     assert window.side_by_side.panel.left.prediction.headline.text() == "7"
     assert swaps.undo_action.isEnabled() and not swaps.keep_action.isEnabled()

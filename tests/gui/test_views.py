@@ -143,7 +143,7 @@ def test_a_large_image_is_shown_strided_not_copied_whole(qtbot):
 
 
 def test_the_palette_follows_the_system_scheme(qtbot):
-    from mmstudio.gui.shell.theme import is_dark, palette_for
+    from mmstudio.gui.common.theme import is_dark, palette_for
 
     app = QApplication.instance()
     dark = palette_for(Qt.ColorScheme.Dark, app)
@@ -154,7 +154,7 @@ def test_the_palette_follows_the_system_scheme(qtbot):
 
 
 def test_plots_follow_a_palette_change(qtbot, window):
-    from mmstudio.gui.shell.theme import dark_palette
+    from mmstudio.gui.common.theme import dark_palette
 
     plot = window.results.prediction.plot
     before = plot.backgroundBrush().color().name()

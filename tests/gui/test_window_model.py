@@ -98,20 +98,20 @@ def test_switching_the_device_reloads_the_model_there_and_is_remembered(
 
 
 def test_last_folders_survive_a_restart(qtbot, window, input_files, tmp_path):
-    window.image_input.load_path(input_files.image)
-    window.audio_input.load_path(input_files.audio)
+    window.inputs.image_input.load_path(input_files.image)
+    window.inputs.audio_input.load_path(input_files.audio)
     window.prefs.export_folder = str(tmp_path / "exports")
     window.close()
+    from mmstudio.gui.common.settings import StudioSettings
     from mmstudio.gui.results.results_panel import SPLITTERS
     from mmstudio.gui.shell.main_window import MainWindow
-    from mmstudio.gui.shell.settings import StudioSettings
 
     saved = StudioSettings.read(window.settings, SPLITTERS)
     assert saved.image_folder == saved.audio_folder == str(input_files.image.parent)
     assert saved.export_folder == str(tmp_path / "exports")
     again = MainWindow(model=str(window.model_spec), device="cpu")
     qtbot.addWidget(again)
-    assert again.image_input.last_folder == str(input_files.image.parent)
-    assert again.audio_input.last_folder == str(input_files.audio.parent)
+    assert again.inputs.image_input.last_folder == str(input_files.image.parent)
+    assert again.inputs.audio_input.last_folder == str(input_files.audio.parent)
     assert again.prefs.export_folder == str(tmp_path / "exports")
     again.close()

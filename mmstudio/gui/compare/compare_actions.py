@@ -11,19 +11,19 @@ The choice is remembered in the settings (``compare_model``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
+from mmstudio.gui.common.settings import StudioSettings
+from mmstudio.gui.common.unavailable import unavailable_label
 from mmstudio.gui.compare.side_by_side_dock import SideBySideDock
 from mmstudio.gui.service.job_calls import JobCalls, one_step
 from mmstudio.gui.service.second_model import SecondModel
-from mmstudio.gui.shell.settings import StudioSettings
-from mmstudio.gui.shell.unavailable import unavailable_label
 from mmstudio.inputs import Sample
+from mmstudio.models.registry import short_name
 from mmstudio.result import Analysis
 
 UNAFFECTED = "The window's own model is unaffected."
@@ -108,7 +108,7 @@ class CompareActions(QObject):
         self._reported = False
         self._presented = False
         self._show_choice()
-        self.dock.panel.show_message(f"Comparing with {_short(self.spec)}…", "models")
+        self.dock.panel.show_message(f"Comparing with {short_name(self.spec)}…", "models")
         self.dock.present()
         self._presented = True
         if self._last is not None:
@@ -165,7 +165,10 @@ class CompareActions(QObject):
         self._job = None
         self._reported = False
         if other_name == name:  # two checkpoints of one architecture: tell them apart
-            name, other_name = f"{name} ({_short(source)})", f"{other_name} ({_short(spec)})"
+            name, other_name = (
+                f"{name} ({short_name(source)})",
+                f"{other_name} ({short_name(spec)})",
+            )
         comparison = ModelComparison(name, first, other_name, other)
         self.dock.panel.show_pair(
             "models",
@@ -194,10 +197,6 @@ class CompareActions(QObject):
 
 def _facts(analysis: Analysis) -> str:
     return f"{analysis.predicted_label} ({analysis.confidence:.0%})"
-
-
-def _short(spec: str) -> str:
-    return os.path.basename(str(spec).rstrip("/\\")) or str(spec)
 
 
 def _ignore(_value) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio.datasets.figures import percent
-from mmstudio.gui.shell.theme import NEGATIVE_COLOR, POSITIVE_COLOR
+from mmstudio.gui.common.theme import NEGATIVE_COLOR, POSITIVE_COLOR
 
 ALL_CLASSES = "all"
 NOT_RUN = "Swap test and faithfulness: run in the window after a dataset analysis finishes"

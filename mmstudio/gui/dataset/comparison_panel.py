@@ -10,8 +10,8 @@ import numpy as np
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from mmstudio.datasets.figures import percent
-from mmstudio.gui.results.plotting import pg, static_plot
-from mmstudio.gui.shell.theme import MODALITY_COLORS, style_plot
+from mmstudio.gui.common.plotting import pg, static_plot
+from mmstudio.gui.common.theme import MODALITY_COLORS, style_plot
 
 FIRST_COLOR, SECOND_COLOR = "#4C78A8", "#E45756"
 # Each class has two bars, the loaded model's at -OFFSET and the compared model's at +OFFSET.

@@ -11,8 +11,8 @@ from pathlib import Path
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QWidget
 
+from mmstudio.gui.common.actions import add_action
 from mmstudio.gui.dataset.dataset_mode import DatasetMode
-from mmstudio.gui.shell.menus import add_action
 from mmstudio.inputs.errors import InputError
 
 # The last choice of the Compare With Model… list: a checkpoint folder instead of a name.

@@ -9,8 +9,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from mmstudio.datasets.embedding import PCA, available_methods, embedding_matrix, project
-from mmstudio.gui.results.plotting import pg
-from mmstudio.gui.shell.theme import style_plot
+from mmstudio.gui.common.plotting import pg
+from mmstudio.gui.common.theme import style_plot
 
 COLOUR_BY = ("label", "predicted", "correct")
 _PALETTE = [pg.intColor(i, hues=10, values=1, maxValue=230) for i in range(10)]

@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio.gui.common.plotting import pg, static_plot
+from mmstudio.gui.common.theme import MODALITY_COLORS, style_plot
 from mmstudio.gui.dataset.aggregates_panel import AggregatesPanel
 from mmstudio.gui.dataset.comparison_panel import ComparisonPanel
 from mmstudio.gui.results import colormaps
-from mmstudio.gui.results.plotting import pg, static_plot
-from mmstudio.gui.shell.theme import MODALITY_COLORS, style_plot
 
 _AXIS_LABELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

@@ -16,11 +16,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio.gui.common.theme import MODALITY_COLORS, style_plot
 from mmstudio.gui.inputs import microphone, mime
 from mmstudio.gui.inputs.file_loading import BackgroundLoader
 from mmstudio.gui.inputs.level_meter import LevelMeter
 from mmstudio.gui.inputs.playback import Player
-from mmstudio.gui.shell.theme import MODALITY_COLORS, style_plot
 from mmstudio.inputs import AudioClip, InputError, audio_from_array, load_audio, save_wav
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.aiff *.aif);;All files (*)"
@@ -149,7 +149,7 @@ class AudioInput(QWidget):
     def build_plot(self) -> None:
         if self.plot is not None:
             return
-        from mmstudio.gui.results.plotting import pg
+        from mmstudio.gui.common.plotting import pg
 
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("audioInputWaveform")

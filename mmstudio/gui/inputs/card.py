@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from mmstudio.gui.common.theme import MODALITY_COLORS
 from mmstudio.gui.inputs.toggle_switch import ToggleSwitch
-from mmstudio.gui.shell.theme import MODALITY_COLORS
 
 
 class ModalityCard(QFrame):

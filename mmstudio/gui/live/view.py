@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QW
 
 from mmstudio import MODALITIES
 from mmstudio.audio import FLOOR_DBFS
-from mmstudio.gui.shell.theme import (
+from mmstudio.gui.common.theme import (
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
     banner_colors,

@@ -6,15 +6,22 @@ whole, with the spectrogram placed over the stretch the model analysed.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QLabel, QWidget
 
+from mmstudio.gui.common.plotting import pg
+from mmstudio.gui.common.theme import MODALITY_COLORS, style_plot
 from mmstudio.gui.inputs.audio_input import clip_envelope
 from mmstudio.gui.results import colormaps
-from mmstudio.gui.results.heatmap_frame import add_heatmap_overlay, titled_stack
-from mmstudio.gui.results.plotting import pg
-from mmstudio.gui.shell.theme import MODALITY_COLORS, style_plot
+from mmstudio.gui.results.heatmap_frame import (
+    add_heatmap_overlay,
+    scale_caption,
+    show_scale,
+    titled_stack,
+)
 from mmstudio.inputs import AudioClip
 from mmstudio.inputs.loudest_window import loudest_window_start
 
@@ -59,6 +66,8 @@ class AudioMapView(QWidget):
         self.overlay, self.colorbar = add_heatmap_overlay(self.graphics, self.spec_plot, row=1)
         style_plot(self.graphics, self)
         self._shown_key: tuple | None = None
+        self._colormap = colormaps.DEFAULT
+        self.signed = False
         self.empty, self._stack = titled_stack(
             self, self.title, self.graphics, "No audio in this analysis"
         )
@@ -69,6 +78,8 @@ class AudioMapView(QWidget):
         spectrogram: np.ndarray | None,
         heatmap: np.ndarray | None,
         hop_seconds: float | None,
+        method: str = "",
+        signed: bool = False,
     ) -> None:
         if clip is None or spectrogram is None or not hop_seconds:
             self.clear()
@@ -102,18 +113,23 @@ class AudioMapView(QWidget):
                 0.0, max(clip.duration, offset + frames * hop_seconds), padding=0
             )
             self.spec_plot.setYRange(0.0, float(mels), padding=0)
+        caption = ""
         if heatmap is not None:
+            self.signed = signed
             self.overlay.setImage(
                 np.asarray(heatmap, dtype=np.float32),
-                levels=(0.0, 1.0),
+                levels=colormaps.levels(signed),
                 autoLevels=False,
                 rect=rect,
             )
+            show_scale(self.colorbar, self._colormap, signed)
             self.overlay.show()
+            caption = f" · {html.escape(scale_caption(method, signed))}"
         else:
             self.overlay.hide()
         self.title.setText(
-            f"<b>Audio</b> <span style='color:gray'>· log-mel spectrogram, {mels} bands</span>"
+            f"<b>Audio</b> <span style='color:gray'>· log-mel spectrogram, {mels} bands"
+            f"{caption}</span>"
         )
         self._stack.setCurrentWidget(self.graphics)
 
@@ -129,7 +145,8 @@ class AudioMapView(QWidget):
         return self._stack.currentWidget() is self.graphics
 
     def set_colormap(self, name: str) -> None:
-        self.colorbar.setColorMap(colormaps.get(name))
+        self._colormap = name
+        show_scale(self.colorbar, name, self.signed)
 
     def set_opacity(self, opacity: float) -> None:
         self.overlay.setOpacity(opacity)

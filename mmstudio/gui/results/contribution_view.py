@@ -12,15 +12,15 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from mmstudio.gui.results.interaction_view import InteractionView
-from mmstudio.gui.results.plotting import pg
-from mmstudio.gui.shell.theme import (
+from mmstudio.gui.common.plotting import pg
+from mmstudio.gui.common.theme import (
     MODALITY_COLORS,
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
     style_plot,
     text_color,
 )
+from mmstudio.gui.results.interaction_view import InteractionView
 from mmstudio.result import Analysis
 
 SHAPLEY_TITLE = "Shapley contribution — what changed the answer"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from mmstudio.gui.results.plotting import pg
-from mmstudio.gui.shell.theme import MODALITY_COLORS, style_plot
+from mmstudio.gui.common.plotting import pg
+from mmstudio.gui.common.theme import MODALITY_COLORS, style_plot
 from mmstudio.result import Analysis
 
 

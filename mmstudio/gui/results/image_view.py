@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
 from PIL import Image
 from PySide6.QtWidgets import QLabel, QWidget
 
+from mmstudio.gui.common.plotting import pg
+from mmstudio.gui.common.theme import style_plot
 from mmstudio.gui.results import colormaps
-from mmstudio.gui.results.heatmap_frame import add_heatmap_overlay, titled_stack
-from mmstudio.gui.results.plotting import pg
-from mmstudio.gui.shell.theme import style_plot
+from mmstudio.gui.results.heatmap_frame import (
+    add_heatmap_overlay,
+    scale_caption,
+    show_scale,
+    titled_stack,
+)
 
 # Screens show no more than this; striding a larger image keeps redraws and memory small.
 DISPLAY_MAX_SIDE = 1024
@@ -37,12 +43,18 @@ class ImageMapView(QWidget):
         self.overlay, self.colorbar = add_heatmap_overlay(self.graphics, self.view, row=0)
         style_plot(self.graphics, self)
         self._shape: tuple[int, ...] = ()
+        self._colormap = colormaps.DEFAULT
+        self.signed = False
         self.empty, self._stack = titled_stack(
             self, self.title, self.graphics, "No image in this analysis"
         )
 
     def show_map(
-        self, image: Image.Image | None, heatmap: np.ndarray | None, method: str = ""
+        self,
+        image: Image.Image | None,
+        heatmap: np.ndarray | None,
+        method: str = "",
+        signed: bool = False,
     ) -> None:
         if image is None:
             self.clear()
@@ -53,18 +65,26 @@ class ImageMapView(QWidget):
         pixels = np.asarray(shown.reduce(step) if step > 1 else shown)
         self.base.setImage(pixels, levels=(0, 255), autoLevels=False)
         if heatmap is not None:
+            self.signed = signed
             self.overlay.setImage(
                 np.asarray(heatmap, dtype=np.float32)[::step, ::step],
-                levels=(0.0, 1.0),
+                levels=colormaps.levels(signed),
                 autoLevels=False,
             )
+            show_scale(self.colorbar, self._colormap, signed)
             self.overlay.show()
         else:
             self.overlay.hide()
+        caption = scale_caption(method, self.signed) if heatmap is not None else method
         self.title.setText(
-            "<b>Image</b>" + (f" <span style='color:gray'>· {method}</span>" if method else "")
+            "<b>Image</b>"
+            + (f" <span style='color:gray'>· {html.escape(caption)}</span>" if caption else "")
         )
-        self.title.setToolTip("Brighter regions mattered more to the prediction")
+        self.title.setToolTip(
+            "Red regions supported the prediction, blue ones argued against it"
+            if heatmap is not None and self.signed
+            else "Brighter regions mattered more to the prediction"
+        )
         self._stack.setCurrentWidget(self.graphics)
         if image.size != self._shape:
             self._shape = image.size  # a new range only for a new size: no extra repaint
@@ -81,7 +101,8 @@ class ImageMapView(QWidget):
         return self._stack.currentWidget() is self.graphics and self.overlay.image is not None
 
     def set_colormap(self, name: str) -> None:
-        self.colorbar.setColorMap(colormaps.get(name))
+        self._colormap = name
+        show_scale(self.colorbar, name, self.signed)
 
     def set_opacity(self, opacity: float) -> None:
         self.overlay.setOpacity(opacity)

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from mmstudio.gui.shell.theme import NEGATIVE_COLOR, POSITIVE_COLOR
+from mmstudio.gui.common.theme import NEGATIVE_COLOR, POSITIVE_COLOR
 from mmstudio.result import Analysis
 
 TITLE = "Interactions"

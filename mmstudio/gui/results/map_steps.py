@@ -16,22 +16,26 @@ def map_steps(
     analysis: Analysis, sample: Sample, image_map, text_map, audio_map
 ) -> dict[str, Callable[[], None]]:
     """Per modality, the call that shows its map (an empty view for an absent modality)."""
-    present = analysis.present
+    present, signed = analysis.present, set(analysis.signed_maps)
     return {
         "image": lambda: image_map.show_map(
             sample.image if "image" in present else None,
             analysis.image_heatmap,
             analysis.heatmap_method,
+            signed="image" in signed,
         ),
         "text": lambda: text_map.show_map(
             analysis.tokens if "text" in present else [],
             analysis.token_weights,
             analysis.text_heatmap_method,
+            signed="text" in signed,
         ),
         "audio": lambda: audio_map.show_map(
             sample.audio if "audio" in present else None,
             analysis.spectrogram,
             analysis.audio_heatmap,
             analysis.spectrogram_hop_seconds,
+            analysis.heatmap_method,
+            signed="audio" in signed,
         ),
     }

@@ -7,8 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from mmstudio.gui.results.plotting import pg
-from mmstudio.gui.shell.theme import style_plot, text_color
+from mmstudio.gui.common.plotting import pg
+from mmstudio.gui.common.theme import style_plot, text_color
 from mmstudio.result import Analysis
 
 TOP_K = 5

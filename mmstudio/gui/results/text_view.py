@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QTextBrowser, QToolTip, QVBoxLayout, QWidg
 
 from mmstudio.explain.words import word_spans, words_of
 from mmstudio.gui.results import colormaps
+from mmstudio.gui.results.heatmap_frame import scale_caption
 
 _ANCHOR = "token:"
 
@@ -89,6 +90,7 @@ class TextMapView(QWidget):
         self._tokens: list[str] = []
         self._weights: np.ndarray | None = None
         self._method = ""
+        self.signed = False
         self.words: list[str] = []
         self.word_weights = np.zeros(0)
         layout = QVBoxLayout(self)
@@ -98,10 +100,17 @@ class TextMapView(QWidget):
         layout.addWidget(self.browser, 1)
         self.clear()
 
-    def show_map(self, tokens: list[str], weights: np.ndarray | None, method: str = "") -> None:
+    def show_map(
+        self,
+        tokens: list[str],
+        weights: np.ndarray | None,
+        method: str = "",
+        signed: bool = False,
+    ) -> None:
         self._tokens = list(tokens)
         self._weights = None if weights is None else np.asarray(weights, dtype=np.float32)
         self._method = method
+        self.signed = signed
         if not tokens:
             self.clear()
             return
@@ -113,7 +122,7 @@ class TextMapView(QWidget):
             weights = np.zeros(len(tokens), dtype=np.float32)
         spans = word_spans(tokens)
         self.word_weights = word_means(weights, spans)
-        colours = colormaps.rgb(self._colormap, self.word_weights)
+        colours = colormaps.rgb(self._colormap, self.word_weights, self.signed)
         rank = _ranks(self.word_weights)
         pieces, tips, position = [], [], 0
         for index, ((start, end), weight, colour) in enumerate(
@@ -132,19 +141,22 @@ class TextMapView(QWidget):
         pieces.append("".join(_shown(t) for t in tokens[position:]))
         self.words = words_of(tokens, spans)
         self.browser.tooltips = tips
+        low, high = colormaps.levels(self.signed)
         legend = "".join(
             f'<span style="background-color:#{c[0]:02x}{c[1]:02x}{c[2]:02x};">&nbsp;&nbsp;</span>'
-            for c in colormaps.rgb(self._colormap, np.linspace(0.0, 1.0, 12))
+            for c in colormaps.rgb(self._colormap, np.linspace(low, high, 12), self.signed)
         )
-        method = f" · {html.escape(self._method)}" if self._method else ""
+        caption = html.escape(scale_caption(self._method, self.signed))
+        ends = ("against", "for") if self.signed else ("low", "high")
+        words = f"{len(spans)} word{'s' if len(spans) != 1 else ''}"
         self.browser.setHtml(f"<div style='line-height:150%'>{''.join(pieces)}</div>")
         self.title.setText(
-            f"<b>Text</b> <span style='color:gray'>{method} · {len(spans)} word{'s' if len(spans) != 1 else ''} · low</span> "
-            f"{legend} <span style='color:gray'>high · hover a word for its weight</span>"
+            f"<b>Text</b> <span style='color:gray'> · {caption} · {words} · {ends[0]}</span> "
+            f"{legend} <span style='color:gray'>{ends[1]} · hover a word for its weight</span>"
         )
 
     def clear(self) -> None:
-        self._tokens, self._weights, self._method = [], None, ""
+        self._tokens, self._weights, self._method, self.signed = [], None, "", False
         self.words, self.word_weights = [], np.zeros(0)
         self.browser.tooltips = []
         self.browser.setHtml("<span style='color:gray'>No text in this analysis</span>")

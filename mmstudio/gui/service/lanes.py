@@ -146,7 +146,3 @@ class Lanes:
         with self._condition:
             if job in self._jobs:
                 self._jobs.remove(job)
-
-    def pending_jobs(self) -> int:
-        with self._condition:
-            return len(self._jobs)

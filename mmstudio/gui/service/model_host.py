@@ -27,11 +27,12 @@ class ModelInfo:
     source: str
     device: str
     device_type: str
-    precision: str
+    precision: str  # the dtype the model computes in, from a real forward (autocast counts)
     labels: tuple[str, ...]
     parameters: int
     fusion_weights_kind: str
     load_seconds: float
+    weights_precision: str = ""  # the dtype its weights are stored in
 
 
 class ModelHost:
@@ -119,13 +120,14 @@ def available_devices(torch) -> list[str]:
 def model_info(analyzer, spec: str, seconds: float) -> ModelInfo:
     model = analyzer.model
     parameters = list(model.parameters())
-    precision = str(parameters[0].dtype).replace("torch.", "") if parameters else "unknown"
     return ModelInfo(
         name=analyzer.model_name,
         source=str(spec),
         device=analyzer.device_name,
         device_type=analyzer.device.type,
-        precision=precision,
+        # A one-word forward pass in the worker: the weights' dtype is not what autocast runs.
+        precision=analyzer.probe_compute_dtype(),
+        weights_precision=analyzer.parameter_dtype,
         labels=tuple(model.labels),
         parameters=sum(p.numel() for p in parameters),
         fusion_weights_kind=getattr(model, "fusion_weights_kind", ""),

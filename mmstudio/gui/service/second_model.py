@@ -8,8 +8,6 @@ analysis. No Qt: only jobs running in the service's worker thread call it.
 
 from __future__ import annotations
 
-import os
-
 from mmstudio.inputs.errors import InputError
 from mmstudio.models import registry
 
@@ -45,7 +43,7 @@ class SecondModel:
 
         self.release()
         self._key = (spec, str(device))
-        name = _short(spec)
+        name = registry.short_name(spec)
         entry = next((e for e in registry.list_models() if e.name == spec), None)
         if entry is not None and not entry.available:
             self._problem = f"the comparison model “{name}” cannot be loaded: {entry.problem}"
@@ -61,7 +59,3 @@ class SecondModel:
             )
             return
         self.loads += 1
-
-
-def _short(spec: str) -> str:
-    return os.path.basename(str(spec).rstrip("/\\")) or str(spec)

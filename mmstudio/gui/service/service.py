@@ -75,7 +75,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -311,7 +310,10 @@ class AnalysisService(QObject):
                 yield ("devices_found", (devices,))
             if self._stale_load(rid):
                 return
-            yield ("progress", (rid, f"Loading the model {_short(request.spec)}…", 0.4))
+            yield (
+                "progress",
+                (rid, f"Loading the model {registry.short_name(request.spec)}…", 0.4),
+            )
             info = self.host.load(request.spec, request.device)
         except Exception as error:  # the window must survive any broken model or folder
             yield ("error", (rid, describe_error(error, "the model could not be loaded")))
@@ -404,7 +406,3 @@ class AnalysisService(QObject):
             ("the device ran out of memory, so the model now runs on the CPU",),
         )
         yield ("model_loaded", (self.lanes.latest_load_id, moved))
-
-
-def _short(spec: str) -> str:
-    return os.path.basename(str(spec).rstrip("/\\")) or str(spec)

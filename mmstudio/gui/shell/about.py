@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import platform
-from importlib import metadata
 
 import PySide6
 from PySide6.QtCore import qVersion
 
 import mmstudio
-
-
-def _version(package: str) -> str:
-    # From the installed metadata, so that About never imports torch on the GUI thread.
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+from mmstudio.system import installed_version
 
 
 def versions(device: str = "") -> dict[str, str]:
@@ -25,8 +17,8 @@ def versions(device: str = "") -> dict[str, str]:
         "Python": platform.python_version(),
         "Qt": qVersion(),
         "PySide6": PySide6.__version__,
-        "PyTorch": _version("torch"),
-        "pyqtgraph": _version("pyqtgraph"),
+        "PyTorch": installed_version("torch"),
+        "pyqtgraph": installed_version("pyqtgraph"),
         "Device": device or "no model loaded",
     }
 

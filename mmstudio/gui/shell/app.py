@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from PySide6.QtWidgets import QApplication
 
 import mmstudio
+from mmstudio.gui.common.settings import APPLICATION, ORGANIZATION, redirect_from_environment
+from mmstudio.gui.common.theme import apply_system_palette
 from mmstudio.gui.shell.icon import DESKTOP_ID, application_icon
 from mmstudio.gui.shell.launch import LaunchOptions, LaunchScript
-from mmstudio.gui.shell.settings import APPLICATION, ORGANIZATION, redirect_from_environment
-from mmstudio.gui.shell.theme import apply_system_palette
 
 # Python hands the GIL between threads every 5 ms by default; the model's Python-level work
 # in the worker thread could then hold up each of the GUI thread's callbacks by that much.

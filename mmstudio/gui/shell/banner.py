@@ -7,9 +7,10 @@ previous result, which stays in place.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
-from mmstudio.gui.shell.theme import banner_colors
+from mmstudio.gui.common.theme import banner_colors
 
 
 class Banner(QFrame):
@@ -49,6 +50,10 @@ class Banner(QFrame):
 
     def text(self) -> str:
         return self.message.text() if self.isVisible() else ""
+
+    def plain_text(self) -> str:
+        """The message as a person reads it: no markup, entities decoded."""
+        return QTextDocumentFragment.fromHtml(self.text()).toPlainText()
 
     def dismiss(self) -> None:
         self.hide()

@@ -85,17 +85,17 @@ class LaunchScript(QObject):
             example = find_example(options.example, window.examples)
             if example is None:
                 names = ", ".join(e.name for e in window.examples) or "none"
-                window.show_error(
+                window.presenter.show_error(
                     f"there is no example named “{options.example}” (examples: {names})"
                 )
             else:
-                window.load_example(example)
+                window.inputs.load_example(example)
         if options.image:
-            window.image_input.load_path(options.image)
+            window.inputs.image_input.load_path(options.image)
         if options.text is not None:
-            window.text_input.set_text(options.text)
+            window.inputs.text_input.set_text(options.text)
         if options.audio:
-            window.audio_input.load_path(options.audio)
+            window.inputs.audio_input.load_path(options.audio)
 
     def _open_dataset(self, _info) -> None:
         window = self.window
@@ -141,9 +141,9 @@ class LaunchScript(QObject):
 
     def _open(self, path: str) -> None:
         if kind_of_path(Path(path)) == "audio":
-            self.window.audio_input.load_path(path)
+            self.window.inputs.audio_input.load_path(path)
         else:
-            self.window.image_input.load_path(path)
+            self.window.inputs.image_input.load_path(path)
 
     def _give_up(self) -> None:
         if not self._finished and self._analyses == 0:
@@ -158,6 +158,10 @@ class LaunchScript(QObject):
         if self.options.screenshot:
             save_screenshot(self.window, self.options.screenshot)
             self._timing("screenshot_saved")
+        banner = self.window.error_banner
+        if banner.isVisible():
+            # Nobody watches a scripted window: what its banner says is said on the terminal too.
+            print(f"mmstudio: the window shows an error: {banner.plain_text()}", file=sys.stderr)
         if self.options.quit_after_analysis or self.options.screenshot:
             QApplication.instance().exit(self.exit_code)
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
+from mmstudio.gui.common.actions import add_action
+
 
 @dataclass(frozen=True)
 class FileActions:
@@ -19,15 +21,6 @@ class FileActions:
     save_recording: QAction
     export: QAction
     quit: QAction
-
-
-def add_action(menu: QMenu, parent: QWidget, text: str, shortcut, slot: Callable[[], object]):
-    action = QAction(text, parent)
-    if shortcut is not None:
-        action.setShortcut(QKeySequence(shortcut))
-    action.triggered.connect(lambda _checked=False: slot())
-    menu.addAction(action)
-    return action
 
 
 def build_file_menu(

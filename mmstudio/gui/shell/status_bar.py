@@ -42,7 +42,11 @@ class StudioStatusBar:
             f"{info.source}\n{info.parameters:,} parameters · {len(info.labels)} labels · "
             f"loaded in {info.load_seconds:.1f} s"
         )
-        self.device_label.setText(f"Device: {info.device} · {info.precision}")
+        # The dtype the model computes in; the weights' own only where autocast makes them differ.
+        weights = info.weights_precision
+        stored = f" (weights {weights})" if weights and weights != info.precision else ""
+        self.device_label.setText(f"Device: {info.device} · {info.precision}{stored}")
+        self.device_label.setToolTip(f"The model computes in {info.precision}{stored}")
 
     def show_latency(self, elapsed_ms: float, timings_ms: dict[str, float]) -> None:
         compute = timings_ms.get("total", elapsed_ms)

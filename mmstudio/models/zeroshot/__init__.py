@@ -5,14 +5,12 @@ Importing this package is light (no torch, no transformers), so the registry can
 the weights are present while the window starts; the model itself is imported on first use.
 """
 
-from importlib import import_module
-
+from mmstudio.lazy import lazy_exports
 from mmstudio.models.zeroshot.sources import (
     ARCHITECTURE,
     DEFAULT_CLAP,
     DEFAULT_CLIP,
     DEFAULT_LABELS,
-    clip_clap_entry,
     is_clip_clap_folder,
     is_clip_clap_source,
     parse_labels,
@@ -29,15 +27,10 @@ __all__ = [
     "DEFAULT_CLIP",
     "DEFAULT_LABELS",
     "ClipClapModel",
-    "clip_clap_entry",
     "is_clip_clap_folder",
     "is_clip_clap_source",
     "load_clip_clap",
     "parse_labels",
 ]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'mmstudio.models.zeroshot' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -8,6 +8,8 @@ Text: gradient x input on the text tower's token embeddings, for the predicted l
 Audio: gradient x input on CLAP's normalised log-mel (the output of its per-mel-bin batch
 norm, whose 0 is the training mean spectrum, a meaningful baseline, unlike 0 dB), for the
 predicted label.
+Rollout is a flow of attention, unsigned in [0, 1]; gradient x input is signed, in [-1, 1]
+(negative: evidence against the label), so the text and audio maps are marked signed.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mmstudio.explain.heatmaps import MAX_HEATMAP_SIDE
+from mmstudio.explain.heatmaps import MAX_HEATMAP_SIDE, signed_unit_scaled, unit_scaled
 from mmstudio.model_outputs import Heatmaps
 from mmstudio.models.zeroshot.batch import ImageRegion, ZeroShotBatch
 
 METHOD = "attention rollout (image); gradient x input (text tokens, log-mel)"
+SIGNED = ("text", "audio")
 
 
 def explain_batch(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> list[Heatmaps]:
@@ -45,7 +48,7 @@ def explain_batch(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> list[
                 audio_attributions(model, batch, predicted[batch.audio_rows]),
             )
     return [
-        Heatmaps(maps["image"][row], maps["text"][row], maps["audio"][row], METHOD)
+        Heatmaps(maps["image"][row], maps["text"][row], maps["audio"][row], METHOD, signed=SIGNED)
         for row in range(count)
     ]
 
@@ -125,7 +128,7 @@ def map_to_original(
     canvas[y0:y1, x0:x1] = F.interpolate(
         seen, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False
     )[0, 0].cpu()
-    return _unit(canvas)
+    return unit_scaled(canvas).numpy()
 
 
 # --- text -----------------------------------------------------------------------------------
@@ -156,9 +159,9 @@ def text_attributions(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> l
     chosen = log_probs.gather(1, predicted[:, None]).sum()
     embeddings = captured[0]
     (gradient,) = torch.autograd.grad(chosen, embeddings)
-    relevance = (gradient.float() * embeddings.float()).sum(-1).abs().detach()
+    relevance = (gradient.float() * embeddings.float()).sum(-1).detach()
     return [
-        _unit(relevance[index, positions].cpu())
+        signed_unit_scaled(relevance[index, positions].cpu()).numpy()
         for index, positions in enumerate(batch.token_positions)
     ]
 
@@ -172,14 +175,8 @@ def audio_attributions(model, batch: ZeroShotBatch, predicted: torch.Tensor) -> 
     chosen = torch.log_softmax(scores.float(), -1).gather(1, predicted[:, None]).sum()
     normalised = captured[0]  # (n, n_mels, frames, channels): CLAP transposes before its norm
     (gradient,) = torch.autograd.grad(chosen, normalised)
-    relevance = (gradient.float() * normalised.float()).abs().sum(-1).detach().cpu()
+    relevance = (gradient.float() * normalised.float()).sum(-1).detach().cpu()
     return [
-        _unit(relevance[index, :, : batch.audio_frames[index]])
+        signed_unit_scaled(relevance[index, :, : batch.audio_frames[index]]).numpy()
         for index in range(relevance.shape[0])
     ]
-
-
-def _unit(values: torch.Tensor) -> np.ndarray:
-    values = values.float().clamp_min(0)
-    peak = values.max() if values.numel() else torch.tensor(0.0)
-    return (values / peak if peak > 0 else values).numpy()

@@ -276,34 +276,3 @@ def default_weights_problem(cache_dir: str | Path | None = None) -> str:
         if p
     ]
     return "; ".join(problems + [HOW_TO_GET_WEIGHTS]) if problems else ""
-
-
-def clip_clap_entry():
-    """The 'clip-clap' model (pretrained CLIP + CLAP from the local cache), for the registry."""
-    from mmstudio.models.registry import ModelEntry
-
-    problem = default_weights_problem()
-    return ModelEntry(
-        ARCHITECTURE,
-        _load_default,
-        description="Zero-shot image, text and audio over labels you choose (--labels, or "
-        "mmstudio.json in a model folder): pretrained CLIP "
-        f"({DEFAULT_CLIP}) and CLAP ({DEFAULT_CLAP}), fused by a log-linear pool",
-        location=str(hub_cache_dir()),
-        source="built-in (Hugging Face weights)",
-        available=not problem,
-        problem=problem,
-        kind="zero-shot",
-    )
-
-
-def _load_default(device: Any) -> Any:
-    from mmstudio.models.zeroshot.loading import load_clip_clap
-
-    return load_clip_clap(ARCHITECTURE, device)
-
-
-def load_folder(spec: str | Path, device: Any) -> Any:
-    from mmstudio.models.zeroshot.loading import load_clip_clap
-
-    return load_clip_clap(spec, device)

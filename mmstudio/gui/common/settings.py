@@ -42,13 +42,6 @@ def read_float(settings: QSettings, key: str, default: float) -> float:
         return default
 
 
-def read_bool(settings: QSettings, key: str, default: bool) -> bool:
-    value = settings.value(key, default)
-    if isinstance(value, str):
-        return value.lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
 @dataclass
 class StudioSettings:
     """Everything the window remembers between sessions: read once at start, written on close

@@ -76,7 +76,7 @@ def dark_palette() -> QPalette:
 
 def style_plot(plot, widget: QWidget | None = None) -> None:
     """Give a pyqtgraph PlotWidget or GraphicsLayoutWidget the window's colours (pyqtgraph's are black)."""
-    from mmstudio.gui.results.plotting import pg  # not at import time: pyqtgraph is slow to import
+    from mmstudio.gui.common.plotting import pg  # not at import time: pyqtgraph is slow to import
 
     palette = (widget or plot).palette()
     plot.setBackground(palette.color(QPalette.ColorRole.Base))
@@ -91,7 +91,7 @@ def style_plot(plot, widget: QWidget | None = None) -> None:
 
 def restyle_plots(root: QWidget) -> None:
     """After the system switched between light and dark: give every plot under ``root`` the new colours."""
-    from mmstudio.gui.results.plotting import pg
+    from mmstudio.gui.common.plotting import pg
 
     for view in root.findChildren(pg.GraphicsView):
         if isinstance(view, (pg.PlotWidget, pg.GraphicsLayoutWidget)):
@@ -99,7 +99,7 @@ def restyle_plots(root: QWidget) -> None:
 
 
 def _plot_items(layout) -> list:
-    from mmstudio.gui.results.plotting import pg
+    from mmstudio.gui.common.plotting import pg
 
     return [item for item in layout.ci.items if isinstance(item, pg.PlotItem)]
 
