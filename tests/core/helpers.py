@@ -54,3 +54,16 @@ def bf16_autocast_model(seed: int = 0):
     model = tiny_model(seed=seed)
     model.__class__ = AutocastFusionNet
     return model
+
+
+def bytes_read_so_far() -> int:
+    """Bytes this process has read so far, as the kernel counts them (rchar in /proc/self/io):
+    every read, Python's or a C library's, on any thread. Skips where there is no /proc."""
+    from pathlib import Path
+
+    from tests.conftest import require_or_skip
+
+    io_counters = Path("/proc/self/io")
+    require_or_skip(io_counters.is_file(), "counting bytes read needs Linux's /proc/self/io")
+    fields = dict(line.split(": ") for line in io_counters.read_text().splitlines())
+    return int(fields["rchar"])

@@ -11,7 +11,9 @@ import json
 
 import pytest
 
-pytest.importorskip("torch")
+from tests.conftest import require_module
+
+require_module("torch")
 
 from mmstudio.inputs.errors import InputError  # noqa: E402
 from mmstudio.models import checkpoint as checkpoint_module  # noqa: E402

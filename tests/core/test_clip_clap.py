@@ -9,7 +9,6 @@ import socket
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from mmstudio.analysis import Analyzer
@@ -25,6 +24,7 @@ from mmstudio.models.zeroshot import (
 )
 from mmstudio.models.zeroshot.entry import clip_clap_entry
 from mmstudio.models.zeroshot.sources import default_weights_problem
+from tests.conftest import requires_gpu
 from tests.fixtures.random_clip_clap import save_random_clip_clap
 
 LABELS = ["dog", "cat", "car", "siren"]
@@ -345,7 +345,7 @@ def test_registry_opens_the_folder_by_path(folder):
     assert isinstance(model, ClipClapModel) and model.labels == LABELS
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@requires_gpu
 def test_half_precision_on_a_gpu_agrees_with_the_cpu(folder, model):
     sample = make_sample()
     on_cpu = Analyzer(model, "cpu").analyze(sample)

@@ -8,11 +8,12 @@ import torch
 
 from mmstudio.analysis import Analyzer
 from mmstudio.explain.conflict import jensen_shannon_bits, modality_conflict
+from tests.conftest import require_module
 from tests.core.helpers import random_sample, tiny_model
 
 
 def test_the_divergence_is_scipys_in_bits():
-    jensenshannon = pytest.importorskip("scipy.spatial.distance").jensenshannon
+    jensenshannon = require_module("scipy.spatial.distance").jensenshannon
     rng = np.random.default_rng(0)
     for _ in range(5):
         p, q = rng.dirichlet(np.ones(10)), rng.dirichlet(np.ones(10))

@@ -18,12 +18,11 @@ from mmstudio.training.corruption import (
     corrupt_text,
 )
 from mmstudio.training.manifest import Record, read_manifest, write_manifest
+from tests.conftest import needs, require_module, require_or_skip
 
-sf = pytest.importorskip("soundfile")
+sf = require_module("soundfile")
 
-needs_espeak = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None, reason="espeak-ng is not installed"
-)
+needs_espeak = needs(shutil.which("espeak-ng") is not None, "espeak-ng is not installed")
 
 
 # ------------------------------------------------------------------------------------ builder
@@ -31,9 +30,8 @@ needs_espeak = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def small_dataset(tmp_path_factory):
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is not installed")
-    pytest.importorskip("sklearn")
+    require_or_skip(shutil.which("espeak-ng") is not None, "espeak-ng is not installed")
+    require_module("sklearn")
     from mmstudio.training.digits import build_digits_dataset
 
     out = tmp_path_factory.mktemp("digits") / "small"
@@ -120,7 +118,7 @@ def test_builder_refuses_to_replace_a_foreign_folder(tmp_path):
 
 @needs_espeak
 def test_write_samples(tmp_path):
-    pytest.importorskip("sklearn")
+    require_module("sklearn")
     from mmstudio.training.digits import write_samples
     from mmstudio.training.digits.text import NUMBER_WORDS
 

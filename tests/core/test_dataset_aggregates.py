@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+from tests.conftest import require_module
+
+torch = require_module("torch")
 
 from mmstudio.analysis import Analyzer  # noqa: E402
 from mmstudio.datasets.analysed_rows import AnalysedRows  # noqa: E402

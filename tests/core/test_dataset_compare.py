@@ -18,7 +18,9 @@ import numpy as np
 import pyarrow.dataset as pads
 import pytest
 
-torch = pytest.importorskip("torch")
+from tests.conftest import require_module
+
+torch = require_module("torch")
 
 from mmstudio.analysis import Analyzer  # noqa: E402
 from mmstudio.datasets.engine import LocalAnalysis  # noqa: E402

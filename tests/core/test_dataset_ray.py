@@ -12,10 +12,10 @@ import numpy as np
 import pyarrow.dataset as pads
 import pytest
 
-from tests.conftest import require_or_skip
+from tests.conftest import require_module, require_or_skip
 from tests.core.analysis_data import BROKEN_IDS, write_dataset
 
-torch = pytest.importorskip("torch")
+torch = require_module("torch")
 
 # Columns whose floats come from the model: batches of other sizes round differently.
 FLOAT_COLUMNS = ("probabilities", "coalition_values", "embedding", "confidence", "full_score")

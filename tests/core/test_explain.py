@@ -12,6 +12,7 @@ from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
 from mmstudio.models import FUSION_STRATEGIES
 from mmstudio.result import Analysis
+from tests.conftest import require_module
 from tests.core.helpers import random_sample, tiny_model
 
 
@@ -38,7 +39,7 @@ def test_contributions_add_up_to_the_full_score(fusion):
 
 @pytest.mark.parametrize("fusion", ["attention", "gated"])
 def test_exact_shapley_matches_captum(fusion):
-    captum = pytest.importorskip("captum.attr")
+    captum = require_module("captum.attr")
     model = tiny_model(fusion)
     sample = random_sample(7)
     analysis = Analyzer(model, "cpu").analyze(sample)

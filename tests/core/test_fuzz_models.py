@@ -13,9 +13,9 @@ import tempfile
 from dataclasses import fields
 from pathlib import Path
 
-import pytest
+from tests.conftest import require_module
 
-pytest.importorskip("torch")
+require_module("torch")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 

@@ -14,10 +14,10 @@ from mmstudio.explain.interactions import (
 )
 from mmstudio.explain.shapley import coalition_masks, shapley_matrix, shapley_values
 from mmstudio.models.registry import get_entry, get_model
-from tests.conftest import require_or_skip
+from tests.conftest import require_module, require_or_skip
 from tests.core.helpers import random_sample, tiny_model
 
-shapiq = pytest.importorskip("shapiq")
+shapiq = require_module("shapiq")
 SHAPIQ_INDEX = {"shapley_interaction": ("SII", 2), "shapley_taylor": ("STII", 2)}
 
 

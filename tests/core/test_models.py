@@ -1,9 +1,12 @@
+import glob
 import json
+import sys
 
 import pytest
 import torch
 
 from mmstudio import MODALITIES
+from mmstudio.analysis import Analyzer
 from mmstudio.inputs.errors import InputError
 from mmstudio.models import (
     FUSION_STRATEGIES,
@@ -122,7 +125,6 @@ def test_config_rejects_unknown_strategy():
 
 def test_device_choice():
     assert pick_device("cpu").type == "cpu"
-    assert pick_device(None).type in {"cpu", "cuda", "mps"}
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="no CUDA GPU"):
             pick_device("cuda")
@@ -137,5 +139,26 @@ def test_resnet_image_encoder_for_larger_images():
     assert encoded.modalities["image"].grid == (3, 3)
 
 
-def test_model_lists_modalities():
-    assert FusionNet.modalities == MODALITIES
+def test_auto_picks_this_machines_device():
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    expected = "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
+    assert pick_device(None).type == pick_device("auto").type == expected
+    # Told apart from torch's own answer: a Linux machine without an NVIDIA device node has no
+    # GPU to offer, so the model must land on the CPU.
+    if sys.platform.startswith("linux") and not glob.glob("/dev/nvidia[0-9]*"):
+        assert pick_device(None).type == "cpu"
+
+
+def test_the_encoders_produce_tokens_for_exactly_the_listed_modalities():
+    model = tiny_model("attention")
+    assert isinstance(model, FusionNet)
+    batch = model.preprocess([random_sample(0), random_sample(1)])
+    with torch.no_grad():
+        encoded = model.encode(batch)
+    assert tuple(encoded.modalities) == model.modalities == MODALITIES
+    for name, encoding in encoded.modalities.items():
+        assert encoding.tokens.shape[0] == 2 and encoding.tokens.shape[1] > 0, name
+    assert batch.present.shape == (2, len(model.modalities))
+    # The analysis names the same modalities, in the same order, as its Shapley columns.
+    analysis = Analyzer(model, "cpu", explain=False).analyze(random_sample(0))
+    assert analysis.modalities == list(MODALITIES) == list(analysis.shapley)

@@ -198,6 +198,9 @@ def _fake_sounddevice(opened: list) -> SimpleNamespace:
 
 
 def test_microphone_stream_fills_the_buffer_and_reports_an_unplugged_device(monkeypatch):
+    """A stand-in for sounddevice: an input overflow and a device vanishing mid-take are
+    states a real sound system cannot be put in on cue. (The real path, PortAudio recording
+    PulseAudio, is tests/gui/test_inputs.py's recording tests and tests/gui/test_microphone.py.)"""
     opened: list[_FakeStream] = []
     monkeypatch.setitem(sys.modules, "sounddevice", _fake_sounddevice(opened))
     microphone = MicrophoneStream()
@@ -242,6 +245,8 @@ def test_a_slow_first_block_is_not_an_unplugged_device(monkeypatch):
 
 
 def test_microphone_stream_turns_open_failures_into_messages(monkeypatch):
+    """A stand-in for sounddevice: a device that refuses to open (busy, or gone between
+    listing and opening) cannot be made on cue."""
     fake = _fake_sounddevice([])
 
     def refuse(**kwargs):

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-torch = pytest.importorskip("torch")
+from tests.conftest import require_module, require_or_skip
+
+torch = require_module("torch")
 
 from mmstudio.inputs import make_sample  # noqa: E402
 from mmstudio.models.checkpoint import load_checkpoint  # noqa: E402
@@ -45,8 +47,9 @@ def _few_threads():
 
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory) -> Path:
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is needed to build the digits dataset")
+    require_or_skip(
+        shutil.which("espeak-ng") is not None, "espeak-ng is needed to build the digits dataset"
+    )
     from mmstudio.training.digits import build_digits_dataset
 
     folder = tmp_path_factory.mktemp("digits") / "small"
@@ -217,11 +220,13 @@ def _shipped():
     try:
         folder, samples = default_model_dir(), samples_dir()
     except FileNotFoundError:
-        pytest.skip("no resources folder in this installation")
-    if not (folder / "model.safetensors").is_file():
-        pytest.skip("the default model has not been trained yet (packaging/train_default_model.sh)")
-    if not (samples / "examples.json").is_file():
-        pytest.skip("the sample inputs are missing")
+        folder = samples = None
+    require_or_skip(folder is not None, "no resources folder in this installation")
+    require_or_skip(
+        (folder / "model.safetensors").is_file(),
+        "the default model has not been trained yet (packaging/train_default_model.sh)",
+    )
+    require_or_skip((samples / "examples.json").is_file(), "the sample inputs are missing")
     from mmstudio.analysis import Analyzer
 
     return Analyzer(load_checkpoint(folder), "cpu", explain=False), samples

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-torch = pytest.importorskip("torch")
+from tests.conftest import require_module
+
+torch = require_module("torch")
 
 from mmstudio.cli import main  # noqa: E402
 from mmstudio.inputs.errors import InputError  # noqa: E402

@@ -17,6 +17,11 @@ from PySide6.QtCore import QSettings, QThread  # noqa: E402
 
 from tests.conftest import require_or_skip  # noqa: E402,F401 - the helper tests/gui uses
 from tests.gui import helpers  # noqa: E402
+from tests.gui.virtual_microphone import (  # noqa: E402,F401 - fixtures tests/gui share
+    _process_sink,
+    pulseaudio,
+    virtual_microphone,
+)
 
 
 @pytest.fixture(autouse=True)

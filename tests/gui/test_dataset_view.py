@@ -11,34 +11,44 @@ import pyarrow.parquet as pq
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
+from tests.conftest import require_module, require_or_skip
 from tests.core.analysis_data import BROKEN_IDS, write_dataset
 
-torch = pytest.importorskip("torch")
+torch = require_module("torch")
 
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture(scope="module")
-def analyzer():
-    from mmstudio.analysis import Analyzer
-    from mmstudio.models.registry import get_model
+@pytest.fixture
+def service(qtbot):
+    """The window's analysis service on the shipped digits model: the dataset runs in its
+    background lane exactly as the window runs it."""
+    from mmstudio.gui.service import AnalysisService
+    from mmstudio.models.registry import get_entry
 
-    return Analyzer(get_model("digits", torch.device("cpu")), "cpu", explain=False)
+    require_or_skip(get_entry("digits").available, "the shipped digits weights are missing")
+    service = AnalysisService()
+    with qtbot.waitSignal(service.model_loaded, timeout=120_000):
+        service.load_model("digits", "cpu")
+    yield service
+    assert service.shutdown()
 
 
-def _job(analyzer, data, out, batch_size=4):
-    from mmstudio.datasets.engine import LocalAnalysis
-    from mmstudio.datasets.records import read_records
-    from tests.gui.dataset_job import DatasetJob
+def start_job(service, view, data, cache, batch_size=4):
+    """Submit the real ServiceDatasetJob; the view attaches once its results folder is known,
+    as the window's Dataset mode does. Returns the job and the Progress it reports, in order."""
+    from mmstudio.gui.dataset.service_job import ServiceDatasetJob
 
-    def make():
-        return LocalAnalysis(analyzer, read_records(data), out, batch_size=batch_size)
-
-    return DatasetJob(make, out)
+    job = ServiceDatasetJob(service, data, cache_root=cache, batch_size=batch_size)
+    progressed = []
+    # Connected before the event loop runs again: no step's signal can come before these.
+    job.opened.connect(lambda _results: view.attach(job))
+    job.progressed.connect(progressed.append)
+    return job, progressed
 
 
 @pytest.fixture
-def finished_view(qtbot, analyzer, tmp_path):
+def finished_view(qtbot, service, tmp_path):
     from mmstudio.gui.dataset import DatasetView
 
     data = write_dataset(tmp_path / "data", count=40)
@@ -46,12 +56,10 @@ def finished_view(qtbot, analyzer, tmp_path):
     qtbot.addWidget(view)
     view.resize(1200, 900)
     view.show()
-    job = _job(analyzer, data, tmp_path / "results.parquet")
-    view.attach(job)
-    progressed = []
-    job.progressed.connect(progressed.append)
+    job, progressed = start_job(service, view, data, tmp_path / "cache")
     with qtbot.waitSignal(job.finished, timeout=300_000):
-        job.start()
+        pass
+    assert job.results.parent == tmp_path / "cache" and job.done
     return view, progressed
 
 
@@ -154,24 +162,24 @@ def test_export_writes_the_filtered_rows_and_the_summary(finished_view, tmp_path
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_cancel_stops_the_run_with_its_rows_kept(qtbot, analyzer, tmp_path):
+def test_cancel_stops_the_run_with_its_rows_kept(qtbot, service, tmp_path):
     from mmstudio.datasets.store import ResultsStore
     from mmstudio.gui.dataset import DatasetView
 
     data = write_dataset(tmp_path / "data", count=200, broken=False)
     view = DatasetView()
     qtbot.addWidget(view)
-    job = _job(analyzer, data, tmp_path / "results.parquet", batch_size=2)
-    view.attach(job)
+    job, progressed = start_job(service, view, data, tmp_path / "cache", batch_size=2)
     endings = []
     job.finished.connect(endings.append)
     with qtbot.waitSignal(job.progressed, timeout=300_000):
-        job.start()
+        pass
+    assert view.job is job  # attached when the results folder opened, before the first step
     qtbot.mouseClick(view.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(endings), timeout=120_000)
     last = endings[0]
-    assert not last.finished and last.done < 200
-    assert len(ResultsStore(tmp_path / "results.parquet").finished_ids()) == last.done
+    assert not last.finished and last.done < 200 and last is progressed[-1]
+    assert len(ResultsStore(job.results).finished_ids()) == last.done
     assert "stopped" in view.status.text()
 
 

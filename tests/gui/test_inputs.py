@@ -1,13 +1,14 @@
 """The input widgets on their own: image drop zone, debounced text, and the audio card.
 
-The microphone is replaced by a fake sounddevice module whose stream calls back from its own
-thread, as PortAudio does, so recording is exercised without a sound card.
+Recording goes through the real microphone path: PortAudio records a PulseAudio null sink's
+monitor while the test plays into the sink (tests/gui/virtual_microphone.py). Only the states
+a real sound system cannot be put in here (no PortAudio library, no input device at all) are
+made with stand-ins, and those tests say so.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -19,71 +20,33 @@ from mmstudio.gui.inputs.audio_input import AudioInput
 from mmstudio.gui.inputs.image_input import ImageInput
 from mmstudio.gui.inputs.text_input import DEBOUNCE_MS, TextInput
 from tests.gui.helpers import drop, file_mime, tone
+from tests.gui.virtual_microphone import dominant_frequency, play_into
 
 pytestmark = pytest.mark.gui
 REAL_PROBE = microphone.probe
 
 
-class FakeStream:
-    def __init__(
-        self, signal: np.ndarray, callback, samplerate: int, blocksize: int = 320, **_ignored
-    ):
-        self.signal, self.callback, self.blocksize = signal, callback, blocksize or 320
-        self.samplerate = samplerate
-        self.active = False
-        self._thread = None
-
-    def start(self):
-        self.active = True
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        position = 0
-        while self.active:
-            block = np.take(self.signal, range(position, position + self.blocksize), mode="wrap")
-            self.callback(block[:, None].astype(np.float32), self.blocksize, None, None)
-            position += self.blocksize
-            time.sleep(self.blocksize / self.samplerate)
-
-    def stop(self):
-        self.active = False
-        if self._thread is not None:
-            self._thread.join()
-
-    def close(self):
-        pass
-
-
-class FakeSoundDevice:
-    class PortAudioError(Exception):
-        pass
-
-    def __init__(self, signal: np.ndarray):
-        self.signal = signal
-
-    def query_devices(self, device=None, kind=None):
-        return {
-            "name": "Fake microphone",
-            "default_samplerate": 16000.0,
-            "max_input_channels": 1,
-            "index": 0,
-            "hostapi": 0,
-        }
-
-    def check_input_settings(self, *args, **kwargs):
-        return None
-
-    def InputStream(self, **kwargs):  # noqa: N802 - sounddevice's name
-        return FakeStream(self.signal, **kwargs)
+@pytest.fixture
+def tone_file(tmp_path):
+    """Three seconds of a 500 Hz tone: longer than any take below, so it sounds throughout."""
+    path = tmp_path / "tone.wav"
+    soundfile.write(path, tone(3.0, 500.0), 16000, subtype="PCM_16")
+    return path
 
 
 @pytest.fixture
-def fake_microphone(monkeypatch):
-    fake = FakeSoundDevice(tone(0.5, 500.0))
-    monkeypatch.setattr("mmstudio.audio.microphone.load_sounddevice", lambda: fake)
-    monkeypatch.setattr("mmstudio.gui.inputs.microphone.load_sounddevice", lambda: fake)
-    return fake
+def playing(virtual_microphone):
+    """``start(wav)`` plays into the virtual microphone; whatever still plays is stopped after."""
+    players = []
+
+    def start(wav):
+        players.append(play_into(virtual_microphone, wav))
+        return players[-1]
+
+    yield start
+    for player in players:
+        player.kill()
+        player.wait(10)
 
 
 @pytest.fixture
@@ -172,15 +135,23 @@ def test_a_failed_background_load_reports_the_file_and_keeps_the_image(qtbot, in
 
 
 def test_text_input_debounces_bursts_into_one_signal(qtbot):
+    """Each burst of keys (five edits, no event loop between them) becomes one signal with the
+    whole text, sent after the burst; none is left pending after it."""
     widget = TextInput()
     qtbot.addWidget(widget)
     received = []
     widget.text_changed.connect(received.append)
-    qtbot.keyClicks(widget.editor, "three", delay=DEBOUNCE_MS // 6)
-    assert received == []
-    qtbot.waitUntil(lambda: received == ["three"], timeout=2000)
-    qtbot.wait(DEBOUNCE_MS * 2)
-    assert received == ["three"]
+    qtbot.keyClicks(widget.editor, "three")
+    assert received == [] and widget.is_pending()
+    with qtbot.waitSignal(widget.text_changed, timeout=5000):
+        pass
+    assert received == ["three"] and not widget.is_pending()
+    qtbot.keyClicks(widget.editor, " four")
+    assert received == ["three"] and widget.is_pending()
+    with qtbot.waitSignal(widget.text_changed, timeout=5000):
+        pass
+    qtbot.wait(DEBOUNCE_MS * 2)  # a second firing of either burst's timer would arrive now
+    assert received == ["three", "three four"] and not widget.is_pending()
 
 
 def test_text_input_flush_sends_at_once(qtbot):
@@ -238,54 +209,71 @@ def test_record_is_disabled_with_the_install_hint_without_portaudio(
 
 
 def test_record_is_disabled_when_there_is_no_input_device(qtbot, audio_input, monkeypatch):
-    class NoInput(FakeSoundDevice):
+    """A stand-in for sounddevice: a machine whose sound system has no input device at all
+    cannot be made here (PulseAudio always offers its default source)."""
+
+    class NoInputDevice:
+        class PortAudioError(Exception):
+            pass
+
         def query_devices(self, device=None, kind=None):
             raise self.PortAudioError("Error querying device -1")
 
-    monkeypatch.setattr("mmstudio.gui.inputs.microphone.load_sounddevice", lambda: NoInput(tone()))
+    monkeypatch.setattr("mmstudio.gui.inputs.microphone.load_sounddevice", NoInputDevice)
     audio_input.refresh_microphones()
     assert not audio_input.record_button.isEnabled()
     assert audio_input.record_button.toolTip() == microphone.NO_DEVICE
 
 
-def test_recording_keeps_the_take_until_cleared(qtbot, audio_input, fake_microphone):
+@pytest.mark.system
+def test_recording_keeps_the_take_until_cleared(
+    qtbot, audio_input, virtual_microphone, playing, tone_file
+):
     audio_input.refresh_microphones()
-    assert audio_input.record_button.isEnabled()
+    assert audio_input.record_button.isEnabled(), audio_input.record_button.toolTip()
     recording = []
     audio_input.recording_changed.connect(recording.append)
     assert audio_input.start_recording()
     assert audio_input.record_button.text() == "■ Stop"
-    qtbot.waitUntil(lambda: audio_input.recorder.seconds > 0.6, timeout=5000)
-    qtbot.wait(100)  # a few live frames: the meter and the scrolling waveform move
-    assert audio_input.meter.level_db > -20
-    assert float(np.max(audio_input.curve.getData()[1])) > 0.2
+    player = playing(tone_file)
+    # The meter and the scrolling waveform follow what the microphone hears.
+    qtbot.waitUntil(lambda: audio_input.meter.level_db > -20, timeout=10_000)
+    qtbot.waitUntil(lambda: float(np.max(audio_input.curve.getData()[1])) > 0.2, timeout=10_000)
+    qtbot.waitUntil(lambda: audio_input.recorder.seconds > 0.6, timeout=10_000)
+    assert player.poll() is None, "the tone ended before the take did"
     with qtbot.waitSignal(audio_input.clip_changed):
         clip = audio_input.stop_recording()
     assert recording == [True, False]
-    assert clip is not None and 0.5 < clip.duration < 3.0
+    assert clip is not None and clip.duration > 0.6
+    # What was recorded is the tone that was played, at its pitch.
+    loud = clip.samples[np.abs(clip.samples) > 0.1]
+    assert len(loud) > 0.1 * clip.sample_rate
+    assert abs(dominant_frequency(clip.samples, clip.sample_rate) - 500.0) < 10
     assert audio_input.source_name.startswith("recording")
     assert audio_input.save_button.isEnabled() and audio_input.play_button.isEnabled()
-    qtbot.wait(200)
+    audio_input.refresh_microphones()  # other events come and go: the take stays
     assert audio_input.clip is clip  # kept until cleared
     audio_input.clear()
     assert audio_input.clip is None
 
 
-def test_a_silent_recording_is_refused_with_a_reason(qtbot, audio_input, monkeypatch):
-    silent = FakeSoundDevice(np.zeros(8000, dtype=np.float32))
-    monkeypatch.setattr("mmstudio.audio.microphone.load_sounddevice", lambda: silent)
-    monkeypatch.setattr("mmstudio.gui.inputs.microphone.load_sounddevice", lambda: silent)
+@pytest.mark.system
+def test_a_silent_recording_is_refused_with_a_reason(qtbot, audio_input, virtual_microphone):
+    """Nothing plays into the virtual microphone: the take is digital silence."""
     audio_input.refresh_microphones()
     errors = []
     audio_input.error_occurred.connect(errors.append)
-    audio_input.start_recording()
-    qtbot.waitUntil(lambda: audio_input.recorder.seconds > 0.3, timeout=5000)
+    assert audio_input.start_recording()
+    qtbot.waitUntil(lambda: audio_input.recorder.seconds > 0.3, timeout=10_000)
     assert audio_input.stop_recording() is None
     assert errors and "silent" in errors[0]
     assert audio_input.clip is None
 
 
-def test_a_recording_reaches_the_model(qtbot, window, fake_microphone, monkeypatch):
+@pytest.mark.system
+def test_a_recording_reaches_the_model(
+    qtbot, window, virtual_microphone, playing, tone_file, monkeypatch
+):
     monkeypatch.setattr(
         "mmstudio.gui.inputs.microphone.probe", REAL_PROBE
     )  # the window fixture stubbed it
@@ -294,9 +282,12 @@ def test_a_recording_reaches_the_model(qtbot, window, fake_microphone, monkeypat
     window.record_action.trigger()
     assert window.inputs.audio_input.recorder.recording
     assert window.record_action.text() == "Stop &Recording"
-    qtbot.waitUntil(lambda: window.inputs.audio_input.recorder.seconds > 0.5, timeout=5000)
+    playing(tone_file)
+    qtbot.waitUntil(lambda: window.inputs.audio_input.meter.level_db > -20, timeout=10_000)
+    qtbot.waitUntil(lambda: window.inputs.audio_input.recorder.seconds > 0.5, timeout=10_000)
     with qtbot.waitSignal(window.analysis_shown, timeout=30_000):
         window.record_action.trigger()
     assert window.results.analysis.present == ["audio"]
     assert window.results.audio_map.has_map()
     assert window.save_recording_action.isEnabled()
+    assert float(np.max(np.abs(window.inputs.audio_input.clip.samples))) > 0.2

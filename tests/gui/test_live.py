@@ -8,7 +8,6 @@ import csv
 import gc
 import io
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -21,7 +20,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-QtMultimedia = pytest.importorskip("PySide6.QtMultimedia")
+from tests.conftest import require_module, require_or_skip  # noqa: E402
+
+QtMultimedia = require_module("PySide6.QtMultimedia")
 
 from PySide6.QtCore import QRectF, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QColor, QFont, QImage, QPainter  # noqa: E402
@@ -29,13 +30,12 @@ from PySide6.QtMultimedia import QCamera, QCameraDevice, QMediaPlayer, QVideoFra
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget  # noqa: E402
 
-from mmstudio.audio import MicrophoneError, load_sounddevice, refresh_devices  # noqa: E402
 from mmstudio.gui.live import LivePanel  # noqa: E402
 from mmstudio.gui.live.permissions import request_permissions  # noqa: E402
 from mmstudio.gui.live.prediction_log import COLUMNS  # noqa: E402
 from mmstudio.resources import default_model_dir  # noqa: E402
-from tests.conftest import require_or_skip  # noqa: E402
 from tests.core.helpers import tiny_model  # noqa: E402
+from tests.gui.virtual_microphone import play_into, spoken  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -313,11 +313,11 @@ def test_video_frames_reach_the_model_through_the_video_sink(qtbot, make_panel, 
 
 @pytest.mark.slow
 def test_predictions_follow_the_digits_in_the_video(qtbot, make_panel, digit_video):
-    if not DIGITS_WEIGHTS.is_file():
-        pytest.skip(
-            f"the trained default model is not there yet ({DIGITS_WEIGHTS} is missing); "
-            "frames and analyses are covered by the test above"
-        )
+    require_or_skip(
+        DIGITS_WEIGHTS.is_file(),
+        f"the trained default model is not there yet ({DIGITS_WEIGHTS} is missing); "
+        "frames and analyses are covered by the test above",
+    )
     panel = make_panel(model="digits")
     shown = collect_results(panel)
     go_live(qtbot, panel)
@@ -378,68 +378,15 @@ def test_a_slow_model_drops_frames_instead_of_queueing_them(qtbot, make_panel):
     assert session.frames_dropped >= 0.7 * session.frames_captured
     assert session.frames_captured - session.frames_dropped - analysed <= 2
     # Each result is of a frame that was new when the worker took it: no backlog builds up.
+    # Counted in frames the camera sent meanwhile, not in seconds of latency.
     interval = camera.timer.interval() / 1000
-    for result, latency_ms, newest in slow:
+    for result, _, newest in slow:
         assert (newest - result.frame_id) * interval <= delay_s + 0.4
-        assert latency_ms <= (delay_s + 0.4) * 1000
     ids = [r.frame_id for r, _, _ in slow]
     assert ids == sorted(ids)
 
 
 # ---- the microphone path, through a PulseAudio virtual microphone ----------------------------------
-
-
-def _run(*command: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True, timeout=30, check=check)
-
-
-VIRTUAL_SINK = "mmstudio_live_vmic"
-
-
-@pytest.fixture(scope="module")
-def pulseaudio():
-    tools = ("pulseaudio", "pactl", "paplay", "espeak-ng")
-    missing = [tool for tool in tools if shutil.which(tool) is None]
-    require_or_skip(
-        not missing,
-        f"the virtual microphone needs {', '.join(missing)} (apt install pulseaudio pulseaudio-utils espeak-ng)",
-    )
-    try:
-        load_sounddevice()
-    except MicrophoneError as error:
-        require_or_skip(False, str(error))
-    if _run("pactl", "info", check=False).returncode != 0:
-        # --exit-idle-time=-1: the daemon must outlive the gaps between tests.
-        _run("pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", check=False)
-        deadline = time.monotonic() + 10
-        while _run("pactl", "info", check=False).returncode != 0 and time.monotonic() < deadline:
-            time.sleep(0.2)
-    require_or_skip(_run("pactl", "info", check=False).returncode == 0, "PulseAudio did not start")
-
-
-@pytest.fixture
-def virtual_microphone(pulseaudio, monkeypatch):
-    """A null sink whose monitor is this process's default source: what plays into the sink,
-    the default 'microphone' hears.
-
-    The sink is ours alone and is made the default through PULSE_SOURCE (read by libpulse when
-    the stream opens) rather than `pactl set-default-source`, so tests of other processes that
-    share the daemon and its default source can neither hear our speech nor move our stream.
-    """
-    if VIRTUAL_SINK not in _run("pactl", "list", "short", "sinks").stdout:
-        _run("pactl", "load-module", "module-null-sink", f"sink_name={VIRTUAL_SINK}")
-    monkeypatch.setenv("PULSE_SOURCE", f"{VIRTUAL_SINK}.monitor")
-    # PortAudio listed the devices when sounddevice was first imported, maybe before PulseAudio ran.
-    refresh_devices()
-    return VIRTUAL_SINK
-
-
-def speak(text: str, folder: Path, sink: str) -> subprocess.Popen:
-    wav = folder / "speech.wav"
-    _run("espeak-ng", "-w", str(wav), text)
-    return subprocess.Popen(
-        ["paplay", f"--device={sink}", str(wav)], stderr=subprocess.PIPE, text=True
-    )
 
 
 def speak_into_live(qtbot, panel: LivePanel, word: str, sink: str, folder: Path) -> list:
@@ -454,7 +401,7 @@ def speak_into_live(qtbot, panel: LivePanel, word: str, sink: str, folder: Path)
         r.analysis is None and r.audio is not None and not r.audio.voiced for r, _, _ in shown
     )
 
-    speaker = speak(word, folder, sink)
+    speaker = play_into(sink, spoken(word, folder))
     try:
         qtbot.waitUntil(lambda: any(r.analysis is not None for r, _, _ in shown), timeout=10_000)
     except qtbot.TimeoutError:
@@ -492,11 +439,11 @@ def test_speech_opens_the_gate_and_silence_keeps_audio_absent(
 @pytest.mark.system
 @pytest.mark.slow
 def test_a_spoken_digit_is_recognised_live(qtbot, make_panel, virtual_microphone, tmp_path):
-    if not DIGITS_WEIGHTS.is_file():
-        pytest.skip(
-            f"the trained default model is not there yet ({DIGITS_WEIGHTS} is missing); "
-            "the microphone path is covered by the test above"
-        )
+    require_or_skip(
+        DIGITS_WEIGHTS.is_file(),
+        f"the trained default model is not there yet ({DIGITS_WEIGHTS} is missing); "
+        "the microphone path is covered by the test above",
+    )
     panel = make_panel(model="digits", microphone="default")
     labels = [
         r.analysis.predicted_label
@@ -594,8 +541,10 @@ def test_f5_toggles_live_and_space_snapshots_without_stealing_typed_spaces(qtbot
     qtbot.addWidget(window)
     window.show()
     window.activateWindow()
-    if not QTest.qWaitForWindowActive(window, 3000):
-        pytest.skip("this platform plugin does not activate windows, so no shortcut can fire")
+    require_or_skip(
+        QTest.qWaitForWindowActive(window, 3000),
+        "this platform plugin does not activate windows, so no shortcut can fire",
+    )
     snapshots = []
     panel.snapshot.connect(snapshots.append)
     try:
