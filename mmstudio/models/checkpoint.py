@@ -126,7 +126,9 @@ def load_checkpoint(folder: str | Path, device: torch.device | str = "cpu") -> F
 
     The order matters: config.json's fields, then the network's size and the shapes in the
     weights file's header (both free: see mmstudio.models.validation), then the weights'
-    values. Every error names the file, and the field or tensor, at fault.
+    values. Every error names the file, and the field or tensor, at fault. The network is
+    built once, on the meta device, and the weights read from the file take its tensors'
+    places: no initialiser runs for values the file overwrites.
     """
     folder = Path(folder)
     weights = _weights_file(folder)
@@ -135,9 +137,35 @@ def load_checkpoint(folder: str | Path, device: torch.device | str = "cpu") -> F
     _check_shapes(weights, expected_shapes(network), config, labels_source)
     check_size(config, network, folder / CONFIG_FILE)
     state = _read_weights(weights)
-    model = FusionNet(config)
-    model.load_state_dict(state)
-    return model.to(device).eval()
+    return _materialize(network, state).to(device).eval()
+
+
+def _materialize(network: FusionNet, state: dict[str, torch.Tensor]) -> FusionNet:
+    """``network`` (on the meta device) holding the tensors of ``state``, whose names and shapes
+    have been checked against it.
+
+    Each tensor is copied, in the dtype the network declares, as loading into a network built
+    on the CPU would: safetensors' tensors are views into one buffer at whatever offsets the
+    file has, and vectorised kernels round differently on unaligned data, so without the copy
+    the logits would differ from the old loader's in the last bits. ``assign`` then keeps the
+    copies instead of copying a second time.
+    """
+    declared = network.state_dict(keep_vars=True)
+    network.load_state_dict(
+        {name: tensor.to(declared[name].dtype, copy=True) for name, tensor in state.items()},
+        assign=True,
+    )
+    # A tensor the state dict does not cover (a non-persistent buffer) would still be on the
+    # meta device, and the first forward pass would fail far from here.
+    left = [name for name, tensor in _tensors(network) if tensor.is_meta]
+    if left:
+        raise RuntimeError(f"FusionNet has tensors a checkpoint does not hold: {', '.join(left)}")
+    return network
+
+
+def _tensors(network: torch.nn.Module):
+    yield from network.named_parameters()
+    yield from network.named_buffers()
 
 
 def _weights_file(folder: Path) -> Path:
@@ -226,8 +254,3 @@ def _read_weights(weights: Path) -> dict[str, torch.Tensor]:
     if broken is not None:
         raise InputError(f"the tensor {broken} holds NaN or infinite values", weights)
     return state
-
-
-def is_trained(folder: Path) -> bool:
-    """A checkpoint folder with weights, as opposed to a placeholder without them."""
-    return (folder / WEIGHTS_FILE).is_file() and (folder / CONFIG_FILE).is_file()

@@ -1,9 +1,10 @@
 """What a FusionNet config costs, and whether a weights file fits it, known before allocating.
 
 The network a config describes is first built on PyTorch's meta device: every parameter gets
-its shape but no memory, so its exact size and its tensor shapes cost nothing. The weights
-file's header gives the stored shapes without reading the data. Only when both agree and the
-size is within bounds is the real network built and the file read.
+its shape but no memory, and no initialiser runs (see mmstudio.models.meta_init), so its exact
+size and its tensor shapes cost nothing. The weights file's header gives the stored shapes
+without reading the data. Only when both agree and the size is within bounds is the file read
+and its tensors put in the network's place.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 from mmstudio.inputs.errors import InputError
 from mmstudio.models.config import FusionConfig
 from mmstudio.models.fusionnet import FusionNet
+from mmstudio.models.meta_init import SkipMetaInit
 
 # 100 M float32 parameters are 400 MB of weights; loading reads a second copy, and analysis
 # needs activations on top, which keeps a model well inside the 2 GB a load may take.
@@ -48,9 +50,9 @@ class Mismatch:
 
 
 def meta_network(config: FusionConfig, source: str | Path | None = None) -> FusionNet:
-    """The network ``config`` describes, with shapes and no memory."""
+    """The network ``config`` describes, with shapes and no memory, its initialisers not run."""
     try:
-        with torch.device("meta"), warnings.catch_warnings():
+        with torch.device("meta"), SkipMetaInit(), warnings.catch_warnings():
             # torchaudio warns of empty mel bands; they are refused below, by field name.
             warnings.simplefilter("ignore", UserWarning)
             network = FusionNet(config)
