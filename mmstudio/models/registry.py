@@ -59,6 +59,7 @@ _FORMATS: list[FolderFormat] = []
 # by `mmstudio models` and doctor, since a refused plugin is otherwise simply missing.
 _PROBLEMS: list[str] = []
 _discovered = False
+_formats_discovered = False
 
 
 def register_model(
@@ -122,40 +123,47 @@ def _discover_models() -> None:
     owners: dict[str, str] = {}
     _PROBLEMS.clear()
     for point in _own_first(ENTRY_POINT_GROUP):
-        if point.name in owners:
-            _PROBLEMS.append(_refused(point.name, point, owners[point.name]))
-            continue
-        try:
-            target = point.load()
-        except Exception as error:  # a broken plugin must not break the app
-            owners[point.name] = _package(point)
-            register_model(
-                point.name,
-                _unavailable(point.name),
-                source=f"plugin {point.value}",
-                available=False,
-                problem=f"the plugin failed to import: {error}",
-                kind="plugin",
-                overwrite=True,
-            )
-            continue
-        if isinstance(target, ModelEntry):
-            if target.name in owners and target.name != point.name:
-                _PROBLEMS.append(_refused(target.name, point, owners[target.name]))
-                continue
-            owners[point.name] = owners[target.name] = _package(point)
-            # The package's own entries (digits, clip-clap) keep their kind; the rest are plugins.
-            _REGISTRY[target.name] = target if _is_own(point) else replace(target, kind="plugin")
-        elif callable(target):
-            owners[point.name] = _package(point)
-            register_model(
-                point.name,
-                target,
-                description=(target.__doc__ or "").strip().split("\n")[0],
-                source=f"plugin {point.value}",
-                kind="plugin",
-                overwrite=True,
-            )
+        if point.name not in owners:
+            # One loaded already (see find_entry) moves back to its place in the listing.
+            _REGISTRY.pop(point.name, None)
+        _register_point(point, owners)
+
+
+def _register_point(point, owners: dict[str, str]) -> None:
+    if point.name in owners:
+        _PROBLEMS.append(_refused(point.name, point, owners[point.name]))
+        return
+    try:
+        target = point.load()
+    except Exception as error:  # a broken plugin must not break the app
+        owners[point.name] = _package(point)
+        register_model(
+            point.name,
+            _unavailable(point.name),
+            source=f"plugin {point.value}",
+            available=False,
+            problem=f"the plugin failed to import: {error}",
+            kind="plugin",
+            overwrite=True,
+        )
+        return
+    if isinstance(target, ModelEntry):
+        if target.name in owners and target.name != point.name:
+            _PROBLEMS.append(_refused(target.name, point, owners[target.name]))
+            return
+        owners[point.name] = owners[target.name] = _package(point)
+        # The package's own entries (digits, clip-clap) keep their kind; the rest are plugins.
+        _REGISTRY[target.name] = target if _is_own(point) else replace(target, kind="plugin")
+    elif callable(target):
+        owners[point.name] = _package(point)
+        register_model(
+            point.name,
+            target,
+            description=(target.__doc__ or "").strip().split("\n")[0],
+            source=f"plugin {point.value}",
+            kind="plugin",
+            overwrite=True,
+        )
 
 
 def _discover_formats() -> None:
@@ -183,7 +191,28 @@ def _ensure_discovered() -> None:
     if not _discovered:
         _discovered = True
         _discover_models()
+    _ensure_formats()
+
+
+def _ensure_formats() -> None:
+    # Apart from the models: opening a folder imports no model entry, so it never runs their
+    # availability checks (clip-clap's looks in the Hugging Face cache, a tenth of a second).
+    global _formats_discovered
+    if not _formats_discovered:
+        _formats_discovered = True
         _discover_formats()
+
+
+def find_entry(name: str) -> ModelEntry | None:
+    """The entry called ``name``, or None. Before the models are listed, only the first entry
+    point of that name is loaded, the one a listing keeps (the others would be refused), so
+    loading a model costs no other model's import or availability check."""
+    if not _discovered:
+        for point in _own_first(ENTRY_POINT_GROUP):
+            if point.name == name:
+                _register_point(point, {})
+                break
+    return _REGISTRY.get(name)
 
 
 def list_models() -> list[ModelEntry]:
@@ -207,7 +236,7 @@ def get_entry(name: str) -> ModelEntry:
 
 def open_folder(spec: str | Path, device: Any = "cpu") -> Any:
     """Open a model by path with the first installed format that claims it."""
-    _ensure_discovered()
+    _ensure_formats()
     for folder_format in _FORMATS:
         if folder_format.fallback or folder_format.claims(str(spec)):
             return folder_format.load(spec, device)
@@ -220,11 +249,10 @@ def get_model(name_or_path: str | Path | None = None, device: Any = "cpu") -> An
     """Load a registered model by name, or a model folder by path."""
     name_or_path = name_or_path or DEFAULT_MODEL
     path = Path(name_or_path)
-    if str(name_or_path) not in _names() and (
-        path.exists() or path.suffix or "/" in str(name_or_path)
-    ):
+    entry = find_entry(str(name_or_path))
+    if entry is None and (path.exists() or path.suffix or "/" in str(name_or_path)):
         return open_folder(path, device)
-    entry = get_entry(str(name_or_path))
+    entry = entry or get_entry(str(name_or_path))
     if not entry.available:
         raise InputError(f"the model '{entry.name}' cannot be loaded: {entry.problem}")
     return entry.loader(device)
@@ -233,8 +261,3 @@ def get_model(name_or_path: str | Path | None = None, device: Any = "cpu") -> An
 def short_name(spec: str | Path) -> str:
     """A model as a message names it: a folder by its last part, a registered name as it is."""
     return os.path.basename(str(spec).rstrip("/\\")) or str(spec)
-
-
-def _names() -> set[str]:
-    _ensure_discovered()
-    return set(_REGISTRY)

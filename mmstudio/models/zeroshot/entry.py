@@ -1,9 +1,10 @@
 """The zero-shot backend's entry points (pyproject.toml): the 'clip-clap' model and the folders
-it opens. Importing this module checks the local Hugging Face cache, which is why it is
-separate from the rest of the package: the registry imports it only when it lists models."""
+it opens. Making CLIP_CLAP checks the local Hugging Face cache, which is why it is made on first
+access (see ``__getattr__``), and why this module is separate from the rest of the package."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -49,5 +50,18 @@ def load_folder(spec: str | Path, device: Any) -> Any:
     return load_clip_clap(spec, device)
 
 
-CLIP_CLAP = clip_clap_entry()
 CLIP_CLAP_FOLDERS = FolderFormat("clip-clap", claims=is_clip_clap_source, load=load_folder)
+
+
+@functools.cache
+def _clip_clap() -> ModelEntry:
+    return clip_clap_entry()
+
+
+def __getattr__(name: str) -> ModelEntry:
+    # CLIP_CLAP checks the Hugging Face cache (importing huggingface_hub, a tenth of a second):
+    # made when the registry first asks for it, when it lists the models or loads this one, not
+    # when it only needs CLIP_CLAP_FOLDERS to open another folder.
+    if name == "CLIP_CLAP":
+        return _clip_clap()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
