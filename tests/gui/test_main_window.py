@@ -324,6 +324,7 @@ def test_missing_builtin_weights_are_explained_and_nothing_is_predicted(qtbot, m
         problem="the shipped weights are missing from this installation",
     )
     monkeypatch.setattr("mmstudio.models.registry.list_models", lambda: [entry])
+    monkeypatch.setattr("mmstudio.models.registry.find_entry", lambda name: entry)
     monkeypatch.setattr(
         "mmstudio.gui.inputs.microphone.probe", lambda refresh=False: "No microphone (test)"
     )

@@ -180,3 +180,36 @@ def test_the_worker_leaves_the_process_warning_filters_alone(qtbot, tiny_model_d
         assert (warnings.showwarning, list(warnings.filters)) == before
     finally:
         assert service.shutdown()
+
+
+def test_the_first_load_lists_the_models_only_after_the_model_is_ready(
+    qtbot, tiny_model_dir, monkeypatch
+):
+    """Listing imports every backend and checks its cache; the first analysis should not wait
+    for that, so the Model menu is filled after the load."""
+    from mmstudio.gui.service import AnalysisService
+    from mmstudio.models import registry
+
+    order: list[str] = []  # the signals, in the GUI thread
+    listings: list[str] = []  # the worker's listings, and what it had done by then
+    service = AnalysisService()
+    real_list = registry.list_models
+
+    def listing():
+        listings.append(f"model {'loaded' if service.analyzer else 'not loaded'}")
+        return real_list()
+
+    monkeypatch.setattr(registry, "list_models", listing)
+    service.model_loaded.connect(lambda *_: order.append("model_loaded"))
+    service.models_listed.connect(lambda entries: order.append("models_listed"))
+    try:
+        with qtbot.waitSignal(service.models_listed, timeout=120_000) as listed:
+            service.load_model(str(tiny_model_dir), "cpu")
+        assert order == ["model_loaded", "models_listed"]
+        assert listings == ["model loaded"]
+        assert "digits" in [entry.name for entry in listed.args[0]]
+        with qtbot.waitSignal(service.model_loaded, timeout=120_000):
+            service.load_model(str(tiny_model_dir), "cpu")
+        assert listings == ["model loaded"]  # listed once per window
+    finally:
+        assert service.shutdown()

@@ -59,6 +59,9 @@ def test_the_unavailable_model_message_names_the_real_problem(qtbot, monkeypatch
     entry, phrases, label = CASES[case]
     monkeypatch.setattr("mmstudio.models.registry.list_models", lambda: [entry])
     monkeypatch.setattr(
+        "mmstudio.models.registry.find_entry", lambda name: entry if name == entry.name else None
+    )
+    monkeypatch.setattr(
         "mmstudio.gui.inputs.microphone.probe", lambda refresh=False: "No microphone (test)"
     )
     from mmstudio.gui.shell.main_window import MainWindow

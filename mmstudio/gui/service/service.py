@@ -296,12 +296,19 @@ class AnalysisService(QObject):
                 yield from self._live(work[1])
 
     def _load(self, request: LoadRequest) -> Iterator[tuple[str, tuple]]:
-        rid = request.request_id
-        entry = yield from self._registered(request.spec)
+        # The one entry asked for, not the listing: listing imports every backend and checks
+        # their caches (clip-clap's, a tenth of a second or more), which would delay the first
+        # analysis. The Model menu is filled after the load, whatever its outcome.
+        entry = registry.find_entry(request.spec)
         if entry is not None and not entry.available:
             # Never substitute random weights for missing ones: say so and load nothing.
-            yield ("model_unavailable", (rid, entry))
-            return
+            yield ("model_unavailable", (request.request_id, entry))
+        else:
+            yield from self._load_model(request)
+        yield from self._list_models()
+
+    def _load_model(self, request: LoadRequest) -> Iterator[tuple[str, tuple]]:
+        rid = request.request_id
         try:
             yield ("progress", (rid, "Starting PyTorch…", 0.05))
             devices = self.host.import_torch()
@@ -326,14 +333,12 @@ class AnalysisService(QObject):
     def _stale_load(self, request_id: int) -> bool:
         return self.lanes.stopping or request_id != self.lanes.latest_load_id
 
-    def _registered(self, spec: str):
+    def _list_models(self) -> Iterator[tuple[str, tuple]]:
         # Listing can import plugins and check caches: slow, so it happens here, never in the
         # GUI thread. The window builds its Model menu from what is reported.
-        entries = registry.list_models()
         if not self._models_reported:
             self._models_reported = True
-            yield ("models_listed", (entries,))
-        return next((entry for entry in entries if entry.name == str(spec)), None)
+            yield ("models_listed", (registry.list_models(),))
 
     def _analyze(self, request: AnalysisRequest) -> Iterator[tuple[str, tuple]]:
         rid = request.request_id
