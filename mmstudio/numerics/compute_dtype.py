@@ -15,6 +15,11 @@ import torch
 from torch import nn
 
 _MULTIPLYING = (nn.Linear, nn.Bilinear, nn.modules.conv._ConvNd, nn.MultiheadAttention)
+# PyTorch's transformer layers leave their fused inference kernel for the slow path when any of
+# their modules has a hook, and the slow path's first padding-mask check imports sympy (a third
+# of a second, on every start). Their encoder is watched instead: its output is their products.
+_FUSED_LAYERS = (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)
+_FUSED_STACKS = (nn.TransformerEncoder, nn.TransformerDecoder)
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -48,8 +53,7 @@ class ComputeDtype:
 
     @contextmanager
     def watching(self, model: nn.Module):
-        modules = model.modules() if isinstance(model, nn.Module) else ()
-        layers = [m for m in modules if isinstance(m, _MULTIPLYING)]
+        layers = _watched_layers(model) if isinstance(model, nn.Module) else []
         handles = [
             layer.register_forward_hook(lambda _m, _i, output: self.note(output))
             for layer in layers
@@ -59,3 +63,18 @@ class ComputeDtype:
         finally:
             for handle in handles:
                 handle.remove()
+
+
+def _watched_layers(model: nn.Module) -> list[nn.Module]:
+    inside_fused = {
+        id(sub)
+        for layer in model.modules()
+        if isinstance(layer, _FUSED_LAYERS)
+        for sub in layer.modules()
+    }
+    return [
+        m
+        for m in model.modules()
+        if isinstance(m, _FUSED_STACKS)
+        or (isinstance(m, _MULTIPLYING) and id(m) not in inside_fused)
+    ]

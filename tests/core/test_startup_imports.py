@@ -12,8 +12,17 @@ from mmstudio.models import registry
 ROOT = Path(__file__).resolve().parents[2]
 # Each costs a tenth of a second to over a second to import, and predict needs none of them:
 # torch._dynamo came with initialisers run on the meta device, huggingface_hub with checking
-# the clip-clap entry's cache while only the digits model was loaded.
-NOT_NEEDED = ("torch._dynamo", "huggingface_hub", "transformers", "scipy", "pyarrow", "PySide6")
+# the clip-clap entry's cache while only the digits model was loaded, sympy with the text
+# encoder's slow path, taken while the compute dtype was watched.
+NOT_NEEDED = (
+    "torch._dynamo",
+    "sympy",
+    "huggingface_hub",
+    "transformers",
+    "scipy",
+    "pyarrow",
+    "PySide6",
+)
 
 _PREDICT = """
 import contextlib, io, sys
@@ -66,3 +75,24 @@ def test_loading_a_named_model_loads_no_other_entry_point(monkeypatch):
     assert loaded == ["second", "first", "second"]
     assert registry.get_model("first", "cpu") == "first on cpu"
     assert loaded == ["second", "first", "second"]  # listed once: nothing loads again
+
+
+def test_watching_the_compute_dtype_leaves_the_fused_transformer_path_on():
+    """Hooks inside a transformer layer send it to PyTorch's slow path; the dtype is read at
+    the encoder around the layers instead, and still measured."""
+    import torch
+
+    from mmstudio.numerics.compute_dtype import ComputeDtype
+    from tests.core.helpers import random_sample, tiny_model
+
+    model = tiny_model("concat").eval()
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.TransformerEncoderLayer)]
+    assert layers
+    watched = ComputeDtype()
+    with watched.watching(model), torch.no_grad():
+        assert not any(m._forward_hooks for layer in layers for m in layer.modules())
+        assert model.text_encoder.encoder._forward_hooks
+        batch = model.preprocess([random_sample(0)])
+        model.text_encoder.forward_tokens(model.text_encoder.embed(batch.text_ids), batch.text_mask)
+        assert watched.name == "float32"
+    assert not model.text_encoder.encoder._forward_hooks
