@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--launches", type=int, default=5)
     parser.add_argument("--before", type=Path, help="a checkout of the code before the change")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--note", default="", help="a paragraph to add after the figures")
     args = parser.parse_args(argv)
     trees = {"after": ROOT}
     if args.before:
@@ -196,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     predict = predict_rounds(args.rounds, trees)
     window = window_launches(args.launches, trees) if args.launches else {}
     body = report(predict, window, (load_start, _load()))
+    if args.note:
+        body += "\n\n" + args.note.strip()
     print(body)
     if not args.no_write:
         write_section("Start-up", body, "benchmarks/startup.py")
