@@ -74,7 +74,11 @@ def requires_gpu(test):
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(available, reason): see tests/conftest.py")
     config.addinivalue_line("markers", f"requires_gpu: {GPU_REASON}; skipped without one")
+    config.addinivalue_line(
+        "markers", "reference(library): checks mmstudio's answer against another library's"
+    )
     config.pluginmanager.register(SkipGate(), "mmstudio-skip-gate")
+    config.pluginmanager.register(ReferenceChecks(), "mmstudio-reference-checks")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -129,6 +133,34 @@ class SkipGate:
                 f"'{GPU_REASON}' on a machine without one is allowed): the run fails.",
                 red=True,
             )
+
+
+class ReferenceChecks:
+    """Lists, at the end of the run, each cross-check against another library (Captum,
+    shapiq) with its outcome, so a CI log shows they ran rather than leaving it to be inferred
+    from a count."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, tuple[str, str]] = {}
+
+    def pytest_runtest_logreport(self, report) -> None:
+        library = getattr(report, "reference_library", None)
+        if library and (report.when == "call" or report.outcome != "passed"):
+            self.outcomes[report.nodeid] = (library, report.outcome)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        mark = item.get_closest_marker("reference")
+        if mark is not None:
+            outcome.get_result().reference_library = mark.args[0]
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.outcomes:
+            return
+        terminalreporter.section("reference checks")
+        for node, (library, outcome) in sorted(self.outcomes.items()):
+            terminalreporter.write_line(f"  {library}: {outcome} {node}")
 
 
 XVFB_SCREEN = (1600, 1000)

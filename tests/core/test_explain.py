@@ -38,6 +38,7 @@ def test_contributions_add_up_to_the_full_score(fusion):
 
 
 @pytest.mark.parametrize("fusion", ["attention", "gated"])
+@pytest.mark.reference("captum")
 def test_exact_shapley_matches_captum(fusion):
     captum = require_module("captum.attr")
     model = tiny_model(fusion)

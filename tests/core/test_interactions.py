@@ -47,6 +47,7 @@ def assert_matches_shapiq(values: np.ndarray, masks: torch.Tensor) -> None:
         assert np.allclose(ours[name][0], expected, atol=1e-6, rtol=0), name
 
 
+@pytest.mark.reference("shapiq")
 @pytest.mark.parametrize("players", [2, 3, 4])
 @pytest.mark.parametrize("seed", range(5))
 def test_interactions_equal_shapiq_on_random_games(players, seed):
@@ -135,11 +136,13 @@ def assert_analysis_matches_shapiq(analyzer: Analyzer, sample) -> None:
     }
 
 
+@pytest.mark.reference("shapiq")
 @pytest.mark.parametrize("fusion", ["attention", "tensor"])
 def test_the_analyzers_interactions_equal_shapiq_on_a_model(fusion):
     assert_analysis_matches_shapiq(Analyzer(tiny_model(fusion), "cpu"), random_sample(3))
 
 
+@pytest.mark.reference("shapiq")
 def test_the_analyzers_interactions_equal_shapiq_on_the_shipped_model():
     require_or_skip(get_entry("digits").available, "the shipped digits weights are missing")
     from mmstudio.gui.inputs.examples import find_example, load_examples
