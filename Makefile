@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 APP_STAMP := $(VENV)/.installed-app
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint check-lock benchmarks bundle bundle-smoke install-desktop system-deps lock clean
+.PHONY: run test test-lowest lint check-lock benchmarks bundle bundle-smoke install-desktop system-deps lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,25 @@ test: check-lock lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest --ignore=tests/gui/test_live.py
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest tests/gui/test_live.py
 
+# The floors in pyproject.toml, tested: a fresh $(LOWEST) gets the lowest version that pyproject
+# allows of every direct dependency (uv's lowest-direct resolution; the torch set stays exactly as
+# locked), each must land exactly on its declared floor, then the core tests run on them. No Qt
+# test runs here: the window's floors (PySide6, pyqtgraph, superqt) ride on the same install only.
+LOWEST ?= .venv-lowest
+LOWEST_EXTRAS := dev data scale
+
+test-lowest: $(DEV_STAMP)
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	grep -E '^(torch|torchvision|torchaudio)==' requirements/app.txt > $(LOWEST)/torch-set.txt
+	$(VENV)/bin/uv pip compile pyproject.toml --quiet --resolution lowest-direct --no-build \
+	    $(LOWEST_EXTRAS:%=--extra %) -c $(LOWEST)/torch-set.txt \
+	    --python $(LOWEST)/bin/python -o $(LOWEST)/lowest.txt
+	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python -r $(LOWEST)/lowest.txt
+	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --no-deps -e .
+	$(LOWEST)/bin/python packaging/check_floors.py $(LOWEST_EXTRAS)
+	$(LOWEST)/bin/python -m pytest tests/core
+
 benchmarks: $(DEV_STAMP)
 	$(PY) benchmarks/analysis_latency.py
 	$(PY) benchmarks/ui_responsiveness.py
@@ -65,4 +84,4 @@ system-deps:
 	bash packaging/install_system_deps.sh
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info tests/artifacts
+	rm -rf $(VENV) $(LOWEST) build dist *.egg-info tests/artifacts

@@ -8,8 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v uv >/dev/null || { echo "uv is needed: pip install uv" >&2; exit 1; }
-uv pip compile pyproject.toml --universal --python-version 3.10 --quiet -o requirements/app.txt
-uv pip compile pyproject.toml --universal --python-version 3.10 --quiet --extra dev --extra scale \
+uv pip compile pyproject.toml --universal --python-version 3.11 --quiet -o requirements/app.txt
+uv pip compile pyproject.toml --universal --python-version 3.11 --quiet --extra dev --extra scale \
     -c requirements/app.txt -o requirements/dev.txt
-uv pip compile pyproject.toml --universal --python-version 3.10 --quiet --extra bundle \
+uv pip compile pyproject.toml --universal --python-version 3.11 --quiet --extra bundle \
     -c requirements/dev.txt -o requirements/bundle.txt
