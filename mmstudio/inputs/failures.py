@@ -13,13 +13,13 @@ import binascii
 import re
 import struct
 import zlib
-from enum import Enum
+from enum import StrEnum
 
 import soundfile
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """Which of the things that can be wrong with a file a decoder failed on."""
 
     # The format is recognised, and the file may well be valid, but this variant of it (a sample

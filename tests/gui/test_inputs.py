@@ -278,16 +278,16 @@ def test_a_recording_reaches_the_model(
         "mmstudio.gui.inputs.microphone.probe", REAL_PROBE
     )  # the window fixture stubbed it
     window.inputs.audio_input.refresh_microphones()
-    assert window.record_action.isEnabled()
-    window.record_action.trigger()
+    assert window.file_actions.record.isEnabled()
+    window.file_actions.record.trigger()
     assert window.inputs.audio_input.recorder.recording
-    assert window.record_action.text() == "Stop &Recording"
+    assert window.file_actions.record.text() == "Stop &Recording"
     playing(tone_file)
     qtbot.waitUntil(lambda: window.inputs.audio_input.meter.level_db > -20, timeout=10_000)
     qtbot.waitUntil(lambda: window.inputs.audio_input.recorder.seconds > 0.5, timeout=10_000)
     with qtbot.waitSignal(window.analysis_shown, timeout=30_000):
-        window.record_action.trigger()
+        window.file_actions.record.trigger()
     assert window.results.analysis.present == ["audio"]
     assert window.results.audio_map.has_map()
-    assert window.save_recording_action.isEnabled()
+    assert window.file_actions.save_recording.isEnabled()
     assert float(np.max(np.abs(window.inputs.audio_input.clip.samples))) > 0.2

@@ -62,7 +62,7 @@ def test_a_dropped_file_reaches_the_model_and_the_views_update(qtbot, window, in
         "text (off)",
         "audio (off)",
     }
-    assert window.export_action.isEnabled()
+    assert window.file_actions.export.isEnabled()
     assert (
         "Latency:" in window.status.latency_label.text()
         and "ms" in window.status.latency_label.text()
@@ -339,7 +339,7 @@ def test_missing_builtin_weights_are_explained_and_nothing_is_predicted(qtbot, m
     assert "/opt/mmstudio/resources/models/digits/model.safetensors" in text
     assert window.presenter.model_info is None and window.service.analyzer is None
     assert "weights missing" in window.status.model_label.text()
-    assert [a.text() for a in window.model_group.actions()] == ["digits  (weights missing)"]
+    assert [a.text() for a in window.models.model_group.actions()] == ["digits  (weights missing)"]
     window.inputs.image_input.set_image(digit_image())
     assert not window.results.has_result()
 
@@ -476,11 +476,11 @@ def test_about_lists_the_versions(qtbot, window):
 
 def test_keyboard_shortcuts_are_the_documented_ones(window):
     shortcuts = {
-        window.open_image_action: "Ctrl+O",
-        window.open_audio_action: "Ctrl+Shift+O",
-        window.paste_action: "Ctrl+V",
-        window.record_action: "Ctrl+R",
-        window.export_action: "Ctrl+E",
+        window.file_actions.open_image: "Ctrl+O",
+        window.file_actions.open_audio: "Ctrl+Shift+O",
+        window.file_actions.paste: "Ctrl+V",
+        window.file_actions.record: "Ctrl+R",
+        window.file_actions.export: "Ctrl+E",
     }
     for action, keys in shortcuts.items():
         assert action.shortcut().toString() == keys

@@ -77,7 +77,7 @@ def test_the_unavailable_model_message_names_the_real_problem(qtbot, monkeypatch
     others = {p for c in CASES.values() if c[0].kind != entry.kind for p in c[1]}
     assert not any(phrase in text for phrase in others)
     assert window.status.model_label.text() == f"Model: {entry.name} ({label})"
-    qtbot.waitUntil(lambda: bool(window.model_group.actions()))
-    assert [a.text() for a in window.model_group.actions()] == [f"{entry.name}  ({label})"]
+    qtbot.waitUntil(lambda: bool(window.models.model_group.actions()))
+    assert [a.text() for a in window.models.model_group.actions()] == [f"{entry.name}  ({label})"]
     window.inputs.image_input.set_image(digit_image())
     assert not window.results.has_result() and window.service.analyzer is None

@@ -168,11 +168,11 @@ def test_plots_follow_a_palette_change(qtbot, window):
 
 
 def test_the_model_menu_lists_registered_models_and_devices(window):
-    names = [action.data() for action in window.model_group.actions()]
+    names = [action.data() for action in window.models.model_group.actions()]
     assert "digits" in names
-    assert set(window.device_actions) == {"auto", "cpu", "cuda", "mps"}
-    assert window.device_actions["cpu"].isEnabled()
+    assert set(window.models.device_actions) == {"auto", "cpu", "cuda", "mps"}
+    assert window.models.device_actions["cpu"].isEnabled()
     # The worker reported what torch found; nothing claims a GPU this machine lacks.
     import torch
 
-    assert window.device_actions["cuda"].isEnabled() == torch.cuda.is_available()
+    assert window.models.device_actions["cuda"].isEnabled() == torch.cuda.is_available()

@@ -21,7 +21,7 @@ def test_choosing_a_model_from_the_model_menu_loads_it(qtbot, window, monkeypatc
     )
     monkeypatch.setitem(registry._REGISTRY, entry.name, entry)
     window.models.list_models([entry])
-    action = next(a for a in window.model_group.actions() if a.data() == "menu-test-model")
+    action = next(a for a in window.models.model_group.actions() if a.data() == "menu-test-model")
     with qtbot.waitSignal(window.model_ready, timeout=TIMEOUT) as ready:
         action.trigger()
     assert ready.args[0].source == "menu-test-model"
@@ -68,9 +68,9 @@ def test_a_plugin_appears_in_the_model_menu(qtbot, tiny_model_dir, monkeypatch):
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.service.models_listed, timeout=TIMEOUT):
         window.show()
-    names = [action.data() for action in window.model_group.actions()]
+    names = [action.data() for action in window.models.model_group.actions()]
     assert names[0] == "digits" and "menu-plugin" in names
-    action = next(a for a in window.model_group.actions() if a.data() == "menu-plugin")
+    action = next(a for a in window.models.model_group.actions() if a.data() == "menu-plugin")
     assert "plugin tests.gui.helpers:save_tiny_model" in registry.get_entry("menu-plugin").source
     assert action.isCheckable() and not action.isChecked()
     window.close()
@@ -79,10 +79,10 @@ def test_a_plugin_appears_in_the_model_menu(qtbot, tiny_model_dir, monkeypatch):
 def test_switching_the_device_reloads_the_model_there_and_is_remembered(
     qtbot, window, _private_settings
 ):
-    assert window.device_actions["cpu"].isChecked()
+    assert window.models.device_actions["cpu"].isChecked()
     with qtbot.waitSignal(window.model_ready, timeout=TIMEOUT) as ready:
-        window.device_actions["auto"].trigger()
-    assert window.studio.device == "auto" and window.device_actions["auto"].isChecked()
+        window.models.device_actions["auto"].trigger()
+    assert window.studio.device == "auto" and window.models.device_actions["auto"].isChecked()
     import torch
 
     expected = "cuda" if torch.cuda.is_available() else "cpu"
@@ -93,7 +93,7 @@ def test_switching_the_device_reloads_the_model_there_and_is_remembered(
 
     again = MainWindow(model=str(window.model_spec))  # no device given: the saved one
     qtbot.addWidget(again)
-    assert again.studio.device == "auto" and again.device_actions["auto"].isChecked()
+    assert again.studio.device == "auto" and again.models.device_actions["auto"].isChecked()
     again.close()
 
 

@@ -129,10 +129,6 @@ class MainWindow(QMainWindow):
             export=self.export_dialog,
             quit=self.close,
         )
-        actions = self.file_actions
-        self.open_image_action, self.open_audio_action = actions.open_image, actions.open_audio
-        self.paste_action, self.record_action = actions.paste, actions.record
-        self.save_recording_action, self.export_action = actions.save_recording, actions.export
         self.examples_menu = menus.addMenu("E&xamples")
         fill_examples_menu(
             self.examples_menu, self.examples, self.examples_problem, self.inputs.load_example
@@ -166,8 +162,6 @@ class MainWindow(QMainWindow):
         file_menu.insertAction(self.file_actions.paste, self.dataset_actions.open)
         self.model_menu = menus.addMenu("&Model")
         self.models = ModelMenu(self.model_menu, self.studio.model_spec, self.studio.device)
-        self.model_group = self.models.model_group
-        self.device_actions = self.models.device_actions
         self.compare = CompareActions(
             self.model_menu,
             self.models.device_menu.menuAction(),
@@ -202,13 +196,13 @@ class MainWindow(QMainWindow):
         inputs, presenter = self.inputs, self.presenter
         inputs.error_occurred.connect(presenter.show_error)
         inputs.audio_input.clip_changed.connect(
-            lambda clip: self.save_recording_action.setEnabled(clip is not None)
+            lambda clip: self.file_actions.save_recording.setEnabled(clip is not None)
         )
         inputs.audio_input.recording_changed.connect(self._on_recording_changed)
         presenter.model_ready.connect(lambda info: self.models.show_loaded(info.source))
         presenter.model_ready.connect(self.model_ready)
         presenter.result_shown.connect(self._on_result_shown)
-        presenter.result_cleared.connect(lambda: self.export_action.setEnabled(False))
+        presenter.result_cleared.connect(lambda: self.file_actions.export.setEnabled(False))
         self.studio.model_chosen.connect(presenter.load_model)
         self.studio.device_chosen.connect(self._on_device_chosen)
         self.models.model_chosen.connect(self.load_model)
@@ -340,17 +334,17 @@ class MainWindow(QMainWindow):
     def _on_device_chosen(self, device: str) -> None:
         self.prefs.device = device
         self.prefs.write(self.settings)
-        for key, action in self.device_actions.items():
+        for key, action in self.models.device_actions.items():
             action.setChecked(key == device)
         self.presenter.load_model(self.studio.model_spec)
 
     # Wiring
 
     def _on_recording_changed(self, recording: bool) -> None:
-        self.record_action.setText("Stop &Recording" if recording else "&Record")
+        self.file_actions.record.setText("Stop &Recording" if recording else "&Record")
 
     def _on_result_shown(self, analysis, sample) -> None:
-        self.export_action.setEnabled(True)
+        self.file_actions.export.setEnabled(True)
         info = self.presenter.model_info
         if info is not None:
             self.compare.on_result(analysis, sample, info.name, info.source)
