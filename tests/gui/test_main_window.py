@@ -450,7 +450,7 @@ def test_text_words_show_their_weight_and_characters_on_hover(qtbot, window):
     analysis = analysed(qtbot, window, lambda: window.inputs.text_input.set_text("it is seven"))
     view = window.results.text_map
     assert view.words == ["it", "is", "seven"] and len(view.browser.tooltips) == 3
-    seven = view.browser.tooltip_at_token(2)
+    seven = view.browser.tooltips[2]
     assert "“seven”" in seven and f"{np.mean(analysis.token_weights[6:]):.3f}" in seven
     assert "per character: s " in seven
     assert analysis.text_heatmap_method in view.title.text()

@@ -42,9 +42,6 @@ class TokenBrowser(QTextBrowser):
             return True
         return super().viewportEvent(event)
 
-    def tooltip_at_token(self, index: int) -> str:
-        return self.tooltips[index]
-
 
 def _ink(rgb: np.ndarray) -> str:
     # Relative luminance decides whether black or white text stays readable on the shade.
