@@ -203,7 +203,7 @@ def _explain_failure(
         return _unidentified(head)
     if kind is Kind.UNSUPPORTED:
         variant = bmp.name if bmp is not None else unsupported_line(said) or reason
-        what = f"a {opened['format']} image" if "format" in opened else _what(head)
+        what = f"an image in {opened['format']} format," if "format" in opened else _what(head)
         return kind, (
             f"the file is {what} in an unsupported variant ({variant}); the file may "
             "well be valid, but it cannot be read here: convert it to PNG or JPEG"
