@@ -73,8 +73,9 @@ def plugin_site(tmp_path_factory) -> Path:
     return site
 
 
-def test_installed_plugin_is_listed_by_the_cli(plugin_site):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_site), str(ROOT)])}
+def mmstudio_models_with(site: Path) -> subprocess.CompletedProcess:
+    """``mmstudio models`` in a new process that also sees the distributions in ``site``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
     result = subprocess.run(
         [sys.executable, "-m", "mmstudio", "models"],
         capture_output=True,
@@ -84,6 +85,11 @@ def test_installed_plugin_is_listed_by_the_cli(plugin_site):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_installed_plugin_is_listed_by_the_cli(plugin_site):
+    result = mmstudio_models_with(plugin_site)
     line = next((row for row in result.stdout.splitlines() if row.startswith("example-colors")), "")
     assert "[plugin mmstudio_example_plugin:load]" in line and "ready" in line, result.stdout
     assert "Red, green or blue" in result.stdout  # the loader's docstring is the description
@@ -200,17 +206,7 @@ def test_a_plugin_cannot_replace_a_builtin_model(tmp_path, monkeypatch):
 
 
 def test_mmstudio_models_says_which_plugin_was_refused(tmp_path):
-    site = _clashing_plugin(tmp_path)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
-    result = subprocess.run(
-        [sys.executable, "-m", "mmstudio", "models"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+    result = mmstudio_models_with(_clashing_plugin(tmp_path))
     lines = result.stdout.splitlines()
     assert any(line.startswith("digits  [built-in]  ready") for line in lines), result.stdout
     refused = [line for line in lines if line.startswith("refused: ")]
