@@ -163,7 +163,7 @@ class ReferenceChecks:
             terminalreporter.write_line(f"  {library}: {outcome} {node}")
 
 
-XVFB_SCREEN = (1600, 1000)
+XVFB_SCREEN = (1920, 1080)  # room for the 1900-px side-by-side screenshot
 
 
 @pytest.fixture(scope="module")
