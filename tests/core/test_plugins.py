@@ -91,7 +91,7 @@ def mmstudio_models_with(site: Path) -> subprocess.CompletedProcess:
 def test_installed_plugin_is_listed_by_the_cli(plugin_site):
     result = mmstudio_models_with(plugin_site)
     line = next((row for row in result.stdout.splitlines() if row.startswith("example-colors")), "")
-    assert "[plugin mmstudio_example_plugin:load]" in line and "ready" in line, result.stdout
+    assert "[plugin mmstudio_example_plugin:load]  classification  ready" in line, result.stdout
     assert "Red, green or blue" in result.stdout  # the loader's docstring is the description
 
 
@@ -208,7 +208,9 @@ def test_a_plugin_cannot_replace_a_builtin_model(tmp_path, monkeypatch):
 def test_mmstudio_models_says_which_plugin_was_refused(tmp_path):
     result = mmstudio_models_with(_clashing_plugin(tmp_path))
     lines = result.stdout.splitlines()
-    assert any(line.startswith("digits  [built-in]  ready") for line in lines), result.stdout
+    assert any(line.startswith("digits  [built-in]  classification  ready") for line in lines), (
+        result.stdout
+    )
     refused = [line for line in lines if line.startswith("refused: ")]
     assert len(refused) == 1 and "'clashing-colors'" in refused[0] and "'mmstudio'" in refused[0]
 
