@@ -19,7 +19,7 @@ from PIL import Image
 from mmstudio.analysis import Analyzer
 from mmstudio.inputs import InputError, Sample
 from mmstudio.models import registry
-from mmstudio.models.protocol import SplitFusionModel
+from mmstudio.models.protocol import FusionModel, SplitFusionModel, WholeFusionModel
 from tests.conftest import require_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,7 +124,9 @@ def example_model(monkeypatch):
 
 
 def test_example_model_follows_the_split_protocol(example_model):
-    assert isinstance(example_model, SplitFusionModel)
+    assert isinstance(example_model, SplitFusionModel) and isinstance(example_model, FusionModel)
+    assert not isinstance(example_model, WholeFusionModel)
+    assert example_model.task == "classification"
     analyzer = Analyzer(example_model, "cpu")
     red = Image.new("RGB", (20, 10), (220, 20, 20))
     both, image_only, text_only = analyzer.analyze_batch(
