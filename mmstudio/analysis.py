@@ -16,6 +16,7 @@ from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
 from mmstudio.model_outputs import FusionOutput
 from mmstudio.models.device import describe_device, pick_device
+from mmstudio.models.protocol import WholeFusionModel, contract_problem
 from mmstudio.numerics.compute_dtype import ComputeDtype, dtype_name, parameter_dtype
 from mmstudio.numerics.non_finite import broken_parameter, diagnose
 from mmstudio.result import Analysis
@@ -28,6 +29,11 @@ _BROKEN_WEIGHTS = "the model '{model}' cannot be used: its weights are not finit
 # the model accepts tells the dtype it computes in.
 _PROBES = ("text", "image", "audio")
 _EMPTY_SAMPLE = "nothing to analyse: give an image, a text or an audio clip (or switch one on)"
+_NOT_A_MODEL = "the model '{model}' cannot be explained: {why} (see docs/plugins.md)"
+# Efficiency (base + the Shapley values = the full input's score) holds exactly in the
+# float64 arithmetic of the values; what can break it is the model's float32 scores differing
+# between coalitions that are the same for the sample. Relative to the scores' magnitude.
+EFFICIENCY_TOLERANCE = 1e-4
 
 
 class _Stopwatch:
@@ -53,6 +59,12 @@ class Analyzer:
     """
 
     def __init__(self, model, device: str | torch.device | None = None, *, explain: bool = True):
+        problem = contract_problem(model)
+        if problem:
+            name = getattr(model, "name", type(model).__name__)
+            raise InputError(_NOT_A_MODEL.format(model=name, why=problem))
+        # A model offering both ways to run is taken whole, as it asks to be run on samples.
+        self._whole = isinstance(model, WholeFusionModel)
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.model = model.to(self.device).eval()
         self.explain = explain
@@ -98,7 +110,7 @@ class Analyzer:
         """The model's CPU-side preprocessing of ``samples``, or None for models that take
         samples whole. It touches no model state, so a pipeline runs it in another thread
         and passes the result to :meth:`analyze_batch` as ``prepared``."""
-        if hasattr(self.model, "coalition_logits"):
+        if self._whole:
             return None
         return self.model.preprocess(samples)
 
@@ -111,7 +123,7 @@ class Analyzer:
         watch = _Stopwatch(self.device)
         dtypes = ComputeDtype()
         with dtypes.watching(self.model):
-            if hasattr(self.model, "coalition_logits"):
+            if self._whole:
                 batch = None
                 logits, weights, heatmaps, seen, raw_dtype = self._run_whole(samples, watch)
                 embeddings = None
@@ -150,6 +162,13 @@ class Analyzer:
             [[m in s.present for m in self.modalities] for s in samples], dtype=torch.bool
         )
 
+    def _presence(self, samples: Sequence[Sample]) -> torch.Tensor:
+        """(B, K, M): every coalition, ANDed with the modalities each sample has. A model
+        that forgets to treat an absent modality as missing still sees it switched off, so
+        the sample's absent modalities are dummy players and the values add up."""
+        masks = self._masks.unsqueeze(0).expand(len(samples), -1, -1)
+        return masks & self._present_mask(samples).unsqueeze(1)
+
     def _encode_options(self) -> dict:
         """Extra work a model can fold into its encoders' pass when heatmaps will follow
         (FusionNet encodes word occlusion's texts with the batch's)."""
@@ -159,15 +178,12 @@ class Analyzer:
 
     def _why_non_finite(self, samples, batch) -> str:
         """What made the scores non-finite: the input, or the arithmetic and where."""
-        count = len(samples)
-        presence = self._masks.unsqueeze(0).expand(count, -1, -1)
+        presence = self._presence(samples).to(self.device)
         if batch is None:
-            presence = (presence & self._present_mask(samples).unsqueeze(1)).to(self.device)
 
             def forward(model, _batch):
                 return model.coalition_logits(samples, presence)
         else:
-            presence = presence.to(self.device)
 
             def forward(model, batch):
                 return model.fuse(model.encode(batch), presence)
@@ -177,8 +193,7 @@ class Analyzer:
     def _run_split(self, samples, watch, batch):
         encoded = self.model.encode(batch, **self._encode_options())
         watch.lap("encode")
-        count = len(samples)
-        presence = self._masks.to(self.device).unsqueeze(0).expand(count, -1, -1)
+        presence = self._presence(samples).to(self.device)
         output = self.model.fuse(encoded, presence)  # every coalition in one call
         watch.lap("fuse_and_coalitions")
         raw_dtype = dtype_name(output.logits.dtype)
@@ -195,11 +210,7 @@ class Analyzer:
         return logits, weights, heatmaps, seen, getattr(output, "embedding", None), raw_dtype
 
     def _run_whole(self, samples, watch):
-        count = len(samples)
-        presence = self._masks.unsqueeze(0).expand(count, -1, -1) & self._present_mask(
-            samples
-        ).unsqueeze(1)
-        raw = self.model.coalition_logits(samples, presence.to(self.device))
+        raw = self.model.coalition_logits(samples, self._presence(samples).to(self.device))
         logits = raw.float()
         watch.lap("coalitions")
         seen = [{} for _ in samples]
@@ -257,6 +268,9 @@ class Analyzer:
             fusion_attention=seen.get("fusion_attention"),
             fusion_attention_modalities=seen.get("fusion_attention_modalities", []),
         )
+        gap = _efficiency_note(phi, values, self.modalities, present)
+        if gap:
+            analysis.notes.append(gap)
         if heatmaps is not None:
             maps = heatmaps[row]
             analysis.image_heatmap = maps.image
@@ -272,6 +286,32 @@ class Analyzer:
                 m for m, values in present_maps.items() if m in signed and values is not None
             ]
         return analysis
+
+
+def _efficiency_note(phi, values, modalities, present) -> str:
+    """A note when base + the present modalities' Shapley values misses the full score.
+
+    Over all M players the values add up by construction (float64), so a gap is the value the
+    sample's absent modalities took: the model's scores changed with a modality the sample
+    does not have, and the values shown do not explain the whole prediction."""
+    base, full = float(values[0]), float(values[-1])
+    total = base + sum(float(phi[modalities.index(m)]) for m in present)
+    if abs(total - full) <= EFFICIENCY_TOLERANCE * max(1.0, abs(base), abs(full)):
+        return ""
+    absent = [
+        f"{m} {float(phi[i]):+.4g}"
+        for i, m in enumerate(modalities)
+        if m not in present and float(phi[i]) != 0.0
+    ]
+    why = (
+        f"the model's scores changed with modalities this sample lacks ({', '.join(absent)})"
+        if absent
+        else "the model's scores are not consistent across coalitions"
+    )
+    return (
+        f"the Shapley values do not add up: base {base:.4f} + values {total - base:+.4f} = "
+        f"{total:.4f}, but the full input scores {full:.4f}; {why}"
+    )
 
 
 def _probe_sample(modality: str) -> Sample:

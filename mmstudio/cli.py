@@ -287,7 +287,7 @@ def _run_models(args) -> int:
 
     for entry in list_models():
         state = "ready" if entry.available else f"unavailable: {entry.problem}"
-        print(f"{entry.name}  [{entry.source}]  {state}")
+        print(f"{entry.name}  [{entry.source}]  {entry.task}  {state}")
         if entry.description:
             print(f"    {entry.description}")
         if entry.location:

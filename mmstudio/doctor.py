@@ -137,6 +137,7 @@ def models_report() -> list[dict[str, Any]]:
         {
             "name": e.name,
             "source": e.source,
+            "task": e.task,
             "available": e.available,
             "weights": e.location,
             **({"problem": e.problem} if e.problem else {}),
@@ -225,7 +226,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines += ["", "Models:"]
     for model in report["models"]:
         state = "ready" if model["available"] else f"unavailable: {model.get('problem', '')}"
-        lines.append(f"  {model['name']} [{model['source']}] {state}")
+        lines.append(f"  {model['name']} [{model['source']}] {model.get('task', '')} {state}")
         if model["weights"]:
             lines.append(f"    weights: {model['weights']}")
     lines += [f"  refused: {problem}" for problem in report.get("model_problems", [])]

@@ -27,6 +27,7 @@ def digits_entry() -> ModelEntry:
         location=str(folder),
         available=trained,
         problem="" if trained else "the shipped weights are missing from this installation",
+        task="classification",
     )
 
 

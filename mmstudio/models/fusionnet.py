@@ -18,6 +18,7 @@ from mmstudio.models.config import FusionConfig
 from mmstudio.models.encoders import AudioEncoder, TextEncoder, build_image_encoder
 from mmstudio.models.fusion import build_fusion
 from mmstudio.models.preprocess import Preprocessor
+from mmstudio.models.protocol import CLASSIFICATION
 from mmstudio.models.tokenizer import PAD_ID
 
 
@@ -30,6 +31,7 @@ class FusionNet(nn.Module):
     """
 
     modalities: tuple[str, ...] = MODALITIES
+    task = CLASSIFICATION
     # How the text map is made: word occlusion, or the strategy's own map ("native": fusion
     # attention or gradient x input), kept to measure one against the other.
     TEXT_MAPS = (OCCLUSION, "native")

@@ -1,8 +1,10 @@
-"""The FusionModel protocol: what mmstudio needs from any model it explains.
+"""The model contract: what mmstudio needs from any model it explains.
 
-A model either splits into ``preprocess`` / ``encode`` / ``fuse`` (encoders run once,
-the fusion head runs per coalition: exact Shapley costs about one head pass), or
-offers one ``coalition_logits`` call for models that cannot be split. See
+A model declares its ``task`` and takes one of two ways to run. Either it splits into
+``preprocess`` / ``encode`` / ``fuse`` (encoders run once, the fusion head runs per coalition:
+exact Shapley costs about one head pass), or it offers one ``coalition_logits`` call for
+models that cannot be split. The Analyzer checks a model against these protocols when it is
+given one, and refuses a model that follows neither, naming what is missing. See
 docs/plugins.md for a worked example.
 """
 
@@ -15,6 +17,13 @@ import torch
 
 from mmstudio.inputs.sample import Sample
 
+CLASSIFICATION = "classification"
+# The tasks the Analyzer explains.
+TASKS = (CLASSIFICATION,)
+# What a model that declares no task is taken to do: plugins written before models declared
+# their task are all classifiers, and keep working unchanged.
+DEFAULT_TASK = CLASSIFICATION
+
 
 @runtime_checkable
 class FusionModel(Protocol):
@@ -22,14 +31,18 @@ class FusionModel(Protocol):
     labels: list[str]
     # The modalities the model accepts, a subset of mmstudio.MODALITIES, in that order.
     modalities: tuple[str, ...]
+    # What the model does, one of TASKS. Optional for backward compatibility: see model_task.
+    task: str
 
     def to(self, device: torch.device) -> Any: ...
 
     def eval(self) -> Any: ...
 
 
+# The two ways to run check only their methods, not FusionModel's attributes: a model without
+# ``task`` (or, as before, without ``name`` or ``modalities``) still runs.
 @runtime_checkable
-class SplitFusionModel(FusionModel, Protocol):
+class SplitFusionModel(Protocol):
     def preprocess(self, samples: Sequence[Sample]) -> Any:
         """Model-ready inputs with a ``present`` (B, M) bool tensor and ``to(device)``."""
 
@@ -38,14 +51,49 @@ class SplitFusionModel(FusionModel, Protocol):
 
     def fuse(self, encoded: Any, presence: torch.Tensor) -> Any:
         """presence (B, K, M) -> an object with ``logits`` (B, K, C) and
-        ``modality_weights`` (B, K, M) summing to 1 (or None if the model has none)."""
+        ``modality_weights`` (B, K, M) summing to 1 (or None if the model has none). The
+        Analyzer's coalitions are already restricted to the modalities each sample has."""
 
 
-# A model that cannot be split offers instead (the Analyzer looks for it by name):
-#   coalition_logits(samples, presence (B, K, M)) -> logits (B, K, C), each sample under each
-#     coalition
+@runtime_checkable
+class WholeFusionModel(Protocol):
+    def coalition_logits(self, samples: Sequence[Sample], presence: torch.Tensor) -> Any:
+        """presence (B, K, M), already restricted to the modalities each sample has ->
+        logits (B, K, C): each sample under each coalition."""
+
+
 # Optional, on either kind:
 #   heatmaps(batch, encoded, output, predicted) -> list[mmstudio.explain.heatmaps.Heatmaps]
 #     (a whole model gets its samples as ``batch`` and None as ``encoded``)
 #   tokens_for(samples, row) -> list[str]  -- a whole model's text tokens, for its heatmaps
 #   fusion_weights_kind: str  -- what the modality weights mean, shown in the window
+
+_SPLIT_METHODS = ("preprocess", "encode", "fuse")
+
+
+def model_task(model: Any) -> str:
+    """The task ``model`` declares, DEFAULT_TASK when it declares none."""
+    return getattr(model, "task", DEFAULT_TASK)
+
+
+def contract_problem(model: Any) -> str:
+    """Why the Analyzer cannot explain ``model`` (what it lacks), or "" when it can."""
+    task = model_task(model)
+    if task not in TASKS:
+        return f"it declares the task {task!r}, and mmstudio explains {', '.join(TASKS)} models"
+    lacking = [name for name in ("labels", "to", "eval") if not hasattr(model, name)]
+    if lacking:
+        return f"it has no {' or '.join(lacking)}"
+    if isinstance(model, (WholeFusionModel, SplitFusionModel)):
+        return ""
+    split = [name for name in _SPLIT_METHODS if hasattr(model, name)]
+    if split:
+        missing = [name for name in _SPLIT_METHODS if name not in split]
+        return (
+            f"it has {', '.join(split)} but no {' or '.join(missing)}: a split model needs "
+            "all of preprocess, encode and fuse"
+        )
+    return (
+        "it has neither preprocess, encode and fuse (a split model) nor coalition_logits "
+        "(a whole model)"
+    )

@@ -39,6 +39,9 @@ class ModelEntry:
     # weights in a folder), "zero-shot" (pretrained weights from the Hugging Face cache) or
     # "plugin" (a model from another package).
     kind: str = "checkpoint"
+    # What the model does (mmstudio.models.protocol.TASKS), listed by `mmstudio models`. Kept
+    # as text here, not imported: listing the models must not import torch.
+    task: str = "classification"
 
 
 @dataclass(frozen=True)
@@ -72,11 +75,12 @@ def register_model(
     available: bool = True,
     problem: str = "",
     kind: str = "checkpoint",
+    task: str = "classification",
     overwrite: bool = False,
 ) -> ModelEntry:
     if name in _REGISTRY and not overwrite:
         raise ValueError(f"a model named {name!r} is already registered")
-    entry = ModelEntry(name, loader, description, location, source, available, problem, kind)
+    entry = ModelEntry(name, loader, description, location, source, available, problem, kind, task)
     _REGISTRY[name] = entry
     return entry
 

@@ -84,6 +84,8 @@ def test_models_lists_the_builtin_model_and_where_its_weights_are():
     result = run_cli("models")
     assert result.returncode == 0
     assert "digits" in result.stdout and "weights:" in result.stdout
+    # Each entry says its task, between its source and its state.
+    assert "digits  [built-in]  classification  " in result.stdout, result.stdout
 
 
 def test_module_and_version():

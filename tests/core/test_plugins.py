@@ -19,7 +19,7 @@ from PIL import Image
 from mmstudio.analysis import Analyzer
 from mmstudio.inputs import InputError, Sample
 from mmstudio.models import registry
-from mmstudio.models.protocol import SplitFusionModel
+from mmstudio.models.protocol import FusionModel, SplitFusionModel, WholeFusionModel
 from tests.conftest import require_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,7 +91,7 @@ def mmstudio_models_with(site: Path) -> subprocess.CompletedProcess:
 def test_installed_plugin_is_listed_by_the_cli(plugin_site):
     result = mmstudio_models_with(plugin_site)
     line = next((row for row in result.stdout.splitlines() if row.startswith("example-colors")), "")
-    assert "[plugin mmstudio_example_plugin:load]" in line and "ready" in line, result.stdout
+    assert "[plugin mmstudio_example_plugin:load]  classification  ready" in line, result.stdout
     assert "Red, green or blue" in result.stdout  # the loader's docstring is the description
 
 
@@ -124,7 +124,9 @@ def example_model(monkeypatch):
 
 
 def test_example_model_follows_the_split_protocol(example_model):
-    assert isinstance(example_model, SplitFusionModel)
+    assert isinstance(example_model, SplitFusionModel) and isinstance(example_model, FusionModel)
+    assert not isinstance(example_model, WholeFusionModel)
+    assert example_model.task == "classification"
     analyzer = Analyzer(example_model, "cpu")
     red = Image.new("RGB", (20, 10), (220, 20, 20))
     both, image_only, text_only = analyzer.analyze_batch(
@@ -208,7 +210,9 @@ def test_a_plugin_cannot_replace_a_builtin_model(tmp_path, monkeypatch):
 def test_mmstudio_models_says_which_plugin_was_refused(tmp_path):
     result = mmstudio_models_with(_clashing_plugin(tmp_path))
     lines = result.stdout.splitlines()
-    assert any(line.startswith("digits  [built-in]  ready") for line in lines), result.stdout
+    assert any(line.startswith("digits  [built-in]  classification  ready") for line in lines), (
+        result.stdout
+    )
     refused = [line for line in lines if line.startswith("refused: ")]
     assert len(refused) == 1 and "'clashing-colors'" in refused[0] and "'mmstudio'" in refused[0]
 

@@ -125,6 +125,7 @@ def test_doctor_json_reports_versions_device_components_and_weights():
     digits = next(model for model in report["models"] if model["name"] == "digits")
     assert digits["available"] == (default_model_dir() / "model.safetensors").is_file()
     assert digits["weights"] == str(default_model_dir())
+    assert digits["task"] == "classification"
 
 
 def test_doctor_prints_a_readable_report():

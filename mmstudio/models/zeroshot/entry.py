@@ -33,6 +33,7 @@ def clip_clap_entry():
         available=not problem,
         problem=problem,
         kind="zero-shot",
+        task="classification",
     )
 
 

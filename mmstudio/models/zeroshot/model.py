@@ -28,6 +28,7 @@ from mmstudio import MODALITIES
 from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
 from mmstudio.model_outputs import FusionOutput
+from mmstudio.models.protocol import CLASSIFICATION
 from mmstudio.models.zeroshot import batch as prep
 from mmstudio.models.zeroshot.batch import ZeroShotBatch
 from mmstudio.models.zeroshot.explain import explain_batch
@@ -57,6 +58,7 @@ class ClipClapModel(nn.Module):
     """
 
     modalities = MODALITIES
+    task = CLASSIFICATION
     fusion_weights_kind = "log-linear pool weight"
 
     def __init__(

@@ -67,6 +67,7 @@ class ColorModel(torch.nn.Module):
     name = "example-colors"
     labels = LABELS
     modalities = ("image", "text")
+    task = "classification"
     fusion_weights_kind = "share of evidence"
 
     def preprocess(self, samples: Sequence[Sample]) -> ColorBatch:
