@@ -163,6 +163,16 @@ class ReferenceChecks:
             terminalreporter.write_line(f"  {library}: {outcome} {node}")
 
 
+def checkout_environment() -> dict[str, str]:
+    """The environment for a child ``python`` process that runs this checkout's mmstudio (it
+    first on the path) with Qt offscreen unless the caller's environment says otherwise."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    return env
+
+
 XVFB_SCREEN = (1920, 1080)  # room for the 1900-px side-by-side screenshot
 
 

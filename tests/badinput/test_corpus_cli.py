@@ -8,7 +8,6 @@ exit codes, stderr and peak memory (from wait4) are what a user's shell sees.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import subprocess
@@ -19,36 +18,19 @@ import pytest
 
 from tests.badinput.checks import check_cli_outcome, strict_json
 from tests.badinput.corpus import PEAK_LIMIT_BYTES, load_cases
+from tests.badinput.worker import ROOT, run_cases
+from tests.conftest import checkout_environment
 
 CASES = load_cases()
-ROOT = Path(__file__).resolve().parents[2]
 WORKER_TIMEOUT_S = 1800
 # The first case's test waits for the whole worker run.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(WORKER_TIMEOUT_S + 60)]
 
 
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    return env
-
-
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory) -> dict[str, dict]:
     work = tmp_path_factory.mktemp("corpus")
-    results = work / "results.jsonl"
-    worker = subprocess.run(
-        [sys.executable, "-m", "tests.badinput.run_cases", str(work), str(results)]
-        + [case.name for case in CASES],
-        cwd=ROOT,
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        timeout=WORKER_TIMEOUT_S,
-    )
-    lines = results.read_text(encoding="utf-8").splitlines() if results.exists() else []
-    found = {(o := json.loads(line))["name"]: o for line in lines}
+    worker, found = run_cases(work, [case.name for case in CASES], WORKER_TIMEOUT_S)
     # A worker that died takes the unfinished cases with it; they fail with its stderr.
     for case in CASES:
         found.setdefault(case.name, {"died": worker.stderr[-4000:], "status": worker.returncode})
@@ -88,7 +70,7 @@ def _run_process(args: list[str], cwd: Path) -> tuple[int, str, str, int]:
         process = subprocess.Popen(
             [sys.executable, "-m", "mmstudio", *args],
             cwd=ROOT,
-            env=_environment(),
+            env=checkout_environment(),
             stdout=out,
             stderr=err,
         )
@@ -125,7 +107,11 @@ def test_predict_into_a_closed_pipe_exits_quietly(tmp_path):
     image = files.save_picture(tmp_path / "photo.png", files.noisy_photo((800, 800)))
     command = _predict("--image", str(image), "--json", "--full-heatmaps")
     writer = subprocess.Popen(
-        command, cwd=ROOT, env=_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        command,
+        cwd=ROOT,
+        env=checkout_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     head = writer.stdout.read(100)
     writer.stdout.close()  # what `head` does once it has its bytes
@@ -143,7 +129,7 @@ def test_json_heatmap_is_bounded_unless_asked(tmp_path):
     default = subprocess.run(
         _predict("--image", str(image), "--json"),
         cwd=ROOT,
-        env=_environment(),
+        env=checkout_environment(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -151,7 +137,7 @@ def test_json_heatmap_is_bounded_unless_asked(tmp_path):
     full = subprocess.run(
         _predict("--image", str(image), "--json", "--full-heatmaps"),
         cwd=ROOT,
-        env=_environment(),
+        env=checkout_environment(),
         capture_output=True,
         text=True,
         timeout=300,

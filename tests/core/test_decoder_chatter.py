@@ -14,7 +14,7 @@ import numpy as np
 import soundfile
 
 from mmstudio.inputs import InputError, load_audio
-from tests.conftest import require_or_skip
+from tests.conftest import checkout_environment, require_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 # MPEG-1 Layer III, 128 kbit/s, 44.1 kHz: 417-byte frames.
@@ -80,17 +80,11 @@ def test_decoding_in_threads_shares_one_redirection_and_restores_fd_2(tmp_path, 
     assert capfd.readouterr().err == "after the decodes\n"
 
 
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
 def _predict(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "mmstudio", *args],
         cwd=ROOT,
-        env=_environment(),
+        env=checkout_environment(),
         capture_output=True,
         text=True,
         timeout=300,

@@ -3,7 +3,6 @@ parts: a file of the set that cannot be written leaves no other behind."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from PIL import Image
 
 from mmstudio.explain.file_set import FileSetError, write_all_or_nothing
 from mmstudio.models import save_checkpoint
+from tests.conftest import checkout_environment
 from tests.core.helpers import tiny_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,8 +67,7 @@ def test_the_command_line_writes_no_heatmap_when_one_cannot_be_written(tmp_path)
     soundfile.write(tmp_path / "tone.wav", tone, 16000)
     maps = tmp_path / "maps"
     (maps / "audio_heatmap.png").mkdir(parents=True)  # the second of the set
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env = checkout_environment()
     result = subprocess.run(
         [
             sys.executable,

@@ -4,8 +4,6 @@ damaged, and every file either loads or fails with an InputError of the kind it 
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,17 +14,11 @@ from mmstudio.inputs import InputError, load_audio, load_image
 from mmstudio.inputs.failures import Kind
 from tests.badinput.cases_realworld import CASES
 from tests.badinput.checks import check_cli_outcome
+from tests.badinput.worker import ROOT, run_cases
+from tests.conftest import checkout_environment
 from tests.corpus.table import DAMAGE_WORDS, ENTRIES, HERE, KIND_WORDS, LOADS, path_of
 
-ROOT = Path(__file__).resolve().parents[2]
 _LOADERS = {"--image": load_image, "--audio": load_audio}
-
-
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    return env
 
 
 def test_every_file_here_is_in_the_table_and_its_source_is_named():
@@ -73,18 +65,8 @@ def test_each_file_loads_or_fails_as_what_it_is(entry, capfd):
 @pytest.mark.slow
 def test_every_file_through_the_command_line(tmp_path):
     """All files in one worker that runs ``mmstudio.cli.main`` for each (torch loaded once)."""
-    results = tmp_path / "results.jsonl"
-    worker = subprocess.run(
-        [sys.executable, "-m", "tests.badinput.run_cases", str(tmp_path), str(results)]
-        + [case.name for case in CASES],
-        cwd=ROOT,
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
+    worker, outcomes = run_cases(tmp_path, [case.name for case in CASES], 1200)
     assert worker.returncode == 0, worker.stderr[-4000:]
-    outcomes = {o["name"]: o for o in map(json.loads, results.read_text().splitlines())}
     assert set(outcomes) == {case.name for case in CASES}
     for case, entry in zip(CASES, ENTRIES, strict=True):
         outcome = outcomes[case.name]
@@ -110,7 +92,7 @@ def test_the_issues_files_as_real_processes(path):
     result = subprocess.run(
         [sys.executable, "-m", "mmstudio", "predict", entry.option, str(path_of(entry))],
         cwd=ROOT,
-        env=_environment(),
+        env=checkout_environment(),
         capture_output=True,
         text=True,
         timeout=300,
