@@ -1,21 +1,23 @@
-"""Analysis: everything one run of a model over one Sample produced.
-
-Plain numpy arrays and floats only, so the GUI, the CLI and tests can use it
-without torch, and it round-trips through JSON.
-"""
+"""The classification part of an analysis: a label, its probability, and why."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
 
-# The JSON's image heatmap: enough to see where the model looked, without a 6000 x 6000 photo
-# becoming 100 MB of numbers.
-JSON_HEATMAP_SIDE = 256
+from mmstudio.result.common import (
+    CLASSIFICATION,
+    JSON_HEATMAP_SIDE,
+    AnalysisCommon,
+    NonFiniteAnalysisError,
+    arrays_from_lists,
+    strict_json,
+)
+
+__all__ = ["JSON_HEATMAP_SIDE", "Analysis", "NonFiniteAnalysisError"]
 
 _ARRAY_FIELDS = (
     "probabilities",
@@ -33,13 +35,9 @@ _ARRAY_FIELDS = (
 _ARRAY_DTYPES = {"coalition_values": np.float64}
 
 
-class NonFiniteAnalysisError(ValueError):
-    """The analysis holds NaN or infinite numbers, which JSON cannot carry."""
-
-
-@dataclass
-class Analysis:
-    """The result of ``Analyzer.analyze``.
+@dataclass(kw_only=True)
+class Analysis(AnalysisCommon):
+    """The result of ``Analyzer.analyze`` for a classifier.
 
     Shapes:
         probabilities: (C,) summing to 1, in the order of ``labels``.
@@ -76,11 +74,11 @@ class Analysis:
     full input, None for models without one.
     """
 
+    task: ClassVar[str] = CLASSIFICATION
+
     labels: list[str]
     probabilities: np.ndarray
     predicted_index: int
-    modalities: list[str]
-    present: list[str]
     fusion_weights: dict[str, float]
     fusion_weights_kind: str
     shapley: dict[str, float]
@@ -105,14 +103,6 @@ class Analysis:
     # The maps ("image", "text", "audio") whose method is signed: in [-1, 1], negative for
     # evidence against the prediction. The others are unsigned, in [0, 1].
     signed_maps: list[str] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    model_name: str = ""
-    device: str = ""
-    # The dtype the model computed in (autocast counts: "bfloat16" with float32 weights under
-    # bf16 autocast) and the dtype its weights are stored in.
-    compute_dtype: str = ""
-    parameter_dtype: str = ""
-    notes: list[str] = field(default_factory=list)
 
     @property
     def predicted_label(self) -> str:
@@ -127,7 +117,7 @@ class Analysis:
         return [(self.labels[i], float(self.probabilities[i])) for i in order]
 
     def to_dict(self, *, full_heatmaps: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {"task": self.task}
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "image_heatmap" and value is not None and not full_heatmaps:
@@ -140,26 +130,13 @@ class Analysis:
 
     def to_json(self, indent: int | None = 2, *, full_heatmaps: bool = False) -> str:
         """Strict JSON: a non-finite number raises NonFiniteAnalysisError, never writes ``NaN``."""
-        try:
-            return json.dumps(
-                self.to_dict(full_heatmaps=full_heatmaps),
-                indent=indent,
-                ensure_ascii=False,
-                allow_nan=False,
-            )
-        except ValueError as error:
-            raise NonFiniteAnalysisError(
-                "the analysis holds numbers that are not finite (NaN or infinity)"
-            ) from error
+        return strict_json(self.to_dict(full_heatmaps=full_heatmaps), indent)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Analysis:
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
-        for name in _ARRAY_FIELDS:
-            if kwargs.get(name) is not None:
-                kwargs[name] = np.asarray(kwargs[name], dtype=_ARRAY_DTYPES.get(name, np.float32))
-        return cls(**kwargs)
+        return cls(**arrays_from_lists(kwargs, _ARRAY_FIELDS, _ARRAY_DTYPES))
 
 
 def _shrunk(heatmap: np.ndarray, side: int) -> np.ndarray:
