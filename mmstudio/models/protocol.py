@@ -1,9 +1,10 @@
 """The model contract: what mmstudio needs from any model it explains.
 
-A model declares its ``task`` and takes one of two ways to run. Either it splits into
+A model declares its ``task``. A classifier takes one of two ways to run: either it splits into
 ``preprocess`` / ``encode`` / ``fuse`` (encoders run once, the fusion head runs per coalition:
 exact Shapley costs about one head pass), or it offers one ``coalition_logits`` call for
-models that cannot be split. The Analyzer checks a model against these protocols when it is
+models that cannot be split. A generator (task "generation") generates an answer and
+teacher-forces one under any coalition of the modalities (:class:`AnswerModel`). The Analyzer checks a model against these protocols when it is
 given one, and refuses a model that follows neither, naming what is missing. See
 docs/plugins.md for a worked example.
 """
@@ -18,8 +19,9 @@ import torch
 from mmstudio.inputs.sample import Sample
 
 CLASSIFICATION = "classification"
+GENERATION = "generation"
 # The tasks the Analyzer explains.
-TASKS = (CLASSIFICATION,)
+TASKS = (CLASSIFICATION, GENERATION)
 # What a model that declares no task is taken to do: plugins written before models declared
 # their task are all classifiers, and keep working unchanged.
 DEFAULT_TASK = CLASSIFICATION
@@ -62,7 +64,26 @@ class WholeFusionModel(Protocol):
         logits (B, K, C): each sample under each coalition."""
 
 
-# Optional, on either kind:
+@runtime_checkable
+class AnswerModel(Protocol):
+    """A generative model (task "generation"), e.g. models.generative.model.GenerativeModel."""
+
+    def generate(self, sample: Sample, options: Any, *, on_token=None, should_stop=None) -> Any:
+        """The answer's new token ids (``.token_ids``) and why it ended (``.finished``),
+        passing each token to ``on_token`` as it is chosen and asking ``should_stop`` between
+        steps."""
+
+    def answer_logprobs(
+        self, samples: Sequence[Sample], coalitions: Sequence[Sequence[str]], answer_ids: Any
+    ) -> Any:
+        """(rows, T) log-probability of each answer token when row i's prompt holds only the
+        modalities of coalitions[i]."""
+
+    def token_texts(self, token_ids: Sequence[int]) -> list[str]:
+        """The answer's tokens as they read, concatenating to the answer."""
+
+
+# Optional, on either kind of classifier:
 #   heatmaps(batch, encoded, output, predicted) -> list[mmstudio.explain.heatmaps.Heatmaps]
 #     (a whole model gets its samples as ``batch`` and None as ``encoded``)
 #   tokens_for(samples, row) -> list[str]  -- a whole model's text tokens, for its heatmaps
@@ -81,6 +102,15 @@ def contract_problem(model: Any) -> str:
     task = model_task(model)
     if task not in TASKS:
         return f"it declares the task {task!r}, and mmstudio explains {', '.join(TASKS)} models"
+    if task == GENERATION:
+        if isinstance(model, AnswerModel) and hasattr(model, "to") and hasattr(model, "eval"):
+            return ""
+        lacking = [
+            name
+            for name in ("generate", "answer_logprobs", "token_texts", "to", "eval")
+            if not hasattr(model, name)
+        ]
+        return f"it declares the task 'generation' and has no {' or '.join(lacking)}"
     lacking = [name for name in ("labels", "to", "eval") if not hasattr(model, name)]
     if lacking:
         return f"it has no {' or '.join(lacking)}"

@@ -216,8 +216,8 @@ class _Generator(EvidenceModel):
         ),
         (
             _Generator(),
-            "the model 'generator' cannot be explained: it declares the task 'generation', "
-            "and mmstudio explains classification models (see docs/plugins.md)",
+            "the model 'generator' cannot be explained: it declares the task 'generation' and "
+            "has no generate or answer_logprobs or token_texts (see docs/plugins.md)",
         ),
     ],
 )

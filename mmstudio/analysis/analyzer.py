@@ -1,14 +1,17 @@
-"""The Analyzer: Sample -> Analysis. The one entry point the GUI, the CLI and tests use."""
+"""The Analyzer: Sample -> Analysis. Classifiers are explained here; a generative model's
+answers in answers.py, which the Analyzer hands them to."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
 from mmstudio import MODALITIES
+from mmstudio.analysis.answers import AnswerAnalyzer
+from mmstudio.analysis.efficiency import efficiency_note
 from mmstudio.explain.conflict import modality_conflict, single_rows
 from mmstudio.explain.interactions import interaction_matrices, named_interactions
 from mmstudio.explain.shapley import coalition_masks, shapley_matrix, shapley_values
@@ -16,10 +19,11 @@ from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
 from mmstudio.model_outputs import FusionOutput
 from mmstudio.models.device import describe_device, pick_device
-from mmstudio.models.protocol import WholeFusionModel, contract_problem
+from mmstudio.models.generative.options import GenerationOptions
+from mmstudio.models.protocol import GENERATION, WholeFusionModel, contract_problem, model_task
 from mmstudio.numerics.compute_dtype import ComputeDtype, dtype_name, parameter_dtype
 from mmstudio.numerics.non_finite import broken_parameter, diagnose
-from mmstudio.result import Analysis
+from mmstudio.result import Analysis, AnyAnalysis, GenerationAnalysis
 
 # A NaN probability must never reach the window or the JSON as if it were a prediction; the
 # message says which of the input, the weights or the arithmetic made it (numerics.non_finite).
@@ -30,10 +34,6 @@ _BROKEN_WEIGHTS = "the model '{model}' cannot be used: its weights are not finit
 _PROBES = ("text", "image", "audio")
 _EMPTY_SAMPLE = "nothing to analyse: give an image, a text or an audio clip (or switch one on)"
 _NOT_A_MODEL = "the model '{model}' cannot be explained: {why} (see docs/plugins.md)"
-# Efficiency (base + the Shapley values = the full input's score) holds exactly in the
-# float64 arithmetic of the values; what can break it is the model's float32 scores differing
-# between coalitions that are the same for the sample. Relative to the scores' magnitude.
-EFFICIENCY_TOLERANCE = 1e-4
 
 
 class _Stopwatch:
@@ -63,10 +63,17 @@ class Analyzer:
         if problem:
             name = getattr(model, "name", type(model).__name__)
             raise InputError(_NOT_A_MODEL.format(model=name, why=problem))
+        self.task = model_task(model)
         # A model offering both ways to run is taken whole, as it asks to be run on samples.
         self._whole = isinstance(model, WholeFusionModel)
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.model = model.to(self.device).eval()
+        # A generator's answers are explained by their own analyzer; this one dispatches.
+        self._answers = (
+            AnswerAnalyzer(self.model, explain=explain, maps=getattr(model, "answer_maps", None))
+            if self.task == GENERATION
+            else None
+        )
         self.explain = explain
         self.modalities: tuple[str, ...] = tuple(getattr(model, "modalities", MODALITIES))
         self._masks = coalition_masks(len(self.modalities))
@@ -75,10 +82,11 @@ class Analyzer:
         self._single_rows = single_rows(self._masks)
         self.device_name = describe_device(self.device)
         # Once, at load: weights that are NaN or infinite make every analysis meaningless.
-        broken = broken_parameter(self.model) if isinstance(self.model, torch.nn.Module) else None
+        module = getattr(self.model, "hf_model", self.model)
+        broken = broken_parameter(module) if isinstance(module, torch.nn.Module) else None
         if broken is not None:
             raise InputError(_BROKEN_WEIGHTS.format(model=self.model_name, which=broken))
-        self.parameter_dtype = parameter_dtype(self.model)
+        self.parameter_dtype = parameter_dtype(module)
         # The dtype the last analysis computed in ("" before the first): autocast counts.
         self.compute_dtype = ""
 
@@ -86,14 +94,49 @@ class Analyzer:
     def model_name(self) -> str:
         return getattr(self.model, "name", type(self.model).__name__)
 
-    def analyze(self, sample: Sample) -> Analysis:
+    @property
+    def explain(self) -> bool:
+        return self._explain
+
+    @explain.setter
+    def explain(self, on: bool) -> None:
+        self._explain = on
+        if self._answers is not None:
+            self._answers.explain = on
+
+    @property
+    def generates(self) -> bool:
+        return self._answers is not None
+
+    def analyze(self, sample: Sample) -> AnyAnalysis:
         return self.analyze_batch([sample])[0]
+
+    def generate(
+        self,
+        sample: Sample,
+        options: GenerationOptions | None = None,
+        *,
+        on_token: Callable[[int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> GenerationAnalysis:
+        """A generative model's answer to ``sample``, each token passed to ``on_token`` as it is
+        chosen, stopped between tokens once ``should_stop()`` says so, then explained."""
+        if self._answers is None:
+            raise InputError(f"the model '{self.model_name}' is a classifier: it does not generate")
+        analysis = self._answers.analyze(
+            sample, options or GenerationOptions(), on_token=on_token, should_stop=should_stop
+        )
+        analysis.device = self.device_name
+        analysis.compute_dtype = self.compute_dtype = self.parameter_dtype
+        analysis.parameter_dtype = self.parameter_dtype
+        return analysis
 
     def probe_compute_dtype(self) -> str:
         """The dtype the model computes in, from a real forward pass over a tiny sample (the
         last analysis's when one ran): what the status bar and doctor report."""
-        if self.compute_dtype:
-            return self.compute_dtype
+        if self.compute_dtype or self._answers is not None:
+            # A generator computes in the dtype its weights were loaded in (no autocast).
+            return self.compute_dtype or self.parameter_dtype
         explain, self.explain = self.explain, False
         try:
             for modality in _PROBES:
@@ -110,14 +153,16 @@ class Analyzer:
         """The model's CPU-side preprocessing of ``samples``, or None for models that take
         samples whole. It touches no model state, so a pipeline runs it in another thread
         and passes the result to :meth:`analyze_batch` as ``prepared``."""
-        if self._whole:
+        if self._whole or self._answers is not None:
             return None
         return self.model.preprocess(samples)
 
     @torch.no_grad()
-    def analyze_batch(self, samples: Sequence[Sample], *, prepared=None) -> list[Analysis]:
+    def analyze_batch(self, samples: Sequence[Sample], *, prepared=None) -> list[AnyAnalysis]:
         if not samples:
             return []
+        if self._answers is not None:
+            return [self.generate(sample) for sample in samples]
         if any(not s.present for s in samples):
             raise InputError(_EMPTY_SAMPLE)
         watch = _Stopwatch(self.device)
@@ -268,7 +313,7 @@ class Analyzer:
             fusion_attention=seen.get("fusion_attention"),
             fusion_attention_modalities=seen.get("fusion_attention_modalities", []),
         )
-        gap = _efficiency_note(phi, values, self.modalities, present)
+        gap = efficiency_note(phi, values, self.modalities, present)
         if gap:
             analysis.notes.append(gap)
         if heatmaps is not None:
@@ -286,32 +331,6 @@ class Analyzer:
                 m for m, values in present_maps.items() if m in signed and values is not None
             ]
         return analysis
-
-
-def _efficiency_note(phi, values, modalities, present) -> str:
-    """A note when base + the present modalities' Shapley values misses the full score.
-
-    Over all M players the values add up by construction (float64), so a gap is the value the
-    sample's absent modalities took: the model's scores changed with a modality the sample
-    does not have, and the values shown do not explain the whole prediction."""
-    base, full = float(values[0]), float(values[-1])
-    total = base + sum(float(phi[modalities.index(m)]) for m in present)
-    if abs(total - full) <= EFFICIENCY_TOLERANCE * max(1.0, abs(base), abs(full)):
-        return ""
-    absent = [
-        f"{m} {float(phi[i]):+.4g}"
-        for i, m in enumerate(modalities)
-        if m not in present and float(phi[i]) != 0.0
-    ]
-    why = (
-        f"the model's scores changed with modalities this sample lacks ({', '.join(absent)})"
-        if absent
-        else "the model's scores are not consistent across coalitions"
-    )
-    return (
-        f"the Shapley values do not add up: base {base:.4f} + values {total - base:+.4f} = "
-        f"{total:.4f}, but the full input scores {full:.4f}; {why}"
-    )
 
 
 def _probe_sample(modality: str) -> Sample:
