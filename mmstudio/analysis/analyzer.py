@@ -118,18 +118,36 @@ class Analyzer:
         *,
         on_token: Callable[[int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        maps: bool = True,
+        explain: bool | None = None,
     ) -> GenerationAnalysis:
         """A generative model's answer to ``sample``, each token passed to ``on_token`` as it is
-        chosen, stopped between tokens once ``should_stop()`` says so, then explained."""
+        chosen, stopped between tokens once ``should_stop()`` says so, then explained (unless
+        ``explain``, or this Analyzer's ``explain`` when None, is False; with per-token maps
+        unless ``maps`` is False)."""
         if self._answers is None:
             raise InputError(f"the model '{self.model_name}' is a classifier: it does not generate")
         analysis = self._answers.analyze(
-            sample, options or GenerationOptions(), on_token=on_token, should_stop=should_stop
+            sample,
+            options or GenerationOptions(),
+            on_token=on_token,
+            should_stop=should_stop,
+            maps=maps,
+            explain=explain,
         )
         analysis.device = self.device_name
         analysis.compute_dtype = self.compute_dtype = self.parameter_dtype
         analysis.parameter_dtype = self.parameter_dtype
         return analysis
+
+    def coalition_answers(
+        self, sample: Sample, options: GenerationOptions | None = None, *, full: str | None = None
+    ) -> list[str]:
+        """A generative model's answer under each coalition of the modalities (the order of
+        ``GenerationAnalysis.coalitions``); ``full``: the full coalition's, already generated."""
+        if self._answers is None:
+            raise InputError(f"the model '{self.model_name}' is a classifier: it does not generate")
+        return self._answers.coalition_answers(sample, options or GenerationOptions(), full=full)
 
     def probe_compute_dtype(self) -> str:
         """The dtype the model computes in, from a real forward pass over a tiny sample (the

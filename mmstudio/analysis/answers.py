@@ -57,7 +57,11 @@ class AnswerAnalyzer:
         *,
         on_token: Callable[[int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        maps: bool = True,
+        explain: bool | None = None,
     ) -> GenerationAnalysis:
+        """``explain`` overrides this analyzer's for one answer; ``maps=False`` leaves out the
+        per-token maps (a dataset's rows need the Shapley values only)."""
         sample, notes = self._taken(sample)
         watch = time.perf_counter()
         answer = self.model.generate(sample, options, on_token=on_token, should_stop=should_stop)
@@ -84,8 +88,10 @@ class AnswerAnalyzer:
                 f"stopped after {len(ids)} token{'s' * (len(ids) != 1)}: the answer is "
                 "not explained"
             )
-        elif self.explain:
-            self._explain(analysis, sample, ids, answer.prompt_tokens, options, should_stop)
+        elif self.explain if explain is None else explain:
+            self._explain(
+                analysis, sample, ids, answer.prompt_tokens, options, should_stop, maps=maps
+            )
         analysis.timings_ms["total"] = (time.perf_counter() - watch) * 1000.0
         return analysis
 
@@ -100,7 +106,9 @@ class AnswerAnalyzer:
             raise InputError(_EMPTY_SAMPLE)
         return sample, notes
 
-    def _explain(self, analysis, sample, ids, prompt_tokens, options, should_stop) -> None:
+    def _explain(
+        self, analysis, sample, ids, prompt_tokens, options, should_stop, *, maps: bool = True
+    ) -> None:
         watch = time.perf_counter()
         values = self.coalition_logprobs(sample, ids, prompt_tokens)  # (K, T)
         analysis.timings_ms["coalitions"] = (time.perf_counter() - watch) * 1000.0
@@ -123,7 +131,7 @@ class AnswerAnalyzer:
             analysis.notes.append(gap)
         if not ids:
             analysis.notes.append("the model's answer is empty: there is no token to explain")
-        if self.maps is not None and ids:
+        if self.maps is not None and ids and maps:
             watch = time.perf_counter()
             for name, value in self.maps(self.model, sample, ids, prompt_tokens).items():
                 setattr(analysis, name, value)
@@ -148,6 +156,31 @@ class AnswerAnalyzer:
         )
         row_of = {coalition: row for row, coalition in enumerate(distinct)}
         return np.stack([computed[row_of[c]] for c in coalitions]).astype(np.float64)
+
+    def coalition_answers(
+        self,
+        sample: Sample,
+        options,
+        *,
+        full: str | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[str]:
+        """The answer generated under each of the K coalitions, in the order of
+        :meth:`coalitions`: 2^M - 1 generations more than the answer (``full``, when given, is
+        taken as the full coalition's). A coalition naming modalities the sample lacks is the
+        same prompt as the one without them, so each distinct prompt is generated once."""
+        sample, _ = self._taken(sample)
+        coalitions = [tuple(m for m in c if m in sample.present) for c in self.coalitions()]
+        answers: dict[tuple[str, ...], str] = {}
+        if full is not None:
+            answers[tuple(sample.present)] = full
+        for coalition in dict.fromkeys(coalitions):
+            if coalition not in answers:
+                answer = self.model.generate(
+                    sample, options, should_stop=should_stop, coalition=coalition
+                )
+                answers[coalition] = self.model.decode(answer.token_ids)
+        return [answers[c] for c in coalitions]
 
     def _contrastive(self, sample, options, should_stop) -> dict[str, str]:
         """The answer without each present modality, when at least two are present."""

@@ -51,7 +51,12 @@ def add_subcommands(subparsers) -> None:
         "--summary", type=Path, help="summary JSON (default: OUT with .summary.json)"
     )
     parser.add_argument("--split", help="only this split of the manifest (train, val, test)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="records per batch (default 32; 1 for a generative model, whose answers are "
+        "generated one by one)",
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -75,7 +80,29 @@ def add_subcommands(subparsers) -> None:
         "at most this much work",
     )
     _add_followup_options(parser)
+    _add_generation_options(parser)
     parser.set_defaults(handler=run_analyze)
+
+
+def _add_generation_options(parser) -> None:
+    group = parser.add_argument_group(
+        "generative models",
+        "each record's answer is generated greedily and explained: its log-probability under "
+        "every coalition of modalities and its exact Shapley values",
+    )
+    group.add_argument(
+        "--max-new-tokens",
+        type=int,
+        metavar="N",
+        help="the longest answer, in tokens (default 64)",
+    )
+    group.add_argument(
+        "--coalition-answers",
+        action="store_true",
+        help="also generate each record's answer under every coalition of its modalities "
+        "(2^M - 1 more generations per record, M the model's modalities: 3 more for image + "
+        "text), so the summary gives the exact-match accuracy of every coalition",
+    )
 
 
 def _add_followup_options(parser) -> None:
@@ -108,7 +135,7 @@ def summary_path(out: Path) -> Path:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    if args.batch_size < 1 or args.workers < 1:
+    if (args.batch_size is not None and args.batch_size < 1) or args.workers < 1:
         return _fail("--batch-size and --workers must be at least 1")
     if args.limit is not None and args.limit < 1:
         return _fail("--limit must be at least 1")
@@ -118,6 +145,8 @@ def run_analyze(args: argparse.Namespace) -> int:
         return _fail("--swap-test and --faithfulness take a number of records (0 turns it off)")
     if args.resume and args.overwrite:
         return _fail("--resume keeps the rows in OUT and --overwrite removes them: choose one")
+    if args.max_new_tokens is not None and args.max_new_tokens < 1:
+        return _fail("--max-new-tokens must be at least 1")
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return _analyze(args)
@@ -176,21 +205,25 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def _run_local(args, dataset) -> None:
     from mmstudio.analysis import load_analyzer
-    from mmstudio.datasets.engine import LocalAnalysis
+    from mmstudio.datasets.engine import DEFAULT_BATCH_SIZE, LocalAnalysis
     from mmstudio.progress import TerminalProgress, run_steps
 
     analyzer = load_analyzer(args.model, args.device, explain=False)
+    _check_generation_options(args, analyzer)
     compare = load_analyzer(args.compare, args.device, explain=False) if args.compare else None
+    batch_size = args.batch_size or (1 if analyzer.generates else DEFAULT_BATCH_SIZE)
     run = LocalAnalysis(
         analyzer,
         dataset,
         args.out,
-        batch_size=args.batch_size,
+        batch_size=batch_size,
         workers=args.workers,
         resume=args.resume,
         overwrite=args.overwrite,
         flush_seconds=args.checkpoint_seconds,
         compare=compare,
+        generation=_generation_options(args) if analyzer.generates else None,
+        coalition_answers=args.coalition_answers,
     )
     # run_steps closes the run's generator: an interrupt raised here rather than inside the
     # run still writes its rows before the handler counts them.
@@ -208,9 +241,42 @@ def _run_local(args, dataset) -> None:
     return analyzer
 
 
+def _check_generation_options(args, analyzer) -> None:
+    if analyzer.generates:
+        return
+    given = [
+        flag
+        for flag, value in (
+            ("--max-new-tokens", args.max_new_tokens),
+            ("--coalition-answers", args.coalition_answers or None),
+        )
+        if value is not None
+    ]
+    if given:
+        raise InputError(
+            f"{', '.join(given)}: for generative models; '{analyzer.model_name}' is a classifier"
+        )
+
+
+def _generation_options(args):
+    from mmstudio.models.generative.options import GenerationOptions
+
+    if args.max_new_tokens is None:
+        return GenerationOptions()
+    return GenerationOptions(max_new_tokens=args.max_new_tokens)
+
+
 def _followups(args, analyzer) -> dict:
     """The swap test and the faithfulness sections, with a progress bar per check."""
     if not (args.swap_test or args.faithfulness):
+        return {}
+    if analyzer is not None and analyzer.generates:
+        # Both checks read a class per record and a classifier's heatmaps.
+        print(
+            "mmstudio: the swap test and the faithfulness check are for classifiers; "
+            "skipped for a generative model",
+            file=sys.stderr,
+        )
         return {}
     from mmstudio.analysis import load_analyzer
     from mmstudio.datasets.followup import followup_steps
@@ -232,13 +298,16 @@ def _followups(args, analyzer) -> dict:
 
 
 def _run_ray(args, dataset) -> None:
-    from mmstudio.datasets.ray_engine import RayAnalysis
+    from mmstudio.datasets.engine import DEFAULT_BATCH_SIZE
+    from mmstudio.datasets.ray_engine import GENERATORS_NOT_ON_RAY, RayAnalysis
 
+    if args.max_new_tokens is not None or args.coalition_answers:
+        raise InputError(GENERATORS_NOT_ON_RAY)
     RayAnalysis(
         args.model,
         dataset,
         args.out,
-        batch_size=args.batch_size,
+        batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
         actors=args.workers,
         device=args.device,
         resume=args.resume,

@@ -26,7 +26,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from mmstudio.analysis import Analyzer
-from mmstudio.datasets.batch import BatchAnalyzer, DecodedBatch
+from mmstudio.datasets.batch import DecodedBatch, batch_analyzer_for
+from mmstudio.datasets.generation_schema import GenerationLayout
 from mmstudio.datasets.records import DatasetRecords
 from mmstudio.datasets.schema import RowLayout, layout_for
 from mmstudio.datasets.store import ResultsStore
@@ -76,7 +77,9 @@ def todo_records(records: Sequence[Record], finished: set[str]) -> list[Record]:
 
 class LocalAnalysis:
     """One analysis of ``dataset`` by ``analyzer`` into the results folder ``out``; with
-    ``compare`` (a second Analyzer), both models' columns go into each row."""
+    ``compare`` (a second Analyzer), both models' columns go into each row. A generative
+    model's rows are its answers (``generation``: GenerationOptions, default greedy;
+    ``coalition_answers``: also generate under every coalition, 2^M - 1 more per record)."""
 
     def __init__(
         self,
@@ -91,13 +94,21 @@ class LocalAnalysis:
         flush_rows: int = DEFAULT_FLUSH_ROWS,
         flush_seconds: float = DEFAULT_FLUSH_SECONDS,
         compare: Analyzer | None = None,
+        generation=None,
+        coalition_answers: bool = False,
     ):
         if batch_size < 1 or workers < 1:
             raise ValueError("batch_size and workers must be at least 1")
-        self.layout: RowLayout = layout_for(analyzer, dataset.records, compare)
+        self.layout: RowLayout | GenerationLayout = layout_for(
+            analyzer,
+            dataset.records,
+            compare,
+            generation=generation,
+            coalition_answers=coalition_answers,
+        )
         self.store = ResultsStore(out)
         self.store.start(self.layout.schema, resume=resume, overwrite=overwrite)
-        self.worker = BatchAnalyzer(analyzer, self.layout, compare)
+        self.worker = batch_analyzer_for(analyzer, self.layout, compare)
         self.dataset = dataset
         self.batch_size = batch_size
         self.workers = workers

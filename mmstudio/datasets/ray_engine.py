@@ -29,6 +29,10 @@ from mmstudio.datasets.store import ResultsStore
 from mmstudio.inputs.errors import InputError
 from mmstudio.training.manifest import Record
 
+GENERATORS_NOT_ON_RAY = (
+    "the ray engine analyses classifiers only for now; analyse a generative model with "
+    "--engine local"
+)
 # Enough blocks that every actor has work queued behind the one it is on.
 BLOCKS_PER_ACTOR = 4
 _RECORD_SCHEMA = pa.schema(
@@ -219,5 +223,8 @@ def _layout(model: str | None, dataset: DatasetRecords, compare: str | None) -> 
     label mismatch of a ``compare`` model is refused before Ray starts)."""
     from mmstudio.analysis import load_analyzer
 
+    analyzer = load_analyzer(model, "cpu", explain=False)
+    if analyzer.generates:
+        raise InputError(GENERATORS_NOT_ON_RAY)
     second = load_analyzer(compare, "cpu", explain=False) if compare else None
-    return layout_for(load_analyzer(model, "cpu", explain=False), dataset.records, second)
+    return layout_for(analyzer, dataset.records, second)

@@ -25,6 +25,7 @@ from mmstudio.datasets.figures import list_matrix, percent, ratio, to_numpy
 from mmstudio.datasets.interaction_summary import InteractionSummary, format_interactions
 from mmstudio.datasets.results_metadata import layout_of
 from mmstudio.datasets.store import ResultsStore
+from mmstudio.result import GENERATION
 
 ECE_BINS = 15
 # A metadata column with more distinct values than this (an id, a file name) is not a slice.
@@ -270,12 +271,22 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and np.isfinite(value) else None
 
 
+def builder_for(schema: pa.Schema):
+    """The summary builder of the rows' task: a classifier's (:class:`SummaryBuilder`) or a
+    generative model's (:mod:`mmstudio.datasets.generation_summary`)."""
+    if layout_of(schema).get("task") == GENERATION:
+        from mmstudio.datasets.generation_summary import GenerationSummaryBuilder
+
+        return GenerationSummaryBuilder(schema)
+    return SummaryBuilder(schema)
+
+
 def builder_of(store: ResultsStore) -> SummaryBuilder | None:
     """A summary builder holding every row in ``store`` now; None while it has none."""
     dataset = store.dataset()
     if dataset is None:
         return None
-    builder = SummaryBuilder(store.schema())
+    builder = builder_for(store.schema())
     columns = [n for n in dataset.schema.names if n not in UNUSED_COLUMNS]
     for batch in dataset.to_batches(columns=columns):
         builder.add(batch)
@@ -305,7 +316,7 @@ class RunningSummary:
             return
         if self.pending:
             if self.builder is None:
-                self.builder = SummaryBuilder(self.pending[0].schema)
+                self.builder = builder_for(self.pending[0].schema)
             self.builder.add(pa.concat_tables(self.pending))
             self.pending = []
         self.last = time.monotonic()
@@ -332,6 +343,10 @@ def write_summary(summary: dict[str, Any], path: str | Path) -> Path:
 
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as the lines the command line prints."""
+    if summary.get("task") == GENERATION:
+        from mmstudio.datasets.generation_summary import format_generation_summary
+
+        return "\n".join(format_generation_summary(summary))
     lines = [
         f"{summary['records']} records: {summary['analysed']} analysed, {summary['errors']} "
         f"could not be read; {summary['labelled']} with a label the model knows",

@@ -24,7 +24,9 @@ LABELS_FILE = "labels.txt"
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 MODALITY_FIELDS: tuple[str, ...] = ("image", "audio", "text")
-RESERVED_FIELDS: tuple[str, ...] = ("id", "label", "split", *MODALITY_FIELDS)
+# The answer a generative model is expected to give (``expected_answer`` is the same field).
+ANSWER_FIELDS: tuple[str, ...] = ("answer", "expected_answer")
+RESERVED_FIELDS: tuple[str, ...] = ("id", "label", "split", *MODALITY_FIELDS, *ANSWER_FIELDS)
 
 # People write "validation" or "dev" as often as "val"; accepting them costs nothing.
 _SPLIT_ALIASES = {
@@ -50,6 +52,8 @@ class Record:
     text: str | None = None
     split: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # What a generative model should answer (the manifest's ``answer`` column), or None.
+    answer: str | None = None
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -247,7 +251,19 @@ def _parse_record(
         text=text,
         split=split,
         meta=meta,
+        answer=_expected_answer(row, fail),
     )
+
+
+def _expected_answer(row: dict[str, Any], fail) -> str | None:
+    answers = {
+        name: _optional_string(row.get(name), name, fail, allow_numbers=True)
+        for name in ANSWER_FIELDS
+    }
+    given = {name: value for name, value in answers.items() if value is not None}
+    if len(set(given.values())) > 1:
+        raise fail("answer and expected_answer differ; give only one of them")
+    return next(iter(given.values()), None)
 
 
 def _optional_string(
@@ -318,6 +334,8 @@ def _record_to_row(record: Record, root: Path) -> dict[str, Any]:
             row[name] = _relative_posix(Path(path), root)
     if record.text is not None:
         row["text"] = record.text
+    if record.answer is not None:
+        row["answer"] = record.answer
     row.update(record.meta)
     return row
 

@@ -124,7 +124,9 @@ class GenerativeModel:
     ) -> GeneratedAnswer:
         """transformers' own ``generate`` on the sample's prompt, each new token passed to
         ``on_token`` as it is chosen; ``should_stop`` is asked between steps."""
-        inputs = self.prompt([sample], [tuple(coalition or sample.present)])
+        # An empty coalition is a prompt without any input part, not the whole sample.
+        chosen = sample.present if coalition is None else coalition
+        inputs = self.prompt([sample], [tuple(chosen)])
         prompt_tokens = int(inputs["input_ids"].shape[1])
         streamer = TokenStreamer(on_token)
         stop = StopWhen(should_stop)
