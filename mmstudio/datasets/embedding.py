@@ -18,6 +18,8 @@ def available_methods() -> list[str]:
 
 def embedding_matrix(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     """Row numbers that have an embedding, and those embeddings as an (N, D) float32 array."""
+    if "embedding" not in table.column_names:  # a generative model's rows have none
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
     column = table["embedding"]
     rows = np.flatnonzero(pc.is_valid(column).to_numpy(zero_copy_only=False))
     if len(rows) == 0:

@@ -65,8 +65,8 @@ class RowFilter:
 
     def _confidence(self, table: pa.Table):
         low, high = self.confidence
-        if low <= 0.0 and high >= 1.0:
-            return None
+        if (low <= 0.0 and high >= 1.0) or "confidence" not in table.column_names:
+            return None  # a generative model's rows have no confidence
         confidence = table["confidence"]
         return pc.and_(pc.greater_equal(confidence, low), pc.less_equal(confidence, high))
 

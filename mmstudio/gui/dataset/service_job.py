@@ -90,7 +90,8 @@ class ServiceDatasetJob(QObject):
             rows_only,
             records,
             results,
-            batch_size=self.batch_size,
+            # One answer per step: each is a whole generation, and a click waits for the step.
+            batch_size=1 if analyzer.generates else self.batch_size,
             resume=results.exists(),
             compare=second,
         )

@@ -1,7 +1,9 @@
 """The dataset summary: per-class accuracy, a clickable confusion matrix, modality reliance per
 class, the accuracy of every coalition of modalities, modality interactions per class and the
 follow-up checks (swap test, faithfulness). Everything is drawn from the summary dict of
-:mod:`mmstudio.datasets.summary`."""
+:mod:`mmstudio.datasets.summary`; a generative model's (:mod:`mmstudio.datasets.
+generation_summary`) shows exact-match accuracy and reliance per slice, and the accuracy of
+every coalition, in the same places."""
 
 from __future__ import annotations
 
@@ -23,8 +25,21 @@ from mmstudio.gui.common.theme import MODALITY_COLORS, style_plot
 from mmstudio.gui.dataset.aggregates_panel import AggregatesPanel
 from mmstudio.gui.dataset.comparison_panel import ComparisonPanel
 from mmstudio.gui.results import colormaps
+from mmstudio.result import GENERATION
 
 _AXIS_LABELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# The accuracy plot's and the reliance plot's titles, and the coalitions' accuracy tooltip.
+_CLASSIFICATION_TITLES = (
+    "Accuracy per class",
+    "Mean Shapley share per modality, per class",
+    "How often the prediction with only these modalities is right",
+)
+_GENERATION_TITLES = (
+    "Exact-match accuracy, all records and per slice",
+    "Mean Shapley share of the answer per modality, per slice",
+    "How often the answer generated with only these modalities matches the expected one "
+    "(measured by mmstudio analyze --coalition-answers; n/a otherwise)",
+)
 
 
 def _label_axis(plot: pg.PlotWidget, side: str, labels: list[str]) -> None:
@@ -61,11 +76,11 @@ class SummaryPanel(QWidget):
         self.summary: dict | None = None
         self.headline = QLabel("No results yet")
         self.headline.setObjectName("summary-headline")
-        self.accuracy_plot = static_plot("per-class-accuracy", "Accuracy per class")
+        self.accuracy_plot = static_plot("per-class-accuracy", _CLASSIFICATION_TITLES[0])
         self.confusion_plot = static_plot(
             "confusion", "Confusion (rows: label, columns: prediction)"
         )
-        self.reliance_plot = static_plot("reliance", "Mean Shapley share per modality, per class")
+        self.reliance_plot = static_plot("reliance", _CLASSIFICATION_TITLES[1])
         for plot in (self.accuracy_plot, self.confusion_plot, self.reliance_plot):
             style_plot(plot, self)
         self.accuracy_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#4C78A8")
@@ -104,6 +119,11 @@ class SummaryPanel(QWidget):
 
     def show_summary(self, summary: dict) -> None:
         self.summary = summary
+        generation = summary.get("task") == GENERATION
+        self._show_task(generation)
+        if generation:
+            self._show_generation(summary)
+            return
         labels = summary["labels"]
         accuracy = summary["accuracy"]
         self.headline.setText(
@@ -124,6 +144,39 @@ class SummaryPanel(QWidget):
         self._show_coalitions(summary["coalitions"])
         self.aggregates.show_summary(summary)
         self.comparison.show_comparison(summary.get("comparison"))
+
+    def _show_task(self, generation: bool) -> None:
+        """A generative model's summary has no classes: no confusion matrix, no interactions
+        per class and no follow-up checks; accuracy and reliance are per slice instead."""
+        for widget in (self.confusion_plot, self.aggregates, self.aggregates.followups):
+            widget.setVisible(not generation)
+        titles = _GENERATION_TITLES if generation else _CLASSIFICATION_TITLES
+        self.accuracy_plot.setTitle(titles[0])
+        self.reliance_plot.setTitle(titles[1])
+        self.coalitions.horizontalHeaderItem(1).setToolTip(titles[2])
+
+    def _show_generation(self, summary: dict) -> None:
+        accuracy = summary["accuracy"]
+        tokens = summary["mean_answer_tokens"]
+        self.headline.setText(
+            f"<b>{summary['records']:,}</b> records · {summary['errors']:,} unreadable · "
+            + (
+                f"exact-match accuracy <b>{accuracy:.1%}</b> "
+                f"(n={summary['with_expected_answer']:,})"
+                if accuracy is not None
+                else "no expected answers: answers and contributions only"
+            )
+            + (f" · {tokens:.1f} tokens per answer" if tokens is not None else "")
+        )
+        groups = list(summary["reliance"])
+        scores = [summary["reliance"][group]["accuracy"] for group in groups]
+        self.accuracy_bars.setOpts(
+            x=np.arange(len(groups)), height=[a or 0.0 for a in scores], width=0.7
+        )
+        _label_axis(self.accuracy_plot, "bottom", groups)
+        self._show_reliance(summary, groups)
+        self._show_coalitions(summary["coalitions"])
+        self.comparison.show_comparison(None)
 
     def _show_confusion(self, matrix: np.ndarray, labels: list[str]) -> None:
         totals = matrix.sum(1, keepdims=True)

@@ -25,6 +25,8 @@ _LEADING = (
     "compare_correct",
     "agree",
 )
+# A generative model's rows lead with the question, the answer and the one expected.
+_ANSWER_LEADING = ("id", "text", "answer", "expected_answer", "correct")
 _TRAILING = ("error", "compare_error")
 _HIDDEN_TYPES = (pa.types.is_list, pa.types.is_fixed_size_list)
 
@@ -33,8 +35,9 @@ def display_columns(schema: pa.Schema) -> list[str]:
     """The columns worth a table column: scalars, leading with the answer, then the rest."""
     scalar = [f.name for f in schema if not any(check(f.type) for check in _HIDDEN_TYPES)]
     skipped = {"label_index", "predicted_index", "compare_predicted_index", "split", "text_path"}
-    middle = [n for n in scalar if n not in _LEADING and n not in _TRAILING and n not in skipped]
-    return [n for n in _LEADING if n in scalar] + middle + [n for n in _TRAILING if n in scalar]
+    leading = _ANSWER_LEADING if "answer" in schema.names else _LEADING
+    middle = [n for n in scalar if n not in leading and n not in _TRAILING and n not in skipped]
+    return [n for n in leading if n in scalar] + middle + [n for n in _TRAILING if n in scalar]
 
 
 def _format(value) -> str:

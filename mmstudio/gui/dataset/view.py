@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 from mmstudio.datasets.export import write_table
 from mmstudio.datasets.filters import RowFilter, confusion_rows
 from mmstudio.datasets.store import ResultsStore
-from mmstudio.datasets.summary import SummaryBuilder, write_summary
+from mmstudio.datasets.summary import builder_for, write_summary
 from mmstudio.gui.dataset.aggregates_panel import NOT_RUN
 from mmstudio.gui.dataset.embedding_map import EmbeddingMap
 from mmstudio.gui.dataset.summary_panel import SummaryPanel
@@ -204,7 +204,7 @@ class DatasetView(QWidget):
         self._summaries_from_job = False
         self._drawn_summary: dict | None = None
         self._summary_drawn_at = -SUMMARY_REDRAW_S
-        self._builder: SummaryBuilder | None = None
+        self._builder = None  # the summary builder of the rows shown (builder_for)
         self._selection: np.ndarray | None = None
         self._selection_name = ""
 
@@ -475,7 +475,7 @@ class DatasetView(QWidget):
             return
         if summary is None:
             if rebuild_summary or self._builder is None:
-                self._builder = SummaryBuilder(table.schema)
+                self._builder = builder_for(table.schema)
                 self._builder.add(table)
             summary = self._builder.result()
         if self.followups:  # the checks' sections, which no row summary has
