@@ -20,6 +20,7 @@ from mmstudio.inputs.errors import InputError
 from mmstudio.models import save_checkpoint
 from mmstudio.models.generative.options import GenerationOptions
 from mmstudio.training.manifest import read_manifest
+from tests.conftest import require_module
 from tests.core.helpers import tiny_model
 from tests.core.tiny_generator import build_llava, folder_format, hub_offline, load
 from tests.generative.tiny_models import sample_image
@@ -287,3 +288,15 @@ def test_the_manifest_reads_an_expected_answer(tmp_path):
     (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
     with pytest.raises(InputError, match="line 5: answer and expected_answer differ"):
         read_manifest(tmp_path, require_labels=False)
+
+
+def test_the_ray_engine_refuses_a_generative_model_before_starting(
+    dataset, model_folder, tmp_path, capsys
+):
+    require_module("ray.data", "the ray engine needs ray[data] (pip install 'mmstudio[scale]')")
+    out = tmp_path / "results.parquet"
+    args = ["analyze", str(dataset), "--model", str(model_folder), "--out", str(out)]
+    assert main([*args, "--engine", "ray", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "the ray engine analyses classifiers only for now" in err and "--engine local" in err
+    assert not out.exists()
