@@ -199,24 +199,3 @@ class GenerationLayout:
 
 
 _RECORD_STRINGS = ("split", "image_path", "audio_path", "text_path", "text", "label")
-
-
-def weights_fingerprint(model) -> str:
-    """A digest of a generative model's weights that costs no pass over billions of numbers:
-    every tensor's name, shape and dtype, and up to 64 of its values, evenly spread (a
-    retrained model differs in them; a model reloaded in another dtype differs too)."""
-    import hashlib
-
-    import torch
-
-    digest = hashlib.sha256()
-    module = getattr(model, "hf_model", model)
-    state = module.state_dict() if hasattr(module, "state_dict") else {}
-    for name, tensor in state.items():
-        digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
-        flat = tensor.detach().reshape(-1)
-        if flat.numel():
-            picks = torch.linspace(0, flat.numel() - 1, min(64, flat.numel())).long()
-            values = flat[picks.to(flat.device)].float().cpu().numpy()
-            digest.update(values.tobytes())
-    return digest.hexdigest()[:16]

@@ -298,7 +298,7 @@ def layout_for(
 
 
 def _generation_layout(analyzer, records, compare, generation, coalition_answers):
-    from mmstudio.datasets.generation_schema import GenerationLayout, weights_fingerprint
+    from mmstudio.datasets.generation_schema import GenerationLayout
     from mmstudio.models.generative.options import GenerationOptions
 
     if compare is not None:
@@ -310,7 +310,7 @@ def _generation_layout(analyzer, records, compare, generation, coalition_answers
         modalities=tuple(analyzer.modalities),
         meta_types=infer_meta_types(records),
         model=analyzer.model_name,
-        model_fingerprint=weights_fingerprint(analyzer.model),
+        model_fingerprint=model_fingerprint(analyzer.model),
         options=tuple(sorted(options.to_dict().items())),
         coalition_answers=coalition_answers,
     )

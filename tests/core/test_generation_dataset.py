@@ -300,3 +300,17 @@ def test_the_ray_engine_refuses_a_generative_model_before_starting(
     err = capsys.readouterr().err
     assert "the ray engine analyses classifiers only for now" in err and "--engine local" in err
     assert not out.exists()
+
+
+def test_a_generative_model_has_its_own_weights_fingerprint(model_folder, analyzer):
+    """Results folders (and the window's cache) are keyed by it: another model's differs."""
+    import torch
+
+    from mmstudio.datasets.results_metadata import model_fingerprint
+
+    first = model_fingerprint(analyzer.model)
+    other = load(str(model_folder), "cpu")
+    assert model_fingerprint(other) == first  # the same weights, loaded again
+    with torch.no_grad():
+        other.hf_model.get_input_embeddings().weight[0, 0] += 1.0
+    assert model_fingerprint(other) != first
