@@ -193,3 +193,43 @@ def test_heatmaps_folder_gets_the_answer_json(files, capsys, tmp_path):
     (blocked / "answer.json").mkdir(parents=True)
     assert main(ask(files, "--max-new-tokens", "2", "--heatmaps", str(blocked))) == 2
     assert "a folder of that name is in the way" in capsys.readouterr().err
+
+
+def test_answer_maps_are_written_as_overlays_beside_the_json(tmp_path):
+    """The maps a model gives (none on main yet for the tiny folder) become PNG overlays: on the
+    image at its size, on the spectrogram, and over the prompt's words."""
+    from PIL import Image
+
+    from mmstudio.explain.answer_render import write_answer_files
+    from mmstudio.inputs.sample import Sample
+    from mmstudio.result import GenerationAnalysis
+
+    rng = np.random.default_rng(0)
+    picture = sample_image()
+    analysis = GenerationAnalysis(
+        modalities=["image", "text", "audio"],
+        present=["image", "text", "audio"],
+        answer="a cat",
+        answer_tokens=["a", " cat"],
+        token_coalition_logprobs=np.zeros((8, 2)),
+        token_shapley=np.zeros((2, 3)),
+        answer_shapley=np.zeros(3),
+        answer_image_map=rng.random((4, 6)).astype(np.float32),
+        spectrogram=rng.random((16, 30)).astype(np.float32),
+        answer_audio_map=rng.random(30).astype(np.float32),
+        prompt_words=["what", "is", "this"],
+        answer_word_map=np.array([0.2, 0.9, 0.1], dtype=np.float32),
+    )
+    written = write_answer_files(analysis, Sample(image=picture, text="what is this"), tmp_path)
+    assert [p.name for p in written] == [
+        "answer.json",
+        "answer_image_map.png",
+        "answer_audio_map.png",
+        "answer_word_map.png",
+    ]
+    assert json.loads((tmp_path / "answer.json").read_text())["answer"] == "a cat"
+    assert Image.open(tmp_path / "answer_image_map.png").size == picture.size
+    assert Image.open(tmp_path / "answer_audio_map.png").size == (30 * 4, 16 * 4)
+    # A map over the image differs from the image where the map is hot.
+    overlay = np.asarray(Image.open(tmp_path / "answer_image_map.png"), dtype=np.int16)
+    assert np.abs(overlay - np.asarray(picture, dtype=np.int16)).max() > 20
