@@ -35,8 +35,8 @@ class AnswerAnalyzer:
         self._masks = coalition_masks(len(self.modalities))
         self._shapley = shapley_matrix(self._masks)
         self._interactions = interaction_matrices(self._masks)
-        # Per-token maps (image, audio, prompt words): a callable (model, sample, answer ids,
-        # prompt tokens) -> a dict of GenerationAnalysis fields, or None for none.
+        # Per-token maps (image, audio, prompt words): the model's ``answer_maps(sample, answer
+        # ids, prompt tokens)`` -> a dict of GenerationAnalysis fields, or None for none.
         self.maps = maps
 
     @property
@@ -125,8 +125,11 @@ class AnswerAnalyzer:
             analysis.notes.append("the model's answer is empty: there is no token to explain")
         if self.maps is not None and ids:
             watch = time.perf_counter()
-            for name, value in self.maps(self.model, sample, ids, prompt_tokens).items():
-                setattr(analysis, name, value)
+            for name, value in self.maps(sample, ids, prompt_tokens).items():
+                if name == "notes":
+                    analysis.notes.extend(value)
+                else:
+                    setattr(analysis, name, value)
             analysis.timings_ms["maps"] = (time.perf_counter() - watch) * 1000.0
         if options.contrastive:
             watch = time.perf_counter()

@@ -57,7 +57,16 @@ class GenerativeModel:
         self.tokenizer = getattr(processor, "tokenizer", processor)
         self.style = ProcessorStyle.of(processor)
         self.modalities = _modalities_of(processor)
+        # modality -> "occlusion" or "attention", overriding maps.DEFAULT_METHODS.
+        self.map_methods: dict[str, str] = {}
         self._keeps_logits = "logits_to_keep" in inspect.signature(hf_model.forward).parameters
+
+    def answer_maps(self, sample, answer_ids, prompt_tokens=None) -> dict[str, Any]:
+        """Per-token maps over the image, the audio and the words (maps.py), by the methods
+        ``map_methods`` chooses (maps.DEFAULT_METHODS where it names none)."""
+        from mmstudio.models.generative.maps import answer_maps
+
+        return answer_maps(self, sample, answer_ids, prompt_tokens, self.map_methods)
 
     @classmethod
     def from_loaded(cls, loaded: Any) -> GenerativeModel:
