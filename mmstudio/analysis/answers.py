@@ -109,6 +109,10 @@ class AnswerAnalyzer:
         phi_tokens = shapley_values(values.T, self._shapley)  # (T, M)
         answer_values = values.sum(1)  # (K,): log-probability of the whole answer
         phi_answer = shapley_values(answer_values[None], self._shapley)[0]
+        # Absent modalities are dummy players: exactly 0, not the matrix product's 1e-17.
+        absent = [i for i, m in enumerate(self.modalities) if m not in present]
+        phi_tokens[:, absent] = 0.0
+        phi_answer[absent] = 0.0
         analysis.token_shapley = phi_tokens
         analysis.answer_shapley = phi_answer
         analysis.token_interactions = [

@@ -56,7 +56,9 @@ def answer_maps(
     fields["prompt_words"] = words
     frames = spectrogram.shape[1] if spectrogram is not None else AUDIO_BINS
     wanted_attention = [m for m in present if chosen[m] == "attention"]
-    attention = _attention_maps(model, sample, answer_ids, words, frames) if wanted_attention else {}
+    attention = (
+        _attention_maps(model, sample, answer_ids, words, frames) if wanted_attention else {}
+    )
     occluded = [m for m in present if chosen[m] == "occlusion" or m not in attention]
     for modality in wanted_attention:
         if modality not in attention:

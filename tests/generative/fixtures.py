@@ -1,4 +1,5 @@
-"""Tiny generative model folders, built once per test session and shared by every test.
+"""Tiny generative model folders, built once per test session and shared by every test (the
+fixtures are imported by tests/conftest.py, so tests anywhere under tests/ can use them).
 
 A folder is built the first time a test asks for its family, so a run that touches one
 family builds one. The hub stays offline for the whole session: the folders must load from
