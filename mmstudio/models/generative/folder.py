@@ -99,12 +99,17 @@ def auto_mappings() -> tuple[tuple[str, dict[str, str]], ...]:
 
 
 def auto_class_for(model_type: str, architectures: tuple[str, ...] = ()) -> str | None:
-    """The Auto class that loads this architecture, by model_type, else by class name."""
-    for auto_class, mapping in auto_mappings():
-        if model_type in mapping:
-            return auto_class
+    """The Auto class that loads this architecture. The class names in ``architectures`` decide
+    when they name a head: a BERT classifier's model_type is in the causal-LM mapping too (as
+    BertLMHeadModel), yet its BertForSequenceClassification is no generative model. The
+    model_type decides when no head is named (no architectures, or only base "...Model"s)."""
     for auto_class, mapping in auto_mappings():
         if set(architectures) & set(mapping.values()):
+            return auto_class
+    if any(not name.endswith("Model") for name in architectures):
+        return None
+    for auto_class, mapping in auto_mappings():
+        if model_type in mapping:
             return auto_class
     return None
 
@@ -257,10 +262,10 @@ def _architecture_problem(report: FolderReport) -> str:
     if report.architectures:
         named += f" ({', '.join(report.architectures)})"
     return (
-        f"the architecture {named} is unknown to {', '.join(AUTO_CLASSES)} in transformers "
-        f"{transformers.__version__}: it is not a generative model they can load. Open a "
-        "vision-, audio- or text-language model of a family transformers knows, or upgrade "
-        "transformers if this family is newer"
+        f"the architecture {named} is not one that {', '.join(AUTO_CLASSES)} know in "
+        f"transformers {transformers.__version__}, so it is no generative model mmstudio can "
+        "open. Open a vision-, audio- or text-language model of a family transformers knows, "
+        "or upgrade transformers if this family is newer"
     )
 
 
