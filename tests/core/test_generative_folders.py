@@ -547,3 +547,58 @@ def test_the_entry_module_imports_neither_torch_nor_transformers():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["hf-generative", "[]"]
+
+
+def save_omni_checkpoint(target: Path):
+    """A Qwen2.5-Omni folder as the whole model saves it (weights under thinker. and talker.,
+    the thinker's config inside the composite one), with a tiny random thinker."""
+    from safetensors.torch import save_file
+    from transformers.models.qwen2_5_omni import configuration_qwen2_5_omni as omni
+
+    text = omni.Qwen2_5OmniTextConfig(
+        vocab_size=200,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        rope_parameters={"rope_type": "default", "rope_theta": 1e4, "mrope_section": [1, 1, 2]},
+    )
+    vision = omni.Qwen2_5OmniVisionEncoderConfig(
+        depth=1, hidden_size=16, intermediate_size=32, num_heads=2, out_hidden_size=32
+    )
+    audio = omni.Qwen2_5OmniAudioEncoderConfig(
+        num_mel_bins=16,
+        encoder_layers=1,
+        encoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        d_model=16,
+        output_dim=32,
+        max_source_positions=100,
+    )
+    thinker_config = omni.Qwen2_5OmniThinkerConfig(
+        text_config=text, vision_config=vision, audio_config=audio
+    )
+    torch.manual_seed(0)
+    thinker = transformers.Qwen2_5OmniThinkerForConditionalGeneration(thinker_config)
+    whole = omni.Qwen2_5OmniConfig(thinker_config=thinker_config.to_dict())
+    whole.architectures = ["Qwen2_5OmniForConditionalGeneration"]
+    whole.save_pretrained(target)
+    state = {f"thinker.{k}": v.contiguous() for k, v in thinker.state_dict().items()}
+    state["talker.model.embed_tokens.weight"] = torch.zeros(1000, 8)  # the talker: left unread
+    save_file(state, str(target / "model.safetensors"), metadata={"format": "pt"})
+    return thinker
+
+
+def test_a_qwen_omni_folder_loads_its_thinker_alone(tmp_path):
+    thinker = save_omni_checkpoint(tmp_path / "omni")
+    report = inspect_folder(tmp_path / "omni")
+    assert (report.model_type, report.submodel) == ("qwen2_5_omni", "thinker")
+    assert report.auto_class == "AutoModelForImageTextToText"
+    assert report.weight_bytes == 4 * sum(p.numel() for p in thinker.state_dict().values())
+    assert "no processor" in report.problem  # the weights alone are not an openable folder
+    model, attention = loading.load_model(report, "float32")
+    assert type(model).__name__ == "Qwen2_5OmniThinkerForConditionalGeneration"
+    loaded, saved = model.state_dict(), thinker.state_dict()
+    assert loaded.keys() == saved.keys()
+    assert all(torch.equal(loaded[k], saved[k]) for k in saved)

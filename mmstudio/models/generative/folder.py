@@ -52,6 +52,11 @@ REMOTE_CODE_FILES = (
     "preprocessor_config.json",
 )
 MAX_JSON_BYTES = 64 * 1024**2
+# Composite models whose part that reads image, audio and text and writes text is loaded alone,
+# under this prefix of the weights: Qwen2.5-Omni's thinker, without the talker and vocoder that
+# speak the answer. Besides their memory, the whole model's loader unpickles a speaker file
+# (spk_dict.pt) and looks it up without local_files_only.
+SUBMODELS = ("thinker",)
 # Class names of generative heads: a folder whose architecture is newer than the installed
 # transformers is still recognised as one, so it gets this backend's explanation.
 _GENERATIVE_SUFFIXES = ("ForCausalLM", "ForConditionalGeneration", "LMHeadModel")
@@ -66,6 +71,7 @@ class FolderReport:
     model_type: str
     architectures: tuple[str, ...]
     auto_class: str | None  # one of AUTO_CLASSES, None when transformers does not know it
+    submodel: str  # "thinker": only that part of a composite model is loaded; "" the whole
     weights: tuple[Path, ...]  # the *.safetensors shards
     pickle_weights: tuple[Path, ...]
     has_processor: bool
@@ -192,11 +198,18 @@ def inspect_folder(path: str | Path) -> FolderReport:
     )
     files = {p.name for p in folder.iterdir()}
     remote = _remote_code(folder)
-    auto_class = None if remote else auto_class_for(model_type, architectures)
+    submodel, sub_config = _submodel(config)
+    auto_class = None
+    if not remote:
+        auto_class = (
+            auto_class_for(*_names(sub_config))
+            if submodel
+            else auto_class_for(model_type, architectures)
+        )
     weights_census, weights_problem = None, ""
     if weights:
         try:
-            weights_census = census(weights)
+            weights_census = census(weights, prefix=f"{submodel}." if submodel else "")
         except InputError as error:
             weights_problem = str(error)
     report = FolderReport(
@@ -205,6 +218,7 @@ def inspect_folder(path: str | Path) -> FolderReport:
         model_type=model_type,
         architectures=architectures,
         auto_class=auto_class,
+        submodel=submodel,
         weights=weights,
         pickle_weights=pickles,
         has_processor=any(name in files for name in PROCESSOR_FILES),
@@ -221,6 +235,15 @@ def inspect_folder(path: str | Path) -> FolderReport:
         or _extra_package_problem(report)
     )
     return replace(report, problem=problem)
+
+
+def _submodel(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The part of a composite model to load alone (see SUBMODELS), with its config."""
+    for name in SUBMODELS:
+        sub_config = config.get(f"{name}_config")
+        if isinstance(sub_config, dict) and isinstance(sub_config.get("model_type"), str):
+            return name, sub_config
+    return "", {}
 
 
 def require_loadable(report: FolderReport) -> None:

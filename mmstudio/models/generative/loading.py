@@ -153,6 +153,8 @@ def load_model(report: FolderReport, dtype: str) -> tuple[Any, str]:
 
     auto = getattr(transformers, report.auto_class)
     kwargs = {**SAFE_LOADING, "use_safetensors": True, "dtype": getattr(torch, dtype)}
+    if report.submodel:
+        kwargs.update(_submodel_loading(report))
     for attention in ("sdpa", "eager"):
         try:
             model = auto.from_pretrained(str(report.path), attn_implementation=attention, **kwargs)
@@ -168,6 +170,21 @@ def load_model(report: FolderReport, dtype: str) -> tuple[Any, str]:
                 f"the weights could not be loaded ({type(error).__name__}: {error})", report.path
             ) from None
     raise AssertionError("unreachable: eager attention is always accepted or raises")
+
+
+def _submodel_loading(report: FolderReport) -> dict[str, Any]:
+    """Load one part of a composite model: its own config, its weights with the part's prefix
+    taken off their names; the other parts' weights are left unread."""
+    from transformers import AutoConfig
+
+    try:
+        whole = AutoConfig.from_pretrained(str(report.path), **SAFE_LOADING)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InputError(f"config.json could not be loaded ({error})", report.path) from None
+    return {
+        "config": getattr(whole, f"{report.submodel}_config"),
+        "key_mapping": {rf"^{report.submodel}\.": ""},
+    }
 
 
 def _import_problem(error: ImportError, report: FolderReport) -> str:

@@ -102,12 +102,13 @@ def read_header(path: Path) -> dict[str, Any]:
     return header
 
 
-def census(files: list[Path] | tuple[Path, ...]) -> WeightCensus:
-    """The element count per dtype of every tensor declared in ``files``' headers."""
+def census(files: list[Path] | tuple[Path, ...], prefix: str = "") -> WeightCensus:
+    """The element count per dtype of every tensor declared in ``files``' headers whose name
+    starts with ``prefix`` (the part of a composite model that is loaded)."""
     counts: Counter[str] = Counter()
     for path in files:
         for name, info in read_header(path).items():
-            if name == "__metadata__":
+            if name == "__metadata__" or not name.startswith(prefix):
                 continue
             dtype, shape = _tensor(info, name, path)
             counts[dtype] += math.prod(shape)
