@@ -435,6 +435,7 @@ def test_a_repository_id_opens_from_the_local_cache_only(
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))  # read at import, so set it too
     assert resolve_repo_id("tiny/chat-lm") == repo / "snapshots" / commit
     assert claims("tiny/chat-lm") and not claims("tiny/other-lm")
+    assert loading.resolve(Path("tiny/chat-lm")) == (repo / "snapshots" / commit, "tiny/chat-lm")
     loaded = load_folder("tiny/chat-lm", "cpu")
     assert (loaded.name, loaded.location) == ("tiny/chat-lm", str(repo / "snapshots" / commit))
     message = refusal("tiny/other-lm")
@@ -530,11 +531,13 @@ def test_the_environment_overrides_the_cpu_dtype(tiny_lm, monkeypatch):
 
 
 @requires_gpu
-def test_a_gpu_loads_in_bfloat16(tiny_lm):
+def test_a_gpu_loads_in_bfloat16_and_refuses_what_its_memory_cannot_hold(tiny_lm, lm_copy):
     loaded = load_folder(tiny_lm, "cuda")
     assert (loaded.dtype, loaded.dtype_reason) == ("bfloat16", "cuda")
     parameter = next(loaded.hf_model.parameters())
     assert parameter.dtype == torch.bfloat16 and parameter.device.type == "cuda"
+    message = refusal(huge_folder(lm_copy, gigabytes=2000), "cuda")
+    assert "of GPU memory in bfloat16" in message and "is available on cuda" in message
 
 
 def test_the_entry_module_imports_neither_torch_nor_transformers():

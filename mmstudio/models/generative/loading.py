@@ -60,8 +60,9 @@ def resolve(spec: str | Path) -> tuple[Path, str]:
     path = Path(spec)
     if path.is_dir():
         return path, path.resolve().name or str(path)
-    if isinstance(spec, str) and is_hub_id(spec):
-        return resolve_repo_id(spec), spec
+    text = path.as_posix()  # the registry hands over "owner/name" as a Path
+    if is_hub_id(text):
+        return resolve_repo_id(text), text
     raise InputError("the model folder does not exist", path)
 
 
@@ -74,6 +75,10 @@ def load_folder(spec: str | Path, device: Any = "cpu") -> LoadedFolder:
     device = torch.device(device)
     dtype, reason = _planned_dtype(report, device)
     check_fits(report.weights_census, dtype, device, folder)
+    if device.type != "cpu":
+        # Without accelerate, from_pretrained builds the model in the CPU's memory first and it
+        # is moved to the device after, so it has to fit there too.
+        check_fits(report.weights_census, dtype, torch.device("cpu"), folder)
     processor = load_processor(report)
     model, attention = load_model(report, dtype)
     probe: dict[str, Any] = {}
