@@ -605,3 +605,15 @@ def test_a_qwen_omni_folder_loads_its_thinker_alone(tmp_path):
     loaded, saved = model.state_dict(), thinker.state_dict()
     assert loaded.keys() == saved.keys()
     assert all(torch.equal(loaded[k], saved[k]) for k in saved)
+
+
+@pytest.mark.parametrize("family", ["llava", "qwen2_vl", "qwen2_audio", "qwen25_omni_thinker"])
+def test_each_required_family_opens_through_the_folder_format(tiny_model, family, loads):
+    """The four families the issue names, built by tests/generative/tiny_models.py, open
+    through the format the registry uses, with the processor loaded before the weights."""
+    location = tiny_model(family)
+    assert claims(str(location)) and inspect_folder(location).problem == ""
+    model = GENERATIVE_FOLDERS.load(location, "cpu")
+    assert type(model).__name__ == "GenerativeModel"
+    [weights] = [name for name in loads if name in LOADERS]  # loaded once, in float32
+    assert loads[0] == "AutoProcessor" and loads[-1] == weights
