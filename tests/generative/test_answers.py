@@ -12,17 +12,17 @@ from mmstudio.analysis import Analyzer
 from mmstudio.inputs.sample import AudioClip, Sample
 from mmstudio.models.generative.model import GenerativeModel, _with_answer
 from mmstudio.models.generative.options import GenerationOptions
+from mmstudio.models.registry import get_model
 from tests.generative.tiny_models import FAMILIES, MODALITIES, sample_clip, sample_image
 
 QUESTION = "what is in the picture and the sound ?"
 
 
 def open_model(folder) -> GenerativeModel:
-    from transformers import AutoModelForMultimodalLM, AutoProcessor
-
-    processor = AutoProcessor.from_pretrained(folder, local_files_only=True)
-    hf_model = AutoModelForMultimodalLM.from_pretrained(folder, local_files_only=True)
-    return GenerativeModel(hf_model.eval(), processor, name=folder.name)
+    """The folder opened as `--model DIR` opens it: through the registry's folder formats."""
+    model = get_model(str(folder), "cpu")
+    assert isinstance(model, GenerativeModel)
+    return model
 
 
 def full_sample(family: str, width: int = 96, height: int = 64) -> Sample:
