@@ -98,6 +98,7 @@ class AnswerAnalyzer:
             sample = sample.without(*dropped)
         if not sample.present:
             raise InputError(_EMPTY_SAMPLE)
+        notes += getattr(self.model, "input_notes", lambda _sample: [])(sample)
         return sample, notes
 
     def _explain(self, analysis, sample, ids, prompt_tokens, options, should_stop) -> None:

@@ -252,3 +252,44 @@ def test_the_generation_analysis_round_trips_through_json(tiny_model):
     assert isinstance(back, GenerationAnalysis)
     np.testing.assert_array_equal(back.token_shapley, analysis.token_shapley)
     assert back.answer == analysis.answer and back.coalitions == analysis.coalitions
+
+
+def test_a_clip_longer_than_the_model_hears_gets_a_note(tiny_model):
+    model = open_model(tiny_model("qwen2_audio"))
+    long_clip = AudioClip(sample_clip(seconds=6.0).astype(np.float32), 16000)
+    analysis = Analyzer(model, "cpu").generate(
+        Sample(text=QUESTION, audio=long_clip), GenerationOptions(max_new_tokens=2)
+    )
+    assert any(
+        note.startswith("the model hears the first 4 s of the 6.0 s clip")
+        for note in analysis.notes
+    )
+    # The maps cover what is heard: the spectrogram stops at the chunk.
+    assert analysis.spectrogram.shape[1] * analysis.spectrogram_hop_seconds == pytest.approx(
+        4.0, abs=0.02
+    )
+
+
+def test_a_modality_the_model_does_not_take_is_left_out_with_a_note(tiny_model):
+    model = open_model(tiny_model("llava"))
+    clip = AudioClip(sample_clip().astype(np.float32), 16000)
+    analysis = Analyzer(model, "cpu").generate(
+        Sample(image=sample_image(), text=QUESTION, audio=clip), GenerationOptions(max_new_tokens=2)
+    )
+    assert analysis.present == ["image", "text"]
+    assert "the model 'llava' takes no audio; the audio was left out" in analysis.notes
+
+
+def test_an_empty_answer_is_explained_as_empty(tiny_model):
+    model = open_model(tiny_model("qwen2_vl"))
+    analyzer = Analyzer(model, "cpu")
+    first = analyzer.generate(full_sample("qwen2_vl"), GenerationOptions(max_new_tokens=1))
+    # Make the token the model picks first its end of sequence: it answers with nothing.
+    model.hf_model.generation_config.eos_token_id = first.answer_token_ids
+    analysis = analyzer.generate(full_sample("qwen2_vl"), GenerationOptions(max_new_tokens=5))
+    assert analysis.finished == "eos" and analysis.answer == "" and analysis.answer_tokens == []
+    assert analysis.token_coalition_logprobs.shape == (4, 0)
+    assert analysis.token_shapley.shape == (0, 2) and not analysis.answer_shapley.any()
+    assert "the model's answer is empty: there is no token to explain" in analysis.notes
+    assert analysis.token_image_maps is None
+    analysis.to_json()

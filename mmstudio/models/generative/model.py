@@ -106,6 +106,21 @@ class GenerativeModel:
         )
         return inputs.to(self.device)
 
+    def input_notes(self, sample: Sample) -> list[str]:
+        """What a user should know about how the model takes this sample: a clip longer than
+        the feature extractor's chunk is heard only up to it."""
+        from mmstudio.models.generative.layout import audio_seconds_covered
+
+        if "audio" not in sample.present or "audio" not in self.modalities:
+            return []
+        heard = audio_seconds_covered(self.processor, sample.audio.duration)
+        if heard >= sample.audio.duration - 1e-6:
+            return []
+        return [
+            f"the model hears the first {heard:g} s of the {sample.audio.duration:.1f} s clip "
+            "(its audio features stop there); the rest is not part of the answer"
+        ]
+
     def decode(self, token_ids: Sequence[int]) -> str:
         return self.tokenizer.decode(list(token_ids), skip_special_tokens=True)
 
