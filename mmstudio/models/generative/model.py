@@ -255,7 +255,10 @@ class GenerativeModel:
         hidden = int(getattr(text, "hidden_size", 1024))
         heads = int(getattr(text, "num_attention_heads", 16))
         vocab = int(getattr(text, "vocab_size", 32000))
-        row = 4 * (heads * length * length + 8 * length * hidden + (answer_tokens + 1) * vocab)
+        # A forward without logits_to_keep computes logits at every position, not only the
+        # answer's: for a large vocabulary that is the biggest tensor of the call.
+        scored = answer_tokens + 1 if self._keeps_logits else length
+        row = 4 * (heads * length * length + 8 * length * hidden + scored * vocab)
         return max(1, TEACHER_FORCING_BUDGET // row)
 
 
