@@ -617,3 +617,24 @@ def test_each_required_family_opens_through_the_folder_format(tiny_model, family
     assert type(model).__name__ == "GenerativeModel"
     [weights] = [name for name in loads if name in LOADERS]  # loaded once, in float32
     assert loads[0] == "AutoProcessor" and loads[-1] == weights
+
+
+def test_a_text_only_language_model_answers_and_explains_its_one_modality(tiny_lm):
+    from mmstudio.analysis import Analyzer
+    from mmstudio.inputs.sample import Sample
+    from mmstudio.models.generative.options import GenerationOptions
+    from mmstudio.models.registry import get_model
+
+    model = get_model(str(tiny_lm), "cpu")
+    assert model.modalities == ("text",)
+    rendered = model.prompt([Sample(text="hi there")], [("text",)])["input_ids"][0].tolist()
+    pieces = model.tokenizer.convert_ids_to_tokens(rendered)
+    assert "".join(pieces) == "<|user|>hi there<|assistant|>"  # the content as a string
+    analysis = Analyzer(model, "cpu").generate(
+        Sample(text="hi there"), GenerationOptions(max_new_tokens=4)
+    )
+    assert analysis.coalitions == [[], ["text"]]
+    assert analysis.token_coalition_logprobs.shape == (2, len(analysis.answer_tokens))
+    values = analysis.token_coalition_logprobs
+    assert analysis.token_shapley[:, 0] == pytest.approx(values[1] - values[0])
+    assert analysis.prompt_words == ["hi", "there"]
