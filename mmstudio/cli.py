@@ -508,6 +508,9 @@ def format_answer_summary(analysis, top: int = 5) -> str:
                 for t in order
             )
             lines.append(f"  {modality:<16} {shown}")
+    if analysis.map_methods:
+        methods = ", ".join(f"{m} ({how})" for m, how in analysis.map_methods.items())
+        lines.append(f"\nMaps of every token: {methods}; --heatmaps DIR writes the answer's")
     for left_out, answer in analysis.contrastive_answers.items():
         lines.append(f"Without the {left_out}: {answer}")
     for note in analysis.notes:

@@ -181,7 +181,7 @@ class AnswerAnalyzer:
         coalitions = [tuple(m for m in c if m in sample.present) for c in self.coalitions()]
         answers: dict[tuple[str, ...], str] = {}
         if full is not None:
-            answers[tuple(sample.present)] = full
+            answers[tuple(m for m in self.modalities if m in sample.present)] = full
         for coalition in dict.fromkeys(coalitions):
             if coalition not in answers:
                 answer = self.model.generate(

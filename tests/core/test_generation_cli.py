@@ -1,38 +1,41 @@
 """``mmstudio predict`` on a generative model: the answer streams, then its explanation; with
-``--json`` the GenerationAnalysis alone. Run in-process through ``mmstudio.cli.main`` so the
-tiny model folder opens through a temporary folder format (tests/core/tiny_generator.py)."""
+``--json`` the GenerationAnalysis alone. Run in-process through ``mmstudio.cli.main`` (the
+tiny LLaVA folder opens by path, as ``--model DIR`` does), so Ctrl+C can be sent at a known
+point of the stream."""
 
 from __future__ import annotations
 
 import json
 import signal
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from mmstudio.cli import main
 from mmstudio.models import save_checkpoint
 from tests.core.helpers import tiny_model
-from tests.core.tiny_generator import build_llava, folder_format, hub_offline
 from tests.generative.tiny_models import sample_image
 
 QUESTION = "what is this ?"
 
 
+@dataclass(frozen=True)
+class Files:
+    generator: Path  # the tiny LLaVA folder
+    classifier: Path
+    picture: Path
+
+
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(tmp_path_factory, tiny_model_folders) -> Files:
     root = tmp_path_factory.mktemp("generation_cli")
-    build_llava(root)
     sample_image().save(root / "picture.png")
     save_checkpoint(tiny_model(), root / "classifier")
-    return root
-
-
-@pytest.fixture(autouse=True)
-def opens_by_path():
-    with hub_offline(), folder_format():
-        yield
+    return Files(tiny_model_folders["llava"], root / "classifier", root / "picture.png")
 
 
 class Recorder:
@@ -60,9 +63,9 @@ def ask(files, *extra):
     return [
         "predict",
         "--model",
-        str(files / "llava"),
+        str(files.generator),
         "--image",
-        str(files / "picture.png"),
+        str(files.picture),
         "--text",
         QUESTION,
         *extra,
@@ -143,7 +146,7 @@ def test_bad_decoding_options_are_refused_with_the_reason(files, capsys, extra, 
 
 
 def test_a_classifier_refuses_decoding_options(files, capsys):
-    args = ["predict", "--model", str(files / "classifier"), "--text", "seven"]
+    args = ["predict", "--model", str(files.classifier), "--text", "seven"]
     assert main([*args, "--max-new-tokens", "4", "--contrastive"]) == 2
     captured = capsys.readouterr()
     assert "--max-new-tokens, --contrastive: decoding options are for generative models" in (
@@ -186,8 +189,12 @@ def test_heatmaps_folder_gets_the_answer_json(files, capsys, tmp_path):
     printed = capsys.readouterr().out
     written = json.loads((out / "answer.json").read_text("utf-8"))
     assert written["task"] == "generation" and len(written["answer_tokens"]) == 4
-    assert f"wrote {out / 'answer.json'}" in printed
-    assert "no maps of the answer, so only its JSON was written" in printed
+    # The whole answer's maps, beside the JSON: over the image (at its size) and the words.
+    names = ["answer.json", "answer_image_map.png", "answer_word_map.png"]
+    assert sorted(p.name for p in out.iterdir()) == names
+    for name in names:
+        assert f"wrote {out / name}" in printed
+    assert Image.open(out / "answer_image_map.png").size == sample_image().size
     # A folder where the file should go: nothing is written, and the reason is given.
     blocked = tmp_path / "blocked"
     (blocked / "answer.json").mkdir(parents=True)
@@ -196,10 +203,8 @@ def test_heatmaps_folder_gets_the_answer_json(files, capsys, tmp_path):
 
 
 def test_answer_maps_are_written_as_overlays_beside_the_json(tmp_path):
-    """The maps a model gives (none on main yet for the tiny folder) become PNG overlays: on the
-    image at its size, on the spectrogram, and over the prompt's words."""
-    from PIL import Image
-
+    """Every map an analysis holds becomes a PNG overlay: on the image at its size, on the
+    spectrogram (the tiny LLaVA has no audio), and over the prompt's words."""
     from mmstudio.explain.answer_render import write_answer_files
     from mmstudio.inputs.sample import Sample
     from mmstudio.result import GenerationAnalysis
@@ -233,3 +238,22 @@ def test_answer_maps_are_written_as_overlays_beside_the_json(tmp_path):
     # A map over the image differs from the image where the map is hot.
     overlay = np.asarray(Image.open(tmp_path / "answer_image_map.png"), dtype=np.int16)
     assert np.abs(overlay - np.asarray(picture, dtype=np.int16)).max() > 20
+
+
+def test_the_installed_command_prints_the_json(files):
+    """``python -m mmstudio`` as a user runs it: the folder opens by path in a fresh process."""
+    import subprocess
+
+    from tests.conftest import checkout_environment
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mmstudio", *ask(files, "--json", "--max-new-tokens", "3")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**checkout_environment(), "HF_HUB_OFFLINE": "1", "MMSTUDIO_CPU_DTYPE": "float32"},
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["task"] == "generation" and len(data["answer_tokens"]) == 3
+    assert data["map_methods"] and "Traceback" not in result.stderr

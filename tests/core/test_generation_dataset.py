@@ -1,7 +1,7 @@
 """``mmstudio analyze`` on a generative model: one row per record (the answer, its coalition
 log-probabilities and Shapley values), exact-match accuracy overall, per coalition and per
-slice, and resume. In-process through ``mmstudio.cli.main``, the tiny LLaVA folder opening
-through a temporary folder format (tests/core/tiny_generator.py)."""
+slice, and resume. In-process through ``mmstudio.cli.main``, the tiny LLaVA folder opening by
+path as ``--model DIR`` does."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyarrow.dataset as pads
 import pytest
 from PIL import Image
 
-from mmstudio.analysis import Analyzer
+from mmstudio.analysis import load_analyzer
 from mmstudio.cli import main
 from mmstudio.datasets.answer_match import exact_match, normalise_answer
 from mmstudio.datasets.records import read_records
@@ -22,7 +22,6 @@ from mmstudio.models.generative.options import GenerationOptions
 from mmstudio.training.manifest import read_manifest
 from tests.conftest import require_module
 from tests.core.helpers import tiny_model
-from tests.core.tiny_generator import build_llava, folder_format, hub_offline, load
 from tests.generative.tiny_models import sample_image
 
 TOKENS = 4
@@ -37,21 +36,14 @@ QUESTIONS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def opens_by_path():
-    with hub_offline(), folder_format():
-        yield
-
-
 @pytest.fixture(scope="module")
-def model_folder(tmp_path_factory):
-    return build_llava(tmp_path_factory.mktemp("generation_dataset"))
+def model_folder(tiny_model_folders):
+    return tiny_model_folders["llava"]
 
 
 @pytest.fixture(scope="module")
 def analyzer(model_folder):
-    with hub_offline():
-        return Analyzer(load(str(model_folder), "cpu"), "cpu")
+    return load_analyzer(str(model_folder), "cpu")
 
 
 def coalition_samples(sample):
@@ -309,7 +301,7 @@ def test_a_generative_model_has_its_own_weights_fingerprint(model_folder, analyz
     from mmstudio.datasets.results_metadata import model_fingerprint
 
     first = model_fingerprint(analyzer.model)
-    other = load(str(model_folder), "cpu")
+    other = load_analyzer(str(model_folder), "cpu").model
     assert model_fingerprint(other) == first  # the same weights, loaded again
     with torch.no_grad():
         other.hf_model.get_input_embeddings().weight[0, 0] += 1.0

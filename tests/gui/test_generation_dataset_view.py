@@ -9,7 +9,6 @@ import json
 import pytest
 
 from tests.conftest import require_module
-from tests.core.tiny_generator import build_llava, folder_format, hub_offline
 from tests.generative.tiny_models import sample_image
 
 torch = require_module("torch")
@@ -18,16 +17,15 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def generator_service(qtbot, tmp_path):
+def generator_service(qtbot, tiny_model_folders):
+    """The window's analysis service with the tiny LLaVA folder opened by path."""
     from mmstudio.gui.service import AnalysisService
 
-    with hub_offline(), folder_format():
-        folder = build_llava(tmp_path)
-        service = AnalysisService()
-        with qtbot.waitSignal(service.model_loaded, timeout=120_000):
-            service.load_model(str(folder), "cpu")
-        yield service
-        assert service.shutdown()
+    service = AnalysisService()
+    with qtbot.waitSignal(service.model_loaded, timeout=120_000):
+        service.load_model(str(tiny_model_folders["llava"]), "cpu")
+    yield service
+    assert service.shutdown()
 
 
 def write_questions(root):
