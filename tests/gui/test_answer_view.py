@@ -6,7 +6,6 @@ running generation. The real Analyzer, the real service and the real views throu
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from mmstudio.gui.common.settings import GenerationSettings
 from mmstudio.result import GenerationAnalysis
 from tests.generative.conftest import hub_offline, tiny_model_folders  # noqa: F401 - fixtures
 from tests.generative.tiny_models import sample_image
+from tests.gui import hf_folders
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 120_000
@@ -27,32 +27,8 @@ LONG = 1000
 
 @pytest.fixture
 def hf_folder_format():
-    """Opens a Hugging Face generative model folder."""
-    # replaced by the hf-generative format when it lands
-    from transformers import AutoModelForMultimodalLM, AutoProcessor
-
-    from mmstudio.models.generative.model import GenerativeModel
-    from mmstudio.models.registry import _FORMATS, FolderFormat, _ensure_formats
-
-    def claims(spec: str) -> bool:
-        folder = Path(spec)
-        return (folder / "config.json").exists() and (
-            (folder / "processor_config.json").exists()
-            or (folder / "preprocessor_config.json").exists()
-        )
-
-    def load(spec, _device):
-        return GenerativeModel(
-            AutoModelForMultimodalLM.from_pretrained(spec, local_files_only=True),
-            AutoProcessor.from_pretrained(spec, local_files_only=True),
-            name=Path(spec).name,
-        )
-
-    _ensure_formats()
-    folder_format = FolderFormat("tiny-hf", claims=claims, load=load)
-    _FORMATS.insert(0, folder_format)
-    yield folder_format
-    _FORMATS.remove(folder_format)
+    with hf_folders.hf_folder_format():
+        yield
 
 
 @pytest.fixture

@@ -119,6 +119,9 @@ class AnswerView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
+        for label in (self.heading, self.legend, self.contrastive, self.notes, self.selection):
+            # Built as HTML from the model's words: never guessed to be plain text.
+            label.setTextFormat(Qt.TextFormat.RichText)
         self.clear()
 
     # Streaming, then the result
@@ -164,7 +167,7 @@ class AnswerView(QWidget):
         self.status.setToolTip(f"Generation options: {options}")
         self._show_contrastive(analysis)
         notes = [f"Absent modalities are {analysis.absent_modality}.", *analysis.notes]
-        self.notes.setText(" · ".join(html.escape(n) for n in notes))
+        self.notes.setText(" · ".join(_escape(n) for n in notes))
         self.notes.show()
         self._show(None)
 
@@ -237,12 +240,12 @@ class AnswerView(QWidget):
     def _show_caption(self, analysis: GenerationAnalysis, index: int | None) -> None:
         if index is None:
             self.selection.setText(
-                f"<b>The whole answer</b> <span style='color:gray'>· {html.escape(HINT)}</span>"
+                f"<b>The whole answer</b> <span style='color:gray'>· {_escape(HINT)}</span>"
             )
             return
         token = analysis.answer_tokens[index]
         self.selection.setText(
-            f"<b>Token {index + 1} of {analysis.token_count}: “{html.escape(token.strip())}”</b>"
+            f"<b>Token {index + 1} of {analysis.token_count}: “{_escape(token.strip())}”</b>"
             " <span style='color:gray'>· its log-probability given the answer before it</span>"
         )
 
@@ -286,7 +289,7 @@ class AnswerView(QWidget):
     # Pieces
 
     def _set_heading(self, question: str) -> None:
-        asked = f" <span style='color:gray'>· to “{html.escape(quoted(question))}”</span>"
+        asked = f" <span style='color:gray'>· to “{_escape(quoted(question))}”</span>"
         self.heading.setText("<b>Answer</b>" + (asked if question else ""))
 
     def _show_contrastive(self, analysis: GenerationAnalysis) -> None:
@@ -295,8 +298,7 @@ class AnswerView(QWidget):
             self.contrastive.hide()
             return
         lines = [
-            f"<b>Without the {html.escape(m)}</b>: “{html.escape(quoted(a))}”"
-            for m, a in answers.items()
+            f"<b>Without the {_escape(m)}</b>: “{_escape(quoted(a))}”" for m, a in answers.items()
         ]
         self.contrastive.setText(" · ".join(lines))
         self.contrastive.setToolTip("\n".join(f"Without the {m}: {a}" for m, a in answers.items()))
@@ -320,11 +322,15 @@ class AnswerView(QWidget):
             view.set_opacity(opacity)
 
 
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
 def _legend(present: list[str]) -> str:
     shown = present or list(MODALITY_COLORS)
     swatches = " ".join(
         f"<span style='background-color:{MODALITY_COLORS.get(m, '#888888')};'>&nbsp;&nbsp;&nbsp;"
-        f"</span> {html.escape(m)}"
+        f"</span> {_escape(m)}"
         for m in shown
     )
     return (

@@ -137,8 +137,10 @@ class AnalysisPresenter(QObject):
             self.results.show_placeholder(self.studio.idle_reason())
             self.result_cleared.emit()
             return None
-        options = self.generation_options() if self.generates and self.generation_options else None
-        request_id = self.service.request_analysis(sample, options)
+        if self.generates and self.generation_options is not None:
+            request_id = self.service.request_analysis(sample, self.generation_options())
+        else:
+            request_id = self.service.request_analysis(sample)
         self.studio.requests.sent(request_id, sample)
         self._set_busy(True)
         return request_id
