@@ -125,7 +125,12 @@ def _add_doctor(subparsers) -> None:
         help="print versions, the device, the system components found and the model weights, for a bug report",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.set_defaults(handler=lambda args: _doctor().run(as_json=args.json))
+    parser.add_argument(
+        "--model",
+        help="measure the precision with this model (a name or a folder, such as a Hugging "
+        "Face model folder) instead of the default model",
+    )
+    parser.set_defaults(handler=lambda args: _doctor().run(as_json=args.json, model=args.model))
 
 
 def _doctor():

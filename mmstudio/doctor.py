@@ -42,7 +42,7 @@ def versions() -> dict[str, str]:
     return found
 
 
-def device_report() -> dict[str, Any]:
+def device_report(model: str | None = None) -> dict[str, Any]:
     try:
         import torch
 
@@ -55,7 +55,7 @@ def device_report() -> dict[str, Any]:
     device = pick_device("auto")
     report: dict[str, Any] = {
         "device": describe_device(device),
-        **model_precision(device),
+        **model_precision(device, model),
         "cuda_available": torch.cuda.is_available(),
         "cuda_version": torch.version.cuda or "none",
     }
@@ -152,10 +152,11 @@ def _model_problems() -> list[str]:
     return registry_problems()
 
 
-def collect() -> dict[str, Any]:
+def collect(model: str | None = None) -> dict[str, Any]:
+    """The report; ``model`` (a name or a folder) is the one whose precision is measured."""
     return {
         "versions": versions(),
-        "device": device_report(),
+        "device": device_report(model),
         "system": {
             "portaudio": _portaudio(),
             "camera": _camera(),
@@ -233,7 +234,7 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(as_json: bool = False) -> int:
-    report = collect()
+def run(as_json: bool = False, model: str | None = None) -> int:
+    report = collect(model)
     print(json.dumps(report, indent=2) if as_json else format_report(report))
     return 0

@@ -20,6 +20,9 @@ from types import ModuleType
 
 import pytest
 
+# The tiny Hugging Face model folders, for tests anywhere under tests/.
+from tests.generative.fixtures import hub_offline, tiny_model, tiny_model_folders  # noqa: F401
+
 GPU_REASON = "needs a CUDA GPU"
 
 

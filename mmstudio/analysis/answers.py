@@ -35,8 +35,8 @@ class AnswerAnalyzer:
         self._masks = coalition_masks(len(self.modalities))
         self._shapley = shapley_matrix(self._masks)
         self._interactions = interaction_matrices(self._masks)
-        # Per-token maps (image, audio, prompt words): a callable (model, sample, answer ids,
-        # prompt tokens) -> a dict of GenerationAnalysis fields, or None for none.
+        # Per-token maps (image, audio, prompt words): the model's ``answer_maps(sample, answer
+        # ids, prompt tokens)`` -> a dict of GenerationAnalysis fields, or None for none.
         self.maps = maps
 
     @property
@@ -98,6 +98,7 @@ class AnswerAnalyzer:
             sample = sample.without(*dropped)
         if not sample.present:
             raise InputError(_EMPTY_SAMPLE)
+        notes += getattr(self.model, "input_notes", lambda _sample: [])(sample)
         return sample, notes
 
     def _explain(self, analysis, sample, ids, prompt_tokens, options, should_stop) -> None:
@@ -109,6 +110,10 @@ class AnswerAnalyzer:
         phi_tokens = shapley_values(values.T, self._shapley)  # (T, M)
         answer_values = values.sum(1)  # (K,): log-probability of the whole answer
         phi_answer = shapley_values(answer_values[None], self._shapley)[0]
+        # Absent modalities are dummy players: exactly 0, not the matrix product's 1e-17.
+        absent = [i for i, m in enumerate(self.modalities) if m not in present]
+        phi_tokens[:, absent] = 0.0
+        phi_answer[absent] = 0.0
         analysis.token_shapley = phi_tokens
         analysis.answer_shapley = phi_answer
         analysis.token_interactions = [
@@ -125,8 +130,11 @@ class AnswerAnalyzer:
             analysis.notes.append("the model's answer is empty: there is no token to explain")
         if self.maps is not None and ids:
             watch = time.perf_counter()
-            for name, value in self.maps(self.model, sample, ids, prompt_tokens).items():
-                setattr(analysis, name, value)
+            for name, value in self.maps(sample, ids, prompt_tokens).items():
+                if name == "notes":
+                    analysis.notes.extend(value)
+                else:
+                    setattr(analysis, name, value)
             analysis.timings_ms["maps"] = (time.perf_counter() - watch) * 1000.0
         if options.contrastive:
             watch = time.perf_counter()

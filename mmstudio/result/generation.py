@@ -60,7 +60,7 @@ class GenerationAnalysis(AnalysisCommon):
 
     Maps, per token and for the whole answer, each in [0, 1] unless its modality is in
     ``signed_maps`` ([-1, 1], negative where the part made the token less likely):
-        token_image_maps (T, gh, gw): over the image, on a grid covering it edge to edge
+        token_image_maps (T, gh, gw): over the image, on a grid covering ``image_map_box``
             (the family's token layout for attention, the occluded cells for occlusion);
         token_audio_maps (T, F): over the frames of ``spectrogram`` (n_mels, F), whose hop
             is ``spectrogram_hop_seconds``;
@@ -86,6 +86,9 @@ class GenerationAnalysis(AnalysisCommon):
     answer_interactions: dict[str, dict[str, float]] = field(default_factory=dict)
     absent_modality: str = ABSENT_MODALITY
     token_image_maps: np.ndarray | None = None
+    # The part of the image the grid covers, x0, y0, x1, y1 as fractions of its width and
+    # height: all of it, unless the family's processor crops (a CLIP-style centre crop).
+    image_map_box: list[float] = field(default_factory=lambda: [0.0, 0.0, 1.0, 1.0])
     answer_image_map: np.ndarray | None = None
     token_audio_maps: np.ndarray | None = None
     answer_audio_map: np.ndarray | None = None

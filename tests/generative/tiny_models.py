@@ -16,36 +16,55 @@ add_generation_prompt=True)`` and each message's content is a list of ``{"type":
 expands each single placeholder in the rendered text into as many tokens as the media needs.
 
 - llava: ``processor(text=..., images=[pil_image])``. Placeholder ``<image>``, expanded to a
-  fixed 4x4 grid (16 tokens: 56x56 crop, patch 14, the CLS feature dropped by the "default"
-  select strategy). Any image size is resized and centre-cropped to 56x56. Inputs:
-  ``input_ids, attention_mask, pixel_values``.
+  fixed 4x4 grid, 16 tokens, row-major (56x56 crop, patch 14; ``num_additional_image_tokens=1``
+  counts CLIP's CLS feature, which the "default" select strategy drops). Quirk for maps: the
+  CLIP processor resizes the SHORT edge to 56 and centre-crops, so on a 96x64 image the grid
+  covers only the central 64x64 square of the original (the side strips are never seen).
+  Inputs: ``input_ids, attention_mask, pixel_values``.
 - qwen2_vl: ``processor(text=..., images=[pil_image])``. Placeholder
   ``<|vision_start|><|image_pad|><|vision_end|>``; ``<|image_pad|>`` is expanded to
-  ``prod(image_grid_thw) // 4`` tokens (2x2 merge). Dynamic grid: the image is resized to
-  multiples of 28 within ``size={"shortest_edge": 4*28*28, "longest_edge": 16*28*28}`` pixels,
-  keeping its aspect (a 96x64 image gives ``image_grid_thw == [[1, 4, 6]]``, i.e. 2x3 merged
-  tokens, row-major). Inputs: ``input_ids, attention_mask, pixel_values, image_grid_thw`` and
-  ``mm_token_type_ids`` (the processor returns it by default; ``generate`` accepts it).
-  The processor needs a video processor too (``Qwen2VLVideoProcessor``, saved alongside).
+  ``prod(image_grid_thw) // 4`` tokens (2x2 merge). Dynamic grid, no crop: the whole image is
+  resized (aspect kept up to rounding) to multiples of 28 with between ``4*28*28`` and
+  ``16*28*28`` pixels (``size={"shortest_edge": ..., "longest_edge": ...}``; the old
+  ``min_pixels``/``max_pixels`` names are folded into ``size``). A 96x64 image gives
+  ``image_grid_thw == [[1, 4, 6]]`` (t, h, w in 14-pixel patches): 2 rows x 3 columns of
+  merged tokens, row-major; 64x96 gives ``[[1, 6, 4]]``; 640x480 gives ``[[1, 6, 8]]``.
+  Inputs: ``input_ids, attention_mask, pixel_values`` (patches x 1176), ``image_grid_thw``
+  and ``mm_token_type_ids`` (this processor returns it by default, even for text only;
+  ``generate`` and ``forward`` accept it). The processor takes a video processor too
+  (``Qwen2VLVideoProcessor``, saved in the folder).
 - qwen2_audio: ``processor(text=..., audio=[clip], sampling_rate=16000)`` (the keyword is
   ``audio=``; ``audios=`` is gone in transformers 5). Placeholder
-  ``<|audio_bos|><|AUDIO|><|audio_eos|>``; ``<|AUDIO|>`` is expanded to one token per 40 ms of
-  the real clip (``((frames - 1) // 2 + 1 - 2) // 2 + 1`` over the unpadded mel frames), so
-  the audio tokens cover exactly the clip. The feature extractor pads every clip to its
-  ``chunk_length`` (4 s here, 400 mel frames); longer clips are truncated to 4 s. The number
-  of ``<|AUDIO|>`` placeholders in the text must equal the number of clips (ValueError
-  otherwise). Inputs: ``input_ids, attention_mask, input_features, feature_attention_mask``.
+  ``<|audio_bos|><|AUDIO|><|audio_eos|>`` (the template writes ``audio N: `` before it, as
+  Qwen2-Audio's does); ``<|AUDIO|>`` is expanded to one token per 40 ms of the real clip,
+  ``((frames - 1) // 2 + 1 - 2) // 2 + 1`` over the unpadded 10 ms mel frames
+  (``feature_attention_mask.sum()``), so the audio tokens cover the clip and no padding
+  (1.5 s -> 150 frames -> 37 tokens). The feature extractor pads every clip to its chunk,
+  ``AUDIO_CHUNK_SECONDS`` = 4 s (400 frames, ``input_features`` 1 x 32 x 400); a longer clip
+  is CUT to 4 s (6 s gives 100 tokens). The number of ``<|AUDIO|>`` placeholders must equal
+  the number of clips (ValueError otherwise). Inputs: ``input_ids, attention_mask,
+  input_features, feature_attention_mask``.
 - qwen25_omni_thinker: ``processor(text=..., images=[pil_image], audio=[clip],
-  sampling_rate=16000)``; either media may be left out (text-only works with ``text=`` alone).
-  Placeholders ``<|vision_bos|><|IMAGE|><|vision_eos|>`` and
-  ``<|audio_bos|><|AUDIO|><|audio_eos|>``; the image grid works as in qwen2_vl, the audio
-  token count as in qwen2_audio (chunk 4 s). The processor reads its special tokens from the
-  tokenizer's attributes (``tokenizer.image_token``, ``audio_token``, ``video_token``,
-  ``vision_bos_token``, ... and their ``_id``s), so the tokenizer declares them as named
-  ``extra_special_tokens``. Inputs: ``input_ids, attention_mask`` plus ``pixel_values,
-  image_grid_thw`` and/or ``input_features, feature_attention_mask``. The folder's config is
-  the thinker alone (``model_type`` ``qwen2_5_omni_thinker``), so it has no talker and
-  ``generate`` returns token ids only.
+  sampling_rate=16000)``; either medium may be left out, and a text-only prompt needs only
+  ``text=`` (no quirk). Placeholders ``<|vision_bos|><|IMAGE|><|vision_eos|>`` and
+  ``<|audio_bos|><|AUDIO|><|audio_eos|>``, in any order; the image grid works as in qwen2_vl
+  and the audio token count as in qwen2_audio (same 4 s chunk). No ``mm_token_type_ids``.
+  The processor reads its special tokens from tokenizer attributes (``tokenizer.image_token``,
+  ``audio_token``, ``video_token``, ``vision_bos_token``, ``vision_eos_token``,
+  ``audio_bos_token``, ``audio_eos_token`` and the ``_id`` of each), so the tokenizer declares
+  them as named ``extra_special_tokens``. The config must carry ``vision_start_token_id``
+  (not a declared field of the thinker config, but its M-RoPE index reads it). The folder's
+  config is the thinker alone (``model_type`` ``qwen2_5_omni_thinker``): no talker, and
+  ``generate`` returns token ids only. Inputs: ``input_ids, attention_mask`` plus
+  ``pixel_values, image_grid_thw`` and/or ``input_features, feature_attention_mask``.
+
+Common to all: ``AutoModelForMultimodalLM`` loads every family; ``AutoModelForImageTextToText``
+loads all but qwen2_audio. Attention is the default (sdpa) in every config. Greedy answers can
+contain special tokens (an Omni answer may hold ``<|audio_eos|>``): decode with
+``skip_special_tokens=True`` for display. The tokenizer lowercases, splits on whitespace and
+punctuation and decodes by joining words with spaces; unknown words become ``<unk>``.
+``sample_image``, ``sample_clip`` and ``user_message`` below build the media and messages
+the tests use.
 """
 
 from __future__ import annotations
@@ -82,7 +101,7 @@ much every something nothing someone everything there thing things way part plac
 side end point group number line sort set hand head face eye eyes ear ears mouth
 describe describes describing shows showing contains appears seems playing sitting standing
 background foreground scene object objects animal animals building buildings sound sounds
-assistant user system audio image video
+assistant user system audio image video helpful able
 """.split()
 _PUNCTUATION = list(".,!?:;'\"()-")
 _DIGITS = list("0123456789")
@@ -225,12 +244,302 @@ def _set_generation_ids(model, eos: int, pad: int, bos: int | None = None) -> No
     generation.do_sample = False
 
 
+# --- The Qwen families: ChatML ----------------------------------------------------------------
+
+
+def _chatml_template(system: str, image: str = "", audio: str = "") -> str:
+    """A ChatML template (Qwen's convention) that renders media parts in the order given.
+
+    ``image`` and ``audio`` are the Jinja snippets a part renders to; ``audio_count`` and
+    ``image_count`` count the parts, for templates that number them ("Audio 1: ...")."""
+    return (
+        "{%- set image_count = namespace(value=0) -%}"
+        "{%- set audio_count = namespace(value=0) -%}"
+        "{%- for message in messages -%}"
+        "{%- if loop.first and message['role'] != 'system' -%}"
+        "{{ '<|im_start|>system\\n" + system + "<|im_end|>\\n' }}"
+        "{%- endif -%}"
+        "{{ '<|im_start|>' + message['role'] + '\\n' }}"
+        "{%- if message['content'] is string -%}{{ message['content'] }}"
+        "{%- else -%}{%- for part in message['content'] -%}"
+        "{%- if part['type'] == 'image' -%}"
+        "{%- set image_count.value = image_count.value + 1 -%}" + image + ""
+        "{%- elif part['type'] == 'audio' -%}"
+        "{%- set audio_count.value = audio_count.value + 1 -%}" + audio + ""
+        "{%- elif part['type'] == 'text' -%}{{ part['text'] }}"
+        "{%- endif -%}{%- endfor -%}{%- endif -%}"
+        "{{ '<|im_end|>\\n' }}"
+        "{%- endfor -%}"
+        "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\\n' }}{%- endif -%}"
+    )
+
+
+_CHATML = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+_QWEN_VISION = [
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
+_QWEN_AUDIO = ["<|audio_bos|>", "<|AUDIO|>", "<|audio_eos|>"]
+_SYSTEM = "you are a helpful assistant ."
+
+
+def _qwen_text(vocab_size: int, ids: dict[str, int], mrope: bool) -> dict:
+    """A tiny Qwen2 decoder: hidden 64, 4 heads (head_dim 16), 2 layers."""
+    text = {
+        "vocab_size": vocab_size,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 1024,
+        "bos_token_id": ids["<|endoftext|>"],
+        "eos_token_id": ids["<|im_end|>"],
+        "pad_token_id": ids["<|endoftext|>"],
+    }
+    if mrope:  # multimodal rotary: (temporal, height, width) sections over head_dim / 2 = 8
+        text["rope_parameters"] = {
+            "rope_type": "default",
+            "rope_theta": 1000000.0,
+            "mrope_section": [2, 3, 3],
+        }
+    return text
+
+
+def _qwen_image_processor():
+    """Qwen2-VL's dynamic-resolution processor, kept small: 4 to 16 merged 28x28 cells."""
+    from transformers import Qwen2VLImageProcessor
+
+    return Qwen2VLImageProcessor(
+        size={"shortest_edge": 4 * 28 * 28, "longest_edge": 16 * 28 * 28},
+        patch_size=14,
+        temporal_patch_size=2,
+        merge_size=2,
+    )
+
+
+def _qwen_video_processor():
+    from transformers import Qwen2VLVideoProcessor
+
+    return Qwen2VLVideoProcessor(
+        size={"shortest_edge": 4 * 28 * 28, "longest_edge": 16 * 28 * 28},
+        patch_size=14,
+        temporal_patch_size=2,
+        merge_size=2,
+    )
+
+
+AUDIO_CHUNK_SECONDS = 4
+AUDIO_MEL_BINS = 32
+
+
+def _whisper_features():
+    """Whisper log-mel features, 32 bins, every clip padded or cut to 4 s (400 frames)."""
+    from transformers import WhisperFeatureExtractor
+
+    return WhisperFeatureExtractor(
+        feature_size=AUDIO_MEL_BINS,
+        sampling_rate=SAMPLING_RATE,
+        hop_length=160,
+        chunk_length=AUDIO_CHUNK_SECONDS,
+        n_fft=400,
+    )
+
+
+def build_qwen2_vl(folder: Path) -> Path:
+    """Qwen2-VL: a 1-block ViT with 2x2 patch merging over a dynamic grid + Qwen2 text (M-RoPE)."""
+    import torch
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor
+
+    specials = _CHATML + _QWEN_VISION
+    tokenizer = _tokenizer(
+        specials,
+        eos="<|im_end|>",
+        pad="<|endoftext|>",
+        named={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"},
+    )
+    ids = _check_specials(tokenizer, specials)
+    config = Qwen2VLConfig(
+        text_config=_qwen_text(len(tokenizer), ids, mrope=True),
+        vision_config={
+            "depth": 1,
+            "embed_dim": 32,
+            "hidden_size": 64,  # the merger's output: the text model's width
+            "mlp_ratio": 2,
+            "num_heads": 4,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+        },
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+    )
+    torch.manual_seed(SEED)
+    model = Qwen2VLForConditionalGeneration(config).eval()
+    _set_generation_ids(model, ids["<|im_end|>"], ids["<|endoftext|>"], ids["<|endoftext|>"])
+    processor = Qwen2VLProcessor(
+        image_processor=_qwen_image_processor(),
+        tokenizer=tokenizer,
+        video_processor=_qwen_video_processor(),
+        chat_template=_chatml_template(
+            _SYSTEM, image="{{ '<|vision_start|><|image_pad|><|vision_end|>' }}"
+        ),
+    )
+    return _save(model, processor, folder)
+
+
+def build_qwen2_audio(folder: Path) -> Path:
+    """Qwen2-Audio: a 2-layer Whisper-style encoder over 4 s of 32-bin mel + Qwen2 text."""
+    import torch
+    from transformers import (
+        Qwen2AudioConfig,
+        Qwen2AudioForConditionalGeneration,
+        Qwen2AudioProcessor,
+    )
+
+    specials = _CHATML + _QWEN_AUDIO
+    tokenizer = _tokenizer(
+        specials,
+        eos="<|im_end|>",
+        pad="<|endoftext|>",
+        named={
+            "audio_token": "<|AUDIO|>",
+            "audio_bos_token": "<|audio_bos|>",
+            "audio_eos_token": "<|audio_eos|>",
+        },
+    )
+    ids = _check_specials(tokenizer, specials)
+    config = Qwen2AudioConfig(
+        audio_config={
+            "model_type": "qwen2_audio_encoder",
+            "num_mel_bins": AUDIO_MEL_BINS,
+            "encoder_layers": 2,
+            "encoder_attention_heads": 4,
+            "encoder_ffn_dim": 64,
+            "d_model": 32,
+            # the encoder's positions: the chunk's mel frames after its stride-2 convolution
+            "max_source_positions": AUDIO_CHUNK_SECONDS * 100 // 2,
+        },
+        text_config={"model_type": "qwen2", **_qwen_text(len(tokenizer), ids, mrope=False)},
+        audio_token_index=ids["<|AUDIO|>"],
+    )
+    torch.manual_seed(SEED)
+    model = Qwen2AudioForConditionalGeneration(config).eval()
+    _set_generation_ids(model, ids["<|im_end|>"], ids["<|endoftext|>"], ids["<|endoftext|>"])
+    processor = Qwen2AudioProcessor(
+        feature_extractor=_whisper_features(),
+        tokenizer=tokenizer,
+        chat_template=_chatml_template(
+            _SYSTEM,
+            audio="{{ 'audio ' + audio_count.value|string + ': <|audio_bos|><|AUDIO|><|audio_eos|>\\n' }}",
+        ),
+    )
+    return _save(model, processor, folder)
+
+
+_OMNI_SYSTEM = "you are a helpful assistant , able to see and hear ."
+
+
+def build_qwen25_omni_thinker(folder: Path) -> Path:
+    """The Qwen2.5-Omni thinker alone (no talker): vision + audio encoders + Qwen2 text."""
+    import torch
+    from transformers import (
+        Qwen2_5OmniProcessor,
+        Qwen2_5OmniThinkerConfig,
+        Qwen2_5OmniThinkerForConditionalGeneration,
+    )
+
+    vision = ["<|vision_bos|>", "<|vision_eos|>", "<|vision_pad|>", "<|IMAGE|>", "<|VIDEO|>"]
+    specials = _CHATML + vision + _QWEN_AUDIO
+    named = {
+        "image_token": "<|IMAGE|>",
+        "audio_token": "<|AUDIO|>",
+        "video_token": "<|VIDEO|>",
+        "vision_bos_token": "<|vision_bos|>",
+        "vision_eos_token": "<|vision_eos|>",
+        "audio_bos_token": "<|audio_bos|>",
+        "audio_eos_token": "<|audio_eos|>",
+    }
+    tokenizer = _tokenizer(specials, eos="<|im_end|>", pad="<|endoftext|>", named=named)
+    ids = _check_specials(tokenizer, specials)
+    config = Qwen2_5OmniThinkerConfig(
+        text_config=_qwen_text(len(tokenizer), ids, mrope=True),
+        vision_config={
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 4,
+            "out_hidden_size": 64,  # the text model's width
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "window_size": 56,
+            "fullatt_block_indexes": [1],
+        },
+        audio_config={
+            "num_mel_bins": AUDIO_MEL_BINS,
+            "encoder_layers": 2,
+            "encoder_attention_heads": 4,
+            "encoder_ffn_dim": 64,
+            "d_model": 32,
+            "output_dim": 64,  # the text model's width
+            "max_source_positions": AUDIO_CHUNK_SECONDS * 100 // 2,
+            "n_window": 50,
+        },
+        audio_token_index=ids["<|AUDIO|>"],
+        image_token_index=ids["<|IMAGE|>"],
+        video_token_index=ids["<|VIDEO|>"],
+        audio_start_token_id=ids["<|audio_bos|>"],
+        audio_end_token_id=ids["<|audio_eos|>"],
+        vision_start_token_id=ids["<|vision_bos|>"],
+        user_token_id=tokenizer.convert_tokens_to_ids("user"),
+    )
+    torch.manual_seed(SEED)
+    model = Qwen2_5OmniThinkerForConditionalGeneration(config).eval()
+    _set_generation_ids(model, ids["<|im_end|>"], ids["<|endoftext|>"], ids["<|endoftext|>"])
+    processor = Qwen2_5OmniProcessor(
+        image_processor=_qwen_image_processor(),
+        video_processor=_qwen_video_processor(),
+        feature_extractor=_whisper_features(),
+        tokenizer=tokenizer,
+        chat_template=_chatml_template(
+            _OMNI_SYSTEM,
+            image="{{ '<|vision_bos|><|IMAGE|><|vision_eos|>' }}",
+            audio="{{ '<|audio_bos|><|AUDIO|><|audio_eos|>' }}",
+        ),
+    )
+    return _save(model, processor, folder)
+
+
 FAMILIES: dict[str, Callable[[Path], Path]] = {
     "llava": build_llava,
+    "qwen2_vl": build_qwen2_vl,
+    "qwen2_audio": build_qwen2_audio,
+    "qwen25_omni_thinker": build_qwen25_omni_thinker,
 }
 
 MODALITIES: dict[str, tuple[str, ...]] = {
     "llava": ("image", "text"),
+    "qwen2_vl": ("image", "text"),
+    "qwen2_audio": ("audio", "text"),
+    "qwen25_omni_thinker": ("image", "audio", "text"),
+}
+
+# What each family's chat template writes for one media part (the processor then expands the
+# single image or audio token in it into one token per grid cell or 40 ms).
+PLACEHOLDERS = {
+    "llava": {"image": "<image>"},
+    "qwen2_vl": {"image": "<|vision_start|><|image_pad|><|vision_end|>"},
+    "qwen2_audio": {"audio": "<|audio_bos|><|AUDIO|><|audio_eos|>"},
+    "qwen25_omni_thinker": {
+        "image": "<|vision_bos|><|IMAGE|><|vision_eos|>",
+        "audio": "<|audio_bos|><|AUDIO|><|audio_eos|>",
+    },
 }
 
 

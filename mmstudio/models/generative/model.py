@@ -57,7 +57,16 @@ class GenerativeModel:
         self.tokenizer = getattr(processor, "tokenizer", processor)
         self.style = ProcessorStyle.of(processor)
         self.modalities = _modalities_of(processor)
+        # modality -> "occlusion" or "attention", overriding maps.DEFAULT_METHODS.
+        self.map_methods: dict[str, str] = {}
         self._keeps_logits = "logits_to_keep" in inspect.signature(hf_model.forward).parameters
+
+    def answer_maps(self, sample, answer_ids, prompt_tokens=None) -> dict[str, Any]:
+        """Per-token maps over the image, the audio and the words (maps.py), by the methods
+        ``map_methods`` chooses (maps.DEFAULT_METHODS where it names none)."""
+        from mmstudio.models.generative.maps import answer_maps
+
+        return answer_maps(self, sample, answer_ids, prompt_tokens, self.map_methods)
 
     @classmethod
     def from_loaded(cls, loaded: Any) -> GenerativeModel:
@@ -96,6 +105,21 @@ class GenerativeModel:
             self.processor, self.style, samples, coalitions, images=images, audios=audios
         )
         return inputs.to(self.device)
+
+    def input_notes(self, sample: Sample) -> list[str]:
+        """What a user should know about how the model takes this sample: a clip longer than
+        the feature extractor's chunk is heard only up to it."""
+        from mmstudio.models.generative.layout import audio_seconds_covered
+
+        if "audio" not in sample.present or "audio" not in self.modalities:
+            return []
+        heard = audio_seconds_covered(self.processor, sample.audio.duration)
+        if heard >= sample.audio.duration - 1e-6:
+            return []
+        return [
+            f"the model hears the first {heard:g} s of the {sample.audio.duration:.1f} s clip "
+            "(its audio features stop there); the rest is not part of the answer"
+        ]
 
     def decode(self, token_ids: Sequence[int]) -> str:
         return self.tokenizer.decode(list(token_ids), skip_special_tokens=True)
@@ -231,7 +255,10 @@ class GenerativeModel:
         hidden = int(getattr(text, "hidden_size", 1024))
         heads = int(getattr(text, "num_attention_heads", 16))
         vocab = int(getattr(text, "vocab_size", 32000))
-        row = 4 * (heads * length * length + 8 * length * hidden + (answer_tokens + 1) * vocab)
+        # A forward without logits_to_keep computes logits at every position, not only the
+        # answer's: for a large vocabulary that is the biggest tensor of the call.
+        scored = answer_tokens + 1 if self._keeps_logits else length
+        row = 4 * (heads * length * length + 8 * length * hidden + scored * vocab)
         return max(1, TEACHER_FORCING_BUDGET // row)
 
 

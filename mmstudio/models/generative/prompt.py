@@ -37,8 +37,19 @@ def message_content(sample: Sample, coalition: Sequence[str]) -> list[dict[str, 
     return content
 
 
+def is_multimodal(processor: Any) -> bool:
+    """A processor with an image processor or a feature extractor, not a bare tokenizer."""
+    return any(
+        getattr(processor, part, None) is not None
+        for part in ("image_processor", "feature_extractor")
+    )
+
+
 def render(processor: Any, content: list[dict[str, Any]]) -> str:
     """The chat template applied to one user message, ending where the answer starts."""
+    if not is_multimodal(processor):
+        # A text-only model's tokenizer: its chat templates take the content as a string.
+        content = " ".join(part["text"] for part in content if part["type"] == "text")
     messages = [{"role": "user", "content": content}]
     return processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 

@@ -1,4 +1,5 @@
-"""Tiny generative model folders, built once per test session and shared by every test.
+"""Tiny generative model folders, built once per test session and shared by every test (the
+fixtures are imported by tests/conftest.py, so tests anywhere under tests/ can use them).
 
 A folder is built the first time a test asks for its family, so a run that touches one
 family builds one. The hub stays offline for the whole session: the folders must load from
@@ -42,6 +43,9 @@ def hub_offline() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.setenv("TRANSFORMERS_OFFLINE", "1")
+        # float32 without the dtype probe: the numbers compare with transformers' own, and
+        # the measured choice has its own tests (tests/core/test_generative_folders.py).
+        patch.setenv("MMSTUDIO_CPU_DTYPE", "float32")
         yield
 
 
