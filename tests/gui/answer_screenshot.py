@@ -28,38 +28,36 @@ def main(path: str, folder: str | None = None) -> int:
     from mmstudio.gui.shell.launch import save_screenshot
     from mmstudio.gui.shell.main_window import MainWindow
     from tests.generative.tiny_models import build_llava, sample_image
-    from tests.gui.hf_folders import hf_folder_format
 
     if folder is None:
         folder = str(build_llava(Path(tempfile.mkdtemp(prefix="mmstudio-llava-")) / "tiny-llava"))
     app = create_application()
-    with hf_folder_format():
-        window = MainWindow(folder, "cpu")
-        window.resize(1600, 1000)
-        steps = {"asked": False}
+    window = MainWindow(folder, "cpu")
+    window.resize(1600, 1000)
+    steps = {"asked": False}
 
-        def on_ready(_info) -> None:
-            if not steps["asked"]:
-                steps["asked"] = True
-                window.generation.choose(GenerationSettings(max_new_tokens=24))
-                window.inputs.image_input.set_image(sample_image(384, 256), "picture.png")
-                window.inputs.text_input.set_text("what is in this picture ?")
+    def on_ready(_info) -> None:
+        if not steps["asked"]:
+            steps["asked"] = True
+            window.generation.choose(GenerationSettings(max_new_tokens=24))
+            window.inputs.image_input.set_image(sample_image(384, 256), "picture.png")
+            window.inputs.text_input.set_text("what is in this picture ?")
 
-        def on_shown(request_id: int) -> None:
-            if request_id == window.service.latest_analysis_id:
-                window.results.answer.select(SELECTED_TOKEN)
-                QTimer.singleShot(SETTLE_MS, finish)
+    def on_shown(request_id: int) -> None:
+        if request_id == window.service.latest_analysis_id:
+            window.results.answer.select(SELECTED_TOKEN)
+            QTimer.singleShot(SETTLE_MS, finish)
 
-        def finish() -> None:
-            save_screenshot(window, path)
-            app.exit(0)
+    def finish() -> None:
+        save_screenshot(window, path)
+        app.exit(0)
 
-        window.model_ready.connect(on_ready)
-        window.analysis_shown.connect(on_shown)
-        QTimer.singleShot(180_000, lambda: app.exit(3))  # never hang a headless run
-        window.show()
-        code = app.exec()
-        window.close()
+    window.model_ready.connect(on_ready)
+    window.analysis_shown.connect(on_shown)
+    QTimer.singleShot(180_000, lambda: app.exit(3))  # never hang a headless run
+    window.show()
+    code = app.exec()
+    window.close()
     return code
 
 

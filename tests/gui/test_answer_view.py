@@ -14,9 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from mmstudio.gui.common.settings import GenerationSettings
 from mmstudio.result import GenerationAnalysis
-from tests.generative.conftest import hub_offline, tiny_model_folders  # noqa: F401 - fixtures
 from tests.generative.tiny_models import sample_image
-from tests.gui import hf_folders
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 120_000
@@ -26,15 +24,10 @@ LONG = 1000
 
 
 @pytest.fixture
-def hf_folder_format():
-    with hf_folders.hf_folder_format():
-        yield
-
-
-@pytest.fixture
-def llava_window(qtbot, window, tiny_model_folders, hf_folder_format, monkeypatch):  # noqa: F811
+def llava_window(qtbot, window, tiny_model_folders, monkeypatch):
     """The window (started on the tiny classifier) with the tiny LLaVA opened through Model ▸
-    Open Model Folder…, the file dialog answering with the folder."""
+    Open Model Folder… (the hf-generative folder format), the file dialog answering with the
+    folder."""
     folder = tiny_model_folders["llava"]
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(folder))
     with qtbot.waitSignal(window.model_ready, timeout=TIMEOUT) as ready:
@@ -122,7 +115,11 @@ def test_a_question_streams_its_answer_token_by_token_then_every_token_is_explai
     values = analysis.shapley_of(token)
     assert view.contributions.shapley_rows() == {m: f"{values[m]:+.2f}" for m in values}
     assert f"Token {token + 1} of {analysis.token_count}" in view.selection.text()
-    _assert_maps_of(view, analysis, token)
+    _assert_maps_of(view, analysis, token, window.inputs.image_input.image)
+    # ... and its interactions: the pair's Shapley interaction index, each one's value.
+    pair = analysis.interactions_of(token)["shapley_interaction"]["image+text"]
+    assert view.contributions.interactions.matrix()["image", "text"] == f"{pair:+.2f}"
+    assert view.contributions.interactions.matrix()["text", "text"] == f"{values['text']:+.2f}"
     # Right moves the selection; clicking the selected token again goes back to the answer.
     qtbot.keyClick(view.tokens, Qt.Key.Key_Right)
     assert view.selected == token + 1 and shown[-1] == token + 1
@@ -139,20 +136,29 @@ def test_a_question_streams_its_answer_token_by_token_then_every_token_is_explai
     assert view.selected is None
 
 
-def _assert_maps_of(view, analysis: GenerationAnalysis, token: int) -> None:
-    """The token's own maps where the analysis has them; the picture alone otherwise."""
-    assert view.image_map._stack.currentWidget() is view.image_map.graphics
-    if analysis.token_image_maps is None:
-        assert not view.image_map.overlay.isVisible()
-    else:
-        np.testing.assert_allclose(
-            view.image_map.overlay.image, np.asarray(analysis.token_image_maps[token])
-        )
-    if analysis.token_word_maps is not None:
-        weights = [w for w in view.text_map.word_weights]
-        np.testing.assert_allclose(
-            weights, np.asarray(analysis.token_word_maps[token])[: len(weights)], atol=1e-6
-        )
+def _assert_maps_of(view, analysis: GenerationAnalysis, token: int, image) -> None:
+    """The token's own maps: its image grid laid over the part of the picture it covers, and
+    its weights on the question's words."""
+    assert analysis.token_image_maps is not None and analysis.token_word_maps is not None
+    image_map = view.image_map
+    assert image_map._stack.currentWidget() is image_map.graphics
+    assert image_map.overlay.isVisible()
+    np.testing.assert_allclose(image_map.overlay.image, analysis.token_image_maps[token])
+    x0, y0, x1, y1 = analysis.image_map_box
+    placed = image_map.overlay.mapRectToParent(image_map.overlay.boundingRect())
+    expected = (x0 * image.width, y0 * image.height, x1 * image.width, y1 * image.height)
+    np.testing.assert_allclose(
+        (placed.left(), placed.top(), placed.right(), placed.bottom()), expected, atol=1e-3
+    )
+    # The text view shades words (punctuation stays unshaded): each word its own weight.
+    weights = analysis.token_word_maps[token]
+    shaded = [
+        w
+        for word, w in zip(analysis.prompt_words, weights, strict=True)
+        if any(c.isalnum() for c in word)
+    ]
+    assert view.text_map.words == [w for w in analysis.prompt_words if any(c.isalnum() for c in w)]
+    np.testing.assert_allclose(view.text_map.word_weights, shaded, atol=1e-6)
 
 
 def test_stop_ends_a_long_generation_at_its_next_token_and_shows_it_stopped(qtbot, llava_window):
@@ -278,3 +284,37 @@ def test_hovering_a_token_shows_it_until_the_mouse_leaves(qtbot, llava_window):
     qtbot.waitUntil(lambda: view.shown is None, timeout=5000)
     whole = analysis.shapley_of(None)
     assert view.contributions.shapley_rows() == {m: f"{whole[m]:+.2f}" for m in whole}
+
+
+def test_an_image_audio_and_text_question_maps_each_token_over_the_spectrogram(
+    qtbot, window, tiny_model_folders, monkeypatch
+):
+    """The Qwen2.5-Omni thinker takes all three in one prompt: the strip splits each token's
+    mass three ways, and a token's audio map lies over the spectrogram the view shows."""
+    from mmstudio.inputs import AudioClip
+    from tests.generative.tiny_models import SAMPLING_RATE, sample_clip
+
+    folder = tiny_model_folders["qwen25_omni_thinker"]
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(folder))
+    with qtbot.waitSignal(window.model_ready, timeout=TIMEOUT):
+        window.models.open_folder_action.trigger()
+    set_max_tokens(window, 4)
+    recorder = Recorder(window)
+    window.inputs.audio_input.set_clip(AudioClip(sample_clip(), SAMPLING_RATE), "tone.wav")
+    request = ask(qtbot, window, "what do you hear ?", sample_image())
+    qtbot.waitUntil(lambda: recorder.result(request) is not None, timeout=TIMEOUT)
+    analysis = recorder.result(request)
+    assert set(analysis.present) == {"image", "text", "audio"}
+    qtbot.waitUntil(lambda: window.results.analysis is analysis, timeout=TIMEOUT)
+    view = window.results.answer
+    assert view.tokens.shares.shape == (analysis.token_count, len(analysis.modalities))
+    assert set(view.contributions.shapley_rows()) == {"image", "text", "audio"}
+    assert analysis.token_audio_maps is not None and analysis.spectrogram is not None
+    view.select(1)
+    audio = view.audio_map
+    assert audio.has_map() and audio.overlay.isVisible()
+    bands, frames = analysis.spectrogram.shape
+    row = np.asarray(analysis.token_audio_maps[1], dtype=np.float32)
+    # One weight per frame of the spectrogram, the same over every mel band.
+    assert row.shape == (frames,)
+    np.testing.assert_allclose(audio.overlay.image, np.repeat(row[None], bands, axis=0))
