@@ -318,3 +318,36 @@ def test_an_image_audio_and_text_question_maps_each_token_over_the_spectrogram(
     # One weight per frame of the spectrogram, the same over every mel band.
     assert row.shape == (frames,)
     np.testing.assert_allclose(audio.overlay.image, np.repeat(row[None], bands, axis=0))
+
+
+def test_the_options_dialog_reads_back_what_is_set_and_sampling_enables_its_fields(qtbot, window):
+    from mmstudio.gui.shell.generation_menu import GenerationDialog
+
+    dialog = GenerationDialog(GenerationSettings(), window)
+    qtbot.addWidget(dialog)
+    assert not dialog.temperature.isEnabled()  # greedy: temperature, top-p and seed unused
+    dialog.sampling.setChecked(True)
+    assert dialog.temperature.isEnabled() and dialog.seed.isEnabled()
+    dialog.max_new_tokens.setValue(32)
+    dialog.temperature.setValue(0.5)
+    dialog.top_p.setValue(0.8)
+    dialog.seed.setValue(11)
+    dialog.contrastive.setChecked(True)
+    assert dialog.chosen() == GenerationSettings(
+        max_new_tokens=32, do_sample=True, temperature=0.5, top_p=0.8, seed=11, contrastive=True
+    )
+
+
+def test_contrastive_answers_show_beside_the_answer(qtbot, llava_window):
+    window = llava_window
+    window.generation.choose(GenerationSettings(max_new_tokens=4, contrastive=True))
+    recorder = Recorder(window)
+    request = ask(qtbot, window, "what is this ?", sample_image())
+    qtbot.waitUntil(lambda: recorder.result(request) is not None, timeout=TIMEOUT)
+    analysis = recorder.result(request)
+    assert set(analysis.contrastive_answers) == {"image", "text"}
+    qtbot.waitUntil(lambda: window.results.analysis is analysis, timeout=TIMEOUT)
+    label = window.results.answer.contrastive
+    assert label.isVisible()
+    for modality, answer in analysis.contrastive_answers.items():
+        assert f"Without the {modality}</b>: “{answer}”" in label.text()
