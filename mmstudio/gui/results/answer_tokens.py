@@ -45,9 +45,6 @@ class AnswerTokens(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        font = self.font()
-        font.setPointSizeF(font.pointSizeF() * 1.35)
-        self.setFont(font)
         self.pieces: list[str] = []
         self.shares: np.ndarray | None = None  # (T, M) or None while streaming
         self.modalities: list[str] = []
@@ -55,6 +52,12 @@ class AnswerTokens(QWidget):
         self.hovered_index = -1
         self._placed: list[_Placed] = []
         self._laid_out_width = -1
+        # Each distinct piece measured once: a streamed answer is laid out again at every
+        # delivery, and its pieces repeat.
+        self._advances: dict[str, int] = {}
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        self.setFont(font)
 
     # What is shown
 
@@ -96,7 +99,9 @@ class AnswerTokens(QWidget):
             if len(lines) > 1:  # each newline inside the token starts a new line
                 x, y = float(_MARGIN), y + line_height * (len(lines) - 1)
             shown = lines[-1] or " "  # a token that only ends a line still has a place
-            advance = metrics.horizontalAdvance(shown) + 2 * _PAD_X
+            advance = self._advances.get(shown)
+            if advance is None:
+                advance = self._advances[shown] = metrics.horizontalAdvance(shown) + 2 * _PAD_X
             if x + advance > width - _MARGIN and x > _MARGIN:
                 x, y = float(_MARGIN), y + line_height
             rect = QRectF(x, y, advance, metrics.height())
@@ -107,6 +112,12 @@ class AnswerTokens(QWidget):
         height = int(y + line_height + _MARGIN) if placed else 2 * _MARGIN + metrics.height()
         # Tall enough for every line at this width: a scroll area around it scrolls the rest.
         self.setMinimumHeight(height)
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self._advances.clear()
+            self._laid_out_width = -1
+        super().changeEvent(event)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -122,14 +133,17 @@ class AnswerTokens(QWidget):
 
     # Painting
 
-    def paintEvent(self, _event) -> None:
+    def paintEvent(self, event) -> None:
         self._lay_out()
+        exposed = QRectF(event.rect())  # in a scroll area, the visible part only
         painter = QPainter(self)
         palette = self.palette()
         ink = palette.color(QPalette.ColorRole.Text)
         highlight = palette.color(QPalette.ColorRole.Highlight)
         painter.setFont(self.font())
         for index, (piece, placed) in enumerate(zip(self.pieces, self._placed, strict=True)):
+            if not placed.rect.united(placed.strip).intersects(exposed):
+                continue
             if index == self.selected or index == self.hovered_index:
                 fill = QColor(highlight)
                 fill.setAlphaF(0.45 if index == self.selected else 0.2)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from mmstudio.gui.common.theme import MODALITY_COLORS
@@ -58,7 +58,7 @@ class AnswerView(QWidget):
         self.tokens.clicked.connect(self._on_clicked)
         self.tokens.stepped.connect(self.step)
         self.tokens.escaped.connect(lambda: self.select(None))
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.tokens)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -139,8 +139,15 @@ class AnswerView(QWidget):
             self._set_heading(sample.text if sample is not None else "")
         self.sample = sample
         self.tokens.set_tokens(pieces)
+        # The newest tokens stay in sight while a long answer grows past the view.
+        # (Once the scroll area has taken the new height: its layout runs before the timer.)
+        QTimer.singleShot(0, self, self._scroll_to_end)
         count = len(pieces)
         self.status.setText(f"Generating… {count} token{'s' * (count != 1)} (Esc stops)")
+
+    def _scroll_to_end(self) -> None:
+        bar = self.scroll.verticalScrollBar()
+        bar.setValue(bar.maximum())
 
     def show_analysis(self, analysis: GenerationAnalysis, sample: Sample) -> None:
         self.streaming = False
