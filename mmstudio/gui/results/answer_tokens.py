@@ -52,6 +52,7 @@ class AnswerTokens(QWidget):
         self.hovered_index = -1
         self._placed: list[_Placed] = []
         self._laid_out_width = -1
+        self._cursor = (float(_MARGIN), float(_MARGIN))  # where the next token goes
         # Each distinct piece measured once: a streamed answer is laid out again at every
         # delivery, and its pieces repeat.
         self._advances: dict[str, int] = {}
@@ -64,12 +65,16 @@ class AnswerTokens(QWidget):
     def set_tokens(
         self, pieces: list[str], shares: np.ndarray | None = None, modalities: list[str] = ()
     ) -> None:
-        self.pieces = list(pieces)
+        pieces = list(pieces)
+        # A streamed answer only grows: the tokens already placed stay where they are.
+        grown = len(pieces) >= len(self.pieces) and pieces[: len(self.pieces)] == self.pieces
+        self.pieces = pieces
         self.shares = None if shares is None or not len(shares) else np.asarray(shares)
         self.modalities = list(modalities)
         if self.selected is not None and self.selected >= len(self.pieces):
             self.selected = None
-        self._laid_out_width = -1
+        if not grown:
+            self._laid_out_width = -1
         self._lay_out()
         self.update()
 
@@ -86,15 +91,19 @@ class AnswerTokens(QWidget):
     # Layout
 
     def _lay_out(self) -> None:
+        """Place the tokens not placed yet at this width (all of them after a resize)."""
         width = max(self.width(), 80)
-        if width == self._laid_out_width:
+        if width != self._laid_out_width:
+            self._laid_out_width = width
+            self._placed = []
+            self._cursor = (float(_MARGIN), float(_MARGIN))
+        if len(self._placed) == len(self.pieces) and self._placed:
             return
-        self._laid_out_width = width
         metrics = QFontMetrics(self.font())
         line_height = metrics.height() + STRIP_HEIGHT + _LINE_GAP
-        x, y = float(_MARGIN), float(_MARGIN)
-        placed = []
-        for piece in self.pieces:
+        x, y = self._cursor
+        placed = self._placed
+        for piece in self.pieces[len(placed) :]:
             lines = piece.split("\n")
             if len(lines) > 1:  # each newline inside the token starts a new line
                 x, y = float(_MARGIN), y + line_height * (len(lines) - 1)
@@ -108,7 +117,7 @@ class AnswerTokens(QWidget):
             strip = QRectF(x + 1, y + metrics.height() + 1, max(advance - 2, 2), STRIP_HEIGHT)
             placed.append(_Placed(rect, strip))
             x += advance
-        self._placed = placed
+        self._cursor = (x, y)
         height = int(y + line_height + _MARGIN) if placed else 2 * _MARGIN + metrics.height()
         # Tall enough for every line at this width: a scroll area around it scrolls the rest.
         self.setMinimumHeight(height)

@@ -82,7 +82,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from mmstudio.models import registry
 
@@ -93,6 +93,9 @@ from .token_stream import TokenStream
 log = logging.getLogger(__name__)
 
 _NO_MODEL = "no model is loaded yet; choose one in the Model menu"
+# Streamed tokens reach the window at most this often: nobody reads faster, and each delivery
+# redraws the answer in the GUI thread, whose Python competes with the generation's for the GIL.
+STREAM_INTERVAL_MS = 50
 _MODEL_CHANGED = "the model changed"
 
 
@@ -191,7 +194,11 @@ class AnalysisService(QObject):
         # Generations of requests up to this id stop at their next token (Stop, Esc).
         self._stop_up_to = 0
         self.generations_stopped = 0  # counted in the worker thread, for tests
-        self._tokens_posted.connect(self._deliver_tokens, Qt.ConnectionType.QueuedConnection)
+        self._tokens_posted.connect(self._on_tokens_posted, Qt.ConnectionType.QueuedConnection)
+        self._stream_timer = QTimer(self)
+        self._stream_timer.setSingleShot(True)
+        self._stream_timer.setInterval(STREAM_INTERVAL_MS)
+        self._stream_timer.timeout.connect(self._deliver_tokens)
         self._thread = WorkerThread(self)
         self._thread.setObjectName("mmstudio-analysis")
 
@@ -291,12 +298,23 @@ class AnalysisService(QObject):
         name, args = event
         if name == "model_loaded":
             self.model_info = args[1]
+        elif name in ("result", "error"):
+            # A generation's last tokens go out before its outcome, whatever the interval.
+            self._deliver_tokens()
         getattr(self, name).emit(*args)
+
+    @Slot()
+    def _on_tokens_posted(self) -> None:
+        # Within the interval the timer delivers; until it does, the worker adds to the one
+        # delivery already posted and posts no other (TokenStream), so nothing piles up.
+        if not self._stream_timer.isActive():
+            self._deliver_tokens()
 
     @Slot()
     def _deliver_tokens(self) -> None:
         streamed = self.tokens.take()
         if streamed is not None:
+            self._stream_timer.start()
             self.token_streamed.emit(streamed.request_id, streamed.index, streamed)
 
     @Slot(object)
