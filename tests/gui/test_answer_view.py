@@ -351,3 +351,19 @@ def test_contrastive_answers_show_beside_the_answer(qtbot, llava_window):
     assert label.isVisible()
     for modality, answer in analysis.contrastive_answers.items():
         assert f"Without the {modality}</b>: “{answer}”" in label.text()
+
+
+def test_the_maps_look_is_chosen_in_the_answer_view_too_and_kept_for_every_map(qtbot, llava_window):
+    window = llava_window
+    set_max_tokens(window, 3)
+    recorder = Recorder(window)
+    request = ask(qtbot, window, "what is this ?", sample_image())
+    qtbot.waitUntil(lambda: recorder.result(request) is not None, timeout=TIMEOUT)
+    view = window.results.answer
+    view.colormap_box.setCurrentText("viridis")
+    view.opacity_slider.setValue(30)
+    assert window.results.colormap == "viridis" and window.results.opacity == 0.3
+    assert window.results.colormap_box.currentText() == "viridis"  # the classifier's maps too
+    assert view.image_map.overlay.opacity() == pytest.approx(0.3)
+    window.save_settings()
+    assert window.settings.value("colormap") == "viridis"

@@ -11,11 +11,23 @@ again (or Esc) goes back to the whole answer, Left and Right step through the to
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mmstudio.gui.common.theme import MODALITY_COLORS
+from mmstudio.gui.results import colormaps
 from mmstudio.gui.results.answer_explanation import explained, quoted, selection_maps
 from mmstudio.gui.results.answer_tokens import AnswerTokens
 from mmstudio.gui.results.audio_view import AudioMapView
@@ -35,9 +47,12 @@ HINT = "Click a token to explain it · click it again or Esc for the whole answe
 
 class AnswerView(QWidget):
     """Signals: selection_shown(index or None) once the explanation of a selection (or of the
-    whole answer, None) is on screen."""
+    whole answer, None) is on screen; colormap_chosen(name) and opacity_chosen(fraction) when
+    the user changes the maps' look here (the results panel keeps one setting for all maps)."""
 
     selection_shown = Signal(object)
+    colormap_chosen = Signal(str)
+    opacity_chosen = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -108,11 +123,15 @@ class AnswerView(QWidget):
         maps_and_words.addWidget(self.text_map)
         maps_and_words.setStretchFactor(0, 4)
         maps_and_words.setStretchFactor(1, 1)
+        maps_page = QWidget()
+        maps_layout = QVBoxLayout(maps_page)
+        maps_layout.setContentsMargins(0, 0, 0, 0)
+        maps_layout.setSpacing(3)
+        maps_layout.addLayout(self._build_map_controls())
+        maps_layout.addWidget(maps_and_words, 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("answerSplitter")
-        for index, (widget, stretch) in enumerate(
-            ((top, 2), (explanation, 2), (maps_and_words, 3))
-        ):
+        for index, (widget, stretch) in enumerate(((top, 2), (explanation, 2), (maps_page, 3))):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(index, stretch)
         self.splitter.setChildrenCollapsible(False)
@@ -123,6 +142,30 @@ class AnswerView(QWidget):
             # Built as HTML from the model's words: never guessed to be plain text.
             label.setTextFormat(Qt.TextFormat.RichText)
         self.clear()
+
+    def _build_map_controls(self) -> QHBoxLayout:
+        self.colormap_box = QComboBox()
+        self.colormap_box.setObjectName("answerColormapBox")
+        self.colormap_box.addItems(colormaps.CHOICES)
+        self.colormap_box.setToolTip("Colormap of the unsigned maps")
+        self.colormap_box.currentTextChanged.connect(self.colormap_chosen)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setObjectName("answerOpacitySlider")
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setFixedWidth(120)
+        self.opacity_slider.setToolTip("Opacity of the maps over the image and the spectrogram")
+        self.opacity_slider.valueChanged.connect(
+            lambda value: self.opacity_chosen.emit(value / 100)
+        )
+        row = QHBoxLayout()
+        row.addWidget(QLabel("<b>Where the model looked for this token</b>"))
+        row.addStretch(1)
+        row.addWidget(QLabel("Colormap"))
+        row.addWidget(self.colormap_box)
+        row.addSpacing(8)
+        row.addWidget(QLabel("Opacity"))
+        row.addWidget(self.opacity_slider)
+        return row
 
     # Streaming, then the result
 
@@ -321,12 +364,26 @@ class AnswerView(QWidget):
     # Heatmap settings, as the results panel's controls set them
 
     def set_colormap(self, name: str) -> None:
+        with _quiet(self.colormap_box):
+            self.colormap_box.setCurrentText(name)
         for view in (self.image_map, self.audio_map, self.text_map):
             view.set_colormap(name)
 
     def set_opacity(self, opacity: float) -> None:
+        with _quiet(self.opacity_slider):
+            self.opacity_slider.setValue(round(opacity * 100))
         for view in (self.image_map, self.audio_map):
             view.set_opacity(opacity)
+
+
+@contextmanager
+def _quiet(widget: QWidget) -> Iterator[None]:
+    """Set a control to the setting without announcing it as the user's choice."""
+    blocked = widget.blockSignals(True)
+    try:
+        yield
+    finally:
+        widget.blockSignals(blocked)
 
 
 def _escape(text: str) -> str:

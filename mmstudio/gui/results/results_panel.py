@@ -216,6 +216,9 @@ class ResultsPanel(QWidget):
             self.answer = AnswerView()
             self.answer.set_colormap(self._colormap)
             self.answer.set_opacity(self._opacity)
+            # One look for every map: chosen here or there, both follow.
+            self.answer.colormap_chosen.connect(self.set_colormap)
+            self.answer.opacity_chosen.connect(self.set_opacity)
             self.stack.addWidget(self.answer)
         return self.answer
 
