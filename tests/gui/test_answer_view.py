@@ -367,3 +367,15 @@ def test_the_maps_look_is_chosen_in_the_answer_view_too_and_kept_for_every_map(q
     assert view.image_map.overlay.opacity() == pytest.approx(0.3)
     window.save_settings()
     assert window.settings.value("colormap") == "viridis"
+
+
+def test_closing_the_window_during_a_generation_stops_it_at_its_next_token(qtbot, llava_window):
+    window = llava_window
+    set_max_tokens(window, LONG)
+    recorder = Recorder(window)
+    request = ask(qtbot, window, "what is this ?", sample_image())
+    qtbot.waitUntil(lambda: recorder.tokens_seen(request) >= 2, timeout=TIMEOUT)
+    stopped_before = window.service.generations_stopped
+    window.close()  # waits for the worker's step: the generation must end for it to return
+    assert not window.service.is_running()
+    assert window.service.generations_stopped == stopped_before + 1

@@ -158,7 +158,7 @@ class AnswerView(QWidget):
             lambda value: self.opacity_chosen.emit(value / 100)
         )
         row = QHBoxLayout()
-        row.addWidget(QLabel("<b>Where the model looked for this token</b>"))
+        row.addWidget(QLabel("<b>Where the model looked</b>"))
         row.addStretch(1)
         row.addWidget(QLabel("Colormap"))
         row.addWidget(self.colormap_box)
