@@ -235,15 +235,22 @@ def test_export_writes_the_answer_view_and_the_generation_json(qtbot, llava_wind
     assert written["answer_tokens"] == recorder.result(request).answer_tokens
 
 
-def test_comparisons_and_swaps_are_off_for_a_generative_model_and_say_why(qtbot, llava_window):
+def test_comparisons_and_swaps_are_off_for_a_generative_model_and_say_why(
+    qtbot, llava_window, tiny_model_dir, monkeypatch
+):
     window = llava_window
-    for action in (
-        window.compare.menu.menuAction(),
-        window.swaps.swap_menu.menuAction(),
-        window.live_action,
-    ):
+    actions = (window.compare.menu.menuAction(), window.swaps.swap_menu.menuAction())
+    for action in (*actions, window.live_action):
         assert not action.isEnabled()
         assert "comparisons are for classifiers" in action.statusTip()
+    # A classifier again: all back, with their own tips.
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(tiny_model_dir))
+    with qtbot.waitSignal(window.model_ready, timeout=TIMEOUT) as ready:
+        window.models.open_folder_action.trigger()
+    assert not ready.args[0].generates
+    for action in (*actions, window.live_action):
+        assert action.isEnabled() and "classifiers" not in action.statusTip()
+    assert "camera" in window.live_action.toolTip()
 
 
 def test_generation_options_are_remembered_and_bad_ones_refused(qtbot, llava_window):

@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self.service = AnalysisService(self)
         self.examples, self.examples_problem = load_examples()
         self._closing = False
+        # Tips of the actions that are off for generative models, as a classifier has them.
+        self._classifier_tips: dict = {}
         self._started = False
         self.inputs = InputsColumn(self.studio)
         self.results = ResultsPanel()
@@ -366,15 +368,20 @@ class MainWindow(QMainWindow):
         """Comparisons, swaps and live mode explain classifiers' predictions: off (and saying
         why) while a generative model is loaded, back with a classifier."""
         classifier = not info.generates
-        why = "" if classifier else GENERATIVE_OFF
-        for action in (
+        actions = (
             self.compare.menu.menuAction(),
             self.swaps.swap_menu.menuAction(),
             self.live_action,
-        ):
+        )
+        if not self._classifier_tips:
+            self._classifier_tips = {a: (a.toolTip(), a.statusTip()) for a in actions}
+        if not classifier and self.live_action.isChecked():
+            self.live_action.setChecked(False)  # ends live mode before its switch goes off
+        for action in actions:
+            tool_tip, status_tip = self._classifier_tips[action]
             action.setEnabled(classifier)
-            action.setStatusTip(why)
-            action.setToolTip(why or action.text().replace("&", ""))
+            action.setStatusTip(status_tip if classifier else GENERATIVE_OFF)
+            action.setToolTip(tool_tip if classifier else GENERATIVE_OFF)
         if not classifier:
             self.swaps.keep_action.setEnabled(False)
             self.swaps.undo_action.setEnabled(False)
