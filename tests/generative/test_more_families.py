@@ -215,3 +215,19 @@ def test_tiles_whose_token_count_is_square_are_still_not_one_grid(family, tiny_m
     analysis = Analyzer(model, "cpu").generate(sample, GenerationOptions(max_new_tokens=2))
     assert analysis.map_methods["image"] == "occlusion" and TILES_NOTE in analysis.notes
     assert analysis.token_image_maps.shape == (2, 5, 3)  # the occlusion cells of a 64 x 96 image
+
+
+def test_idefics3_split_images_fall_back_to_occlusion(tiny_model):
+    # Idefics3 as published splits a large image into crops plus a global view; the folder's
+    # processor is switched to that here (crops of 56 over a 112-pixel long edge).
+    model = open_model(tiny_model("idefics3"))
+    images = model.processor.image_processor
+    images.do_image_splitting, images.size = True, {"longest_edge": 112}
+    model.map_methods = {"image": "attention"}
+    sample = full_sample("idefics3")
+    assert model.prompt([sample], [sample.present])["pixel_values"].shape[:2] == (1, 5)
+    analysis = Analyzer(model, "cpu").generate(sample, GenerationOptions(max_new_tokens=2))
+    assert analysis.map_methods["image"] == "occlusion" and TILES_NOTE in analysis.notes
+    assert analysis.token_image_maps.shape == (2, 3, 5)
+    values = analysis.token_coalition_logprobs
+    np.testing.assert_allclose(values[0] + analysis.token_shapley.sum(1), values[-1], atol=1e-9)

@@ -58,6 +58,25 @@ expands each single placeholder in the rendered text into as many tokens as the 
   ``generate`` returns token ids only. Inputs: ``input_ids, attention_mask`` plus
   ``pixel_values, image_grid_thw`` and/or ``input_features, feature_attention_mask``.
 
+Families nobody special-cased (``MORE_FAMILIES``), all ``processor(text=..., images=...)``:
+
+- qwen25_vl: as qwen2_vl (same placeholder, grid and image processor), windowed vision tower.
+- gemma3: template writes ``<start_of_image>``; the processor expands it to
+  ``\n\n<start_of_image>`` + 16 ``<image_soft_token>`` + ``<end_of_image>\n\n`` (a 4x4 grid:
+  56x56 resized without crop, patch 7, pooled 2x2). ``processor.image_token`` is the
+  begin-of-image token; the soft token is ``tokenizer.image_token`` and the config's
+  ``image_token_index``. Returns ``token_type_ids``. A flat image list for a batch where only
+  some rows have an image is refused: images go as one list per row.
+- llava_next / llava_onevision: ``<image>`` expanded over AnyRes tiles (28x28, 2x2 tokens each)
+  plus a base view and one token per row end: ``pixel_values`` is (images, 5 views, 3, 28, 28)
+  and ``image_sizes`` is returned (OneVision also ``batch_num_images``). 14 tokens for 96x64,
+  16 for 64x96.
+- idefics3: ``<image>`` expanded to ``<fake_token_around_image><global-img>`` + 4 ``<image>``
+  + ``<fake_token_around_image>`` (56x56 resized whole, 4x4 patches pixel-shuffled by 2); no
+  splitting, so ``pixel_values`` is (rows, 1, 3, 56, 56) with ``pixel_attention_mask``.
+
+``REFUSED_FAMILIES``: paligemma (no chat template) and smolvlm (its processor needs num2words).
+
 Common to all: ``AutoModelForMultimodalLM`` loads every family; ``AutoModelForImageTextToText``
 loads all but qwen2_audio. Attention is the default (sdpa) in every config. Greedy answers can
 contain special tokens (an Omni answer may hold ``<|audio_eos|>``): decode with
