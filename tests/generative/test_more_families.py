@@ -231,3 +231,33 @@ def test_idefics3_split_images_fall_back_to_occlusion(tiny_model):
     assert analysis.token_image_maps.shape == (2, 3, 5)
     values = analysis.token_coalition_logprobs
     np.testing.assert_allclose(values[0] + analysis.token_shapley.sum(1), values[-1], atol=1e-9)
+
+
+def test_gemma3_pan_and_scan_crops_are_not_laid_on_one_grid(tiny_model):
+    from mmstudio.models.generative import layout
+
+    model = open_model(tiny_model("gemma3"))
+    sample = full_sample("gemma3", 150, 50)
+    whole = model.prompt([sample], [sample.present])
+    placed = layout.image_layout(model.processor, model.hf_model.config, whole, (150, 50))
+    assert placed is not None and placed.grid == (4, 4) and len(placed.positions) == 16
+    # Pan and scan (a processor option): the whole image plus 3 crops, 64 soft tokens, a
+    # square count that is no 8 x 8 grid over the image.
+    rendered = model.processor.apply_chat_template(
+        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": QUESTION}]}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
+    crops = model.processor(
+        text=[rendered],
+        images=[[sample.image]],
+        do_pan_and_scan=True,
+        pan_and_scan_min_crop_size=16,
+        return_tensors="pt",
+    )
+    assert crops["pixel_values"].shape[0] == 4
+    assert (
+        len(layout.placeholder_positions(model.processor, model.hf_model.config, crops, "image"))
+        == 64
+    )
+    assert layout.image_layout(model.processor, model.hf_model.config, crops, (150, 50)) is None

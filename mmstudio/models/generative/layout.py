@@ -75,11 +75,14 @@ def image_layout(processor: Any, model_config: Any, inputs: Any, image_size) -> 
 
 
 def _tiled(inputs: Any) -> bool:
-    """Whether the processor cut the image into several views (AnyRes tiles, a base view plus
-    crops): pixel values of (images, views, channels, height, width) with more than one view.
-    The tokens of the views cannot be laid on one grid over the image."""
+    """Whether the processor cut the prompt's one image into several views (AnyRes tiles, a
+    global view plus crops): pixel values of (images, views, channels, height, width) with more
+    than one view, or (views, channels, height, width) with more than one (Gemma 3's pan and
+    scan). The tokens of the views cannot be laid on one grid over the image."""
     pixels = inputs.get("pixel_values") if hasattr(inputs, "get") else None
-    return pixels is not None and pixels.dim() == 5 and pixels.shape[1] > 1
+    if pixels is None:
+        return False
+    return (pixels.dim() == 5 and pixels.shape[1] > 1) or (pixels.dim() == 4 and len(pixels) > 1)
 
 
 def _grid(processor, model_config, inputs, count: int) -> tuple[int, int] | None:
