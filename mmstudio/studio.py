@@ -84,6 +84,10 @@ class RequestLedger:
         self.shown_id = request_id
         return request
 
+    def pending(self, request_id: int) -> PendingRequest | None:
+        """The request still outstanding under this id, if any."""
+        return self._pending.get(request_id)
+
     def accept_error(self, request_id: int) -> bool:
         """Whether an analysis error should be shown: only the newest request's own outcome
         counts, since a newer request is on its way otherwise."""

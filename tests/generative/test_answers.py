@@ -13,7 +13,7 @@ from mmstudio.inputs.sample import AudioClip, Sample
 from mmstudio.models.generative.model import GenerativeModel, _with_answer
 from mmstudio.models.generative.options import GenerationOptions
 from mmstudio.models.registry import get_model
-from tests.generative.tiny_models import FAMILIES, MODALITIES, sample_clip, sample_image
+from tests.generative.tiny_models import CORE_FAMILIES, MODALITIES, sample_clip, sample_image
 
 QUESTION = "what is in the picture and the sound ?"
 
@@ -34,7 +34,7 @@ def full_sample(family: str, width: int = 96, height: int = 64) -> Sample:
     )
 
 
-@pytest.fixture(params=sorted(FAMILIES))
+@pytest.fixture(params=sorted(CORE_FAMILIES))
 def family(request) -> str:
     return request.param
 

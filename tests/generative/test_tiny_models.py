@@ -9,13 +9,14 @@ import torch
 from tests.generative.tiny_models import (
     FAMILIES,
     MODALITIES,
+    MORE_FAMILIES,
     PLACEHOLDERS,
     sample_clip,
     sample_image,
     user_message,
 )
 
-IMAGE_TEXT_TO_TEXT = {"llava", "qwen2_vl", "qwen25_omni_thinker"}
+IMAGE_TEXT_TO_TEXT = {"llava", "qwen2_vl", "qwen25_omni_thinker", *MORE_FAMILIES}
 
 
 def load(folder):

@@ -8,9 +8,12 @@ call, or with the ``MMSTUDIO_SETTINGS_DIR`` environment variable.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from PySide6.QtCore import QByteArray, QSettings
+
+from mmstudio.inputs.errors import InputError
+from mmstudio.models.generative.options import GenerationOptions
 
 ORGANIZATION = "mmstudio"
 APPLICATION = "mmstudio"
@@ -105,6 +108,60 @@ class StudioSettings:
         for name, state in self.splitters.items():
             store.setValue(f"splitters/{name}", state)
         store.sync()
+
+
+def read_int(settings: QSettings, key: str, default: int) -> int:
+    try:
+        return int(float(settings.value(key, default)))
+    except (TypeError, ValueError):
+        return default
+
+
+def read_bool(settings: QSettings, key: str, default: bool) -> bool:
+    # An INI file gives "true"/"false" back as text.
+    value = settings.value(key, default)
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+@dataclass
+class GenerationSettings:
+    """How a generative model decodes (Generation ▸ Options…), remembered between sessions:
+    the fields and defaults of :class:`GenerationOptions`."""
+
+    max_new_tokens: int = GenerationOptions.max_new_tokens
+    do_sample: bool = GenerationOptions.do_sample
+    temperature: float = GenerationOptions.temperature
+    top_p: float = GenerationOptions.top_p
+    seed: int = GenerationOptions.seed
+    contrastive: bool = GenerationOptions.contrastive
+
+    @classmethod
+    def read(cls, store: QSettings) -> GenerationSettings:
+        default = cls()
+        readers = {int: read_int, float: read_float, bool: read_bool}
+        values = {
+            f.name: readers[type(getattr(default, f.name))](
+                store, f"generation/{f.name}", getattr(default, f.name)
+            )
+            for f in fields(cls)
+        }
+        chosen = cls(**values)
+        try:
+            chosen.options()
+        except InputError:
+            return default  # a hand-edited value out of range: the defaults, not a crash
+        return chosen
+
+    def write(self, store: QSettings) -> None:
+        for name, value in asdict(self).items():
+            store.setValue(f"generation/{name}", value)
+        store.sync()
+
+    def options(self) -> GenerationOptions:
+        """InputError when a value is out of range."""
+        return GenerationOptions(**asdict(self))
 
 
 def _bytes(value) -> QByteArray | None:

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 from PIL import Image
+from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QLabel, QWidget
 
 from mmstudio.gui.common.plotting import pg
@@ -56,7 +57,11 @@ class ImageMapView(QWidget):
         heatmap: np.ndarray | None,
         method: str = "",
         signed: bool = False,
+        box: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
     ) -> None:
+        """``heatmap`` is either the image's size (H, W) or a coarser grid laid over the part
+        ``box`` of the image (x0, y0, x1, y1 as fractions of its width and height), each cell
+        drawn as a block: a generative model's map is one value per cell of its token grid."""
         if image is None:
             self.clear()
             return
@@ -67,10 +72,16 @@ class ImageMapView(QWidget):
         self.base.setImage(pixels, levels=(0, 255), autoLevels=False)
         if heatmap is not None:
             self.signed = signed
+            values = np.asarray(heatmap, dtype=np.float32)
+            if values.shape == (image.height, image.width):
+                values = values[::step, ::step]
+            height, width = pixels.shape[:2]
+            x0, y0, x1, y1 = box
             self.overlay.setImage(
-                np.asarray(heatmap, dtype=np.float32)[::step, ::step],
+                values,
                 levels=colormaps.levels(signed),
                 autoLevels=False,
+                rect=QRectF(x0 * width, y0 * height, (x1 - x0) * width, (y1 - y0) * height),
             )
             show_scale(self.colorbar, self._colormap, signed)
             self.overlay.show()

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from mmstudio.gui.results import colormaps
 from mmstudio.gui.results.map_steps import map_steps
 from mmstudio.inputs import Sample
-from mmstudio.result import Analysis
+from mmstudio.result import Analysis, AnyAnalysis, GenerationAnalysis
 
 DEFAULT_OPACITY = 0.55
 SPLITTERS = ("resultsSplitter", "summarySplitter", "mapsSplitter", "textSplitter")
@@ -45,7 +45,8 @@ class ResultsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("resultsPanel")
-        self.analysis: Analysis | None = None
+        self.analysis: AnyAnalysis | None = None
+        self.answer = None  # the AnswerView, built the first time a generative model answers
         self.built = False
         self._colormap = colormaps.DEFAULT
         self._opacity = DEFAULT_OPACITY
@@ -175,7 +176,11 @@ class ResultsPanel(QWidget):
         QTimer.singleShot(0, self._end_unseen_layout)
 
     def _end_unseen_layout(self) -> None:
-        if self.analysis is None and self._held is None:
+        if (
+            self.analysis is None
+            and self._held is None
+            and self.stack.currentWidget() is self.splitter
+        ):
             self.stack.setCurrentWidget(self.placeholder)
         self.stack.setUpdatesEnabled(True)
 
@@ -191,12 +196,57 @@ class ResultsPanel(QWidget):
     ) -> None:
         """Draw ``analysis``; ``rendered(request_id)`` is emitted once every view shows it."""
         self.build()
+        if isinstance(analysis, GenerationAnalysis):
+            self._show_answer(analysis, sample, request_id)
+            return
         self.analysis = analysis
         self._held = (analysis, sample, expected, note, request_id)
         if self.stack.currentWidget() is self.splitter:
             self._render_throttled()
         else:
             self._render_held()  # replacing a placeholder: nothing to wait for
+
+    # A generative model's answer
+
+    def answer_view(self):
+        """The answer view, built on first use (a classifier's window never builds it)."""
+        if self.answer is None:
+            from mmstudio.gui.results.answer_view import AnswerView
+
+            self.answer = AnswerView()
+            self.answer.set_colormap(self._colormap)
+            self.answer.set_opacity(self._opacity)
+            # One look for every map: chosen here or there, both follow.
+            self.answer.colormap_chosen.connect(self.set_colormap)
+            self.answer.opacity_chosen.connect(self.set_opacity)
+            self.stack.addWidget(self.answer)
+        return self.answer
+
+    def show_stream(self, tokens, sample: Sample | None) -> None:
+        """The answer of the generation running now, so far (its tokens as they read)."""
+        self.build()
+        self._drop_held()
+        view = self.answer_view()
+        view.show_stream(list(tokens), sample)
+        self.stack.setCurrentWidget(view)
+
+    def _show_answer(self, analysis: GenerationAnalysis, sample: Sample, request_id: int) -> None:
+        # One result per generation: nothing to throttle, and the answer view draws in one go.
+        self._drop_held()
+        self.analysis = analysis
+        view = self.answer_view()
+        view.show_analysis(analysis, sample)
+        self.stack.setCurrentWidget(view)
+        self._render_id = request_id
+        self.rendered.emit(request_id)
+
+    def _drop_held(self) -> None:
+        """Forget a classifier result still waiting to be drawn."""
+        self._stages = []
+        self._stage_timer.stop()
+        self._held = None
+        if self._render_throttled is not None:
+            self._render_throttled.cancel()
 
     def _render_held(self) -> None:
         if self._held is None:
@@ -236,11 +286,7 @@ class ResultsPanel(QWidget):
         return bool(self._stages) or self._held is not None
 
     def show_placeholder(self, text: str) -> None:
-        self._stages = []
-        self._stage_timer.stop()
-        self._held = None
-        if self._render_throttled is not None:
-            self._render_throttled.cancel()
+        self._drop_held()
         self.analysis = None
         self.placeholder.setText(text)
         self.stack.setCurrentWidget(self.placeholder)
@@ -274,11 +320,15 @@ class ResultsPanel(QWidget):
         self._colormap = name
         for view in (self.image_map, self.audio_map, self.text_map):
             view.set_colormap(name)
+        if self.answer is not None:
+            self.answer.set_colormap(name)
 
     def _on_opacity_changed(self, value: int) -> None:
         self._opacity = value / 100.0
         for view in (self.image_map, self.audio_map):
             view.set_opacity(self._opacity)
+        if self.answer is not None:
+            self.answer.set_opacity(self._opacity)
 
     # Splitter state, kept across the deferred build
 

@@ -33,6 +33,8 @@ class LoadRequest:
 class AnalysisRequest:
     request_id: int
     sample: Any
+    # A generative model's decoding options (GenerationOptions); None for a classifier.
+    options: Any = None
 
 
 @dataclass

@@ -33,6 +33,11 @@ class ModelInfo:
     fusion_weights_kind: str
     load_seconds: float
     weights_precision: str = ""  # the dtype its weights are stored in
+    task: str = "classification"  # or "generation": the window shows an answer view then
+
+    @property
+    def generates(self) -> bool:
+        return self.task == "generation"
 
 
 class ModelHost:
@@ -132,6 +137,7 @@ def model_info(analyzer, spec: str, seconds: float) -> ModelInfo:
         parameters=sum(p.numel() for p in parameters),
         fusion_weights_kind=getattr(model, "fusion_weights_kind", ""),
         load_seconds=seconds,
+        task=getattr(analyzer, "task", "classification"),
     )
 
 

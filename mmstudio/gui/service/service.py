@@ -5,7 +5,10 @@ Every piece of model work of a window goes through here, in three lanes (see ``l
 - **interactive** — :meth:`AnalysisService.request_analysis`: the latest request wins. Each
   request carries an increasing id; a queued request replaced by a newer one never runs. The
   one already running is finished and reported (the window shows it only if it is newer than
-  what is on screen), so a steady stream of requests still shows fresh results.
+  what is on screen), so a steady stream of requests still shows fresh results. A generative
+  model's answer is the exception: a newer request stops it at its next token (Stop does too,
+  :meth:`AnalysisService.stop_generation`), and a generation stopped by a newer request reports
+  nothing. Its tokens come as ``token_streamed`` while it runs (see ``token_stream.py``).
 - **live** — :meth:`AnalysisService.submit_live`: the newest frame wins. A live task is any
   object with ``run(analyzer) -> result``; it runs in the worker thread and its result comes
   back as ``live_result``. While the model is busy each new task replaces the waiting one, so
@@ -79,16 +82,20 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from mmstudio.models import registry
 
 from .lanes import AnalysisRequest, Job, Lanes, LoadRequest
 from .model_host import ModelHost, ModelInfo, describe_error, is_out_of_memory
+from .token_stream import TokenStream
 
 log = logging.getLogger(__name__)
 
 _NO_MODEL = "no model is loaded yet; choose one in the Model menu"
+# Streamed tokens reach the window at most this often: nobody reads faster, and each delivery
+# redraws the answer in the GUI thread, whose Python competes with the generation's for the GIL.
+STREAM_INTERVAL_MS = 50
 _MODEL_CHANGED = "the model changed"
 
 
@@ -161,6 +168,12 @@ class AnalysisService(QObject):
     job_failed = Signal(int, str)
     job_cancelled = Signal(int)
     job_finished = Signal(int)
+    # A generative model's answer so far: request id, the last token's index, and
+    # StreamedTokens (every token so far, as it reads). Tokens of one request come in index
+    # order, all before its result.
+    token_streamed = Signal(int, int, object)
+    # Posted by the worker thread for a token delivery (see TokenStream): at most one queued.
+    _tokens_posted = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -177,6 +190,15 @@ class AnalysisService(QObject):
         self._models_reported = False
         self._devices_reported = False
         self.superqt_imported = threading.Event()
+        self.tokens = TokenStream()
+        # Generations of requests up to this id stop at their next token (Stop, Esc).
+        self._stop_up_to = 0
+        self.generations_stopped = 0  # counted in the worker thread, for tests
+        self._tokens_posted.connect(self._on_tokens_posted, Qt.ConnectionType.QueuedConnection)
+        self._stream_timer = QTimer(self)
+        self._stream_timer.setSingleShot(True)
+        self._stream_timer.setInterval(STREAM_INTERVAL_MS)
+        self._stream_timer.timeout.connect(self._deliver_tokens)
         self._thread = WorkerThread(self)
         self._thread.setObjectName("mmstudio-analysis")
 
@@ -217,11 +239,18 @@ class AnalysisService(QObject):
         self._post()
         return request_id
 
-    def request_analysis(self, sample) -> int:
+    def request_analysis(self, sample, options=None) -> int:
+        """Analyse ``sample``; ``options`` (GenerationOptions) are a generative model's
+        decoding options. A newer request stops a running generation at its next token."""
         request_id = next(self._ids)
-        self.lanes.put_analysis(AnalysisRequest(request_id, sample))
+        self.lanes.put_analysis(AnalysisRequest(request_id, sample, options))
         self._post()
         return request_id
+
+    def stop_generation(self) -> None:
+        """Stop the running generation at its next token (Stop, Esc): its answer so far comes
+        as its result, ``finished == "stopped"``. Later requests generate as usual."""
+        self._stop_up_to = self.lanes.latest_analysis_id
 
     def cancel_pending(self) -> None:
         """Drop every queued analysis, and the result of a running one (the inputs went empty)."""
@@ -269,7 +298,24 @@ class AnalysisService(QObject):
         name, args = event
         if name == "model_loaded":
             self.model_info = args[1]
+        elif name in ("result", "error"):
+            # A generation's last tokens go out before its outcome, whatever the interval.
+            self._deliver_tokens()
         getattr(self, name).emit(*args)
+
+    @Slot()
+    def _on_tokens_posted(self) -> None:
+        # Within the interval the timer delivers; until it does, the worker adds to the one
+        # delivery already posted and posts no other (TokenStream), so nothing piles up.
+        if not self._stream_timer.isActive():
+            self._deliver_tokens()
+
+    @Slot()
+    def _deliver_tokens(self) -> None:
+        streamed = self.tokens.take()
+        if streamed is not None:
+            self._stream_timer.start()
+            self.token_streamed.emit(streamed.request_id, streamed.index, streamed)
 
     @Slot(object)
     def _on_worker_crashed(self, error: BaseException) -> None:
@@ -348,16 +394,46 @@ class AnalysisService(QObject):
             yield ("error", (rid, _NO_MODEL))
             return
         yield ("started", (rid,))
+        generates = getattr(self.host.analyzer, "generates", False)
         try:
-            analysis, moved = self.host.run(lambda analyzer: analyzer.analyze(request.sample))
+            if generates:
+                analysis, moved = self.host.run(lambda analyzer: self._generate(analyzer, request))
+            else:
+                analysis, moved = self.host.run(lambda analyzer: analyzer.analyze(request.sample))
         except Exception as error:
             yield ("error", (rid, describe_error(error, "the analysis failed")))
             return
         yield from self._announce_move(moved)
+        if generates and rid != self.lanes.latest_analysis_id:
+            # A newer input stopped this generation: its half answer is not what was asked any
+            # more. The newer request's own answer follows.
+            return
         self.analyses_run += 1
         # Sent even if a newer request arrived meanwhile: dropping finished work would show
         # nothing at all while requests keep coming faster than analyses finish.
         yield ("result", (rid, analysis))
+
+    def _generate(self, analyzer, request: AnalysisRequest):
+        """A generative model's answer, each token delivered to the window as it comes; it
+        stops at the next token once Stop is pressed, a newer request arrives or the window
+        closes."""
+        rid = request.request_id
+        self.tokens.begin(rid, analyzer.model.decode)
+
+        def on_token(token_id: int) -> None:
+            if self.tokens.add(token_id):
+                self._tokens_posted.emit()  # queued to the GUI thread
+
+        def should_stop() -> bool:
+            lanes = self.lanes
+            return lanes.stopping or rid != lanes.latest_analysis_id or rid <= self._stop_up_to
+
+        analysis = analyzer.generate(
+            request.sample, request.options, on_token=on_token, should_stop=should_stop
+        )
+        if analysis.finished == "stopped":
+            self.generations_stopped += 1
+        return analysis
 
     def _live(self, task) -> Iterator[tuple[str, tuple]]:
         if self.host.analyzer is None:

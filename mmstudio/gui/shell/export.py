@@ -20,4 +20,8 @@ def export_analysis(panel: QWidget, analysis, path: str | Path) -> tuple[Path, P
 
 
 def suggested_name(analysis) -> str:
+    if getattr(analysis, "task", "") == "generation":
+        # The answer's first words name it; characters a file name cannot hold are dropped.
+        words = "-".join("".join(c for c in analysis.answer if c.isalnum() or c == " ").split()[:4])
+        return f"answer-{words or 'empty'}.png"
     return f"analysis-{analysis.predicted_label}.png"

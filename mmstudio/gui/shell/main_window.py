@@ -39,6 +39,7 @@ from mmstudio.gui.service.job_calls import JobCalls
 from mmstudio.gui.shell.about import about_html
 from mmstudio.gui.shell.banner import Banner
 from mmstudio.gui.shell.export import export_analysis, suggested_name
+from mmstudio.gui.shell.generation_menu import GenerationMenu
 from mmstudio.gui.shell.menus import build_file_menu, build_help_menu, fill_examples_menu
 from mmstudio.gui.shell.model_menu import DEVICES, ModelMenu
 from mmstudio.gui.shell.presenter import AnalysisPresenter
@@ -46,6 +47,11 @@ from mmstudio.gui.shell.status_bar import StudioStatusBar
 from mmstudio.studio import Studio
 
 __all__ = ["DEVICES", "MainWindow"]
+
+GENERATIVE_OFF = (
+    "comparisons are for classifiers; Compare With, Swap Modality and Live are off while a "
+    "generative model is loaded"
+)
 
 
 class MainWindow(QMainWindow):
@@ -68,6 +74,8 @@ class MainWindow(QMainWindow):
         self.service = AnalysisService(self)
         self.examples, self.examples_problem = load_examples()
         self._closing = False
+        # Tips of the actions that are off for generative models, as a classifier has them.
+        self._classifier_tips: dict = {}
         self._started = False
         self.inputs = InputsColumn(self.studio)
         self.results = ResultsPanel()
@@ -162,6 +170,8 @@ class MainWindow(QMainWindow):
         file_menu.insertAction(self.file_actions.paste, self.dataset_actions.open)
         self.model_menu = menus.addMenu("&Model")
         self.models = ModelMenu(self.model_menu, self.studio.model_spec, self.studio.device)
+        self.generation = GenerationMenu(menus.addMenu("&Generation"), self, self.settings)
+        self.presenter.generation_options = self.generation.options
         self.compare = CompareActions(
             self.model_menu,
             self.models.device_menu.menuAction(),
@@ -202,6 +212,11 @@ class MainWindow(QMainWindow):
         presenter.model_ready.connect(lambda info: self.models.show_loaded(info.source))
         presenter.model_ready.connect(self.model_ready)
         presenter.result_shown.connect(self._on_result_shown)
+        presenter.model_ready.connect(self._offer_for_task)
+        presenter.generating_changed.connect(self.generation.set_generating)
+        self.generation.stop_requested.connect(presenter.stop_generation)
+        # New options answer the question on screen again, with them (latest wins).
+        self.generation.changed.connect(lambda _settings: presenter.request_analysis())
         presenter.result_cleared.connect(lambda: self.file_actions.export.setEnabled(False))
         self.studio.model_chosen.connect(presenter.load_model)
         self.studio.device_chosen.connect(self._on_device_chosen)
@@ -346,8 +361,34 @@ class MainWindow(QMainWindow):
     def _on_result_shown(self, analysis, sample) -> None:
         self.file_actions.export.setEnabled(True)
         info = self.presenter.model_info
-        if info is not None:
+        if info is not None and not info.generates:
             self.compare.on_result(analysis, sample, info.name, info.source)
+
+    def _offer_for_task(self, info) -> None:
+        """Comparisons, swaps and live mode explain classifiers' predictions: off (and saying
+        why) while a generative model is loaded, back with a classifier."""
+        classifier = not info.generates
+        actions = (
+            self.compare.menu.menuAction(),
+            self.swaps.swap_menu.menuAction(),
+            self.live_action,
+        )
+        if not self._classifier_tips:
+            self._classifier_tips = {a: (a.toolTip(), a.statusTip()) for a in actions}
+        if not classifier and self.live_action.isChecked():
+            self.live_action.setChecked(False)  # ends live mode before its switch goes off
+        for action in actions:
+            tool_tip, status_tip = self._classifier_tips[action]
+            action.setEnabled(classifier)
+            action.setStatusTip(status_tip if classifier else GENERATIVE_OFF)
+            action.setToolTip(tool_tip if classifier else GENERATIVE_OFF)
+        if not classifier:
+            self.swaps.keep_action.setEnabled(False)
+            self.swaps.undo_action.setEnabled(False)
+            if self.compare.spec:
+                self.statusBar().showMessage(
+                    f"{GENERATIVE_OFF[:1].upper()}{GENERATIVE_OFF[1:]}", 10000
+                )
 
     def dragEnterEvent(self, event) -> None:
         if self.inputs.can_accept(event.mimeData()):

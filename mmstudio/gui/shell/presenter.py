@@ -21,6 +21,7 @@ from mmstudio.gui.service import AnalysisService, ModelInfo
 from mmstudio.gui.shell.banner import Banner
 from mmstudio.gui.shell.status_bar import StudioStatusBar
 from mmstudio.models.registry import ModelEntry
+from mmstudio.result import GenerationAnalysis
 from mmstudio.studio import Studio
 
 __all__ = ["AnalysisPresenter"]
@@ -31,12 +32,18 @@ class AnalysisPresenter(QObject):
 
     - ``model_ready(ModelInfo)``: the latest model asked for is loaded and in use;
     - ``result_shown(Analysis, Sample)``: a result is on screen (it can be exported, compared);
-    - ``result_cleared()``: the inputs went empty, so nothing is analysed any more.
+    - ``result_cleared()``: the inputs went empty, so nothing is analysed any more;
+    - ``generating_changed(bool)``: a generative model's answer is (no longer) being generated
+      (what Stop is enabled by).
+
+    A generative model's requests carry ``generation_options()``; its tokens go to the results
+    panel as they come, for the newest request only.
     """
 
     model_ready = Signal(object)
     result_shown = Signal(object, object)
     result_cleared = Signal()
+    generating_changed = Signal(bool)
 
     def __init__(
         self,
@@ -58,6 +65,9 @@ class AnalysisPresenter(QObject):
         self.error_banner, self.notice_banner = banners
         self._paused = paused
         self.model_info: ModelInfo | None = None
+        # The window's Generation options (GenerationOptions), asked at every request.
+        self.generation_options: Callable[[], object] | None = None
+        self._generating = False
         service.started.connect(self._on_analysis_started)
         service.result.connect(self._on_analysis_result)
         service.error.connect(self._on_service_error)
@@ -65,6 +75,7 @@ class AnalysisPresenter(QObject):
         service.model_loaded.connect(self._on_model_loaded)
         service.model_unavailable.connect(self._on_model_unavailable)
         service.device_fallback.connect(self.show_error)
+        service.token_streamed.connect(self._on_tokens)
         studio.inputs_changed.connect(lambda _modality: self.request_analysis())
 
     # Model loads
@@ -76,11 +87,15 @@ class AnalysisPresenter(QObject):
         if self.model_info is None:
             self.results.show_placeholder("Loading the model…")
 
+    @property
+    def generates(self) -> bool:
+        return self.model_info is not None and self.model_info.generates
+
     def _on_model_loaded(self, request_id: int, info: ModelInfo) -> None:
         if request_id != self.service.latest_load_id:
             return
         self.model_info = info
-        self.status.set_busy(False)
+        self._set_busy(False)
         self.notice_banner.hide()
         self.status.show_model(info)
         self.status.bar.showMessage(f"Model {info.name} ready on {info.device}", 5000)
@@ -118,18 +133,41 @@ class AnalysisPresenter(QObject):
         if not sample.present:
             self.service.cancel_pending()
             self.studio.requests.cancel_all(self.service.latest_analysis_id)
-            self.status.set_busy(False)
+            self._set_busy(False)
             self.results.show_placeholder(self.studio.idle_reason())
             self.result_cleared.emit()
             return None
-        request_id = self.service.request_analysis(sample)
+        if self.generates and self.generation_options is not None:
+            request_id = self.service.request_analysis(sample, self.generation_options())
+        else:
+            request_id = self.service.request_analysis(sample)
         self.studio.requests.sent(request_id, sample)
-        self.status.set_busy(True)
+        self._set_busy(True)
         return request_id
+
+    def stop_generation(self) -> None:
+        """Stop the answer being generated; what it said so far is shown, not explained."""
+        if self._generating:
+            self.service.stop_generation()
+            self.status.bar.showMessage("Stopping the answer…", 3000)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.status.set_busy(busy)
+        generating = busy and self.generates
+        if generating != self._generating:
+            self._generating = generating
+            self.generating_changed.emit(generating)
+
+    def _on_tokens(self, request_id: int, _index: int, streamed) -> None:
+        requests = self.studio.requests
+        if request_id != requests.latest_id or request_id <= requests.shown_id:
+            return  # a stale generation's last tokens, or one whose result is on screen
+        request = requests.pending(request_id)
+        self.results.show_stream(streamed.pieces, request.sample if request else None)
 
     def _on_analysis_started(self, request_id: int) -> None:
         if request_id == self.service.latest_analysis_id:
-            self.status.bar.showMessage("Analysing…")
+            self.status.bar.showMessage("Generating…" if self.generates else "Analysing…")
 
     def _on_analysis_result(self, request_id: int, analysis) -> None:
         requests = self.studio.requests
@@ -146,13 +184,11 @@ class AnalysisPresenter(QObject):
         )
         if requests.clears_error(request_id):
             self.error_banner.hide()
-        self.status.set_busy(requests.busy)
+        self._set_busy(requests.busy)
         self.result_shown.emit(analysis, request.sample)
         elapsed = (time.perf_counter() - request.sent_at) * 1000.0
         self.status.show_latency(elapsed, analysis.timings_ms)
-        self.status.bar.showMessage(
-            f"Predicted {analysis.predicted_label} ({analysis.confidence:.0%})", 5000
-        )
+        self.status.bar.showMessage(_outcome(analysis), 5000)
 
     # Errors
 
@@ -171,7 +207,7 @@ class AnalysisPresenter(QObject):
             return
         if not self.studio.requests.accept_error(request_id):
             return  # a newer request is on its way; its own outcome is what counts
-        self.status.set_busy(False)
+        self._set_busy(False)
         self.show_error(message)
 
     def show_error(self, message: str) -> None:
@@ -180,6 +216,17 @@ class AnalysisPresenter(QObject):
         text = _sentence(message)
         self.error_banner.show_message(html.escape(text))
         self.status.bar.showMessage(text, 10000)
+
+
+def _outcome(analysis) -> str:
+    """What the status bar says of a result."""
+    if isinstance(analysis, GenerationAnalysis):
+        count = analysis.token_count
+        tokens = f"{count} token{'s' * (count != 1)}"
+        return (
+            f"Stopped after {tokens}" if analysis.finished == "stopped" else f"Answered in {tokens}"
+        )
+    return f"Predicted {analysis.predicted_label} ({analysis.confidence:.0%})"
 
 
 def _sentence(message: str) -> str:

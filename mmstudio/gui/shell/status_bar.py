@@ -38,8 +38,13 @@ class StudioStatusBar:
 
     def show_model(self, info) -> None:
         self.model_label.setText(f"Model: {info.name}")
+        kind = (
+            "generates answers"
+            if getattr(info, "generates", False)
+            else f"{len(info.labels)} labels"
+        )
         self.model_label.setToolTip(
-            f"{info.source}\n{info.parameters:,} parameters · {len(info.labels)} labels · "
+            f"{info.source}\n{info.parameters:,} parameters · {kind} · "
             f"loaded in {info.load_seconds:.1f} s"
         )
         # The dtype the model computes in; the weights' own only where autocast makes them differ.

@@ -40,7 +40,6 @@ TEMPLATE_KEY_FILES = ("tokenizer_config.json", "processor_config.json")
 # here is still explained, only later (after the weights' headers are read).
 EXTRA_PACKAGES: dict[str, str] = {
     "smolvlm": "num2words",
-    "idefics3": "num2words",
     "gemma3n": "timm",
 }
 EXTRA_INSTALL = 'pip install "mmstudio[vlm]"'

@@ -25,39 +25,64 @@ class ImageLayout:
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the image
 
 
-def token_id(processor: Any, model_config: Any, kind: str) -> int | None:
-    """The id of the ``kind`` ("image" or "audio") placeholder token the processor expands."""
+def token_ids(processor: Any, model_config: Any, kind: str) -> list[int]:
+    """The ids that may be the ``kind`` ("image" or "audio") placeholder the processor expands
+    into one token per grid cell or time step: the model config's (the id whose positions the
+    model fills with the media's features), then the processor's and the tokenizer's. They can
+    differ: Gemma 3's processor calls its begin-of-image token ``image_token``, while the soft
+    tokens the features fill are the tokenizer's ``image_token``."""
     tokenizer = getattr(processor, "tokenizer", processor)
+    found: list[int] = []
+    for name in (f"{kind}_token_id", f"{kind}_token_index"):
+        ident = getattr(model_config, name, None)
+        if isinstance(ident, int):
+            found.append(ident)
     for source in (processor, tokenizer):
         ident = getattr(source, f"{kind}_token_id", None)
         if isinstance(ident, int):
-            return ident
+            found.append(ident)
         token = getattr(source, f"{kind}_token", None)
         if isinstance(token, str):
             ident = tokenizer.convert_tokens_to_ids(token)
             if isinstance(ident, int) and ident != tokenizer.unk_token_id:
-                return ident
-    for name in (f"{kind}_token_id", f"{kind}_token_index"):
-        ident = getattr(model_config, name, None)
-        if isinstance(ident, int):
-            return ident
-    return None
+                found.append(ident)
+    return list(dict.fromkeys(found))
+
+
+def placeholder_positions(processor: Any, model_config: Any, inputs: Any, kind: str) -> np.ndarray:
+    """The first prompt's positions of the ``kind`` placeholder: of the candidate ids, the one
+    the prompt holds most often (the expanded placeholder, not a begin or end marker)."""
+    ids = inputs["input_ids"][0].cpu().numpy()
+    best = np.zeros(0, dtype=np.int64)
+    for ident in token_ids(processor, model_config, kind):
+        positions = np.flatnonzero(ids == ident)
+        if len(positions) > len(best):
+            best = positions
+    return best
 
 
 def image_layout(processor: Any, model_config: Any, inputs: Any, image_size) -> ImageLayout | None:
     """The image's tokens as a grid over the image, or None for a layout this cannot place
     (several tiles, an unknown token count): the image's maps then come from occlusion."""
-    ident = token_id(processor, model_config, "image")
-    if ident is None:
-        return None
-    positions = np.flatnonzero(inputs["input_ids"][0].cpu().numpy() == ident)
+    positions = placeholder_positions(processor, model_config, inputs, "image")
     count = len(positions)
-    if count == 0:
+    if count == 0 or _tiled(inputs):
         return None
     grid = _grid(processor, model_config, inputs, count)
     if grid is None:
         return None
     return ImageLayout(positions, grid, _covered_box(processor, image_size))
+
+
+def _tiled(inputs: Any) -> bool:
+    """Whether the processor cut the prompt's one image into several views (AnyRes tiles, a
+    global view plus crops): pixel values of (images, views, channels, height, width) with more
+    than one view, or (views, channels, height, width) with more than one (Gemma 3's pan and
+    scan). The tokens of the views cannot be laid on one grid over the image."""
+    pixels = inputs.get("pixel_values") if hasattr(inputs, "get") else None
+    if pixels is None:
+        return False
+    return (pixels.dim() == 5 and pixels.shape[1] > 1) or (pixels.dim() == 4 and len(pixels) > 1)
 
 
 def _grid(processor, model_config, inputs, count: int) -> tuple[int, int] | None:
@@ -109,10 +134,7 @@ def _get(size, key):
 
 
 def audio_positions(processor: Any, model_config: Any, inputs: Any) -> np.ndarray:
-    ident = token_id(processor, model_config, "audio")
-    if ident is None:
-        return np.zeros(0, dtype=np.int64)
-    return np.flatnonzero(inputs["input_ids"][0].cpu().numpy() == ident)
+    return placeholder_positions(processor, model_config, inputs, "audio")
 
 
 def audio_seconds_covered(processor: Any, duration: float) -> float:

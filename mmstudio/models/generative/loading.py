@@ -194,9 +194,13 @@ def _submodel_loading(report: FolderReport) -> dict[str, Any]:
 
 def _import_problem(error: ImportError, report: FolderReport) -> str:
     module = getattr(error, "name", None)
-    if not module:  # transformers' own backend checks: "... requires the num2words library ..."
-        found = re.search(r"requires the (\S+) library", str(error))
-        module = found.group(1) if found else None
+    if not module:
+        # transformers' own checks: "... requires the num2words library ..." (backends) or
+        # "Package `num2words` is required to run SmolVLM processor" (a processor's own).
+        found = re.search(
+            r"requires the (\S+) library|[Pp]ackage `([^`]+)` is required", str(error)
+        )
+        module = (found.group(1) or found.group(2)) if found else None
     if module:
         return missing_package_message(module.split(".")[0], report.model_type)
     return (

@@ -180,7 +180,21 @@ class GenerativeModel:
             config.temperature, config.top_p, config.top_k = None, None, None
         if config.pad_token_id is None:
             config.pad_token_id = self.tokenizer.pad_token_id or _first(config.eos_token_id)
+        # An answer holding a media placeholder cannot be teacher-forced: the model would look
+        # for the image's or audio's features at that position. Trained models never write one;
+        # random or lightly tuned ones can, so the placeholders are never chosen.
+        placeholders = self.placeholder_ids()
+        if placeholders:
+            config.suppress_tokens = sorted({*(config.suppress_tokens or []), *placeholders})
         return config
+
+    def placeholder_ids(self) -> list[int]:
+        """The ids of the tokens the model fills with image, video or audio features."""
+        from mmstudio.models.generative.layout import token_ids
+
+        config = self.hf_model.config
+        found = (token_ids(self.processor, config, kind) for kind in ("image", "video", "audio"))
+        return sorted({ids[0] for ids in found if ids})
 
     def _end_ids(self) -> set[int]:
         ids = self.hf_model.generation_config.eos_token_id

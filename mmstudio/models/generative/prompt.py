@@ -98,14 +98,19 @@ def processor_inputs(
         content = message_content(sample, coalition)
         texts.append(render(processor, content))
         kinds = {part["type"] for part in content}
+        # One list of images per row, empty where the row has none: a flat list is ambiguous
+        # when only some rows have an image, and some processors (Gemma 3's) then read it as
+        # all the images of the first row.
+        row_images = []
         if "image" in kinds:
-            image_list.append(images[row] if images is not None else sample.image.convert("RGB"))
+            row_images.append(images[row] if images is not None else sample.image.convert("RGB"))
+        image_list.append(row_images)
         if "audio" in kinds:
             audio_list.append(
                 audios[row] if audios is not None else audio_at(sample, style.sampling_rate)
             )
     kwargs: dict[str, Any] = {"text": texts, "return_tensors": "pt", "padding": True}
-    if image_list:
+    if any(image_list):
         kwargs["images"] = image_list
     if audio_list:
         kwargs[style.audio_keyword] = audio_list
