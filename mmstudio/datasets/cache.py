@@ -10,6 +10,7 @@ A comparison with a second model has its own key, with that model's weights in i
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -53,10 +54,15 @@ def cache_root() -> Path:
 
 
 def cached_results_path(
-    model, dataset: str | Path, root: str | Path | None = None, compare=None
+    model, dataset: str | Path, root: str | Path | None = None, compare=None, generation=None
 ) -> Path:
     """The results folder for ``model`` on ``dataset`` (compared with the model ``compare``,
-    if given); it exists once an analysis wrote rows."""
+    if given; a generative model decoding with ``generation``, GenerationOptions, has one per
+    set of options); it exists once an analysis wrote rows."""
     versus = f"-vs-{model_fingerprint(compare)}" if compare is not None else ""
-    name = f"{model_fingerprint(model)}{versus}-{dataset_fingerprint(dataset)}.parquet"
+    decoding = ""
+    if generation is not None:
+        options = json.dumps(generation.to_dict(), sort_keys=True).encode("utf-8")
+        decoding = f"-g{hashlib.sha256(options).hexdigest()[:8]}"
+    name = f"{model_fingerprint(model)}{versus}{decoding}-{dataset_fingerprint(dataset)}.parquet"
     return Path(root) / name if root is not None else cache_root() / name

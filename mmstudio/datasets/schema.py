@@ -72,7 +72,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -305,7 +305,8 @@ def _generation_layout(analyzer, records, compare, generation, coalition_answers
         raise InputError(
             f"--compare is for classifiers for now; '{analyzer.model_name}' is a generative model"
         )
-    options = generation or GenerationOptions()
+    # A row has no room for contrastive answers: generating them would be wasted work.
+    options = replace(generation or GenerationOptions(), contrastive=False)
     return GenerationLayout(
         modalities=tuple(analyzer.modalities),
         meta_types=infer_meta_types(records),

@@ -88,3 +88,31 @@ def test_the_view_shows_the_answers_and_the_generation_summary(qtbot, generator_
     ]
     assert [c[0] for c in cells] == ["image+text", "image", "text", "none"]
     assert all(c[1] == "n/a" and c[2] == "0" for c in cells)
+
+
+def test_the_windows_generation_options_decode_the_dataset(qtbot, generator_service, tmp_path):
+    """The job answers with the options it is given (the window's Generation options), and each
+    set of options has its own cached results: other options never resume another's rows."""
+    import pyarrow.dataset as pads
+
+    from mmstudio.datasets.results_metadata import layout_of
+    from mmstudio.gui.dataset.service_job import ServiceDatasetJob
+    from mmstudio.models.generative.options import GenerationOptions
+
+    data = write_questions(tmp_path / "questions")
+    folders = {}
+    for tokens in (2, 3):
+        options = GenerationOptions(max_new_tokens=tokens, contrastive=True)
+        job = ServiceDatasetJob(
+            generator_service, data, cache_root=tmp_path / "cache", generation=options
+        )
+        with qtbot.waitSignal(job.finished, timeout=300_000):
+            pass
+        table = pads.dataset(str(job.results), format="parquet").to_table()
+        answered = [n for n in table.column("answer_tokens").to_pylist() if n is not None]
+        assert len(answered) == 3 and max(answered) <= tokens
+        assert tokens in answered  # random words: no answer ends before the limit here
+        decoding = layout_of(table.schema)["generation"]
+        assert decoding["max_new_tokens"] == tokens and decoding["contrastive"] is False
+        folders[tokens] = job.results
+    assert folders[2] != folders[3] and folders[2].parent == folders[3].parent

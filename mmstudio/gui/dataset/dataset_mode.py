@@ -49,6 +49,9 @@ class DatasetMode(QObject):
         self.dataset: Path | None = None
         # The second model's name or folder ("" for none): the window sets it from settings.
         self.compare_model = ""
+        # The window's Generation options (a callable returning GenerationOptions), used when
+        # the loaded model generates; None for the defaults.
+        self.generation_options: Callable[[], object] | None = None
         self._view = None
 
     @property
@@ -107,6 +110,7 @@ class DatasetMode(QObject):
             self.dataset,
             cache_root=self.cache_root,
             compare=self.compare_model or None,
+            generation=self.generation_options() if self.generation_options else None,
             parent=self,
         )
         job.opened.connect(lambda _results, job=job: self._on_opened(job))

@@ -8,11 +8,14 @@ results folder is named after the model's weights, which only the worker thread 
 is known once the job has started.
 
 With ``compare`` (a second model's name or folder), the worker thread loads that model too, on
-the window's device, and every row holds both models' answers; the cache key includes it.
+the window's device, and every row holds both models' answers; the cache key includes it. A
+generative model answers with ``generation`` (the window's Generation options, contrastive
+answers left out), and the cache key includes those options.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -24,6 +27,7 @@ from mmstudio.datasets.records import read_records
 from mmstudio.datasets.store import ResultsStore
 from mmstudio.datasets.summary import RunningSummary
 from mmstudio.gui.service import AnalysisService
+from mmstudio.models.generative.options import GenerationOptions
 
 _OPENED = "opened"
 # How often the worker brings the summary up to date: as often as the view refreshes.
@@ -44,6 +48,7 @@ class ServiceDatasetJob(QObject):
         cache_root: str | Path | None = None,
         batch_size: int = 4,
         compare: str | None = None,
+        generation=None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -56,6 +61,8 @@ class ServiceDatasetJob(QObject):
         # the median click (benchmarks/dataset_gui.py).
         self.batch_size = batch_size
         self.compare = compare or None
+        # A generative model's decoding options (GenerationOptions; None: the defaults).
+        self.generation = generation
         self.results: Path | None = None
         self.last: Progress | None = None
         self.done = False
@@ -76,11 +83,15 @@ class ServiceDatasetJob(QObject):
         second = (
             load_analyzer(self.compare, analyzer.device, explain=False) if self.compare else None
         )
+        generation = None
+        if analyzer.generates:
+            generation = replace(self.generation or GenerationOptions(), contrastive=False)
         results = cached_results_path(
             analyzer.model,
             self.dataset,
             self.cache_root,
             compare=None if second is None else second.model,
+            generation=generation,
         )
         # The same model object without heatmaps: rows store none (a row's are recomputed when
         # it is opened), so a dataset pays only for predictions and coalitions.
@@ -94,6 +105,7 @@ class ServiceDatasetJob(QObject):
             batch_size=1 if analyzer.generates else self.batch_size,
             resume=results.exists(),
             compare=second,
+            generation=generation,
         )
         yield (_OPENED, results)
         summary = RunningSummary(ResultsStore(results), SUMMARY_SECONDS)

@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         self.models = ModelMenu(self.model_menu, self.studio.model_spec, self.studio.device)
         self.generation = GenerationMenu(menus.addMenu("&Generation"), self, self.settings)
         self.presenter.generation_options = self.generation.options
+        self.dataset_mode.generation_options = self.generation.options
         self.compare = CompareActions(
             self.model_menu,
             self.models.device_menu.menuAction(),
