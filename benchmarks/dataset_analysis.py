@@ -106,7 +106,7 @@ def child_compare(args) -> dict:
 
     from mmstudio.datasets.engine import LocalAnalysis
     from mmstudio.datasets.records import decode_record, read_records
-    from mmstudio.datasets.schema import layout_for
+    from mmstudio.datasets.task_layout import layout_for
 
     analyzer = _analyzer(args)
     dataset = read_records(args.data, limit=args.records)

@@ -22,7 +22,7 @@ from mmstudio.datasets.records import decode_record
 from mmstudio.datasets.schema import RowLayout
 from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
-from mmstudio.result import CLASSIFICATION, GENERATION, Analysis
+from mmstudio.result import Analysis
 from mmstudio.training.manifest import Record
 
 
@@ -95,16 +95,6 @@ class BatchAnalyzer:
             return analyzer.analyze_batch(samples, prepared=prepared)
         except Exception:  # noqa: BLE001 - one bad record must not cost the batch
             return [_analyze_one(analyzer, sample) for sample in samples]
-
-
-def batch_analyzer_for(analyzer: Analyzer, layout, second: Analyzer | None = None):
-    """The unit of work for ``layout``'s task: a classifier's batches, or a generative
-    model's answers (:mod:`mmstudio.datasets.answers_batch`)."""
-    if getattr(layout, "task", CLASSIFICATION) == GENERATION:
-        from mmstudio.datasets.answers_batch import AnswerBatchAnalyzer
-
-        return AnswerBatchAnalyzer(analyzer, layout)
-    return BatchAnalyzer(analyzer, layout, second)
 
 
 def _prepared(analyzer: Analyzer, samples: list[Sample]):

@@ -26,11 +26,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from mmstudio.analysis import Analyzer
-from mmstudio.datasets.batch import DecodedBatch, batch_analyzer_for
+from mmstudio.datasets.batch import DecodedBatch
 from mmstudio.datasets.generation_schema import GenerationLayout
 from mmstudio.datasets.records import DatasetRecords
-from mmstudio.datasets.schema import RowLayout, layout_for
+from mmstudio.datasets.schema import RowLayout
 from mmstudio.datasets.store import ResultsStore
+from mmstudio.datasets.task_layout import batch_analyzer_for, layout_for
 from mmstudio.training.manifest import Record
 
 DEFAULT_BATCH_SIZE = 32

@@ -24,8 +24,9 @@ import pyarrow as pa
 
 from mmstudio.datasets.engine import todo_records
 from mmstudio.datasets.records import AnalysisRecord, DatasetRecords
-from mmstudio.datasets.schema import RowLayout, layout_for
+from mmstudio.datasets.schema import RowLayout
 from mmstudio.datasets.store import ResultsStore
+from mmstudio.datasets.task_layout import layout_for
 from mmstudio.inputs.errors import InputError
 from mmstudio.training.manifest import Record
 

@@ -72,15 +72,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import pyarrow as pa
 
-from mmstudio.datasets.compare import CompareLayout, compare_layout
-from mmstudio.datasets.results_metadata import METADATA_KEY, coalition_names, model_fingerprint
-from mmstudio.inputs.errors import InputError
+from mmstudio.datasets.compare import CompareLayout
+from mmstudio.datasets.results_metadata import METADATA_KEY, coalition_names
 from mmstudio.result import Analysis
 from mmstudio.training.manifest import Record
 
@@ -263,55 +262,3 @@ _RECORD_STRINGS = ("split", "image_path", "audio_path", "text_path", "text", "la
 
 def _path(path) -> str | None:
     return None if path is None else str(path)
-
-
-def layout_for(
-    analyzer,
-    records: Sequence[Record],
-    compare=None,
-    *,
-    generation=None,
-    coalition_answers: bool = False,
-):
-    """The row layout of ``analyzer``'s model over ``records``, with the columns of the
-    Analyzer ``compare`` beside them if one is given (refused if its labels differ). A
-    generative model gets the answer's layout (``generation_schema``), decoding with
-    ``generation`` (GenerationOptions, default greedy) and, with ``coalition_answers``,
-    generating under every coalition too."""
-    if getattr(analyzer, "generates", False):
-        return _generation_layout(analyzer, records, compare, generation, coalition_answers)
-    if coalition_answers:
-        raise InputError(
-            f"--coalition-answers is for generative models; '{analyzer.model_name}' is a "
-            "classifier (its rows hold every coalition's prediction already)"
-        )
-    model = analyzer.model
-    return RowLayout(
-        labels=tuple(model.labels),
-        modalities=tuple(analyzer.modalities),
-        meta_types=infer_meta_types(records),
-        model=analyzer.model_name,
-        model_fingerprint=model_fingerprint(model),
-        fusion_weights_kind=getattr(model, "fusion_weights_kind", ""),
-        compare=None if compare is None else compare_layout(analyzer, compare),
-    )
-
-
-def _generation_layout(analyzer, records, compare, generation, coalition_answers):
-    from mmstudio.datasets.generation_schema import GenerationLayout
-    from mmstudio.models.generative.options import GenerationOptions
-
-    if compare is not None:
-        raise InputError(
-            f"--compare is for classifiers for now; '{analyzer.model_name}' is a generative model"
-        )
-    # A row has no room for contrastive answers: generating them would be wasted work.
-    options = replace(generation or GenerationOptions(), contrastive=False)
-    return GenerationLayout(
-        modalities=tuple(analyzer.modalities),
-        meta_types=infer_meta_types(records),
-        model=analyzer.model_name,
-        model_fingerprint=model_fingerprint(analyzer.model),
-        options=tuple(sorted(options.to_dict().items())),
-        coalition_answers=coalition_answers,
-    )

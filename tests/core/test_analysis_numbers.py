@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mmstudio.analysis import Analyzer
-from mmstudio.datasets.schema import layout_for
+from mmstudio.datasets.task_layout import layout_for
 from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import AudioClip, Sample
 from mmstudio.result import Analysis

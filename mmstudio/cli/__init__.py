@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mmstudio import __version__
-
-EXIT_BAD_INPUT = 2
-# What a shell reports for a program stopped by Ctrl+C (128 + SIGINT).
-EXIT_INTERRUPTED = 130
-# What a shell reports for a program stopped by SIGPIPE (128 + 13), e.g. under `| head`.
-EXIT_BROKEN_PIPE = 141
+from mmstudio.cli.answers import generation_options, given_generation_options, predict_answer
+from mmstudio.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_BROKEN_PIPE,
+    fail,
+    write_files,
+)
 
 
 def _add_gui(subparsers) -> None:
@@ -217,17 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _fail(message: str) -> int:
-    print(f"mmstudio: {message}", file=sys.stderr)
-    return EXIT_BAD_INPUT
-
-
 def _run_gui(args) -> int:
     from mmstudio.system import xcb_problem
 
     problem = xcb_problem()
     if problem:
-        return _fail(problem)
+        return fail(problem)
     from mmstudio.gui.shell.app import run
 
     return run(model=args.model, device=args.device)
@@ -238,9 +234,9 @@ def _run_predict(args) -> int:
     from mmstudio.result import NonFiniteAnalysisError
 
     if not (args.image or args.text is not None or args.text_file or args.audio):
-        return _fail("give at least one of --image, --text, --text-file or --audio")
+        return fail("give at least one of --image, --text, --text-file or --audio")
     try:
-        options = _generation_options(args)  # before the model loads: a typo fails fast
+        options = generation_options(args)  # before the model loads: a typo fails fast
         from mmstudio.analysis import load_analyzer
         from mmstudio.inputs import make_sample
         from mmstudio.inputs.text import NO_TEXT
@@ -249,15 +245,15 @@ def _run_predict(args) -> int:
         sample = make_sample(image=args.image, text=text, audio=args.audio)
         if text is not None and not sample.text:
             source = Path(args.text_file).name if args.text_file else "--text"
-            return _fail(f"{source}: {NO_TEXT}")
+            return fail(f"{source}: {NO_TEXT}")
         analyzer = load_analyzer(
             args.model, _device(args.device), labels=args.labels, allow_download=args.allow_download
         )
         if analyzer.generates:
-            return _predict_answer(args, analyzer, sample, options)
-        given = _given_generation_options(args)
+            return predict_answer(args, analyzer, sample, options)
+        given = given_generation_options(args)
         if given:
-            return _fail(
+            return fail(
                 f"{', '.join(given)}: decoding options are for generative models; "
                 f"'{analyzer.model_name}' is a classifier"
             )
@@ -268,13 +264,13 @@ def _run_predict(args) -> int:
             else format_summary(analysis, args.top)
         )
     except InputError as error:
-        return _fail(str(error))
+        return fail(str(error))
     except NonFiniteAnalysisError:
-        return _fail("the model's output is not finite (NaN or infinity): its weights are broken")
+        return fail("the model's output is not finite (NaN or infinity): its weights are broken")
     if args.heatmaps:
         from mmstudio.explain.render import write_heatmap_pngs
 
-        written = _write_files(write_heatmap_pngs, analysis, sample, args.heatmaps)
+        written = write_files(write_heatmap_pngs, analysis, sample, args.heatmaps)
         if written is None:
             return EXIT_BAD_INPUT
         if not args.json:
@@ -282,147 +278,6 @@ def _run_predict(args) -> int:
                 print(f"wrote {path}")
     print(report)
     return 0
-
-
-def _write_files(writer, analysis, sample, folder) -> list[Path] | None:
-    """``writer(analysis, sample, folder)``'s files, or None after saying why none was written."""
-    try:
-        return writer(analysis, sample, folder)
-    except OSError as error:
-        where = f" ({Path(error.filename).name})" if error.filename else ""
-        _fail(
-            f"could not write the heatmaps to {folder}{where}: "
-            f"{error.strerror or error}; none of them was written"
-        )
-        return None
-
-
-# The decoding options by their flags; a classifier refuses any that was given.
-_GENERATION_FLAGS = {
-    "max_new_tokens": "--max-new-tokens",
-    "sample": "--sample",
-    "seed": "--seed",
-    "temperature": "--temperature",
-    "top_p": "--top-p",
-    "contrastive": "--contrastive",
-}
-_SAMPLING_ONLY = ("seed", "temperature", "top_p")
-
-
-def _given_generation_options(args) -> list[str]:
-    return [flag for name, flag in _GENERATION_FLAGS.items() if getattr(args, name) is not None]
-
-
-def _generation_options(args):
-    """The decoding options the flags ask for (an InputError for values out of range)."""
-    from mmstudio.inputs import InputError
-    from mmstudio.models.generative.options import GenerationOptions
-
-    if not args.sample:
-        shaping = [_GENERATION_FLAGS[n] for n in _SAMPLING_ONLY if getattr(args, n) is not None]
-        if shaping:
-            raise InputError(
-                f"{', '.join(shaping)}: only used when sampling; add --sample (without it the "
-                "answer is decoded greedily)"
-            )
-    chosen = {
-        "max_new_tokens": args.max_new_tokens,
-        "do_sample": args.sample,
-        "seed": args.seed,
-        "temperature": args.temperature,
-        "top_p": args.top_p,
-        "contrastive": args.contrastive,
-    }
-    return GenerationOptions(**{k: v for k, v in chosen.items() if v is not None})
-
-
-def _predict_answer(args, analyzer, sample, options) -> int:
-    """A generative model's answer: streamed to the terminal token by token, then its
-    explanation; with ``--json`` only the analysis as JSON. The first Ctrl+C stops the
-    generation between two tokens (a second one stops whatever runs); either way the
-    command ends with status 130 and no traceback."""
-    import signal
-
-    stop = _StopOnInterrupt()
-    stream = None if args.json else _AnswerStream(analyzer.model)
-    previous = signal.signal(signal.SIGINT, stop.interrupt)
-    try:
-        analysis = analyzer.generate(
-            sample,
-            options,
-            on_token=None if stream is None else stream.add,
-            should_stop=stop.requested,
-        )
-    except KeyboardInterrupt:
-        analysis = None
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if stream is not None:
-        stream.end()
-    if analysis is None or stop.requested():
-        count = len(analysis.answer_tokens) if analysis is not None else None
-        tokens = "" if count is None else f" after {count} token{'s' * (count != 1)}"
-        print(f"mmstudio: stopped{tokens}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    written = []
-    if args.heatmaps:
-        from mmstudio.explain.answer_render import write_answer_files
-
-        written = _write_files(write_answer_files, analysis, sample, args.heatmaps)
-        if written is None:
-            return EXIT_BAD_INPUT
-    if args.json:
-        print(analysis.to_json())
-        return 0
-    print()
-    print(format_answer_summary(analysis, args.top))
-    for path in written:
-        print(f"wrote {path}")
-    if args.heatmaps and not any(p.suffix == ".png" for p in written):
-        print("Note: the model gives no maps of the answer, so only its JSON was written")
-    return 0
-
-
-class _StopOnInterrupt:
-    """SIGINT while a generation runs: the first asks it to stop between tokens, a second
-    interrupts whatever runs (loading, the teacher-forced explanation)."""
-
-    def __init__(self) -> None:
-        self._requested = False
-
-    def interrupt(self, signum, frame) -> None:
-        if self._requested:
-            raise KeyboardInterrupt
-        self._requested = True
-
-    def requested(self) -> bool:
-        return self._requested
-
-
-class _AnswerStream:
-    """Prints the answer as its tokens come. Each step decodes the whole answer so far and
-    prints what it adds, so a character split over two byte-level tokens prints once whole
-    (held back while the decoded text ends in an incomplete character)."""
-
-    def __init__(self, model) -> None:
-        self.model = model
-        self.ids: list[int] = []
-        self.printed = ""
-
-    def add(self, token: int) -> None:
-        self.ids.append(token)
-        text = self.model.decode(self.ids)
-        if text.endswith("\ufffd") or not text.startswith(self.printed):
-            return
-        sys.stdout.write(text[len(self.printed) :])
-        sys.stdout.flush()
-        self.printed = text
-
-    def end(self) -> None:
-        text = self.model.decode(self.ids)
-        rest = text[len(self.printed) :] if text.startswith(self.printed) else ""
-        sys.stdout.write(rest + "\n")
-        sys.stdout.flush()
 
 
 def _device(requested: str | None):
@@ -466,60 +321,6 @@ def format_summary(analysis, top: int = 5) -> str:
     for note in analysis.notes:
         lines.append(f"Note: {note}")
     lines.append(f"\nAnalysis took {analysis.timings_ms.get('total', 0.0):.1f} ms")
-    return "\n".join(lines)
-
-
-_FINISHED = {
-    "eos": "the model ended it",
-    "length": "it reached --max-new-tokens",
-    "stopped": "stopped",
-}
-
-
-def format_answer_summary(analysis, top: int = 5) -> str:
-    """A generative model's explained answer, as the lines printed after the streamed answer."""
-    import numpy as np
-
-    count = len(analysis.answer_tokens)
-    reason = _FINISHED.get(analysis.finished, analysis.finished)
-    lines = [
-        f"Answer: {count} token{'s' * (count != 1)} ({reason})",
-        f"Model: {analysis.model_name} on {analysis.device}, {analysis.compute_dtype}; "
-        f"inputs: {', '.join(analysis.present)}",
-    ]
-    if analysis.answer_shapley is not None and count:
-        values = analysis.token_coalition_logprobs.sum(1)
-        lines += [
-            "",
-            "Modality contributions (exact Shapley, log-probability of the whole answer; an "
-            "absent modality is removed from the chat template):",
-            f"  {'base (no input)':<16} {values[0]:+.3f}",
-        ]
-        for modality, value in analysis.shapley_of().items():
-            lines.append(f"  {modality:<16} {value:+.3f}")
-        lines.append(f"  {'= full input':<16} {values[-1]:+.3f}")
-        lines += ["", "Tokens that rely most on each modality (Shapley value of the token):"]
-        for modality in analysis.present:
-            column = analysis.token_shapley[:, analysis.modalities.index(modality)]
-            order = np.argsort(-column, kind="stable")[:top]
-            shown = ", ".join(
-                f"{analysis.answer_tokens[t].strip() or repr(analysis.answer_tokens[t])} "
-                f"{column[t]:+.3f}"
-                for t in order
-            )
-            lines.append(f"  {modality:<16} {shown}")
-    if analysis.map_methods:
-        methods = ", ".join(f"{m} ({how})" for m, how in analysis.map_methods.items())
-        lines.append(f"\nMaps of every token: {methods}; --heatmaps DIR writes the answer's")
-    for left_out, answer in analysis.contrastive_answers.items():
-        lines.append(f"Without the {left_out}: {answer}")
-    for note in analysis.notes:
-        lines.append(f"Note: {note}")
-    timings = analysis.timings_ms
-    lines.append(
-        f"\nGeneration took {timings.get('generate', 0.0):.1f} ms, the whole analysis "
-        f"{timings.get('total', 0.0):.1f} ms"
-    )
     return "\n".join(lines)
 
 
