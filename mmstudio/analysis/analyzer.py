@@ -444,6 +444,11 @@ def load_analyzer(
     else:
         model = get_model(spec, target)
     if labels:
+        if model_task(model) == GENERATION:
+            raise InputError(
+                f"--labels is for zero-shot classifiers such as clip-clap; "
+                f"'{getattr(model, 'name', spec)}' is a generative model: it answers in words"
+            )
         if not hasattr(model, "set_labels"):
             name = getattr(model, "name", type(model).__name__)
             raise InputError(

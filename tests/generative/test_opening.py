@@ -27,3 +27,14 @@ def test_the_analyzer_of_a_folder_is_a_generator_with_its_modalities(tiny_model)
     assert analyzer.probe_compute_dtype() == "float32"
     audio_only = load_analyzer(str(tiny_model("qwen2_audio")), "cpu")
     assert audio_only.model.modalities == ("text", "audio")
+
+
+def test_labels_are_refused_for_a_generative_model_in_its_own_words(tiny_model, capsys):
+    folder = tiny_model("llava")
+    capsys.readouterr()  # building the folder may print
+    status = cli.main(["predict", "--model", str(folder), "--text", "hi", "--labels", "a,b"])
+    assert status == 2
+    assert capsys.readouterr().err.strip() == (
+        "mmstudio: --labels is for zero-shot classifiers such as clip-clap; 'llava' is a "
+        "generative model: it answers in words"
+    )

@@ -156,6 +156,9 @@ def load_model(report: FolderReport, dtype: str) -> tuple[Any, str]:
     import torch
     import transformers
 
+    # transformers' "Loading weights" bar would land in the terminal of `predict --json` and
+    # in the log of the window; mmstudio says what it loads in its own words.
+    transformers.utils.logging.disable_progress_bar()
     auto = getattr(transformers, report.auto_class)
     kwargs = {**SAFE_LOADING, "use_safetensors": True, "dtype": getattr(torch, dtype)}
     if report.submodel:
