@@ -17,6 +17,7 @@ import numpy as np
 
 from mmstudio.inputs.resample import resample
 from mmstudio.inputs.sample import Sample
+from mmstudio.models.generative.shared_media import sharing_media
 
 # The order of the parts in the user's message: media first, then the question, the layout
 # every family's own chat examples use.
@@ -83,16 +84,34 @@ def processor_inputs(
     left-padded so every row ends where its answer starts. ``images`` / ``audios`` replace the
     samples' own media row by row (occlusion passes masked copies)."""
     texts, image_list, audio_list = [], [], []
+    # Rows that share a sample's image or clip pass the same object, so the processor
+    # (sharing_media) processes it once.
+    converted: dict[int, Any] = {}
+    # Occlusion rows that mask only media render the same message: the template runs once.
+    rendered: dict[tuple, str] = {}
     for row, (sample, coalition) in enumerate(zip(samples, coalitions, strict=True)):
         content = message_content(sample, coalition)
-        texts.append(render(processor, content))
+        key = tuple((part["type"], part.get("text")) for part in content)
+        if key not in rendered:
+            rendered[key] = render(processor, content)
+        texts.append(rendered[key])
         kinds = {part["type"] for part in content}
         if "image" in kinds:
-            image_list.append(images[row] if images is not None else sample.image.convert("RGB"))
+            if images is not None:
+                image_list.append(images[row])
+            else:
+                key = id(sample.image)
+                if key not in converted:
+                    converted[key] = sample.image.convert("RGB")
+                image_list.append(converted[key])
         if "audio" in kinds:
-            audio_list.append(
-                audios[row] if audios is not None else audio_at(sample, style.sampling_rate)
-            )
+            if audios is not None:
+                audio_list.append(audios[row])
+            else:
+                key = id(sample.audio)
+                if key not in converted:
+                    converted[key] = audio_at(sample, style.sampling_rate)
+                audio_list.append(converted[key])
     kwargs: dict[str, Any] = {"text": texts, "return_tensors": "pt", "padding": True}
     if image_list:
         kwargs["images"] = image_list
@@ -103,6 +122,6 @@ def processor_inputs(
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
-        return processor(**kwargs)
+        return sharing_media(processor)(**kwargs)
     finally:
         tokenizer.padding_side = side
