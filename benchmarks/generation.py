@@ -172,6 +172,19 @@ def time_generation(model, sample, options, runs: int) -> dict:
     }
 
 
+def explanation_rows(model, sample) -> int:
+    """Teacher-forced rows of the explanation with the default (occlusion) maps: one per
+    distinct coalition, plus the full prompt and one per image cell, audio segment and word."""
+    rows = 2 ** len(sample.present) + 1
+    if "image" in sample.present:
+        rows += len(map_module._masked_images(sample.image)[0])
+    if "audio" in sample.present:
+        rows += len(map_module._masked_clips(model.processor, sample.audio)[0])
+    if "text" in sample.present:
+        rows += min(len(sample.text.split()), map_module.MAX_WORD_GROUPS)
+    return rows
+
+
 def time_media_sharing(model, sample, answer_ids, runs: int) -> dict[str, float]:
     """Median CPU ms of the explanation's teacher-forced work (all coalitions + the default
     maps) with each distinct image and clip processed once (shared_media, the app's path)
@@ -317,6 +330,7 @@ def measure(name, model, args, options, folder: Path) -> dict:
     ids = timed["answer_ids"]
     timed["map_methods_ms"] = time_map_methods(model, sample, ids, args.runs)
     timed["sharing_ms"] = time_media_sharing(model, sample, ids, args.runs)
+    timed["rows"] = explanation_rows(model, sample)
     timed["attention"] = attention_bytes(model, sample, ids)
     print(f"{name}: attention memory", flush=True)
     timed["rss"] = rss_probe(folder, 0, ids)
@@ -340,6 +354,7 @@ def report(results: dict[str, dict], args, seconds: float, load: float) -> str:
         met = "met" if max(r["ratio"], r["cpu_ratio"]) <= RATIO_TARGET else "not met"
         rows.append(
             f"| {name} | {r['parameters']:,} | {', '.join(r['modalities'])} | {r['tokens']} | "
+            f"{r['rows']} | "
             f"{r['first_token_ms']:.0f} | {r['tokens_per_s']:.1f} | {r['generate_ms']:.0f} | "
             f"{r['coalitions_ms']:.0f} | {r['maps_ms']:.0f} | **{r['ratio']:.2f}x** "
             f"({low:.2f}-{high:.2f}) | {r['cpu_ratio']:.2f}x | {met} |"
@@ -401,9 +416,18 @@ generation's, median of the per-run ratios by the wall clock (range over runs) a
 process's CPU clock (less disturbed by the machine's other processes). Target: at most
 {RATIO_TARGET:.1f}x (met only when both are).
 
-| model | parameters | modalities | tokens | first token ms | tokens/s | generate ms | Shapley ms | maps ms | explanation / generation, wall | CPU | target |
-|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|
+| model | parameters | modalities | tokens | forced rows | first token ms | tokens/s | generate ms | Shapley ms | maps ms | explanation / generation, wall | CPU | target |
+|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|
 {chr(10).join(rows)}
+
+Forced rows: the prompts the explanation teacher-forces, each with the whole answer: one per
+distinct coalition, then the full prompt and one per occluded image cell, audio segment and
+word (the default maps). The generation is T sequential decode steps; on the tiny 2-layer
+models a step costs about as little as a step can (tokens/s above), while every forced row is
+a whole prompt through the vision and audio encoders, so the ratio reads high on them, and
+occlusion is most of it (compare the attention column below). On real weights decode steps are
+bound by reading the weights and batched rows by arithmetic, which favours the explanation,
+most of all on a GPU; only `--model DIR` on such a folder measures it.
 
 ### Cost per map method
 
@@ -444,7 +468,9 @@ held at its peak; page-granular, so tiny tensors read as 0).
 `mmstudio.models.generative.faithfulness`: each modality's answer map rasterised onto the
 image's pixels / the heard samples / the prompt's words, the top x% deleted (x = 0, 10, ...,
 100; mean colour, silence, words dropped), the same answer teacher-forced, its log-probability
-normalised to run from 1 to 0. Area: lower = the map finds what the answer needs faster.
+normalised to run from 1 to 0. Area: lower = the map finds what the answer needs faster; an
+area outside [0, 1] means the curve left the band between its ends (deleting part of the input
+made the answer more likely than the full input, or less likely than deleting everything).
 Gain: random orders' area minus the map's (> 0 beats random; share of answers beating it in
 brackets), {args.repeats} seeded random orders per answer, over {args.curves} inputs per model.
 **The tiny models have random weights: their answers mean nothing, and neither does which
@@ -469,6 +495,12 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=max(1, min(2, os.cpu_count() or 1)),
+        help="torch threads (1 keeps a shared machine's other processes from stalling them)",
+    )
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--rss-probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe-seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -482,7 +514,7 @@ def main(argv=None) -> int:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(args.threads)
     options = GenerationOptions(max_new_tokens=args.max_new_tokens)
     started, load = time.perf_counter(), os.getloadavg()[0]
     results = {}
