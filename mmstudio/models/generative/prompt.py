@@ -17,6 +17,7 @@ import numpy as np
 
 from mmstudio.inputs.resample import resample
 from mmstudio.inputs.sample import Sample
+from mmstudio.models.generative.shared_media import sharing_media
 
 # The order of the parts in the user's message: media first, then the question, the layout
 # every family's own chat examples use.
@@ -94,21 +95,39 @@ def processor_inputs(
     left-padded so every row ends where its answer starts. ``images`` / ``audios`` replace the
     samples' own media row by row (occlusion passes masked copies)."""
     texts, image_list, audio_list = [], [], []
+    # Rows that share a sample's image or clip pass the same object, so the processor
+    # (sharing_media) processes it once.
+    converted: dict[int, Any] = {}
+    # Occlusion rows that mask only media render the same message: the template runs once.
+    rendered: dict[tuple, str] = {}
     for row, (sample, coalition) in enumerate(zip(samples, coalitions, strict=True)):
         content = message_content(sample, coalition)
-        texts.append(render(processor, content))
+        key = tuple((part["type"], part.get("text")) for part in content)
+        if key not in rendered:
+            rendered[key] = render(processor, content)
+        texts.append(rendered[key])
         kinds = {part["type"] for part in content}
         # One list of images per row, empty where the row has none: a flat list is ambiguous
         # when only some rows have an image, and some processors (Gemma 3's) then read it as
         # all the images of the first row.
         row_images = []
         if "image" in kinds:
-            row_images.append(images[row] if images is not None else sample.image.convert("RGB"))
+            if images is not None:
+                row_images.append(images[row])
+            else:
+                media = id(sample.image)
+                if media not in converted:
+                    converted[media] = sample.image.convert("RGB")
+                row_images.append(converted[media])
         image_list.append(row_images)
         if "audio" in kinds:
-            audio_list.append(
-                audios[row] if audios is not None else audio_at(sample, style.sampling_rate)
-            )
+            if audios is not None:
+                audio_list.append(audios[row])
+            else:
+                media = id(sample.audio)
+                if media not in converted:
+                    converted[media] = audio_at(sample, style.sampling_rate)
+                audio_list.append(converted[media])
     kwargs: dict[str, Any] = {"text": texts, "return_tensors": "pt", "padding": True}
     if any(image_list):
         kwargs["images"] = image_list
@@ -119,6 +138,10 @@ def processor_inputs(
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
-        return processor(**kwargs)
+        inputs = sharing_media(processor)(**kwargs)
     finally:
         tokenizer.padding_side = side
+    # Processors made for fine-tuning (PaliGemma's) add training labels, which would make the
+    # model compute a loss over the prompt: the answer's scores are all mmstudio needs.
+    inputs.pop("labels", None)
+    return inputs
