@@ -39,9 +39,11 @@ def test_repeated_media_are_processed_once_with_the_same_tensors(family, tiny_mo
     repeats = []
     original_repeat = shared_media._repeat
 
-    def spy(output, count, order):
-        repeats.append((count, len(order)))
-        return original_repeat(output, count, order)
+    def spy(output, row_sizes, order):
+        repeated = original_repeat(output, row_sizes, order)
+        # (distinct items processed, items asked for, whether the outputs could be shared)
+        repeats.append((max(order) + 1, len(order), repeated is not None))
+        return repeated
 
     monkeypatch.setattr(shared_media, "_repeat", spy)
     shared = prompt.processor_inputs(model.processor, model.style, rows, coalitions)
@@ -54,7 +56,7 @@ def test_repeated_media_are_processed_once_with_the_same_tensors(family, tiny_mo
         else:
             assert np.array_equal(np.asarray(shared[key]), np.asarray(plain[key])), key
     # Each sub-processor saw the distinct items only: fewer than the rows that hold media.
-    assert repeats and all(count < items for count, items in repeats)
+    assert repeats and all(count < items and shared for count, items, shared in repeats)
 
 
 def test_distinct_items_pass_through_untouched(tiny_model):

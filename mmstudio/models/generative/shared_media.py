@@ -56,11 +56,11 @@ class _DistinctItems:
         items, rebuild = _items_argument(args, kwargs)
         if items is None:
             return self._inner(*args, **kwargs)
-        first_of: dict[int, int] = {}
+        first_of: dict[Any, int] = {}
         distinct: list[Any] = []
         order: list[int] = []
         for item in items:
-            key = id(item)
+            key = _identity(item)
             if key not in first_of:
                 first_of[key] = len(distinct)
                 distinct.append(item)
@@ -69,10 +69,25 @@ class _DistinctItems:
             return self._inner(*args, **kwargs)
         new_args, new_kwargs = rebuild(distinct)
         output = self._inner(*new_args, **new_kwargs)
-        repeated = _repeat(output, len(distinct), order)
+        repeated = _repeat(output, _item_sizes(distinct), order)
         if repeated is None:  # not split by item: process every copy, as the family would
             return self._inner(*args, **kwargs)
         return repeated
+
+
+def _identity(item: Any) -> Any:
+    """Items are the same when they are the same object; a row given as a list of images (one
+    list per prompt) is the same as another holding the same objects."""
+    if isinstance(item, list | tuple):
+        return ("row", *(id(part) for part in item))
+    return id(item)
+
+
+def _item_sizes(distinct: list[Any]) -> list[int] | None:
+    """How many media each distinct item holds when the items are rows (lists), else None."""
+    if distinct and all(isinstance(item, list | tuple) for item in distinct):
+        return [len(item) for item in distinct]
+    return None
 
 
 def _items_argument(args, kwargs):
@@ -88,16 +103,19 @@ def _items_argument(args, kwargs):
     return None, None
 
 
-def _repeat(output: Any, count: int, order: list[int]):
-    """``output`` (over ``count`` distinct items) as over the items in ``order``, or None when
-    a value cannot be split per item."""
+def _repeat(output: Any, row_sizes: list[int] | None, order: list[int]):
+    """``output`` (over the distinct items) as over the items in ``order``, or None when a value
+    cannot be split per item. ``row_sizes`` gives each item's media count when the items are
+    rows of media: a value then has one entry per row or one per medium."""
     if not hasattr(output, "keys"):
         return None
-    sizes = _patch_counts(output, count)
+    count = max(order) + 1
+    media = sum(row_sizes) if row_sizes is not None else count
+    patches = _patch_counts(output, media)
     values = {}
     for key in output.keys():
         value = output[key]
-        pieces = _per_item(value, count, sizes)
+        pieces = _per_item(value, count, row_sizes, patches)
         if pieces is None:
             return None
         values[key] = _joined([pieces[i] for i in order], value)
@@ -107,24 +125,36 @@ def _repeat(output: Any, count: int, order: list[int]):
     return repeated
 
 
-def _patch_counts(output: Any, count: int) -> list[int] | None:
+def _patch_counts(output: Any, media: int) -> list[int] | None:
+    """Patches per medium, from a ``*_grid_thw`` with one row per medium (Qwen2-VL)."""
     for key in output.keys():
         if key.endswith("grid_thw"):
             grid = output[key]
-            if len(grid) == count:
+            if len(grid) == media:
                 return [int(np.prod([int(v) for v in row])) for row in grid]
     return None
 
 
-def _per_item(value: Any, count: int, sizes: list[int] | None):
+def _per_item(value: Any, count: int, row_sizes: list[int] | None, patches: list[int] | None):
+    """``value`` cut into one piece per distinct item, or None when its length says neither
+    one entry per item, per medium nor per patch."""
     if not hasattr(value, "__len__") or isinstance(value, str | bytes):
         return None
+    per_medium = row_sizes if row_sizes is not None else [1] * count
     length = len(value)
-    if sizes is not None and length == sum(sizes) and length != count:
-        bounds = np.cumsum([0, *sizes])
-        return [value[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    if patches is not None and length == sum(patches) and length != count:
+        # Patches concatenated over media: each item takes its media's patches.
+        bounds = np.cumsum([0, *patches])
+        medium_bounds = np.cumsum([0, *per_medium])
+        return [
+            value[bounds[a] : bounds[b]]
+            for a, b in zip(medium_bounds[:-1], medium_bounds[1:], strict=True)
+        ]
     if length == count:
         return [value[i : i + 1] for i in range(count)]
+    if row_sizes is not None and length == sum(row_sizes):
+        bounds = np.cumsum([0, *row_sizes])
+        return [value[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     return None
 
 
