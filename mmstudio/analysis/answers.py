@@ -36,7 +36,7 @@ class AnswerAnalyzer:
         self._shapley = shapley_matrix(self._masks)
         self._interactions = interaction_matrices(self._masks)
         # Per-token maps (image, audio, prompt words): the model's ``answer_maps(sample, answer
-        # ids, prompt tokens)`` -> a dict of GenerationAnalysis fields, or None for none.
+        # ids, prompt tokens, methods)`` -> a dict of GenerationAnalysis fields, or None.
         self.maps = maps
 
     @property
@@ -138,7 +138,9 @@ class AnswerAnalyzer:
             analysis.notes.append("the model's answer is empty: there is no token to explain")
         if self.maps is not None and ids and maps:
             watch = time.perf_counter()
-            for name, value in self.maps(sample, ids, prompt_tokens).items():
+            forced = getattr(options, "map_method", "")
+            methods = dict.fromkeys(self.modalities, forced) if forced else None
+            for name, value in self.maps(sample, ids, prompt_tokens, methods).items():
                 if name == "notes":
                     analysis.notes.extend(value)
                 else:

@@ -116,6 +116,12 @@ def _add_generation_options(parser: argparse.ArgumentParser) -> None:
         help="also generate the answer without each modality the input has (one more "
         "generation per modality)",
     )
+    group.add_argument(
+        "--maps",
+        choices=("attention", "occlusion"),
+        help="how the per-token maps are made, for every modality (default: each modality's "
+        "measured default, see docs/generative.md)",
+    )
 
 
 def _add_verbose(parser: argparse.ArgumentParser, default) -> None:

@@ -15,6 +15,7 @@ _GENERATION_FLAGS = {
     "temperature": "--temperature",
     "top_p": "--top-p",
     "contrastive": "--contrastive",
+    "maps": "--maps",
 }
 _SAMPLING_ONLY = ("seed", "temperature", "top_p")
 
@@ -42,6 +43,7 @@ def generation_options(args):
         "temperature": args.temperature,
         "top_p": args.top_p,
         "contrastive": args.contrastive,
+        "map_method": args.maps,
     }
     return GenerationOptions(**{k: v for k, v in chosen.items() if v is not None})
 

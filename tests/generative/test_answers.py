@@ -179,7 +179,9 @@ def test_audio_maps_span_the_clip(method, tiny_model):
 def test_occlusion_maps_cover_image_cells_and_words(tiny_model):
     model = open_model(tiny_model("qwen25_omni_thinker"))
     sample = full_sample("qwen25_omni_thinker")
-    analysis = Analyzer(model, "cpu").generate(sample, GenerationOptions(max_new_tokens=3))
+    analysis = Analyzer(model, "cpu").generate(
+        sample, GenerationOptions(max_new_tokens=3, map_method="occlusion")
+    )
     assert analysis.map_methods == {"image": "occlusion", "audio": "occlusion", "text": "occlusion"}
     assert set(analysis.signed_maps) == {"image", "audio", "text"}
     assert analysis.token_image_maps.shape == (3, 3, 5)  # 15 cells shaped like the 96 x 64 image
@@ -293,3 +295,21 @@ def test_an_empty_answer_is_explained_as_empty(tiny_model):
     assert "the model's answer is empty: there is no token to explain" in analysis.notes
     assert analysis.token_image_maps is None
     analysis.to_json()
+
+
+def test_attention_is_the_default_and_every_modality_is_mapped(tiny_model):
+    model = open_model(tiny_model("qwen25_omni_thinker"))
+    analysis = Analyzer(model, "cpu").generate(
+        full_sample("qwen25_omni_thinker"), GenerationOptions(max_new_tokens=3)
+    )
+    assert analysis.map_methods == {"image": "attention", "audio": "attention", "text": "attention"}
+    assert analysis.signed_maps == []
+    assert analysis.token_image_maps.shape == (3, 2, 3)  # the 96 x 64 image's merged grid
+    assert analysis.token_word_maps.shape == (3, len(QUESTION.split()))
+
+
+def test_an_unknown_map_method_is_refused():
+    from mmstudio.inputs.errors import InputError
+
+    with pytest.raises(InputError, match="unknown map method 'saliency'"):
+        GenerationOptions(map_method="saliency")

@@ -115,7 +115,7 @@ def test_per_token_and_answer_shapley_values_add_up(family, tiny_model):
 def test_occlusion_maps_cover_image_cells_and_words(family, tiny_model):
     model = open_model(tiny_model(family))
     analysis = Analyzer(model, "cpu").generate(
-        full_sample(family), GenerationOptions(max_new_tokens=3)
+        full_sample(family), GenerationOptions(max_new_tokens=3, map_method="occlusion")
     )
     assert analysis.map_methods == {"image": "occlusion", "text": "occlusion"}
     assert analysis.token_image_maps.shape == (3, 3, 5)  # 15 cells shaped like 96 x 64

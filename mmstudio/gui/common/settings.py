@@ -117,6 +117,11 @@ def read_int(settings: QSettings, key: str, default: int) -> int:
         return default
 
 
+def read_text(settings: QSettings, key: str, default: str) -> str:
+    value = settings.value(key, default)
+    return value if isinstance(value, str) else default
+
+
 def read_bool(settings: QSettings, key: str, default: bool) -> bool:
     # An INI file gives "true"/"false" back as text.
     value = settings.value(key, default)
@@ -136,11 +141,12 @@ class GenerationSettings:
     top_p: float = GenerationOptions.top_p
     seed: int = GenerationOptions.seed
     contrastive: bool = GenerationOptions.contrastive
+    map_method: str = GenerationOptions.map_method
 
     @classmethod
     def read(cls, store: QSettings) -> GenerationSettings:
         default = cls()
-        readers = {int: read_int, float: read_float, bool: read_bool}
+        readers = {int: read_int, float: read_float, bool: read_bool, str: read_text}
         values = {
             f.name: readers[type(getattr(default, f.name))](
                 store, f"generation/{f.name}", getattr(default, f.name)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -21,6 +22,13 @@ from PySide6.QtWidgets import (
 
 from mmstudio.gui.common.settings import GenerationSettings
 from mmstudio.models.generative.options import MAX_NEW_TOKENS_LIMIT
+
+# The map method choices, as the dialog names them ("" is each modality's measured default).
+MAP_METHOD_LABELS = {
+    "": "Each modality's default (attention where it can be placed)",
+    "attention": "Attention, for every modality",
+    "occlusion": "Occlusion, for every modality",
+}
 
 
 class GenerationDialog(QDialog):
@@ -51,6 +59,14 @@ class GenerationDialog(QDialog):
         self.contrastive.setToolTip(
             "One more generation per modality present: slower, shown beside the answer"
         )
+        self.map_method = QComboBox()
+        for method, label in MAP_METHOD_LABELS.items():
+            self.map_method.addItem(label, method)
+        self.map_method.setCurrentIndex(max(0, self.map_method.findData(current.map_method)))
+        self.map_method.setToolTip(
+            "Attention: one extra pass, where each token looked. Occlusion: the drop in each "
+            "token's probability when a part is masked, one pass per part (slower)."
+        )
         form = QFormLayout(self)
         form.addRow("Max new tokens", self.max_new_tokens)
         form.addRow(self.sampling)
@@ -58,6 +74,7 @@ class GenerationDialog(QDialog):
         form.addRow("Top-p", self.top_p)
         form.addRow("Seed", self.seed)
         form.addRow(self.contrastive)
+        form.addRow("Maps", self.map_method)
         note = QLabel("Temperature, top-p and seed apply when sampling.")
         note.setStyleSheet("color: palette(placeholder-text);")
         form.addRow(note)
@@ -82,6 +99,7 @@ class GenerationDialog(QDialog):
             top_p=round(self.top_p.value(), 4),
             seed=self.seed.value(),
             contrastive=self.contrastive.isChecked(),
+            map_method=self.map_method.currentData(),
         )
 
 

@@ -61,12 +61,14 @@ class GenerativeModel:
         self.map_methods: dict[str, str] = {}
         self._keeps_logits = "logits_to_keep" in inspect.signature(hf_model.forward).parameters
 
-    def answer_maps(self, sample, answer_ids, prompt_tokens=None) -> dict[str, Any]:
-        """Per-token maps over the image, the audio and the words (maps.py), by the methods
-        ``map_methods`` chooses (maps.DEFAULT_METHODS where it names none)."""
+    def answer_maps(self, sample, answer_ids, prompt_tokens=None, methods=None) -> dict[str, Any]:
+        """Per-token maps over the image, the audio and the words (maps.py), by ``methods``
+        (modality -> method, one analysis's choice), then ``map_methods`` (this model's), then
+        maps.DEFAULT_METHODS."""
         from mmstudio.models.generative.maps import answer_maps
 
-        return answer_maps(self, sample, answer_ids, prompt_tokens, self.map_methods)
+        chosen = {**self.map_methods, **(methods or {})}
+        return answer_maps(self, sample, answer_ids, prompt_tokens, chosen)
 
     @classmethod
     def from_loaded(cls, loaded: Any) -> GenerativeModel:
