@@ -56,7 +56,7 @@ def predict_answer(args, analyzer, sample, options) -> int:
     import signal
 
     stop = _StopOnInterrupt()
-    stream = None if args.json else _AnswerStream(analyzer.model)
+    stream = None if args.json else AnswerStream(analyzer.model)
     previous = signal.signal(signal.SIGINT, stop.interrupt)
     try:
         analysis = analyzer.generate(
@@ -111,7 +111,7 @@ class _StopOnInterrupt:
         return self._requested
 
 
-class _AnswerStream:
+class AnswerStream:
     """Prints the answer as its tokens come. Each step decodes the whole answer so far and
     prints what it adds, so a character split over two byte-level tokens prints once whole
     (held back while the decoded text ends in an incomplete character)."""
