@@ -1,0 +1,6 @@
+"""digits-chat: the generative model mmstudio trains on its digits dataset.
+
+questions.py says what is asked and answered, data.py builds question/answer records from the
+digits dataset, architecture.py builds the model (a small Qwen2.5-Omni thinker) with its
+tokenizer and processor, batches.py turns records into model inputs, train.py trains it.
+"""
