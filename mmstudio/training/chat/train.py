@@ -49,6 +49,7 @@ class ChatTrainSettings:
     log_every: int = 10
     threads: int = 1
     max_seconds: float | None = None  # stop early (with a checkpoint) after this much time
+    encoder_lr_scale: float = 1.0  # the vision tower's and audio encoder's share of ``lr``
 
 
 @dataclass
@@ -93,16 +94,29 @@ def answer_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     )
 
 
+ENCODER_PREFIXES = ("model.visual.", "model.audio_tower.")
+
+
 def make_optimizer(model: Any, settings: ChatTrainSettings) -> torch.optim.AdamW:
-    # Norms and biases are not decayed: pulling them to zero only fights what they represent.
-    decay, plain = [], []
-    for _, parameter in model.named_parameters():
-        (decay if parameter.ndim >= 2 else plain).append(parameter)
-    groups = [
-        {"params": decay, "weight_decay": settings.weight_decay},
-        {"params": plain, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=settings.lr, betas=(0.9, 0.98))
+    """AdamW in four groups: (decoder, encoders) x (decayed, not). Norms and biases are not
+    decayed: pulling them to zero only fights what they represent. Each group's ``scale``
+    multiplies the scheduled learning rate (pretrained encoders move more slowly)."""
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, parameter in model.named_parameters():
+        key = (name.startswith(ENCODER_PREFIXES), parameter.ndim >= 2)
+        groups.setdefault(key, []).append(parameter)
+    return torch.optim.AdamW(
+        [
+            {
+                "params": params,
+                "weight_decay": settings.weight_decay if decayed else 0.0,
+                "scale": settings.encoder_lr_scale if encoder else 1.0,
+            }
+            for (encoder, decayed), params in sorted(groups.items())
+        ],
+        lr=settings.lr,
+        betas=(0.9, 0.98),
+    )
 
 
 def train_chat(
@@ -136,7 +150,7 @@ def train_chat(
         batch = collate([examples[int(r)] for r in rows], encoder.pad_id)
         lr = learning_rate(step, settings)
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("scale", 1.0)
         loss = answer_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
