@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mmstudio.training.chat.architecture import build_digits_chat
@@ -51,3 +52,20 @@ def test_the_optimizer_slows_the_encoders_by_their_scale():
         assert decayed == {group["weight_decay"] > 0}
         seen += len(group["params"])
     assert seen == len(names)
+
+
+def test_pretraining_one_medium_trains_that_encoder_alone(tmp_path):
+    digits = write_fake_digits(tmp_path / "digits", splits=("train",))
+    parts = build_digits_chat(TEST_SIZE)
+    before = {n: p.detach().clone() for n, p in parts.model.named_parameters()}
+    settings = ChatTrainSettings(steps=2, batch_size=10, lr=3e-3, log_every=1)
+    pretraining = EncoderPretraining(
+        parts.model, parts.processor, settings, media=("image",), lr_scale={"image": 0.5}
+    )
+    events = list(pretraining.run(digits))
+    assert set(events[0].metrics) == {"image_accuracy"}
+    moved = {n for n, p in parts.model.named_parameters() if not torch.equal(p, before[n])}
+    assert moved and all(n.startswith("model.visual.") for n in moved)
+    assert set(pretraining.accuracy(digits)) == {"image"}
+    with pytest.raises(ValueError, match="media must be"):
+        EncoderPretraining(parts.model, parts.processor, settings, media=("text",))

@@ -153,25 +153,29 @@ def chatml_template(system: str | None, image: str = "", audio: str = "") -> str
     )
 
 
-def qwen_image_processor(min_pixels: int = 4 * 28 * 28, max_pixels: int = 16 * 28 * 28):
-    """Qwen2-VL's dynamic-resolution processor: images resized to multiples of 28 pixels with
-    between ``min_pixels`` and ``max_pixels`` pixels, 14-pixel patches merged 2x2."""
+def qwen_image_processor(
+    min_pixels: int = 4 * 28 * 28, max_pixels: int = 16 * 28 * 28, patch: int = 14
+):
+    """Qwen2-VL's dynamic-resolution processor: images resized to multiples of 2 patches with
+    between ``min_pixels`` and ``max_pixels`` pixels, ``patch``-pixel patches merged 2x2."""
     from transformers import Qwen2VLImageProcessor
 
     return Qwen2VLImageProcessor(
         size={"shortest_edge": min_pixels, "longest_edge": max_pixels},
-        patch_size=14,
+        patch_size=patch,
         temporal_patch_size=2,
         merge_size=2,
     )
 
 
-def qwen_video_processor(min_pixels: int = 4 * 28 * 28, max_pixels: int = 16 * 28 * 28):
+def qwen_video_processor(
+    min_pixels: int = 4 * 28 * 28, max_pixels: int = 16 * 28 * 28, patch: int = 14
+):
     from transformers import Qwen2VLVideoProcessor
 
     return Qwen2VLVideoProcessor(
         size={"shortest_edge": min_pixels, "longest_edge": max_pixels},
-        patch_size=14,
+        patch_size=patch,
         temporal_patch_size=2,
         merge_size=2,
     )
@@ -225,6 +229,7 @@ class OmniSize:
     vision_depth: int = 2
     vision_heads: int = 4
     vision_window: int = 56  # pixels: windowed attention over 2x2 merged cells
+    patch: int = 14  # pixels of a patch side; 2x2 patches merge into one image token
     vision_full_attention: tuple[int, ...] = (1,)
     audio_d_model: int = 32
     audio_ffn: int = 64
@@ -319,7 +324,7 @@ def omni_thinker_config(tokenizer, size: OmniSize):
             "intermediate_size": size.vision_intermediate,
             "num_heads": size.vision_heads,
             "out_hidden_size": size.text_hidden,
-            "patch_size": 14,
+            "patch_size": size.patch,
             "spatial_merge_size": 2,
             "temporal_patch_size": 2,
             "window_size": size.vision_window,
@@ -364,8 +369,12 @@ def omni_processor(tokenizer, size: OmniSize, system: str | None):
     from transformers import Qwen2_5OmniProcessor
 
     return Qwen2_5OmniProcessor(
-        image_processor=qwen_image_processor(size.image_min_pixels, size.image_max_pixels),
-        video_processor=qwen_video_processor(size.image_min_pixels, size.image_max_pixels),
+        image_processor=qwen_image_processor(
+            size.image_min_pixels, size.image_max_pixels, size.patch
+        ),
+        video_processor=qwen_video_processor(
+            size.image_min_pixels, size.image_max_pixels, size.patch
+        ),
         feature_extractor=whisper_features(size.mel_bins, size.audio_seconds),
         tokenizer=tokenizer,
         chat_template=chatml_template(system, image=OMNI_IMAGE_PART, audio=OMNI_AUDIO_PART),
