@@ -92,6 +92,22 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from mmstudio.training.chat.architecture import (
+    OMNI_NAMED,
+    OMNI_SPECIALS,
+    OmniSize,
+    chatml_template,
+    check_specials,
+    omni_processor,
+    omni_thinker,
+    qwen_image_processor,
+    qwen_video_processor,
+    save_folder,
+    set_generation_ids,
+    whisper_features,
+    word_tokenizer,
+)
+
 SEED = 0
 SAMPLING_RATE = 16000
 AUDIO_SECONDS = 4  # the feature extractor's chunk: every clip is padded or cut to this
@@ -134,47 +150,15 @@ def _tokenizer(
     words: tuple[str, ...] = (),
 ):
     """A word-level ``PreTrainedTokenizerFast``: special tokens first (ids 0..), then words.
-
-    Special tokens are added tokens, matched before the whitespace split, so a run of
-    placeholders (``<image><image>...``) tokenizes to one id each. ``named`` gives the
-    model-specific token attributes a processor reads (``tokenizer.image_token``); ``words``
-    adds words a family's template writes (Gemma's "model" turn)."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    unk = "<unk>"
-    vocab: dict[str, int] = {}
-    for token in [unk, *specials, *_DIGITS, *_PUNCTUATION, *_WORDS, *words]:
-        vocab.setdefault(token, len(vocab))
-    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token=unk))
-    backend.normalizer = normalizers.Lowercase()  # "What" and "USER" are words too
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
-    # WordPiece's decoder joins with spaces and closes the space before punctuation.
-    backend.decoder = decoders.WordPiece(prefix="##", cleanup=True)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        unk_token=unk,
-        eos_token=eos,
-        pad_token=pad,
-        extra_special_tokens=named if named else list(specials),
-        additional_special_tokens=None,
+    ``words`` adds words a family's template writes (Gemma's "model" turn)."""
+    return word_tokenizer(
+        [*_DIGITS, *_PUNCTUATION, *_WORDS, *words], specials, eos=eos, pad=pad, named=named
     )
 
 
-def _check_specials(tokenizer, specials: list[str]) -> dict[str, int]:
-    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in specials}
-    for token, token_id in ids.items():
-        if tokenizer.encode(token, add_special_tokens=False) != [token_id]:
-            raise AssertionError(f"{token} does not tokenize to one id")
-    return ids
-
-
-def _save(model, processor, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)  # transformers 5 writes safetensors only
-    processor.save_pretrained(folder)
-    return folder
+_check_specials = check_specials
+_save = save_folder
+_set_generation_ids = set_generation_ids
 
 
 # --- LLaVA ---------------------------------------------------------------------------------
@@ -261,43 +245,11 @@ def build_llava(folder: Path) -> Path:
     return _save(model, processor, folder)
 
 
-def _set_generation_ids(model, eos: int, pad: int, bos: int | None = None) -> None:
-    generation = model.generation_config
-    generation.eos_token_id = eos
-    generation.pad_token_id = pad
-    if bos is not None:
-        generation.bos_token_id = bos
-    generation.do_sample = False
-
-
 # --- The Qwen families: ChatML ----------------------------------------------------------------
 
 
 def _chatml_template(system: str, image: str = "", audio: str = "") -> str:
-    """A ChatML template (Qwen's convention) that renders media parts in the order given.
-
-    ``image`` and ``audio`` are the Jinja snippets a part renders to; ``audio_count`` and
-    ``image_count`` count the parts, for templates that number them ("Audio 1: ...")."""
-    return (
-        "{%- set image_count = namespace(value=0) -%}"
-        "{%- set audio_count = namespace(value=0) -%}"
-        "{%- for message in messages -%}"
-        "{%- if loop.first and message['role'] != 'system' -%}"
-        "{{ '<|im_start|>system\\n" + system + "<|im_end|>\\n' }}"
-        "{%- endif -%}"
-        "{{ '<|im_start|>' + message['role'] + '\\n' }}"
-        "{%- if message['content'] is string -%}{{ message['content'] }}"
-        "{%- else -%}{%- for part in message['content'] -%}"
-        "{%- if part['type'] == 'image' -%}"
-        "{%- set image_count.value = image_count.value + 1 -%}" + image + ""
-        "{%- elif part['type'] == 'audio' -%}"
-        "{%- set audio_count.value = audio_count.value + 1 -%}" + audio + ""
-        "{%- elif part['type'] == 'text' -%}{{ part['text'] }}"
-        "{%- endif -%}{%- endfor -%}{%- endif -%}"
-        "{{ '<|im_end|>\\n' }}"
-        "{%- endfor -%}"
-        "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\\n' }}{%- endif -%}"
-    )
+    return chatml_template(system, image=image, audio=audio)
 
 
 _CHATML = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -337,25 +289,11 @@ def _qwen_text(vocab_size: int, ids: dict[str, int], mrope: bool) -> dict:
 
 def _qwen_image_processor():
     """Qwen2-VL's dynamic-resolution processor, kept small: 4 to 16 merged 28x28 cells."""
-    from transformers import Qwen2VLImageProcessor
-
-    return Qwen2VLImageProcessor(
-        size={"shortest_edge": 4 * 28 * 28, "longest_edge": 16 * 28 * 28},
-        patch_size=14,
-        temporal_patch_size=2,
-        merge_size=2,
-    )
+    return qwen_image_processor(4 * 28 * 28, 16 * 28 * 28)
 
 
 def _qwen_video_processor():
-    from transformers import Qwen2VLVideoProcessor
-
-    return Qwen2VLVideoProcessor(
-        size={"shortest_edge": 4 * 28 * 28, "longest_edge": 16 * 28 * 28},
-        patch_size=14,
-        temporal_patch_size=2,
-        merge_size=2,
-    )
+    return qwen_video_processor(4 * 28 * 28, 16 * 28 * 28)
 
 
 AUDIO_CHUNK_SECONDS = 4
@@ -364,15 +302,7 @@ AUDIO_MEL_BINS = 32
 
 def _whisper_features():
     """Whisper log-mel features, 32 bins, every clip padded or cut to 4 s (400 frames)."""
-    from transformers import WhisperFeatureExtractor
-
-    return WhisperFeatureExtractor(
-        feature_size=AUDIO_MEL_BINS,
-        sampling_rate=SAMPLING_RATE,
-        hop_length=160,
-        chunk_length=AUDIO_CHUNK_SECONDS,
-        n_fft=400,
-    )
+    return whisper_features(AUDIO_MEL_BINS, AUDIO_CHUNK_SECONDS)
 
 
 def build_qwen2_vl(folder: Path) -> Path:
@@ -472,73 +402,12 @@ _OMNI_SYSTEM = "you are a helpful assistant , able to see and hear ."
 
 
 def build_qwen25_omni_thinker(folder: Path) -> Path:
-    """The Qwen2.5-Omni thinker alone (no talker): vision + audio encoders + Qwen2 text."""
-    import torch
-    from transformers import (
-        Qwen2_5OmniProcessor,
-        Qwen2_5OmniThinkerConfig,
-        Qwen2_5OmniThinkerForConditionalGeneration,
-    )
-
-    vision = ["<|vision_bos|>", "<|vision_eos|>", "<|vision_pad|>", "<|IMAGE|>", "<|VIDEO|>"]
-    specials = _CHATML + vision + _QWEN_AUDIO
-    named = {
-        "image_token": "<|IMAGE|>",
-        "audio_token": "<|AUDIO|>",
-        "video_token": "<|VIDEO|>",
-        "vision_bos_token": "<|vision_bos|>",
-        "vision_eos_token": "<|vision_eos|>",
-        "audio_bos_token": "<|audio_bos|>",
-        "audio_eos_token": "<|audio_eos|>",
-    }
-    tokenizer = _tokenizer(specials, eos="<|im_end|>", pad="<|endoftext|>", named=named)
-    ids = _check_specials(tokenizer, specials)
-    config = Qwen2_5OmniThinkerConfig(
-        text_config=_qwen_text(len(tokenizer), ids, mrope=True),
-        vision_config={
-            "depth": 2,
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_heads": 4,
-            "out_hidden_size": 64,  # the text model's width
-            "patch_size": 14,
-            "spatial_merge_size": 2,
-            "temporal_patch_size": 2,
-            "window_size": 56,
-            "fullatt_block_indexes": [1],
-        },
-        audio_config={
-            "num_mel_bins": AUDIO_MEL_BINS,
-            "encoder_layers": 2,
-            "encoder_attention_heads": 4,
-            "encoder_ffn_dim": 64,
-            "d_model": 32,
-            "output_dim": 64,  # the text model's width
-            "max_source_positions": AUDIO_CHUNK_SECONDS * 100 // 2,
-            "n_window": 50,
-        },
-        audio_token_index=ids["<|AUDIO|>"],
-        image_token_index=ids["<|IMAGE|>"],
-        video_token_index=ids["<|VIDEO|>"],
-        audio_start_token_id=ids["<|audio_bos|>"],
-        audio_end_token_id=ids["<|audio_eos|>"],
-        vision_start_token_id=ids["<|vision_bos|>"],
-        user_token_id=tokenizer.convert_tokens_to_ids("user"),
-    )
-    torch.manual_seed(SEED)
-    model = Qwen2_5OmniThinkerForConditionalGeneration(config).eval()
-    _set_generation_ids(model, ids["<|im_end|>"], ids["<|endoftext|>"], ids["<|endoftext|>"])
-    processor = Qwen2_5OmniProcessor(
-        image_processor=_qwen_image_processor(),
-        video_processor=_qwen_video_processor(),
-        feature_extractor=_whisper_features(),
-        tokenizer=tokenizer,
-        chat_template=_chatml_template(
-            _OMNI_SYSTEM,
-            image="{{ '<|vision_bos|><|IMAGE|><|vision_eos|>' }}",
-            audio="{{ '<|audio_bos|><|AUDIO|><|audio_eos|>' }}",
-        ),
-    )
+    """The Qwen2.5-Omni thinker alone (no talker): vision + audio encoders + Qwen2 text, built
+    by the same code as digits-chat (mmstudio.training.chat.architecture) at the tiny size."""
+    size = OmniSize(mel_bins=AUDIO_MEL_BINS, audio_seconds=AUDIO_CHUNK_SECONDS)
+    tokenizer = _tokenizer(OMNI_SPECIALS, eos="<|im_end|>", pad="<|endoftext|>", named=OMNI_NAMED)
+    model = omni_thinker(tokenizer, size, SEED)
+    processor = omni_processor(tokenizer, size, _OMNI_SYSTEM)
     return _save(model, processor, folder)
 
 
