@@ -51,7 +51,9 @@ TIMING = "mmstudio-timing"  # the prefix of mmstudio.gui.shell.launch's --timing
 WINDOW_MILESTONES = ("window_shown", "first_analysis", "screenshot_saved")
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 WHEEL_MUST_HOLD = [
-    "mmstudio/cli.py",
+    "mmstudio/cli/__init__.py",
+    "mmstudio/cli/answers.py",
+    "mmstudio/models/generative/model.py",
     "mmstudio/gui/shell/main_window.py",
     "mmstudio/_resources/models/digits/model.safetensors",
     "mmstudio/_resources/models/digits/config.json",
