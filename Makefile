@@ -47,8 +47,9 @@ test: check-lock lint
 
 # The floors in pyproject.toml, tested: a fresh $(LOWEST) gets the lowest version that pyproject
 # allows of every direct dependency (uv's lowest-direct resolution; the torch set stays exactly as
-# locked), each must land exactly on its declared floor, then the core tests run on them. No Qt
-# test runs here: the window's floors (PySide6, pyqtgraph, superqt) ride on the same install only.
+# locked), each must land exactly on its declared floor, then the Qt-free tests (core, generative
+# models, digits-chat) run on them. No Qt test runs here: the window's floors (PySide6,
+# pyqtgraph, superqt) ride on the same install only.
 LOWEST ?= .venv-lowest
 LOWEST_EXTRAS := dev data scale
 
@@ -62,7 +63,7 @@ test-lowest: $(DEV_STAMP)
 	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python -r $(LOWEST)/lowest.txt
 	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --no-deps -e .
 	$(LOWEST)/bin/python packaging/check_floors.py $(LOWEST_EXTRAS)
-	$(LOWEST)/bin/python -m pytest tests/core
+	$(LOWEST)/bin/python -m pytest tests/core tests/generative tests/chat
 
 benchmarks: $(DEV_STAMP)
 	$(PY) benchmarks/analysis_latency.py
