@@ -14,9 +14,8 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from mmstudio.analysis import Analyzer
-from mmstudio.datasets.batch import DecodedBatch, read_error
+from mmstudio.datasets.batch import DecodedBatch, decode_records
 from mmstudio.datasets.generation_schema import AnsweredRecord, GenerationLayout
-from mmstudio.datasets.records import decode_record
 from mmstudio.inputs.errors import InputError
 from mmstudio.inputs.sample import Sample
 from mmstudio.models.generative.options import GenerationOptions
@@ -35,13 +34,7 @@ class AnswerBatchAnalyzer:
         return self.analyze(self.decode(records))
 
     def decode(self, records: Sequence[Record]) -> DecodedBatch:
-        outcomes: list[Sample | str] = []
-        for record in records:
-            try:
-                outcomes.append(decode_record(record))
-            except Exception as error:  # noqa: BLE001 - any unreadable file is that record's error
-                outcomes.append(read_error(error))
-        return DecodedBatch(list(records), outcomes)
+        return decode_records(records)
 
     def analyze(self, batch: DecodedBatch) -> pa.Table:
         outcomes = [o if isinstance(o, str) else self._answer(o) for o in batch.outcomes]

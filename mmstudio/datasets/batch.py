@@ -49,6 +49,18 @@ def read_error(error: Exception) -> str:
     return f"could not be read ({type(error).__name__}: {error})"
 
 
+def decode_records(records: Sequence[Record]) -> DecodedBatch:
+    """Each record's Sample, or the reason it cannot be read: one bad file is that record's
+    error, not the batch's."""
+    outcomes: list[Sample | str] = []
+    for record in records:
+        try:
+            outcomes.append(decode_record(record))
+        except Exception as error:  # noqa: BLE001 - any unreadable file is that record's error
+            outcomes.append(read_error(error))
+    return DecodedBatch(list(records), outcomes)
+
+
 class BatchAnalyzer:
     """``second``: the Analyzer whose columns the layout's ``compare`` describes, or None."""
 
@@ -63,13 +75,7 @@ class BatchAnalyzer:
         return self.analyze(self.decode(records))
 
     def decode(self, records: Sequence[Record]) -> DecodedBatch:
-        outcomes: list[Sample | str] = []
-        for record in records:
-            try:
-                outcomes.append(decode_record(record))
-            except Exception as error:  # noqa: BLE001 - any unreadable file is that record's error
-                outcomes.append(read_error(error))
-        batch = DecodedBatch(list(records), outcomes)
+        batch = decode_records(records)
         samples = batch.samples
         if samples:
             batch.prepared = _prepared(self.analyzer, samples)

@@ -1,9 +1,11 @@
 """The small pieces every section of a dataset summary is made with: a share that is
-undefined without a denominator, its printed form, and an Arrow column as numpy."""
+undefined without a denominator, its printed form, an Arrow column as numpy, and the failed
+records a summary quotes."""
 
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 
 def ratio(numerator, denominator) -> float | None:
@@ -25,3 +27,22 @@ def list_matrix(column) -> np.ndarray:
     if hasattr(column, "combine_chunks"):
         column = column.combine_chunks()
     return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, column.type.list_size)
+
+
+# How many failed records a summary quotes, with the reason each one failed.
+ERROR_EXAMPLES = 10
+
+
+def error_examples(batch, failed, quoted: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The first failed records of ``batch`` (``failed``: a bool array) as {id, error}, as many
+    as still fit beside the ``quoted`` ones."""
+    room = ERROR_EXAMPLES - len(quoted)
+    if room <= 0 or not failed.any():
+        return []
+    head = batch.take(pa.array(np.flatnonzero(failed)[:room]))
+    return [
+        {"id": record_id, "error": error}
+        for record_id, error in zip(
+            head.column("id").to_pylist(), head.column("error").to_pylist(), strict=True
+        )
+    ]

@@ -16,14 +16,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mmstudio.datasets.figures import percent, ratio, to_numpy
+from mmstudio.datasets.figures import error_examples, percent, ratio, to_numpy
 from mmstudio.datasets.results_metadata import layout_of
 from mmstudio.result import GENERATION
 
 ALL_RECORDS = "all records"
 # A metadata column with more distinct values than this (an id, a file name) is not a slice.
 MAX_SLICE_VALUES = 50
-ERROR_EXAMPLES = 10
 _FINISHED = {"eos": "ended by the model", "length": "cut at the most new tokens"}
 
 
@@ -98,13 +97,7 @@ class GenerationSummaryBuilder:
 
     def _add_errors(self, batch, failed: np.ndarray) -> None:
         self.errors += int(failed.sum())
-        room = ERROR_EXAMPLES - len(self.error_examples)
-        if room > 0 and failed.any():
-            head = batch.take(pa.array(np.flatnonzero(failed)[:room]))
-            for record_id, error in zip(
-                head.column("id").to_pylist(), head.column("error").to_pylist(), strict=True
-            ):
-                self.error_examples.append({"id": record_id, "error": error})
+        self.error_examples += error_examples(batch, failed, self.error_examples)
 
     def _shares(self, analysed, present: np.ndarray) -> np.ndarray:
         """(N, M) each modality's share of the answer's absolute Shapley values (absent 0)."""

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmstudio.datasets.comparison_summary import comparison_builder, format_comparison
-from mmstudio.datasets.figures import list_matrix, percent, ratio, to_numpy
+from mmstudio.datasets.figures import error_examples, list_matrix, percent, ratio, to_numpy
 from mmstudio.datasets.interaction_summary import InteractionSummary, format_interactions
 from mmstudio.datasets.results_metadata import layout_of
 from mmstudio.datasets.store import ResultsStore
@@ -30,7 +30,6 @@ from mmstudio.result import GENERATION
 ECE_BINS = 15
 # A metadata column with more distinct values than this (an id, a file name) is not a slice.
 MAX_SLICE_VALUES = 50
-ERROR_EXAMPLES = 10
 # Columns no summary figure reads (the widest ones).
 UNUSED_COLUMNS = frozenset({"probabilities", "embedding", "notes", "text", "compare_probabilities"})
 
@@ -111,13 +110,7 @@ class SummaryBuilder:
 
     def _add_errors(self, batch, failed: np.ndarray) -> None:
         self.errors += int(failed.sum())
-        room = ERROR_EXAMPLES - len(self.error_examples)
-        if room > 0 and failed.any():
-            head = batch.take(pa.array(np.flatnonzero(failed)[:room]))
-            for record_id, error in zip(
-                head.column("id").to_pylist(), head.column("error").to_pylist(), strict=True
-            ):
-                self.error_examples.append({"id": record_id, "error": error})
+        self.error_examples += error_examples(batch, failed, self.error_examples)
 
     def _reliance(
         self, batch, ok: np.ndarray, present: np.ndarray
