@@ -438,9 +438,10 @@ class DigitsChatParts:
     def parameter_counts(self) -> dict[str, int]:
         """Parameters per part: the vision tower, the audio encoder and the text decoder."""
         counts: dict[str, int] = {}
+        from mmstudio.training.chat.train import encoder_of
+
         for name, param in self.model.named_parameters():
-            parts = name.split(".")
-            part = parts[1] if parts[0] == "model" and len(parts) > 1 else parts[0]
+            part = encoder_of(name) or "language_model"
             counts[part] = counts.get(part, 0) + param.numel()
         return counts
 

@@ -18,10 +18,16 @@ import numpy as np
 import torch
 
 from mmstudio.training.chat.batches import Encoder
-from mmstudio.training.chat.train import GRAD_CLIP, ChatEvent, ChatTrainSettings, learning_rate
+from mmstudio.training.chat.train import (
+    ENCODERS,
+    GRAD_CLIP,
+    ChatEvent,
+    ChatTrainSettings,
+    encoder_module,
+    learning_rate,
+)
 from mmstudio.training.manifest import Record
 
-ENCODERS = ("visual", "audio_tower")
 MEDIA = ("image", "audio")
 # Measured (feasibility runs): at a peak of 3e-3 the vision tower stayed at chance for 700 of
 # 1000 steps, at 5e-4 it learned from step 200; the audio encoder learns well at 2e-3 to 3e-3.
@@ -29,15 +35,32 @@ LR_SCALE = {"image": 0.25, "audio": 1.0}
 
 
 def pooled_image_features(model: Any, pixel_values, grid) -> torch.Tensor:
-    """(images, hidden): the mean of each image's merged tokens, as the decoder receives them."""
-    tokens = model.get_image_features(pixel_values, grid).pooler_output
-    return torch.stack([t.mean(0) for t in tokens])
+    """(images, hidden): the mean of each image's merged tokens, as the decoder receives them.
+
+    transformers releases differ in which output field holds the merged tokens and whether
+    they come split per image: the field whose width is the decoder's is taken, and split by
+    each image's merged grid."""
+    output = model.get_image_features(pixel_values, grid)
+    hidden = model.config.text_config.hidden_size
+    merge = model.config.vision_config.spatial_merge_size
+    sizes = (grid.prod(-1) // merge**2).tolist()
+    for tokens in (
+        getattr(output, "pooler_output", None),
+        getattr(output, "last_hidden_state", None),
+    ):
+        if tokens is None:
+            continue
+        pieces = list(tokens) if isinstance(tokens, list | tuple) else torch.split(tokens, sizes)
+        if pieces and pieces[0].shape[-1] == hidden and len(pieces) == len(sizes):
+            return torch.stack([t.mean(0) for t in pieces])
+    raise RuntimeError("the vision tower gave no tokens of the decoder's width")
 
 
 def pooled_audio_features(model: Any, features, mask) -> torch.Tensor:
     """(clips, hidden): the mean of each clip's audio tokens, as the decoder receives them."""
     tokens = model.get_audio_features(features, mask).last_hidden_state
-    lengths = model.model.audio_tower._get_feat_extract_output_lengths(mask.sum(-1))[1]
+    tower = encoder_module(model, "audio_tower")
+    lengths = tower._get_feat_extract_output_lengths(mask.sum(-1))[1]
     return torch.stack([t.mean(0) for t in torch.split(tokens, lengths.tolist())])
 
 
@@ -92,7 +115,7 @@ class EncoderPretraining:
         groups = [
             {
                 "params": [
-                    *getattr(self.model.model, ENCODERS[MEDIA.index(m)]).parameters(),
+                    *encoder_module(self.model, ENCODERS[MEDIA.index(m)]).parameters(),
                     *self.heads[m].parameters(),
                 ],
                 "scale": self.lr_scale[m],

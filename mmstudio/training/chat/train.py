@@ -94,7 +94,21 @@ def answer_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     )
 
 
-ENCODER_PREFIXES = ("model.visual.", "model.audio_tower.")
+ENCODERS = ("visual", "audio_tower")
+
+
+def encoder_of(parameter_name: str) -> str | None:
+    """The encoder a parameter belongs to ("visual" or "audio_tower"), or None for the text
+    decoder's. By the name's parts, not its prefix: transformers releases nest the towers
+    differently (``model.visual.`` in 5.24, ``visual.`` in 5.6)."""
+    parts = parameter_name.split(".")
+    return next((part for part in parts[:2] if part in ENCODERS), None)
+
+
+def encoder_module(model: Any, name: str) -> Any:
+    """The thinker's ``visual`` or ``audio_tower``, wherever this transformers release keeps it."""
+    found = getattr(model, name, None)
+    return found if found is not None else getattr(model.model, name)
 
 
 def make_optimizer(model: Any, settings: ChatTrainSettings) -> torch.optim.AdamW:
@@ -103,7 +117,7 @@ def make_optimizer(model: Any, settings: ChatTrainSettings) -> torch.optim.AdamW
     multiplies the scheduled learning rate (pretrained encoders move more slowly)."""
     groups: dict[tuple[bool, bool], list] = {}
     for name, parameter in model.named_parameters():
-        key = (name.startswith(ENCODER_PREFIXES), parameter.ndim >= 2)
+        key = (encoder_of(name) is not None, parameter.ndim >= 2)
         groups.setdefault(key, []).append(parameter)
     return torch.optim.AdamW(
         [
