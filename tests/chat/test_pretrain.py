@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mmstudio.training.chat.architecture import build_digits_chat
+from mmstudio.training.chat.architecture import build_digits_chat, encoder_of
 from mmstudio.training.chat.pretrain import EncoderPretraining
-from mmstudio.training.chat.train import ChatTrainSettings, encoder_of, make_optimizer
+from mmstudio.training.chat.train import ChatTrainSettings, make_optimizer
 from tests.chat.helpers import TEST_SIZE, write_fake_digits
 
 

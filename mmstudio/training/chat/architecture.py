@@ -438,8 +438,6 @@ class DigitsChatParts:
     def parameter_counts(self) -> dict[str, int]:
         """Parameters per part: the vision tower, the audio encoder and the text decoder."""
         counts: dict[str, int] = {}
-        from mmstudio.training.chat.train import encoder_of
-
         for name, param in self.model.named_parameters():
             part = encoder_of(name) or "language_model"
             counts[part] = counts.get(part, 0) + param.numel()
@@ -453,3 +451,20 @@ def build_digits_chat(size: OmniSize = DIGITS_CHAT_SIZE, seed: int = 0) -> Digit
     model = omni_thinker(tokenizer, size, seed)
     processor = omni_processor(tokenizer, size, DIGITS_CHAT_SYSTEM)
     return DigitsChatParts(model, processor, size)
+
+
+ENCODERS = ("visual", "audio_tower")
+
+
+def encoder_of(parameter_name: str) -> str | None:
+    """The encoder a parameter belongs to ("visual" or "audio_tower"), or None for the text
+    decoder's. By the name's parts, not its prefix: transformers releases nest the towers
+    differently (``model.visual.`` in 5.24, ``visual.`` in 5.6)."""
+    parts = parameter_name.split(".")
+    return next((part for part in parts[:2] if part in ENCODERS), None)
+
+
+def encoder_module(model: Any, name: str) -> Any:
+    """The thinker's ``visual`` or ``audio_tower``, wherever this transformers release keeps it."""
+    found = getattr(model, name, None)
+    return found if found is not None else getattr(model.model, name)

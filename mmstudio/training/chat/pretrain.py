@@ -17,15 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from mmstudio.training.chat.architecture import ENCODERS, encoder_module
 from mmstudio.training.chat.batches import Encoder
-from mmstudio.training.chat.train import (
-    ENCODERS,
-    GRAD_CLIP,
-    ChatEvent,
-    ChatTrainSettings,
-    encoder_module,
-    learning_rate,
-)
+from mmstudio.training.chat.train import GRAD_CLIP, ChatEvent, ChatTrainSettings, learning_rate
 from mmstudio.training.manifest import Record
 
 MEDIA = ("image", "audio")

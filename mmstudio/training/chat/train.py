@@ -26,6 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from mmstudio.inputs.errors import InputError
+from mmstudio.training.chat.architecture import encoder_of
 from mmstudio.training.chat.batches import IGNORE, Encoder, collate
 from mmstudio.training.chat.data import ChatRecord
 
@@ -92,23 +93,6 @@ def answer_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(
         logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=IGNORE
     )
-
-
-ENCODERS = ("visual", "audio_tower")
-
-
-def encoder_of(parameter_name: str) -> str | None:
-    """The encoder a parameter belongs to ("visual" or "audio_tower"), or None for the text
-    decoder's. By the name's parts, not its prefix: transformers releases nest the towers
-    differently (``model.visual.`` in 5.24, ``visual.`` in 5.6)."""
-    parts = parameter_name.split(".")
-    return next((part for part in parts[:2] if part in ENCODERS), None)
-
-
-def encoder_module(model: Any, name: str) -> Any:
-    """The thinker's ``visual`` or ``audio_tower``, wherever this transformers release keeps it."""
-    found = getattr(model, name, None)
-    return found if found is not None else getattr(model.model, name)
 
 
 def make_optimizer(model: Any, settings: ChatTrainSettings) -> torch.optim.AdamW:
