@@ -497,11 +497,13 @@ def report(
         "(maps, bars, interactions; from the request to the rendered view, minus the analysis) "
         "is a fixed cost per answer, listed apart. Medians over "
         f"{args.runs} alternated runs. Target: at most 10%. On these tiny models a decode step "
-        "costs about 2 ms of mostly Python, so the GUI thread drawing the streamed tokens (at "
-        "most one delivery per 50 ms, and clearing the previous explanation at the first) "
-        "holds the interpreter lock for a large share of it; the same runs with the deliveries "
-        "switched off measured about +15%. A real model's steps take far longer against the "
-        "same drawing, which makes the share smaller; `--model DIR` measures it.\n\n"
+        "costs about 2 ms of mostly Python, so whatever the GUI thread runs under the "
+        "interpreter lock while tokens stream (at most one delivery per 50 ms: laying out and "
+        "painting the tokens) is a large share of it. Two changes brought it down from "
+        "+48-58%: the explanation's plots are hidden while the answer streams (a hidden plot "
+        "never repaints), and the main window no longer overrides `event`, which ran every "
+        "repaint of the window under the lock. A real model's steps take far longer against "
+        "the same drawing, which makes the share smaller; `--model DIR` measures it.\n\n"
         "| model | tokens | CLI ms | window ms | overhead | drawing the result ms |\n"
         "|---|---:|---:|---:|---:|---:|\n" + "\n".join(streaming)
         if streaming

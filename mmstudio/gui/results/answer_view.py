@@ -123,7 +123,7 @@ class AnswerView(QWidget):
         maps_and_words.addWidget(self.text_map)
         maps_and_words.setStretchFactor(0, 4)
         maps_and_words.setStretchFactor(1, 1)
-        maps_page = QWidget()
+        self.maps_page = maps_page = QWidget()
         maps_layout = QVBoxLayout(maps_page)
         maps_layout.setContentsMargins(0, 0, 0, 0)
         maps_layout.setSpacing(3)
@@ -177,6 +177,9 @@ class AnswerView(QWidget):
             self.selected = self.shown = None
             self.tokens.set_selected(None)
             self._clear_explanation("The explanation follows once the answer is complete.")
+            # Hidden while tokens stream in: a hidden plot never repaints, and every repaint of
+            # pyqtgraph's Python painting would take the interpreter from the generation.
+            self._show_explanation_panes(False)
             self.contrastive.hide()
             self.notes.hide()
             self._set_heading(sample.text if sample is not None else "")
@@ -192,8 +195,13 @@ class AnswerView(QWidget):
         bar = self.scroll.verticalScrollBar()
         bar.setValue(bar.maximum())
 
+    def _show_explanation_panes(self, on: bool) -> None:
+        self.contributions.setVisible(on)
+        self.maps_page.setVisible(on)
+
     def show_analysis(self, analysis: GenerationAnalysis, sample: Sample) -> None:
         self.streaming = False
+        self._show_explanation_panes(True)
         self.analysis, self.sample = analysis, sample
         self.selected = None
         self.tokens.set_tokens(
@@ -225,6 +233,7 @@ class AnswerView(QWidget):
         self.analysis = self.sample = None
         self.selected = self.shown = None
         self.streaming = False
+        self._show_explanation_panes(True)
         self.tokens.set_tokens([])
         self.status.setText("")
         self.contrastive.hide()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
@@ -77,6 +77,10 @@ class MainWindow(QMainWindow):
         # Tips of the actions that are off for generative models, as a classifier has them.
         self._classifier_tips: dict = {}
         self._started = False
+        # An event filter, removed at the first paint, rather than an ``event`` override: an
+        # override would run every later repaint of the window under the interpreter lock,
+        # which a generation streaming in the analysis thread then waits for.
+        self._first_paint = _FirstPaint(self, self._on_first_paint)
         self.inputs = InputsColumn(self.studio)
         self.results = ResultsPanel()
         self._build_central()
@@ -234,14 +238,11 @@ class MainWindow(QMainWindow):
             lambda record, modality: self.swaps.swap_record(record, modality, self._dataset_name())
         )
 
-    def event(self, event) -> bool:
-        handled = super().event(event)
-        if event.type() == QEvent.Type.Paint and not self._started:
-            self._started = True
-            # Everything slow starts once the window is on screen: torch's import and the model
-            # in the worker, the result views, PortAudio's device scan.
-            QTimer.singleShot(0, self._start)
-        return handled
+    def _on_first_paint(self) -> None:
+        self._started = True
+        # Everything slow starts once the window is on screen: torch's import and the model
+        # in the worker, the result views, PortAudio's device scan.
+        QTimer.singleShot(0, self._start)
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
@@ -447,3 +448,18 @@ class MainWindow(QMainWindow):
             self.hide()
             self.service.shutdown()
         event.accept()
+
+
+class _FirstPaint(QObject):
+    """Calls ``then`` once, when ``window`` is first painted, and stops watching it."""
+
+    def __init__(self, window: QWidget, then) -> None:
+        super().__init__(window)
+        self._then = then
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            self._then()
+        return False
