@@ -62,6 +62,7 @@ class AnswerView(QWidget):
         self.selected: int | None = None
         self.shown: int | None = None  # what the explanation views show (hover included)
         self.streaming = False
+        self._pane_sizes: list[int] = []
         self.heading = QLabel("<b>Answer</b>")
         self.heading.setWordWrap(True)
         self.status = QLabel()
@@ -196,8 +197,15 @@ class AnswerView(QWidget):
         bar.setValue(bar.maximum())
 
     def _show_explanation_panes(self, on: bool) -> None:
+        if on == self.maps_page.isVisibleTo(self):
+            return
+        if not on:
+            # The splitter gives a hidden pane's room away; the user's division comes back.
+            self._pane_sizes = self.splitter.sizes()
         self.contributions.setVisible(on)
         self.maps_page.setVisible(on)
+        if on and self._pane_sizes:
+            self.splitter.setSizes(self._pane_sizes)
 
     def show_analysis(self, analysis: GenerationAnalysis, sample: Sample) -> None:
         self.streaming = False
