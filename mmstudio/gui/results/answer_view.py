@@ -16,23 +16,21 @@ from contextlib import contextmanager
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QScrollArea,
-    QSlider,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from mmstudio.gui.common.theme import MODALITY_COLORS
-from mmstudio.gui.results import colormaps
 from mmstudio.gui.results.answer_explanation import explained, quoted, selection_maps
 from mmstudio.gui.results.answer_tokens import AnswerTokens
 from mmstudio.gui.results.audio_view import AudioMapView
 from mmstudio.gui.results.contribution_view import ContributionView
 from mmstudio.gui.results.image_view import ImageMapView
+from mmstudio.gui.results.map_controls import map_controls_row
 from mmstudio.gui.results.text_view import TextMapView
 from mmstudio.inputs import Sample
 from mmstudio.result import GenerationAnalysis
@@ -145,27 +143,15 @@ class AnswerView(QWidget):
         self.clear()
 
     def _build_map_controls(self) -> QHBoxLayout:
-        self.colormap_box = QComboBox()
-        self.colormap_box.setObjectName("answerColormapBox")
-        self.colormap_box.addItems(colormaps.CHOICES)
-        self.colormap_box.setToolTip("Colormap of the unsigned maps")
+        row, self.colormap_box, self.opacity_slider = map_controls_row(
+            ("answerColormapBox", "answerOpacitySlider"),
+            "Colormap of the unsigned maps",
+            "Opacity of the maps over the image and the spectrogram",
+        )
         self.colormap_box.currentTextChanged.connect(self.colormap_chosen)
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
-        self.opacity_slider.setObjectName("answerOpacitySlider")
-        self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setFixedWidth(120)
-        self.opacity_slider.setToolTip("Opacity of the maps over the image and the spectrogram")
         self.opacity_slider.valueChanged.connect(
             lambda value: self.opacity_chosen.emit(value / 100)
         )
-        row = QHBoxLayout()
-        row.addWidget(QLabel("<b>Where the model looked</b>"))
-        row.addStretch(1)
-        row.addWidget(QLabel("Colormap"))
-        row.addWidget(self.colormap_box)
-        row.addSpacing(8)
-        row.addWidget(QLabel("Opacity"))
-        row.addWidget(self.opacity_slider)
         return row
 
     # Streaming, then the result

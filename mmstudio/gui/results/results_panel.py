@@ -19,10 +19,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
-    QSlider,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -30,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio.gui.results import colormaps
+from mmstudio.gui.results.map_controls import map_controls_row
 from mmstudio.gui.results.map_steps import map_steps
 from mmstudio.inputs import Sample
 from mmstudio.result import Analysis, AnyAnalysis, GenerationAnalysis
@@ -142,26 +141,13 @@ class ResultsPanel(QWidget):
         return splitter
 
     def _build_map_controls(self) -> QHBoxLayout:
-        heading = QLabel("<b>Where the model looked</b>")
-        self.colormap_box = QComboBox()
-        self.colormap_box.setObjectName("colormapBox")
-        self.colormap_box.addItems(colormaps.CHOICES)
-        self.colormap_box.setToolTip("Colormap of the heatmaps")
+        row, self.colormap_box, self.opacity_slider = map_controls_row(
+            ("colormapBox", "opacitySlider"),
+            "Colormap of the heatmaps",
+            "Opacity of the heatmaps over the image and the spectrogram",
+        )
         self.colormap_box.currentTextChanged.connect(self._on_colormap_changed)
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
-        self.opacity_slider.setObjectName("opacitySlider")
-        self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setFixedWidth(120)
-        self.opacity_slider.setToolTip("Opacity of the heatmaps over the image and the spectrogram")
         self.opacity_slider.valueChanged.connect(self._on_opacity_changed)
-        row = QHBoxLayout()
-        row.addWidget(heading)
-        row.addStretch(1)
-        row.addWidget(QLabel("Colormap"))
-        row.addWidget(self.colormap_box)
-        row.addSpacing(8)
-        row.addWidget(QLabel("Opacity"))
-        row.addWidget(self.opacity_slider)
         return row
 
     def lay_out_unseen(self) -> None:
