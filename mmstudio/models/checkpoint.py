@@ -15,8 +15,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from mmstudio.inputs.errors import InputError
-from mmstudio.models.config import ConfigError, FusionConfig, json_kind
+from mmstudio.models.config import ConfigError, FusionConfig
 from mmstudio.models.fusionnet import FusionNet
+from mmstudio.models.json_file import read_json_object
 from mmstudio.models.validation import (
     check_size,
     classes_in_weights,
@@ -82,19 +83,7 @@ def read_config(folder: Path) -> dict[str, Any]:
         raise InputError(
             "this folder has no config.json, so it is not an mmstudio checkpoint", folder
         )
-    if config_path.stat().st_size > MAX_CONFIG_BYTES:
-        raise InputError(f"the file is over {MAX_CONFIG_BYTES / 1e6:g} MB", config_path)
-    try:
-        raw = json.loads(config_path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as error:
-        raise InputError(f"the file is not UTF-8 text (byte {error.start})", config_path) from None
-    except (ValueError, RecursionError) as error:  # ValueError: also numbers too long to read
-        raise InputError(f"the file is not valid JSON ({error})", config_path) from None
-    if not isinstance(raw, dict):
-        raise InputError(
-            f"the file must hold a JSON object ({{...}}), not {json_kind(raw)}", config_path
-        )
-    return raw
+    return read_json_object(config_path, MAX_CONFIG_BYTES)
 
 
 def read_labels(path: Path) -> list[str]:

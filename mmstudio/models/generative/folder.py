@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from mmstudio.inputs.errors import InputError
 from mmstudio.models.generative.hub_cache import cached_folder
 from mmstudio.models.generative.memory import WeightCensus, census
+from mmstudio.models.json_file import read_json_object
 from mmstudio.models.zeroshot.sources import is_clip_clap_folder, is_hub_id
 
 IMAGE_TEXT_TO_TEXT = "AutoModelForImageTextToText"
@@ -120,17 +120,7 @@ def auto_class_for(model_type: str, architectures: tuple[str, ...] = ()) -> str 
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise InputError(f"the file is over {MAX_JSON_BYTES // 1024**2} MB", path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as error:
-        raise InputError(f"the file is not UTF-8 text (byte {error.start})", path) from None
-    except (ValueError, RecursionError) as error:
-        raise InputError(f"the file is not valid JSON ({error})", path) from None
-    if not isinstance(data, dict):
-        raise InputError("the file must hold a JSON object ({...})", path)
-    return data
+    return read_json_object(path, MAX_JSON_BYTES)
 
 
 def _config_or_none(folder: Path) -> dict[str, Any] | None:
