@@ -54,25 +54,39 @@ class Encoder:
         if path not in self._images:
             from mmstudio.inputs import load_image
 
-            out = self.processor.image_processor(images=[load_image(path)], return_tensors="pt")
-            self._images[path] = (out["pixel_values"], out["image_grid_thw"])
+            self._images[path] = self.image_from(load_image(path))
         return self._images[path]
+
+    def image_from(self, image: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """(pixel values, grid) of a PIL image, as the processor makes them."""
+        out = self.processor.image_processor(images=[image], return_tensors="pt")
+        return out["pixel_values"], out["image_grid_thw"]
 
     def audio(self, path: Path) -> tuple[torch.Tensor, torch.Tensor]:
         if path not in self._audio:
-            from mmstudio.inputs import load_audio
-
-            extractor = self.processor.feature_extractor
-            clip = load_audio(path, target_rate=extractor.sampling_rate)
-            out = extractor(
-                [clip.samples],
-                sampling_rate=extractor.sampling_rate,
-                padding="max_length",
-                return_attention_mask=True,
-                return_tensors="pt",
-            )
-            self._audio[path] = (out["input_features"], out["attention_mask"])
+            self._audio[path] = self.audio_from(self.samples(path))
         return self._audio[path]
+
+    @property
+    def sampling_rate(self) -> int:
+        return int(self.processor.feature_extractor.sampling_rate)
+
+    def samples(self, path: Path) -> Any:
+        """A clip's samples at the feature extractor's rate."""
+        from mmstudio.inputs import load_audio
+
+        return load_audio(path, target_rate=self.sampling_rate).samples
+
+    def audio_from(self, samples: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mel features, frame mask) of a clip's samples, as the processor makes them."""
+        out = self.processor.feature_extractor(
+            [samples],
+            sampling_rate=self.sampling_rate,
+            padding="max_length",
+            return_attention_mask=True,
+            return_tensors="pt",
+        )
+        return out["input_features"], out["attention_mask"]
 
     def prompt_text(self, record: ChatRecord) -> str:
         """The chat template applied to the record's message, placeholders not yet expanded."""
@@ -118,12 +132,16 @@ def collate(examples: Sequence[Example], pad_id: int) -> dict[str, torch.Tensor]
         start = len(example.prompt_ids)
         labels[row, start : len(sequence)] = torch.tensor(example.answer_ids)
     batch: dict[str, torch.Tensor] = {"input_ids": ids, "attention_mask": mask, "labels": labels}
-    images = [e for e in examples if e.pixel_values is not None]
+    # Examples from the feature bank carry grids and masks (for the position ids) but no
+    # pixels or features: their encoder tokens are put in the embeddings instead.
+    images = [e for e in examples if e.image_grid_thw is not None]
     if images:
-        batch["pixel_values"] = torch.cat([e.pixel_values for e in images])
+        if all(e.pixel_values is not None for e in images):
+            batch["pixel_values"] = torch.cat([e.pixel_values for e in images])
         batch["image_grid_thw"] = torch.cat([e.image_grid_thw for e in images])
-    clips = [e for e in examples if e.input_features is not None]
+    clips = [e for e in examples if e.feature_attention_mask is not None]
     if clips:
-        batch["input_features"] = torch.cat([e.input_features for e in clips])
+        if all(e.input_features is not None for e in clips):
+            batch["input_features"] = torch.cat([e.input_features for e in clips])
         batch["feature_attention_mask"] = torch.cat([e.feature_attention_mask for e in clips])
     return batch

@@ -10,52 +10,82 @@ schedule as train.py, progress as ChatEvent objects.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 
+from mmstudio.inputs.errors import InputError
 from mmstudio.training.chat.architecture import ENCODERS, encoder_module
+from mmstudio.training.chat.augment import MediaAugmenter
 from mmstudio.training.chat.batches import Encoder
-from mmstudio.training.chat.train import GRAD_CLIP, ChatEvent, ChatTrainSettings, learning_rate
+from mmstudio.training.chat.features import audio_token_groups, image_token_groups
+from mmstudio.training.chat.train import (
+    GRAD_CLIP,
+    ChatEvent,
+    ChatTrainSettings,
+    learning_rate,
+    replace_folder,
+)
+from mmstudio.training.data import MediaCache
 from mmstudio.training.manifest import Record
 
 MEDIA = ("image", "audio")
 # Measured (feasibility runs): at a peak of 3e-3 the vision tower stayed at chance for 700 of
 # 1000 steps, at 5e-4 it learned from step 200; the audio encoder learns well at 2e-3 to 3e-3.
 LR_SCALE = {"image": 0.25, "audio": 1.0}
+# Distillation: the teacher's soft targets at this temperature, mixed half and half with the
+# labels (Hinton et al.): which other digits an image resembles carries more per example than
+# its label, and the feasibility runs had few examples per writer and font.
+DISTILL_TEMPERATURE = 2.0
+DISTILL_WEIGHT = 0.5
+STATE = "pretrain_state.json"
+WEIGHTS = "pretrain.safetensors"
+OPTIMIZER = "pretrain_optimizer.safetensors"
+
+
+class ClassifierTeacher:
+    """The shipped classifier's logits for one medium alone: the soft targets to distil."""
+
+    def __init__(self, model: Any):
+        self.model = model.eval()
+
+    @torch.no_grad()
+    def logits(self, medium: str, inputs: Sequence[Any]) -> torch.Tensor:
+        from mmstudio.inputs.sample import Sample
+
+        samples = [Sample(**{medium: value}) for value in inputs]
+        batch = self.model.preprocess(samples)
+        output = self.model.fuse(self.model.encode(batch), batch.present.unsqueeze(1))
+        return output.logits[:, 0].float()
+
+
+def distillation_loss(
+    student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None
+) -> torch.Tensor:
+    hard = torch.nn.functional.cross_entropy(student, labels)
+    if teacher is None:
+        return hard
+    t = DISTILL_TEMPERATURE
+    soft = torch.nn.functional.kl_div(
+        torch.log_softmax(student / t, -1), torch.softmax(teacher / t, -1), reduction="batchmean"
+    )
+    return (1 - DISTILL_WEIGHT) * hard + DISTILL_WEIGHT * t * t * soft
 
 
 def pooled_image_features(model: Any, pixel_values, grid) -> torch.Tensor:
-    """(images, hidden): the mean of each image's merged tokens, as the decoder receives them.
-
-    transformers releases differ in which output field holds the merged tokens and whether
-    they come split per image: the field whose width is the decoder's is taken, and split by
-    each image's merged grid."""
-    output = model.get_image_features(pixel_values, grid)
-    hidden = model.config.text_config.hidden_size
-    merge = model.config.vision_config.spatial_merge_size
-    sizes = (grid.prod(-1) // merge**2).tolist()
-    for tokens in (
-        getattr(output, "pooler_output", None),
-        getattr(output, "last_hidden_state", None),
-    ):
-        if tokens is None:
-            continue
-        pieces = list(tokens) if isinstance(tokens, list | tuple) else torch.split(tokens, sizes)
-        if pieces and pieces[0].shape[-1] == hidden and len(pieces) == len(sizes):
-            return torch.stack([t.mean(0) for t in pieces])
-    raise RuntimeError("the vision tower gave no tokens of the decoder's width")
+    """(images, hidden): the mean of each image's merged tokens, as the decoder receives them."""
+    return torch.stack([t.mean(0) for t in image_token_groups(model, pixel_values, grid)])
 
 
 def pooled_audio_features(model: Any, features, mask) -> torch.Tensor:
     """(clips, hidden): the mean of each clip's audio tokens, as the decoder receives them."""
-    tokens = model.get_audio_features(features, mask).last_hidden_state
-    tower = encoder_module(model, "audio_tower")
-    lengths = tower._get_feat_extract_output_lengths(mask.sum(-1))[1]
-    return torch.stack([t.mean(0) for t in torch.split(tokens, lengths.tolist())])
+    return torch.stack([t.mean(0) for t in audio_token_groups(model, features, mask)])
 
 
 class EncoderPretraining:
@@ -69,6 +99,9 @@ class EncoderPretraining:
         settings: ChatTrainSettings,
         media: Sequence[str] = MEDIA,
         lr_scale: dict[str, float] | None = None,
+        *,
+        augmenter: MediaAugmenter | None = None,
+        teacher: ClassifierTeacher | None = None,
     ):
         unknown = set(media) - set(MEDIA)
         if unknown or not media:
@@ -80,49 +113,84 @@ class EncoderPretraining:
         self.model = model
         self.settings = settings
         self.encoder = Encoder(processor)
+        self.augmenter = augmenter
+        self.teacher = teacher
+        self.media_cache = MediaCache(audio_rate=self.encoder.sampling_rate)
         hidden = model.config.text_config.hidden_size
         torch.manual_seed(settings.seed)
         self.heads = torch.nn.ModuleDict({m: torch.nn.Linear(hidden, 10) for m in self.media})
 
-    def logits(self, batch: Sequence[Record]) -> dict[str, torch.Tensor]:
-        out = {}
+    def logits(
+        self, batch: Sequence[Record], rng: np.random.Generator | None = None
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Each encoder's logits on ``batch``, and the teacher's on the same inputs (when
+        there is a teacher); with ``rng`` and an augmenter, each input is a fresh variant."""
+        out, targets = {}, {}
         if "image" in self.media:
-            images = [self.encoder.image(r.image) for r in batch]
+            if rng is not None and self.augmenter is not None:
+                pictures = [
+                    self.augmenter.image(self.media_cache.image(r.image), rng) for r in batch
+                ]
+                images = [self.encoder.image_from(p) for p in pictures]
+            else:
+                pictures = None
+                images = [self.encoder.image(r.image) for r in batch]
             pooled = pooled_image_features(
                 self.model, torch.cat([p for p, _ in images]), torch.cat([g for _, g in images])
             )
             out["image"] = self.heads["image"](pooled)
+            if self.teacher is not None and pictures is not None:
+                targets["image"] = self.teacher.logits("image", pictures)
         if "audio" in self.media:
-            clips = [self.encoder.audio(r.audio) for r in batch]
+            augment = rng is not None and self.augmenter is not None
+            rate = self.encoder.sampling_rate
+            waves = (
+                [
+                    self.augmenter.audio(self.media_cache.audio(r.audio).samples, rate, rng)
+                    for r in batch
+                ]
+                if augment
+                else None
+            )
+            clips = (
+                [self.encoder.audio_from(w) for w in waves]
+                if waves is not None
+                else [self.encoder.audio(r.audio) for r in batch]
+            )
+            if augment:
+                clips = [(self.augmenter.features(f, m, rng), m) for f, m in clips]
             pooled = pooled_audio_features(
                 self.model, torch.cat([f for f, _ in clips]), torch.cat([m for _, m in clips])
             )
             out["audio"] = self.heads["audio"](pooled)
-        return out
+            if self.teacher is not None and waves is not None:
+                from mmstudio.inputs.sample import AudioClip
 
-    def run(self, records: Sequence[Record]) -> Iterator[ChatEvent]:
+                targets["audio"] = self.teacher.logits("audio", [AudioClip(w, rate) for w in waves])
+        return out, targets
+
+    def parameters_of(self, medium: str) -> list[torch.nn.Parameter]:
+        encoder = encoder_module(self.model, ENCODERS[MEDIA.index(medium)])
+        return [*encoder.parameters(), *self.heads[medium].parameters()]
+
+    def run(
+        self, records: Sequence[Record], state_dir: str | Path | None = None
+    ) -> Iterator[ChatEvent]:
         """Train on ``records``; yields "step" events whose metrics hold each encoder's
-        training accuracy since the last event, then a "done" event."""
+        training accuracy since the last event, then a "done" event. With ``state_dir``,
+        the encoders, heads and optimizer are saved there every ``checkpoint_every`` steps
+        and a saved state is continued from."""
         usable = _usable(records)
         settings = self.settings
         torch.set_num_threads(settings.threads)
-        groups = [
-            {
-                "params": [
-                    *encoder_module(self.model, ENCODERS[MEDIA.index(m)]).parameters(),
-                    *self.heads[m].parameters(),
-                ],
-                "scale": self.lr_scale[m],
-            }
-            for m in self.media
-        ]
+        groups = [{"params": self.parameters_of(m), "scale": self.lr_scale[m]} for m in self.media]
         params = [p for group in groups for p in group["params"]]
         optimizer = torch.optim.AdamW(groups, lr=settings.lr, weight_decay=settings.weight_decay)
+        step = self._resume(Path(state_dir), optimizer) if state_dir else 0
         self.model.train()
         started = time.perf_counter()
         losses: list[float] = []
         right: dict[str, list[float]] = {m: [] for m in self.media}
-        step = 0
         while step < settings.steps:
             rng = np.random.default_rng([settings.seed, 11, step])
             rows = rng.choice(
@@ -130,8 +198,8 @@ class EncoderPretraining:
             )
             batch = [usable[int(r)] for r in rows]
             labels = torch.tensor([int(r.label) for r in batch])
-            logits = self.logits(batch)
-            loss = sum(torch.nn.functional.cross_entropy(v, labels) for v in logits.values())
+            logits, targets = self.logits(batch, rng)
+            loss = sum(distillation_loss(v, labels, targets.get(m)) for m, v in logits.items())
             lr = learning_rate(step, settings)
             for group in optimizer.param_groups:
                 group["lr"] = lr * group["scale"]
@@ -150,10 +218,71 @@ class EncoderPretraining:
                     "step", step, settings.steps, float(np.mean(losses)), lr, elapsed, "", metrics
                 )
                 losses, right = [], {m: [] for m in self.media}
-            if settings.max_seconds is not None and elapsed >= settings.max_seconds:
+            out_of_time = settings.max_seconds is not None and elapsed >= settings.max_seconds
+            checkpoint = step % settings.checkpoint_every == 0 or step == settings.steps
+            if state_dir and (checkpoint or out_of_time):
+                self._save(Path(state_dir), optimizer, step)
+                yield ChatEvent("checkpoint", step, settings.steps, seconds=elapsed)
+            if out_of_time:
                 break
         self.model.eval()
         yield ChatEvent("done", step, settings.steps, seconds=time.perf_counter() - started)
+
+    def _trained(self) -> dict[str, torch.Tensor]:
+        tensors = {}
+        for medium in self.media:
+            encoder = encoder_module(self.model, ENCODERS[MEDIA.index(medium)])
+            for name, value in encoder.state_dict().items():
+                tensors[f"{medium}/encoder/{name}"] = value
+            for name, value in self.heads[medium].state_dict().items():
+                tensors[f"{medium}/head/{name}"] = value
+        return {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+
+    def _save(self, folder: Path, optimizer: torch.optim.Optimizer, step: int) -> None:
+        def write(target: Path) -> None:
+            save_file(self._trained(), str(target / WEIGHTS))
+            state = optimizer.state_dict()
+            moments = {
+                f"{index}/{key}": torch.as_tensor(value).detach().contiguous().cpu()
+                for index, entry in state["state"].items()
+                for key, value in entry.items()
+            }
+            save_file(moments, str(target / OPTIMIZER))
+            info = {"step": step, "media": list(self.media)}
+            (target / STATE).write_text(json.dumps(info) + "\n", encoding="utf-8")
+
+        replace_folder(folder, write)
+
+    def _resume(self, folder: Path, optimizer: torch.optim.Optimizer) -> int:
+        if not (folder / STATE).is_file():
+            return 0
+        try:
+            info = json.loads((folder / STATE).read_text(encoding="utf-8"))
+            if info["media"] != list(self.media):
+                raise ValueError(f"it trained {info['media']}, not {list(self.media)}")
+            self.load_weights(folder)
+            moments: dict[int, dict[str, torch.Tensor]] = {}
+            for key, value in load_file(str(folder / OPTIMIZER)).items():
+                index, name = key.split("/", 1)
+                moments.setdefault(int(index), {})[name] = value
+            saved = optimizer.state_dict()
+            optimizer.load_state_dict({"state": moments, "param_groups": saved["param_groups"]})
+            return int(info["step"])
+        except (OSError, ValueError, KeyError, RuntimeError) as error:
+            raise InputError(
+                f"the pretraining state cannot be resumed ({error})", folder
+            ) from error
+
+    def load_weights(self, folder: Path) -> None:
+        """Put a saved state's encoders and heads into this model."""
+        tensors = load_file(str(Path(folder) / WEIGHTS))
+        for medium in self.media:
+            encoder = encoder_module(self.model, ENCODERS[MEDIA.index(medium)])
+            for part, module in (("encoder", encoder), ("head", self.heads[medium])):
+                prefix = f"{medium}/{part}/"
+                module.load_state_dict(
+                    {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+                )
 
     @torch.no_grad()
     def accuracy(self, records: Sequence[Record], batch_size: int = 64) -> dict[str, float]:
@@ -164,7 +293,7 @@ class EncoderPretraining:
         for start in range(0, len(usable), batch_size):
             batch = usable[start : start + batch_size]
             labels = torch.tensor([int(r.label) for r in batch])
-            for modality, values in self.logits(batch).items():
+            for modality, values in self.logits(batch)[0].items():
                 right[modality] += int((values.argmax(-1) == labels).sum())
         return {m: round(right[m] / len(usable), 4) for m in self.media}
 

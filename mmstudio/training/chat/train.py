@@ -16,7 +16,7 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,8 +55,8 @@ class ChatTrainSettings:
 
 @dataclass
 class ChatEvent:
-    """``kind`` is "start", "step", "checkpoint" or "done"; ``loss`` is the mean over the
-    steps since the last "step" event."""
+    """``kind`` is "start", "bank" (the feature bank is built), "step", "checkpoint" or
+    "done"; ``loss`` is the mean over the steps since the last "step" event."""
 
     kind: str
     step: int = 0
@@ -124,10 +124,14 @@ def train_chat(
     *,
     parts: Any = None,
     resume: bool = True,
+    bank: Callable[[Any, Any], Any] | None = None,
 ) -> Iterator[ChatEvent]:
     """Train on ``records`` into ``out_dir``, yielding progress. ``parts`` is a
     ``DigitsChatParts`` to start from (a fresh digits-chat model when None); a checkpoint in
-    ``out_dir`` is continued when ``resume``. Ends with the model folder ``out_dir/model``."""
+    ``out_dir`` is continued when ``resume``. Ends with the model folder ``out_dir/model``.
+
+    With ``bank`` (called with the model and processor, it returns a built ``FeatureBank``),
+    the encoders are frozen and each step reads their banked tokens instead of running them."""
     if not records:
         raise InputError("no question/answer records to train on")
     torch.set_num_threads(settings.threads)
@@ -138,14 +142,25 @@ def train_chat(
     examples: dict[int, Any] = {}
     started = time.perf_counter()
     yield ChatEvent("start", step, settings.steps, message=_describe(model, len(records), step))
+    features = None
+    if bank is not None:
+        for name, parameter in model.named_parameters():
+            if encoder_of(name) is not None:
+                parameter.requires_grad_(False)
+        features = bank(model, processor)
+        yield ChatEvent("bank", step, settings.steps, seconds=time.perf_counter() - started)
     model.train()
     losses: list[float] = []
     while step < settings.steps:
         rows = batch_indices(step, len(records), settings)
-        for row in rows:
-            if int(row) not in examples:
-                examples[int(row)] = encoder.example(records[int(row)])
-        batch = collate([examples[int(r)] for r in rows], encoder.pad_id)
+        if features is not None:
+            rng = np.random.default_rng([settings.seed, 17, step])
+            batch = features.batch([records[int(r)] for r in rows], rng)
+        else:
+            for row in rows:
+                if int(row) not in examples:
+                    examples[int(row)] = encoder.example(records[int(row)])
+            batch = collate([examples[int(r)] for r in rows], encoder.pad_id)
         lr = learning_rate(step, settings)
         for group in optimizer.param_groups:
             group["lr"] = lr * group.get("scale", 1.0)
@@ -167,7 +182,7 @@ def train_chat(
         if out_of_time:
             break
     model.eval()
-    _replace(out / MODEL, lambda folder: _save_pretrained(model, processor, folder))
+    replace_folder(out / MODEL, lambda folder: _save_pretrained(model, processor, folder))
     yield ChatEvent(
         "done",
         step,
@@ -217,7 +232,7 @@ def save_checkpoint(
         info = {"step": step, "settings": asdict(settings), "param_groups": groups}
         (target / STATE_JSON).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
-    _replace(folder, write)
+    replace_folder(folder, write)
 
 
 def load_checkpoint(folder: Path, settings: ChatTrainSettings):
@@ -247,7 +262,7 @@ def load_checkpoint(folder: Path, settings: ChatTrainSettings):
     return model, processor, step, optimizer
 
 
-def _replace(folder: Path, write) -> None:
+def replace_folder(folder: Path, write) -> None:
     """Write into ``<folder>.partial``, then swap it in: ``folder`` is never half-written."""
     partial = folder.with_name(folder.name + ".partial")
     old = folder.with_name(folder.name + ".old")
