@@ -1,4 +1,5 @@
-"""Command-line subcommands for training: train, evaluate, build-digits and model-card.
+"""Command-line subcommands for training: train, evaluate, build-digits, model-card and
+train-chat (digits-chat, in training/chat).
 
 ``mmstudio.cli`` calls :func:`add_subcommands` on its subparsers and dispatches to
 ``args.handler(args)``; ``python -m mmstudio.training.commands`` runs the same commands on
@@ -16,6 +17,7 @@ from typing import Any
 
 from mmstudio.inputs.errors import InputError
 from mmstudio.models.config import FUSION_STRATEGIES
+from mmstudio.training.chat.command import add_train_chat
 
 # What a checkpoint folder ships with; the training state stays behind in the run folder.
 SHIPPED_FILES = ("model.safetensors", "config.json", "labels.txt", "metrics.json")
@@ -28,6 +30,7 @@ def add_subcommands(subparsers) -> None:
     _add_evaluate(subparsers)
     _add_build_digits(subparsers)
     _add_model_card(subparsers)
+    add_train_chat(subparsers)
 
 
 def _add_train(subparsers) -> None:

@@ -10,7 +10,6 @@ import torch
 
 from mmstudio.models.generative.model import GenerativeModel
 from mmstudio.models.registry import get_model
-from mmstudio.training.chat import questions as q
 from mmstudio.training.chat.architecture import build_digits_chat
 from mmstudio.training.chat.batches import Encoder, collate
 from mmstudio.training.chat.data import build_chat_records
@@ -111,22 +110,3 @@ def test_an_interrupted_run_resumes_to_the_same_weights(records, tmp_path):
     )
     assert "starting" in next(fresh).message
     fresh.close()
-
-
-def test_the_feasibility_command_trains_and_scores(tmp_path, monkeypatch):
-    from mmstudio.training.chat.__main__ import main
-
-    monkeypatch.setenv("MMSTUDIO_CPU_DTYPE", "float32")
-    digits = write_fake_digits(tmp_path / "digits")
-    args = [str(tmp_path / "digits"), str(tmp_path / "run"), "--steps", "2", "--batch-size", "4"]
-    args += ["--records", "20", "--eval-records", "4"]
-    assert main(args) == 0
-    scores = json.loads((tmp_path / "run" / "scores.json").read_text())
-    assert [row[0] for row in scores["curve"]] == [2]
-    assert scores["test"]["records"] == 4
-    assert set(scores["test"]["by_kind"]) <= {
-        *q.KINDS,
-        *(f"{k}:missing" for k in q.KINDS),
-    }
-    assert len(digits) == 20
-    assert main([str(tmp_path / "nowhere"), str(tmp_path / "run2")]) == 1

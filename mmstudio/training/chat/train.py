@@ -143,7 +143,7 @@ def train_chat(
     started = time.perf_counter()
     yield ChatEvent("start", step, settings.steps, message=_describe(model, len(records), step))
     features = None
-    if bank is not None:
+    if bank is not None and step < settings.steps:
         for name, parameter in model.named_parameters():
             if encoder_of(name) is not None:
                 parameter.requires_grad_(False)
