@@ -76,7 +76,7 @@ class AnswerView(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.tokens)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.legend = QLabel(_legend([]))
+        self.legend = QLabel(share_legend([]))
         self.legend.setWordWrap(True)
         self.contrastive = QLabel()
         self.contrastive.setObjectName("contrastiveAnswers")
@@ -202,7 +202,7 @@ class AnswerView(QWidget):
             analysis.answer_tokens, analysis.modality_shares(), analysis.modalities
         )
         self.tokens.set_selected(None)
-        self.legend.setText(_legend(analysis.present))
+        self.legend.setText(share_legend(analysis.present))
         self._set_heading(analysis.prompt)
         count = analysis.token_count
         why = FINISHED.get(analysis.finished, analysis.finished)
@@ -393,7 +393,8 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _legend(present: list[str]) -> str:
+def share_legend(present: list[str]) -> str:
+    """What the strips under the tokens mean, a swatch per modality (HTML; live mode's too)."""
     shown = present or list(MODALITY_COLORS)
     swatches = " ".join(
         f"<span style='background-color:{MODALITY_COLORS.get(m, '#888888')};'>&nbsp;&nbsp;&nbsp;"
