@@ -22,9 +22,8 @@ from mmstudio.gui.common.theme import (
     style_plot,
     text_color,
 )
-from mmstudio.gui.results.answer_explanation import quoted
-from mmstudio.gui.results.answer_tokens import AnswerTokens
-from mmstudio.gui.results.answer_view import FINISHED, share_legend
+from mmstudio.gui.results.answer_explanation import FINISHED, quoted
+from mmstudio.gui.results.answer_tokens import AnswerTokens, share_legend
 from mmstudio.result import GenerationAnalysis
 
 from .overlay import HeatmapItem

@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmstudio.gui.common.theme import MODALITY_COLORS
-from mmstudio.gui.results.answer_explanation import explained, quoted, selection_maps
-from mmstudio.gui.results.answer_tokens import AnswerTokens
+from mmstudio.gui.results.answer_explanation import FINISHED, explained, quoted, selection_maps
+from mmstudio.gui.results.answer_tokens import AnswerTokens, share_legend
 from mmstudio.gui.results.audio_view import AudioMapView
 from mmstudio.gui.results.contribution_view import ContributionView
 from mmstudio.gui.results.image_view import ImageMapView
@@ -35,11 +34,6 @@ from mmstudio.gui.results.text_view import TextMapView
 from mmstudio.inputs import Sample
 from mmstudio.result import GenerationAnalysis
 
-FINISHED = {
-    "eos": "complete",
-    "length": "cut at the maximum number of new tokens",
-    "stopped": "stopped before the end",
-}
 HINT = "Click a token to explain it · click it again or Esc for the whole answer · ← → step"
 
 
@@ -391,17 +385,3 @@ def _quiet(widget: QWidget) -> Iterator[None]:
 
 def _escape(text: str) -> str:
     return html.escape(text, quote=False)
-
-
-def share_legend(present: list[str]) -> str:
-    """What the strips under the tokens mean, a swatch per modality (HTML; live mode's too)."""
-    shown = present or list(MODALITY_COLORS)
-    swatches = " ".join(
-        f"<span style='background-color:{MODALITY_COLORS.get(m, '#888888')};'>&nbsp;&nbsp;&nbsp;"
-        f"</span> {_escape(m)}"
-        for m in shown
-    )
-    return (
-        f"<span style='color:gray'>Under each token, its share of the Shapley mass:</span> "
-        f"{swatches}"
-    )
