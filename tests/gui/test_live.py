@@ -742,6 +742,7 @@ def test_a_generative_model_answers_about_the_frames_and_the_microphone_in_order
     assert np.allclose(sorted(widths), sorted(np.abs(last.answer_shapley)))
     assert view.overlay_item.image is not None  # the answer's map over the image, on the frame
     qtbot.waitUntil(lambda: "answers/s" in view.stats.text(), timeout=3000)
+    assert "skipped" in view.stats.text()
     panel.live_action.trigger()
     assert not session.running and not view.answer.isVisible()
 

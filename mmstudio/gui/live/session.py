@@ -377,9 +377,9 @@ class LiveSession(QObject):
     @Slot()
     def _on_status_tick(self) -> None:
         now = time.perf_counter()
-        unit = "answers" if self.generates else "analyses"
+        unit, dropped_as = ("answers", "skipped") if self.generates else ("analyses", "dropped")
         self.view.show_stats(
-            describe(self.stats, now, self.frames_captured, self.frames_dropped, unit)
+            describe(self.stats, now, self.frames_captured, self.frames_dropped, unit, dropped_as)
         )
         microphone = self.microphone
         if microphone is None:
