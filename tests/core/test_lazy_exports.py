@@ -19,6 +19,10 @@ def test_a_lazy_name_is_the_defining_modules_own_object_and_dir_lists_it():
     assert mmstudio.models.get_model is registry.get_model
     assert {"summarize", "ResultsStore", "__doc__"} <= set(dir(mmstudio.datasets))
     assert set(mmstudio.models.__all__) <= set(dir(mmstudio.models))
+    import mmstudio.analysis
+    from mmstudio.analysis import analyzer
+
+    assert mmstudio.analysis.load_analyzer is analyzer.load_analyzer
 
 
 def test_an_unknown_name_is_an_attribute_error_naming_the_package():
@@ -32,6 +36,7 @@ def test_an_unknown_name_is_an_attribute_error_naming_the_package():
 def test_importing_the_packages_imports_no_torch():
     code = (
         "import sys, mmstudio.models, mmstudio.datasets, mmstudio.models.zeroshot\n"
+        "import mmstudio.analysis, mmstudio.analysis.live\n"
         "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
     )
     found = subprocess.run(

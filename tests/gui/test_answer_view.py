@@ -240,9 +240,12 @@ def test_comparisons_and_swaps_are_off_for_a_generative_model_and_say_why(
 ):
     window = llava_window
     actions = (window.compare.menu.menuAction(), window.swaps.swap_menu.menuAction())
-    for action in (*actions, window.live_action):
+    for action in actions:
         assert not action.isEnabled()
         assert "comparisons are for classifiers" in action.statusTip()
+    # Live mode is not refused: a generative model answers the typed question live.
+    assert window.live_action.isEnabled()
+    assert "classifiers" not in window.live_action.statusTip()
     # A classifier again: all back, with their own tips.
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(tiny_model_dir))
     with qtbot.waitSignal(window.model_ready, timeout=TIMEOUT) as ready:
@@ -386,3 +389,24 @@ def test_closing_the_window_during_a_generation_stops_it_at_its_next_token(qtbot
     window.close()  # waits for the worker's step: the generation must end for it to return
     assert not window.service.is_running()
     assert window.service.generations_stopped == stopped_before + 1
+
+
+def test_live_mode_answers_with_the_window_s_generative_model_and_its_options(qtbot, llava_window):
+    window = llava_window
+    set_max_tokens(window, 4)
+    panel = window.live
+    panel.session.camera_choice = panel.session.microphone_choice = None
+    window.inputs.text_input.set_text("what is this ?")
+    shown: list = []
+    panel.session.result_shown.connect(lambda result, latency: shown.append(result))
+    window.live_action.trigger()
+    try:
+        qtbot.waitUntil(lambda: any(r.analysis is not None for r in shown), timeout=TIMEOUT)
+    finally:
+        window.live_action.trigger()
+    answer = next(r.analysis for r in shown if r.analysis is not None)
+    assert isinstance(answer, GenerationAnalysis)
+    assert answer.prompt == "what is this ?" and answer.present == ["text"]
+    assert answer.token_count == 4 and answer.generation["max_new_tokens"] == 4
+    assert answer.token_shapley is not None
+    assert answer.model_name == window.presenter.model_info.name  # the window's own model

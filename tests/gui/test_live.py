@@ -1,6 +1,7 @@
 """Live mode end to end: the same QVideoSink code a webcam uses, fed by a QMediaPlayer playing a
 video made here; the microphone path through a PulseAudio virtual microphone; latest-wins under
-a slow model; missing and failing devices; snapshot; the CSV log."""
+a slow model; missing and failing devices; snapshot; the CSV log; a generative model answering
+the typed question about the frames and the microphone, one answer at a time."""
 
 from __future__ import annotations
 
@@ -222,8 +223,9 @@ class Text:
 def make_panel(qtbot, random_model_dir):
     panels = []
 
-    def make(text: str = "", model=None, camera=None, microphone=None) -> LivePanel:
-        panel = LivePanel(Text(text), model or random_model_dir)
+    def make(text: str = "", model=None, camera=None, microphone=None, options=None) -> LivePanel:
+        getter = (lambda: options) if options is not None else None
+        panel = LivePanel(Text(text), model or random_model_dir, generation_options=getter)
         qtbot.addWidget(panel)
         panel.resize(900, 500)
         panel.show()
@@ -648,3 +650,193 @@ def test_torch_imported_first_in_the_live_thread_does_not_freeze_the_app(random_
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "analyses: 3" in result.stdout
+
+
+# ---- a generative model: the typed question about the frame and the microphone ------------------
+
+QUESTION = "what is this ?"
+
+
+class SpeakingMicrophone:
+    """Stands in for a microphone stream (as the unplugged one above does): a loud tone, so the
+    voice gate is open and every answer hears audio. The real microphone path has its own test."""
+
+    sample_rate = 16000
+
+    def latest(self, count: int) -> np.ndarray:
+        t = np.arange(count) / self.sample_rate
+        return (0.4 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)
+
+    def problem(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        pass
+
+
+@pytest.fixture
+def omni_dir(tiny_model_folders) -> Path:
+    """The tiny random Qwen2.5-Omni thinker: image, audio and text, as digits-chat takes them."""
+    return tiny_model_folders["qwen25_omni_thinker"]
+
+
+def attach_microphone(session) -> SpeakingMicrophone:
+    from mmstudio.audio import GatedWindow
+
+    microphone = SpeakingMicrophone()
+    session.microphone = microphone
+    session.audio_window = GatedWindow(microphone, session.window_seconds, session.gate)
+    return microphone
+
+
+def answers_of(shown: list) -> list:
+    return [(r, latency, newest) for r, latency, newest in shown if r.analysis is not None]
+
+
+def test_a_generative_model_answers_about_the_frames_and_the_microphone_in_order(
+    qtbot, make_panel, omni_dir
+):
+    from mmstudio.gui.results.answer_tokens import share_legend
+    from mmstudio.models.generative.options import GenerationOptions
+    from mmstudio.result import GenerationAnalysis
+
+    panel = make_panel(text=QUESTION, model=omni_dir, options=GenerationOptions(max_new_tokens=5))
+    session = panel.session
+    shown = collect_results(panel)
+    camera = SyntheticCamera(session.grabber.sink)
+    go_live(qtbot, panel)
+    assert session.generates
+    attach_microphone(session)
+    camera.start()
+    qtbot.waitUntil(
+        lambda: sum(r.frame_id is not None for r, _, _ in answers_of(shown)) >= 3, timeout=60_000
+    )
+    camera.stop()
+
+    framed = [(r, newest) for r, _, newest in answers_of(shown) if r.frame_id is not None]
+    for result, newest in framed:
+        analysis = result.analysis
+        assert isinstance(analysis, GenerationAnalysis)
+        assert analysis.present == ["image", "text", "audio"] and analysis.prompt == QUESTION
+        assert analysis.token_count == 5 and analysis.finished == "length"
+        assert result.audio.voiced and 1 <= result.frame_id <= newest
+        # Explained per token as the single-shot path explains it: exact Shapley values.
+        values = analysis.token_coalition_logprobs
+        assert values.shape == (8, 5) and analysis.token_shapley.shape == (5, 3)
+        np.testing.assert_allclose(values[0] + analysis.token_shapley.sum(1), values[-1], atol=1e-9)
+    # In order, each of a newer frame; tickets in order, one answer at a time.
+    assert [r.frame_id for r, _ in framed] == sorted({r.frame_id for r, _ in framed})
+    tickets = [r.ticket for r, _, _ in shown if r.ticket is not None]
+    assert tickets == sorted(set(tickets))
+
+    # The view shows the last answer with its per-token modality shares, as the answer view does.
+    last = shown[-1][0].analysis
+    view = panel.view
+    assert view.answer.isVisible() and not view.prediction.isVisible()
+    assert view.answer.pieces == last.answer_tokens
+    np.testing.assert_allclose(view.answer.shares, last.modality_shares())
+    assert view.answer.modalities == last.modalities
+    assert view.answer_legend.text() == share_legend(last.present)
+    assert QUESTION in view.question.text() and "5 tokens" in view.probability.text()
+    widths = view.bars.opts["width"]
+    assert np.allclose(sorted(widths), sorted(np.abs(last.answer_shapley)))
+    assert view.overlay_item.image is not None  # the answer's map over the image, on the frame
+    qtbot.waitUntil(lambda: "answers/s" in view.stats.text(), timeout=3000)
+    assert "skipped" in view.stats.text()
+    panel.live_action.trigger()
+    assert not session.running and not view.answer.isVisible()
+
+
+def test_a_generative_model_skips_ticks_while_it_answers_instead_of_queueing_them(
+    qtbot, make_panel, omni_dir
+):
+    from mmstudio.models.generative.options import GenerationOptions
+
+    panel = make_panel(text=QUESTION, model=omni_dir, options=GenerationOptions(max_new_tokens=3))
+    session, service = panel.session, panel.service
+    shown = collect_results(panel)
+    camera = SyntheticCamera(session.grabber.sink, interval_ms=10)
+    go_live(qtbot, panel)
+    analyzer = service.analyzer
+    generate = analyzer.generate
+    delay_s = 0.15  # every answer now takes more than 15 frame intervals
+
+    def slow(*args, **kwargs):
+        time.sleep(delay_s)
+        return generate(*args, **kwargs)
+
+    analyzer.generate = slow
+    replaced_before = service.lanes.live.replaced
+    camera.start()
+    qtbot.waitUntil(
+        lambda: sum(r.frame_id is not None for r, _, _ in answers_of(shown)) >= 4, timeout=60_000
+    )
+    camera.stop()
+    qtbot.waitUntil(lambda: not session.pacing.busy, timeout=30_000)
+
+    # Nothing ever waited in the live lane: the ticks that came meanwhile were skipped.
+    assert service.lanes.live.replaced == replaced_before
+    assert session.ticks_skipped >= 10 and session.max_pending <= 1
+    framed = [r.frame_id for r, _, _ in answers_of(shown) if r.frame_id is not None]
+    # Each answer is of a frame that came after the previous answer's, frames between skipped.
+    assert all(b - a > 1 for a, b in zip(framed, framed[1:], strict=False))
+    analysed = len({r.frame_id for r, _, _ in shown if r.frame_id is not None})
+    assert session.frames_captured - session.frames_dropped - analysed == 0
+    assert session.frames_dropped >= 0.7 * session.frames_captured
+
+
+def test_stopping_live_mode_stops_the_answer_at_its_next_token(qtbot, make_panel, omni_dir):
+    from mmstudio.models.generative.options import GenerationOptions
+
+    limit = 64
+    panel = make_panel(
+        text=QUESTION, model=omni_dir, options=GenerationOptions(max_new_tokens=limit)
+    )
+    session, service = panel.session, panel.service
+    shown = collect_results(panel)
+    go_live(qtbot, panel)
+    model = service.analyzer.model
+    generate = model.generate
+    slow = [True]
+    began, ended = [], []
+
+    def slowly(sample, options, *, on_token=None, should_stop=None, coalition=None):
+        if coalition is not None:
+            return generate(
+                sample, options, on_token=on_token, should_stop=should_stop, coalition=coalition
+            )
+
+        def step() -> bool:  # asked between tokens: a slow decode step
+            if slow[0]:
+                time.sleep(0.03)
+            return should_stop() if should_stop is not None else False
+
+        began.append(len(ended))
+        answer = generate(sample, options, on_token=on_token, should_stop=step)
+        ended.append(answer)
+        return answer
+
+    model.generate = slowly
+    count = len(began)
+    qtbot.waitUntil(lambda: len(began) > count, timeout=30_000)  # an answer is being generated
+    shown_before = len(shown)
+    panel.live_action.trigger()
+    assert not session.running
+    qtbot.waitUntil(lambda: len(ended) > count, timeout=30_000)
+    stopped = ended[count]
+    assert stopped.finished == "stopped" and len(stopped.token_ids) < limit
+    qtbot.waitUntil(
+        lambda: service.live_runs >= count + 1 and not len(service.lanes.live), timeout=30_000
+    )
+    qtbot.wait(100)
+    assert len(shown) == shown_before  # the stopped answer is not shown
+
+    # Going live again answers in full: the stop was for the answer that was running only.
+    slow[0] = False
+    go_live(qtbot, panel)
+    qtbot.waitUntil(
+        lambda: any(r.analysis is not None for r, _, _ in shown[shown_before:]), timeout=60_000
+    )
+    answer = next(r.analysis for r, _, _ in shown[shown_before:] if r.analysis is not None)
+    assert answer.finished == "length" and answer.token_count == limit
+    assert answer.token_shapley is not None

@@ -11,7 +11,10 @@ def make_live_actions(parent: QObject) -> tuple[QAction, QAction]:
     live = QAction("&Live", parent)
     live.setCheckable(True)
     live.setShortcut(QKeySequence(Qt.Key.Key_F5))
-    live.setToolTip("Stream the camera and microphone through the model (F5)")
+    live.setToolTip(
+        "Stream the camera and microphone through the model; a generative model answers the "
+        "typed question about them (F5)"
+    )
     snapshot = QAction("&Snapshot", parent)
     snapshot.setShortcut(QKeySequence(Qt.Key.Key_Space))
     snapshot.setToolTip("Freeze this frame and audio window for inspection and export (Space)")

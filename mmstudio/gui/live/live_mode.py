@@ -32,6 +32,8 @@ class LiveMode(QObject):
         self.service = service
         self.text_getter = text_getter
         self.live_action, self.snapshot_action = actions
+        # A generative model's decoding options (the Generation menu's), read at each answer.
+        self.generation_options: Callable[[], object] | None = None
         self._panel = None
         self.live_action.toggled.connect(self._on_toggled)
 
@@ -51,6 +53,7 @@ class LiveMode(QObject):
                 parent=self.stack,
                 service=self.service,
                 actions=(self.live_action, self.snapshot_action),
+                generation_options=self._generation_options,
             )
             panel.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
             panel.snapshot.connect(self.snapshot)
@@ -58,6 +61,9 @@ class LiveMode(QObject):
             self.stack.addWidget(panel)
             self._panel = panel
         return self._panel
+
+    def _generation_options(self):
+        return self.generation_options() if self.generation_options is not None else None
 
     @property
     def running(self) -> bool:

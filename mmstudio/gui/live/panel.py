@@ -51,15 +51,25 @@ class LivePanel(QWidget):
         *,
         service: AnalysisService | None = None,
         actions: tuple[QAction, QAction] | None = None,
+        generation_options: Callable[[], object] | None = None,
     ) -> None:
         """With a ``service``, live mode uses the model loaded in it (``model_spec`` None) or
         loads ``model_spec`` into it; without one, the panel makes its own service.
-        ``actions`` are the Live and Snapshot actions when the window made them already."""
+        ``actions`` are the Live and Snapshot actions when the window made them already;
+        ``generation_options()`` a generative model's decoding options for each answer."""
         super().__init__(parent)
         self._owns_service = service is None
         self.service = service if service is not None else AnalysisService(self)
         self.view = LiveView(self)
-        self.session = LiveSession(self.view, text_getter, self.service, model_spec, device, self)
+        self.session = LiveSession(
+            self.view,
+            text_getter,
+            self.service,
+            model_spec,
+            device,
+            self,
+            generation_options=generation_options,
+        )
         self.session.snapshot.connect(self.snapshot)
         self.session.message.connect(self.message)
         self.session.running_changed.connect(self._on_running_changed)

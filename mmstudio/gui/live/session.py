@@ -5,10 +5,16 @@ The GUI thread does only cheap things per frame: keep a reference, draw it, and 
 pending task. Pixels for the model, the audio window and the model itself are the analysis
 thread's. Live mode runs on the window's own service, so it uses the model the window has
 loaded: one copy in memory, one thread.
+
+A generative model answers the typed question about the newest frame and audio window, one
+answer at a time: a frame or tick that comes while an answer is being generated and explained
+is skipped (:class:`~mmstudio.analysis.live.OneAtATime`), and stopping live mode stops the
+answer at its next token.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +22,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtMultimedia import QCameraDevice
 
+from mmstudio.analysis.live import OneAtATime
 from mmstudio.audio import (
     DEFAULT_WINDOW_SECONDS,
     GatedWindow,
@@ -45,6 +52,7 @@ FRAME_STALE_S = 0.5
 STATUS_INTERVAL_MS = 100
 
 ModelSpec = str | Path | Callable[[], str | Path]
+OptionsGetter = Callable[[], object]
 
 
 class LiveSession(QObject):
@@ -70,16 +78,25 @@ class LiveSession(QObject):
         model_spec: ModelSpec | None = None,
         device: str | None | Callable[[], str | None] = None,
         parent: QObject | None = None,
+        generation_options: OptionsGetter | None = None,
     ) -> None:
         """Live tasks run on ``service``, with whatever model it has loaded. ``model_spec``
         (and ``device``), when given, is loaded into the service at each start unless it is
-        loaded already; they may be callables, read at each start."""
+        loaded already; they may be callables, read at each start. ``generation_options()``
+        gives a generative model's decoding options, read at each answer (the model's
+        defaults when None)."""
         super().__init__(parent)
         self.view = view
         self.text_getter = text_getter
         self.service = service
         self.model_spec = model_spec
         self.device = device
+        self.generation_options = generation_options
+        # A generative model's answers: one out at a time, ticks meanwhile skipped.
+        self.pacing = OneAtATime()
+        # Set when live mode stops: the answer being generated ends at its next token. A new
+        # one for every start, so a late stop never reaches the next run's answers.
+        self._stop = threading.Event()
         self.audio_window: GatedWindow | None = None
         self.image_max_side = MODEL_MAX_SIDE
         # QCameraDevice, DEFAULT, or None for "no camera"; likewise a PortAudio device for the mic.
@@ -101,6 +118,7 @@ class LiveSession(QObject):
         self._starting = False
         self._problems: dict[str, str] = {}
         self._frames_at_start = 0
+        self._frames_skipped = 0  # frames not sent while a generative model's answer was out
         self._last_frame_at = 0.0
         self.max_pending = 0
         self._frameless = QTimer(self)
@@ -140,6 +158,8 @@ class LiveSession(QObject):
 
     def _start_streams(self, camera_allowed: bool, microphone_allowed: bool) -> None:
         self._starting = False
+        self._stop = threading.Event()
+        self.pacing.reset()
         self._collection.start()
         self._problems.clear()
         self._start_camera(camera_allowed)
@@ -172,6 +192,13 @@ class LiveSession(QObject):
         self._discarded_at_start = self.service.live_discarded
         self.stats.reset()
         self._frames_at_start = self.grabber.frames_seen
+        self._frames_skipped = 0
+        answer_out = self.pacing.busy
+        self.pacing.reset()
+        if answer_out:
+            # The answer out stays out: its ticket is forgotten, so its result is taken as stale.
+            self._stop.set()
+            self._stop = threading.Event()
 
     def _on_model_ready(self, name: str) -> None:
         # Frames dropped while torch and the model loaded say nothing about the stream.
@@ -232,6 +259,8 @@ class LiveSession(QObject):
         if not self._running:
             return
         self._running = False
+        self._stop.set()  # an answer being generated ends at its next token
+        self.pacing.reset()
         self._frameless.stop()
         self._status.stop()
         self.camera.stop()
@@ -260,19 +289,50 @@ class LiveSession(QObject):
             return
         self._last_frame_at = frame.captured_at
         self.view.show_frame(frame.frame)
-        self._submit(self._request(frame))
+        request = self._request(frame)
+        if request is None:
+            self._frames_skipped += 1
+        self._submit(request)
 
     @Slot()
     def _on_frameless_tick(self) -> None:
         if time.perf_counter() - self._last_frame_at > FRAME_STALE_S:
             self._submit(self._request(None))
 
-    def _request(self, frame: LiveFrame | None) -> LiveRequest:
+    def _request(self, frame: LiveFrame | None) -> LiveRequest | None:
+        """The next live task, or None when this tick is skipped: a generative model's answer
+        is still out."""
+        options, ticket = None, None
+        if self.generates:
+            ticket = self.pacing.begin()
+            if ticket is None:
+                return None
+            options = self.generation_options() if self.generation_options else None
         return LiveRequest(
-            frame, self._text(), time.perf_counter(), self.audio_window, self.image_max_side
+            frame,
+            self._text(),
+            time.perf_counter(),
+            self.audio_window,
+            self.image_max_side,
+            options=options,
+            stop=self._stop,
+            ticket=ticket,
         )
 
-    def _submit(self, request: LiveRequest) -> None:
+    @property
+    def generates(self) -> bool:
+        """Whether the loaded model answers in words (its answers are paced one at a time)."""
+        info = self.service.model_info
+        return info is not None and info.generates
+
+    @property
+    def ticks_skipped(self) -> int:
+        """Frames and ticks not sent since the start because an answer was still out."""
+        return self.pacing.skipped
+
+    def _submit(self, request: LiveRequest | None) -> None:
+        if request is None:
+            return
         self.service.submit_live(request)
         self.max_pending = max(self.max_pending, len(self.service.lanes.live))
 
@@ -288,6 +348,8 @@ class LiveSession(QObject):
     def _on_result(self, result: LiveResult) -> None:
         if not self._running:
             return
+        if result.ticket is not None and not self.pacing.end(result.ticket):
+            return  # an answer begun before live mode last stopped or restarted
         self.view.show_result(result)
         now = time.perf_counter()
         latency_ms = (now - result.captured_at) * 1000.0
@@ -304,14 +366,21 @@ class LiveSession(QObject):
 
     @property
     def frames_dropped(self) -> int:
-        return self.service.lanes.live.replaced + (
-            self.service.live_discarded - self._discarded_at_start
+        """Frames never analysed: replaced in the live lane, taken while no model was loaded,
+        or skipped while a generative model's answer was out."""
+        return (
+            self.service.lanes.live.replaced
+            + (self.service.live_discarded - self._discarded_at_start)
+            + self._frames_skipped
         )
 
     @Slot()
     def _on_status_tick(self) -> None:
         now = time.perf_counter()
-        self.view.show_stats(describe(self.stats, now, self.frames_captured, self.frames_dropped))
+        unit, dropped_as = ("answers", "skipped") if self.generates else ("analyses", "dropped")
+        self.view.show_stats(
+            describe(self.stats, now, self.frames_captured, self.frames_dropped, unit, dropped_as)
+        )
         microphone = self.microphone
         if microphone is None:
             return
@@ -338,6 +407,7 @@ class LiveSession(QObject):
 
     @Slot(str)
     def _on_analysis_failed(self, text: str) -> None:
+        self.pacing.release()  # the failed answer will not report: the next tick may go
         self._problems["analysis"] = text
         self._report()
 

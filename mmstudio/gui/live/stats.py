@@ -44,12 +44,22 @@ class LiveStats:
         self.analyses = 0
 
 
-def describe(stats: LiveStats, now: float, captured: int, dropped: int) -> str:
-    """One status line, e.g. '24.8 analyses/s · latency 41 ms (p95 63 ms) · dropped 12 of 300 frames'."""
-    parts = [f"{stats.rate(now):.1f} analyses/s"]
+def describe(
+    stats: LiveStats,
+    now: float,
+    captured: int,
+    dropped: int,
+    unit: str = "analyses",
+    dropped_as: str = "dropped",
+) -> str:
+    """One status line, e.g. '24.8 analyses/s · latency 41 ms (p95 63 ms) · dropped 12 of 300 frames'
+    (a generative model's: 'answers/s' and 'skipped', as its frames are never queued)."""
+    parts = [f"{stats.rate(now):.1f} {unit}/s"]
     p50, p95 = stats.latency(50), stats.latency(95)
     if p50 is not None:
         parts.append(f"latency {p50:.0f} ms (p95 {p95:.0f} ms)")
     if captured:
-        parts.append(f"dropped {dropped} of {captured} frames ({100.0 * dropped / captured:.0f}%)")
+        parts.append(
+            f"{dropped_as} {dropped} of {captured} frames ({100.0 * dropped / captured:.0f}%)"
+        )
     return " · ".join(parts)

@@ -1,5 +1,6 @@
-"""What live mode shows: the video with the newest heatmap over it, the prediction, the
-modalities' contributions, the microphone level and the stream's figures."""
+"""What live mode shows: the video with the newest heatmap over it, the prediction (or a
+generative model's answer, each token with its modality shares under it, as the answer view
+draws it), the modalities' contributions, the microphone level and the stream's figures."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from mmstudio.gui.common.theme import (
     style_plot,
     text_color,
 )
+from mmstudio.gui.results.answer_explanation import FINISHED, quoted
+from mmstudio.gui.results.answer_tokens import AnswerTokens, share_legend
+from mmstudio.result import GenerationAnalysis
 
 from .overlay import HeatmapItem
 from .task import LiveResult
@@ -75,7 +79,19 @@ class LiveView(QWidget):
         font.setBold(True)
         self.prediction.setFont(font)
         self.prediction.setAccessibleName("Live prediction")
+        # A generative model's answer: the answer view's own token strip, and its legend.
+        self.question = QLabel("")
+        self.question.setWordWrap(True)
+        self.question.setTextFormat(Qt.TextFormat.PlainText)
+        self.answer = AnswerTokens()
+        self.answer.setAccessibleName("Live answer")
+        self.answer_legend = QLabel(share_legend([]))
+        self.answer_legend.setWordWrap(True)
+        self.answer_legend.setTextFormat(Qt.TextFormat.RichText)
+        for widget in (self.question, self.answer, self.answer_legend):
+            widget.hide()
         self.probability = QLabel("")
+        self.probability.setWordWrap(True)
         self.contributions = pg.PlotWidget()
         self.contributions.setMaximumHeight(150)
         self.contributions.setMouseEnabled(False, False)
@@ -101,6 +117,9 @@ class LiveView(QWidget):
         self.stats.setWordWrap(True)
         self.stats.setAccessibleName("Live statistics")
         column.addWidget(self.prediction)
+        column.addWidget(self.question)
+        column.addWidget(self.answer)
+        column.addWidget(self.answer_legend)
         column.addWidget(self.probability)
         column.addWidget(QLabel("Contribution (Shapley, log-probability)"))
         column.addWidget(self.contributions)
@@ -128,26 +147,63 @@ class LiveView(QWidget):
         self.last_result = result
         analysis = result.analysis
         if analysis is None:
+            self._show_answering(False)
             self.prediction.setText("–")
             self.probability.setText(result.idle_reason)
             self.overlay_item.clear()
             self._set_bars({})
             return
-        self.prediction.setText(analysis.predicted_label)
-        self.probability.setText(
-            f"{100 * analysis.confidence:.0f}% · from {' + '.join(analysis.present)}"
+        if isinstance(analysis, GenerationAnalysis):
+            self._show_answer(analysis)
+        else:
+            self._show_answering(False)
+            self.prediction.setText(analysis.predicted_label)
+            self.probability.setText(
+                f"{100 * analysis.confidence:.0f}% · from {' + '.join(analysis.present)}"
+            )
+        self._show_overlay(result)
+
+    def _show_answering(self, on: bool) -> None:
+        """The answer's widgets in the prediction's place (a generative model), or back."""
+        if self.answer.isVisibleTo(self) == on:
+            return
+        self.prediction.setVisible(not on)
+        for widget in (self.question, self.answer, self.answer_legend):
+            widget.setVisible(on)
+
+    def _show_answer(self, analysis: GenerationAnalysis) -> None:
+        self._show_answering(True)
+        self.question.setText(f"Q: {quoted(analysis.prompt)}" if analysis.prompt else "")
+        self.answer.set_tokens(
+            analysis.answer_tokens, analysis.modality_shares(), analysis.modalities
         )
+        self.answer_legend.setText(share_legend(analysis.present))
+        count = analysis.token_count
+        self.probability.setText(
+            f"{count} token{'s' * (count != 1)} · "
+            f"{FINISHED.get(analysis.finished, analysis.finished)} · "
+            f"from {' + '.join(analysis.present)}"
+        )
+
+    def _show_overlay(self, result: LiveResult) -> None:
         if result.overlay is not None and self.frame_size is not None:
             # The heatmap matches the downscaled image the model saw; the rect maps it onto the
             # frame as drawn, whatever its resolution. While frames flow, the next frame's paint
             # shows it (within one frame interval): a paint of its own would double the paints.
             flowing = time.perf_counter() - self._last_frame_shown < FRAMES_FLOWING_S
-            self.overlay_item.set_image(
-                result.overlay, QRectF(0, 0, *self.frame_size), repaint=not flowing
-            )
+            width, height = self.frame_size
+            x0, y0, x1, y1 = result.overlay_box
+            rect = QRectF(x0 * width, y0 * height, (x1 - x0) * width, (y1 - y0) * height)
+            self.overlay_item.set_image(result.overlay, rect, repaint=not flowing)
         else:
             self.overlay_item.clear()
-        self._set_bars(analysis.shapley)
+        analysis = result.analysis
+        shapley = (
+            analysis.shapley_of(None)
+            if isinstance(analysis, GenerationAnalysis)
+            else analysis.shapley
+        )
+        self._set_bars(shapley)
 
     def _set_bars(self, shapley: dict[str, float]) -> None:
         values = np.array([shapley.get(m, 0.0) for m in MODALITIES], dtype=float)
@@ -202,6 +258,8 @@ class LiveView(QWidget):
         self.placeholder.setPos(0, 0)
         self.placeholder.show()
         self.viewbox.setRange(QRectF(-1, -1, 2, 2), padding=0)
+        self._show_answering(False)
+        self.answer.set_tokens([])
         self.prediction.setText("–")
         self.probability.setText("")
         self._set_bars({})

@@ -17,6 +17,12 @@ from mmstudio.result import GenerationAnalysis
 
 # How much of the answer a caption quotes.
 QUOTED_CHARACTERS = 40
+# Why an answer ended, in words.
+FINISHED = {
+    "eos": "complete",
+    "length": "cut at the maximum number of new tokens",
+    "stopped": "stopped before the end",
+}
 
 
 @dataclass

@@ -9,6 +9,7 @@ tokens is one widget, and a new token during streaming costs one repaint.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -231,3 +232,17 @@ class AnswerTokens(QWidget):
             )
             tip += f"\nshare of its Shapley mass: {parts or 'none (no modality changed it)'}"
         return tip
+
+
+def share_legend(present: list[str]) -> str:
+    """What the strips under the tokens mean, a swatch per modality (HTML; live mode's too)."""
+    shown = present or list(MODALITY_COLORS)
+    swatches = " ".join(
+        f"<span style='background-color:{MODALITY_COLORS.get(m, '#888888')};'>&nbsp;&nbsp;&nbsp;"
+        f"</span> {html.escape(m, quote=False)}"
+        for m in shown
+    )
+    return (
+        f"<span style='color:gray'>Under each token, its share of the Shapley mass:</span> "
+        f"{swatches}"
+    )

@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmstudio.gui.common.theme import MODALITY_COLORS
-from mmstudio.gui.results.answer_explanation import explained, quoted, selection_maps
-from mmstudio.gui.results.answer_tokens import AnswerTokens
+from mmstudio.gui.results.answer_explanation import FINISHED, explained, quoted, selection_maps
+from mmstudio.gui.results.answer_tokens import AnswerTokens, share_legend
 from mmstudio.gui.results.audio_view import AudioMapView
 from mmstudio.gui.results.contribution_view import ContributionView
 from mmstudio.gui.results.image_view import ImageMapView
@@ -35,11 +34,6 @@ from mmstudio.gui.results.text_view import TextMapView
 from mmstudio.inputs import Sample
 from mmstudio.result import GenerationAnalysis
 
-FINISHED = {
-    "eos": "complete",
-    "length": "cut at the maximum number of new tokens",
-    "stopped": "stopped before the end",
-}
 HINT = "Click a token to explain it · click it again or Esc for the whole answer · ← → step"
 
 
@@ -76,7 +70,7 @@ class AnswerView(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.tokens)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.legend = QLabel(_legend([]))
+        self.legend = QLabel(share_legend([]))
         self.legend.setWordWrap(True)
         self.contrastive = QLabel()
         self.contrastive.setObjectName("contrastiveAnswers")
@@ -202,7 +196,7 @@ class AnswerView(QWidget):
             analysis.answer_tokens, analysis.modality_shares(), analysis.modalities
         )
         self.tokens.set_selected(None)
-        self.legend.setText(_legend(analysis.present))
+        self.legend.setText(share_legend(analysis.present))
         self._set_heading(analysis.prompt)
         count = analysis.token_count
         why = FINISHED.get(analysis.finished, analysis.finished)
@@ -391,16 +385,3 @@ def _quiet(widget: QWidget) -> Iterator[None]:
 
 def _escape(text: str) -> str:
     return html.escape(text, quote=False)
-
-
-def _legend(present: list[str]) -> str:
-    shown = present or list(MODALITY_COLORS)
-    swatches = " ".join(
-        f"<span style='background-color:{MODALITY_COLORS.get(m, '#888888')};'>&nbsp;&nbsp;&nbsp;"
-        f"</span> {_escape(m)}"
-        for m in shown
-    )
-    return (
-        f"<span style='color:gray'>Under each token, its share of the Shapley mass:</span> "
-        f"{swatches}"
-    )

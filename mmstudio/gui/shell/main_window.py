@@ -49,7 +49,7 @@ from mmstudio.studio import Studio
 __all__ = ["DEVICES", "MainWindow"]
 
 GENERATIVE_OFF = (
-    "comparisons are for classifiers; Compare With, Swap Modality and Live are off while a "
+    "comparisons are for classifiers; Compare With and Swap Modality are off while a "
     "generative model is loaded"
 )
 
@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         self.generation = GenerationMenu(menus.addMenu("&Generation"), self, self.settings)
         self.presenter.generation_options = self.generation.options
         self.dataset_mode.generation_options = self.generation.options
+        self.live_mode.generation_options = self.generation.options
         self.compare = CompareActions(
             self.model_menu,
             self.models.device_menu.menuAction(),
@@ -367,18 +368,13 @@ class MainWindow(QMainWindow):
             self.compare.on_result(analysis, sample, info.name, info.source)
 
     def _offer_for_task(self, info) -> None:
-        """Comparisons, swaps and live mode explain classifiers' predictions: off (and saying
-        why) while a generative model is loaded, back with a classifier."""
+        """Comparisons and swaps explain classifiers' predictions: off (and saying why) while a
+        generative model is loaded, back with a classifier. Live mode takes both: a generative
+        model answers the typed question about the camera and the microphone."""
         classifier = not info.generates
-        actions = (
-            self.compare.menu.menuAction(),
-            self.swaps.swap_menu.menuAction(),
-            self.live_action,
-        )
+        actions = (self.compare.menu.menuAction(), self.swaps.swap_menu.menuAction())
         if not self._classifier_tips:
             self._classifier_tips = {a: (a.toolTip(), a.statusTip()) for a in actions}
-        if not classifier and self.live_action.isChecked():
-            self.live_action.setChecked(False)  # ends live mode before its switch goes off
         for action in actions:
             tool_tip, status_tip = self._classifier_tips[action]
             action.setEnabled(classifier)
