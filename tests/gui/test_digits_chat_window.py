@@ -92,6 +92,7 @@ def test_a_generative_example_switches_to_its_model_and_loads_its_inputs(
     example = next(e for e in window.examples if e.name == EXAMPLE)
     assert example.model == "digits-chat"
     action = next(a for a in window.examples_menu.actions() if a.text() == EXAMPLE)
+    assert action.toolTip() == action.statusTip() == f"On digits-chat: {example.note}"
     sent = _requests(window, monkeypatch)
     with qtbot.waitSignal(window.model_ready, timeout=TIMEOUT) as ready:
         action.trigger()
