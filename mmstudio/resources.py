@@ -33,6 +33,11 @@ def default_model_dir() -> Path:
     return resources_dir() / "models" / "digits"
 
 
+def chat_model_dir() -> Path:
+    """digits-chat: the generative model the project trains (a transformers folder)."""
+    return resources_dir() / "models" / "digits-chat"
+
+
 def samples_dir() -> Path:
     return resources_dir() / "samples"
 

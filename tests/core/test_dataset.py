@@ -138,6 +138,22 @@ def test_write_samples(tmp_path):
         assert any(w in row["text"] for w in [*NUMBER_WORDS[row["lang"]][digit], str(digit)])
 
 
+@needs_espeak
+def test_rewriting_the_samples_keeps_other_models_examples(tmp_path):
+    """The classifier's examples are rewritten from the builder; examples.json's examples about
+    another model (digits-chat's, written by hand) stay as they were, after them."""
+    require_module("sklearn")
+    from mmstudio.training.digits import write_samples
+    from mmstudio.training.digits.samples import _EXAMPLES
+
+    chat = {"name": "asked", "model": "digits-chat", "image": "digit_7.png", "claims": {}}
+    stale = {"name": "an old classifier example", "image": None, "expected": "1"}
+    index = tmp_path / "examples.json"
+    index.write_text(json.dumps([stale, chat]), encoding="utf-8")
+    write_samples(tmp_path, seed=0)
+    assert json.loads(index.read_text(encoding="utf-8")) == [*_EXAMPLES, chat]
+
+
 def test_text_distractors_never_contain_number_words():
     from mmstudio.training.digits.text import DISTRACTORS, NUMBER_WORDS
 

@@ -1,9 +1,12 @@
 """Each shipped example's note says what the shipped model does; its ``claims`` say the same
-in checkable form, and this test checks every one of them against the model."""
+in checkable form, and this test checks every one of them against the model: the classifier's
+examples against digits, the generative ones (``"model"``) against the model they name, through
+the generic answer claims checker (mmstudio.analysis.answer_claims)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -15,10 +18,20 @@ from mmstudio.resources import samples_dir
 from tests.conftest import require_or_skip
 
 SIGNS = {"positive": 1.0, "negative": -1.0}
+CLAIMS_SCRIPT = Path(__file__).resolve().parents[2] / "packaging" / "example_claims.py"
+
+
+def _all_examples() -> list[dict]:
+    return json.loads((samples_dir() / "examples.json").read_text(encoding="utf-8"))
 
 
 def _examples() -> list[dict]:
-    return json.loads((samples_dir() / "examples.json").read_text(encoding="utf-8"))
+    """The classifier's examples (about whichever model is loaded: written for digits)."""
+    return [e for e in _all_examples() if not e.get("model")]
+
+
+def _generative_examples() -> list[dict]:
+    return [e for e in _all_examples() if e.get("model")]
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +98,45 @@ def test_the_builder_writes_the_shipped_examples():
     from mmstudio.training.digits.samples import _EXAMPLES
 
     assert _EXAMPLES == _examples()
+    assert _all_examples() == [*_examples(), *_generative_examples()]
+
+
+def test_the_generative_examples_are_there_and_claim_only_known_facts():
+    from mmstudio.analysis.answer_claims import CHECKS
+
+    examples = _generative_examples()
+    names = {e["name"] for e in examples}
+    assert {"add what you see and hear", "they disagree", "the audio is missing"} <= names
+    for example in examples:
+        assert get_entry(example["model"]).task == "generation", example["name"]
+        assert example["claims"] and set(example["claims"]) <= set(CHECKS), example["name"]
+        assert example["note"] and example["text"], example["name"]
+        for key in ("image", "audio"):
+            assert not example[key] or (samples_dir() / example[key]).is_file()
+
+
+@pytest.fixture(scope="module")
+def generative_answers():
+    """Every generative example explained on its shipped model, as the window would."""
+    for model in {e["model"] for e in _generative_examples()}:
+        require_or_skip(get_entry(model).available, f"the shipped {model} weights are missing")
+    from mmstudio.gui.inputs.examples import load_examples
+
+    return _claims_script().explain_examples(load_examples()[0], "cpu")
+
+
+def _claims_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("example_claims", CLAIMS_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("example", _generative_examples(), ids=lambda e: e["name"])
+def test_each_generative_examples_claims_hold_for_its_shipped_model(generative_answers, example):
+    from mmstudio.analysis.answer_claims import failed_claims, observed_facts
+
+    facts = observed_facts(generative_answers[example["name"]])
+    assert failed_claims(example["claims"], facts) == []

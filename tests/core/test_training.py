@@ -247,6 +247,8 @@ KNOWN_MISSES: set[str] = set()
 def test_shipped_model_gets_the_examples_right():
     analyzer, samples = _shipped()
     for example in json.loads((samples / "examples.json").read_text(encoding="utf-8")):
+        if example.get("model"):
+            continue  # another model's example (digits-chat's, checked by test_examples.py)
         inputs = {
             "image": samples / example["image"] if example.get("image") else None,
             "audio": samples / example["audio"] if example.get("audio") else None,

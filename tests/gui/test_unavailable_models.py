@@ -26,6 +26,21 @@ CASES = {
         ["no trained weights", "/opt/mmstudio/resources/models/digits/model.safetensors"],
         "weights missing",
     ),
+    "built-in generator's weights missing": (
+        ModelEntry(
+            "digits-chat",
+            never,
+            location="/opt/mmstudio/resources/models/digits-chat",
+            available=False,
+            problem="the shipped weights are missing from this installation (no model.safetensors)",
+            task="generation",
+        ),
+        [
+            "no trained weights",
+            "train it from a source checkout (its model card gives the command)",
+        ],
+        "weights missing",
+    ),
     "zero-shot cache empty": (
         ModelEntry(
             "clip-clap",
@@ -75,6 +90,9 @@ def test_the_unavailable_model_message_names_the_real_problem(qtbot, monkeypatch
     for phrase in phrases:
         assert phrase in text
     others = {p for c in CASES.values() if c[0].kind != entry.kind for p in c[1]}
+    if entry.kind == "checkpoint":  # the classifier's recipe is not the generator's
+        recipe = "packaging/train_default_model.sh"
+        assert (recipe in text) == (entry.task != "generation")
     assert not any(phrase in text for phrase in others)
     assert window.status.model_label.text() == f"Model: {entry.name} ({label})"
     qtbot.waitUntil(lambda: bool(window.models.model_group.actions()))

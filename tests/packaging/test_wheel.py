@@ -1,5 +1,6 @@
 """The wheel is the product: built from an sdist, installed into a new virtual environment outside
-the checkout, it lists its model, predicts exactly as the checkout does and opens its window.
+the checkout, it lists its models, predicts exactly as the checkout does, answers with digits-chat
+offline and opens its window.
 
 What is real and what is shared, and why:
 
@@ -59,6 +60,10 @@ WHEEL_MUST_HOLD = [
     "mmstudio/_resources/models/digits/config.json",
     "mmstudio/_resources/models/digits/labels.txt",
     "mmstudio/_resources/models/digits/MODEL_CARD.md",
+    "mmstudio/_resources/models/digits-chat/model.safetensors",
+    "mmstudio/_resources/models/digits-chat/config.json",
+    "mmstudio/_resources/models/digits-chat/tokenizer.json",
+    "mmstudio/_resources/models/digits-chat/chat_template.jinja",
     "mmstudio/_resources/samples/examples.json",
     "mmstudio/_resources/samples/digit_7.png",
     "mmstudio/_resources/samples/seven.wav",
@@ -167,6 +172,16 @@ def test_the_sdist_and_the_wheel_carry_the_code_and_the_resources(built):
     with zipfile.ZipFile(built["wheel"]) as wheel:
         shipped = wheel.read("mmstudio/_resources/models/digits/model.safetensors")
     assert shipped == (ROOT / "resources/models/digits/model.safetensors").read_bytes()
+    # digits-chat: every file of the shipped folder (weights, configs, tokenizer, processor,
+    # chat template, card), byte for byte.
+    chat = ROOT / "resources" / "models" / "digits-chat"
+    folder = "mmstudio/_resources/models/digits-chat/"
+    assert {n[len(folder) :] for n in names if n.startswith(folder)} == {
+        p.name for p in chat.iterdir() if p.is_file()
+    }
+    with zipfile.ZipFile(built["wheel"]) as wheel:
+        for path in chat.iterdir():
+            assert wheel.read(folder + path.name) == path.read_bytes(), path.name
 
 
 def test_the_installed_mmstudio_is_the_wheels_copy_in_the_new_venv(installed):
@@ -197,6 +212,22 @@ def test_models_lists_the_packaged_digits_model(installed):
     assert digits is not None and digits.rstrip().endswith("ready"), listed
     weights = listed.split("weights: ", 1)[1].splitlines()[0]
     assert _inside(weights, installed.venv), f"the digits weights are read from {weights}"
+
+
+def test_the_packaged_digits_chat_answers_offline(installed):
+    """From the wheel's copy, with the Hugging Face Hub switched off: listed as ready, opened by
+    name through the generative folder loader, it answers a question about a packaged image."""
+    env = {**installed.env, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    listed = _run([installed.command, "models"], cwd=installed.work, env=env).stdout
+    line = next((row for row in listed.splitlines() if row.startswith("digits-chat ")), "")
+    assert "generation" in line and line.rstrip().endswith("ready"), listed
+    samples = Path(installed.probe["samples"])
+    ask = ["predict", "--model", "digits-chat", "--device", "cpu", "--json"]
+    ask += ["--image", str(samples / "digit_7.png"), "--text", "What digit is written?"]
+    answer = json.loads(_run([installed.command, *ask], cwd=installed.work, env=env).stdout)
+    assert answer["model_name"] == "digits-chat" and answer["present"] == ["image", "text"]
+    assert answer["finished"] == "eos" and answer["answer"].strip()
+    assert answer["answer_shapley"] is not None  # explained, as the window would show it
 
 
 def _example(samples: Path) -> dict:

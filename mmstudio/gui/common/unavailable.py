@@ -28,12 +28,19 @@ def unavailable_html(entry: ModelEntry) -> str:
             f"cache</b> (<code>{escape(entry.location)}</code>): {problem}. Nothing is "
             f"downloaded unless you ask; {_OTHERWISE}."
         )
+    # The classifier's weights are trained by packaging/train_default_model.sh; a generator's
+    # (digits-chat) by its own recipe, which its model card names.
+    train = (
+        "train it from a source checkout (its model card gives the command)"
+        if entry.task == "generation"
+        else "train the weights from a source checkout with "
+        "<code>packaging/train_default_model.sh</code>"
+    )
     return (
         f"<b>The built-in model “{name}” has no trained weights in this installation</b> "
         f"(expected <code>{escape(entry.location)}/model.safetensors</code>: {problem}). "
         "Nothing is predicted until a trained model is loaded: mmstudio never shows an "
-        "untrained network's guesses. Reinstall mmstudio, train the weights from a source "
-        f"checkout with <code>packaging/train_default_model.sh</code>, {_OTHERWISE}."
+        f"untrained network's guesses. Reinstall mmstudio, {train}, {_OTHERWISE}."
     )
 
 

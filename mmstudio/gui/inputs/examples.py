@@ -1,4 +1,8 @@
-"""The named examples shipped in resources/samples/examples.json, for the Examples menu."""
+"""The named examples shipped in resources/samples/examples.json, for the Examples menu.
+
+An example may name the model it is about (``"model": "digits-chat"``, the generative examples):
+choosing it switches the window to that model. One without a model is analysed by whichever
+model is loaded (the classifier's examples, written for the default model)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ class Example:
     text: str | None
     expected: str | None
     note: str
+    # The registered model the example is about; None: whichever model is loaded.
+    model: str | None = None
 
 
 @dataclass
@@ -83,6 +89,7 @@ def _example(entry: dict, folder: Path) -> Example:
         text=entry.get("text") or None,
         expected=str(expected) if expected is not None else None,
         note=str(entry.get("note") or ""),
+        model=str(entry["model"]) if entry.get("model") else None,
     )
 
 

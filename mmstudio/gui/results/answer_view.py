@@ -187,7 +187,8 @@ class AnswerView(QWidget):
         if on and self._pane_sizes:
             self.splitter.setSizes(self._pane_sizes)
 
-    def show_analysis(self, analysis: GenerationAnalysis, sample: Sample) -> None:
+    def show_analysis(self, analysis: GenerationAnalysis, sample: Sample, note: str = "") -> None:
+        """``note``: what a loaded example says the explanation shows, first among the notes."""
         self.streaming = False
         self._show_explanation_panes(True)
         self.analysis, self.sample = analysis, sample
@@ -212,7 +213,11 @@ class AnswerView(QWidget):
         )
         self.status.setToolTip(f"Generation options: {options}")
         self._show_contrastive(analysis)
-        notes = [f"Absent modalities are {analysis.absent_modality}.", *analysis.notes]
+        notes = [
+            *([note] if note else []),
+            f"Absent modalities are {analysis.absent_modality}.",
+            *analysis.notes,
+        ]
         self.notes.setText(" · ".join(_escape(n) for n in notes))
         self.notes.show()
         self._show(None)

@@ -183,7 +183,7 @@ class ResultsPanel(QWidget):
         """Draw ``analysis``; ``rendered(request_id)`` is emitted once every view shows it."""
         self.build()
         if isinstance(analysis, GenerationAnalysis):
-            self._show_answer(analysis, sample, request_id)
+            self._show_answer(analysis, sample, request_id, note)
             return
         self.analysis = analysis
         self._held = (analysis, sample, expected, note, request_id)
@@ -216,12 +216,14 @@ class ResultsPanel(QWidget):
         view.show_stream(list(tokens), sample)
         self.stack.setCurrentWidget(view)
 
-    def _show_answer(self, analysis: GenerationAnalysis, sample: Sample, request_id: int) -> None:
+    def _show_answer(
+        self, analysis: GenerationAnalysis, sample: Sample, request_id: int, note: str = ""
+    ) -> None:
         # One result per generation: nothing to throttle, and the answer view draws in one go.
         self._drop_held()
         self.analysis = analysis
         view = self.answer_view()
-        view.show_analysis(analysis, sample)
+        view.show_analysis(analysis, sample, note)
         self.stack.setCurrentWidget(view)
         self._render_id = request_id
         self.rendered.emit(request_id)

@@ -89,7 +89,7 @@ class LaunchScript(QObject):
                     f"there is no example named “{options.example}” (examples: {names})"
                 )
             else:
-                window.inputs.load_example(example)
+                window.load_example(example)
         if options.image:
             window.inputs.image_input.load_path(options.image)
         if options.text is not None:

@@ -143,7 +143,7 @@ class MainWindow(QMainWindow):
         )
         self.examples_menu = menus.addMenu("E&xamples")
         fill_examples_menu(
-            self.examples_menu, self.examples, self.examples_problem, self.inputs.load_example
+            self.examples_menu, self.examples, self.examples_problem, self.load_example
         )
         self._build_side_by_side(menus.addMenu("&Analysis"))
         live_menu = menus.addMenu("&Live")
@@ -310,6 +310,19 @@ class MainWindow(QMainWindow):
 
     def load_model(self, spec: str) -> None:
         self.studio.choose_model(spec)
+
+    def load_example(self, example) -> None:
+        """An example's inputs, on the model it is about: one naming another model (the
+        generative examples) switches to it first, and is analysed once that model is loaded."""
+        if example.model and example.model != self.studio.model_spec:
+            if self._started:
+                self.presenter.hold_until_loaded()
+                self.load_model(example.model)
+            else:
+                # Before the first paint nothing is loaded yet: start with the example's model.
+                self.studio.model_spec = example.model
+                self.models.show_loaded(example.model)
+        self.inputs.load_example(example)
 
     def open_model_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(

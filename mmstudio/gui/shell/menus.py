@@ -68,8 +68,11 @@ def fill_examples_menu(
         return
     for example in examples:
         action = menu.addAction(example.name)
-        action.setToolTip(example.note)
-        action.setStatusTip(example.note)
+        # Choosing it may switch the model: the tip says so before it happens.
+        model = getattr(example, "model", None)
+        tip = f"On {model}: {example.note}" if model else example.note
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
         action.triggered.connect(lambda _checked=False, e=example: load(e))
 
 

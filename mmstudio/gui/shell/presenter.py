@@ -65,6 +65,9 @@ class AnalysisPresenter(QObject):
         self.error_banner, self.notice_banner = banners
         self._paused = paused
         self.model_info: ModelInfo | None = None
+        # An example about another model holds its analysis until that model is loaded: the
+        # model in use would answer it (a classifier labelling a question) only to be replaced.
+        self._held_for_load = False
         # The window's Generation options (GenerationOptions), asked at every request.
         self.generation_options: Callable[[], object] | None = None
         self._generating = False
@@ -87,6 +90,15 @@ class AnalysisPresenter(QObject):
         if self.model_info is None:
             self.results.show_placeholder("Loading the model…")
 
+    def hold_until_loaded(self) -> None:
+        """Send no analysis until the model being loaded now is in use (or failed to load)."""
+        self._held_for_load = True
+
+    def _release_hold(self) -> None:
+        if self._held_for_load:
+            self._held_for_load = False
+            self.request_analysis()
+
     @property
     def generates(self) -> bool:
         return self.model_info is not None and self.model_info.generates
@@ -102,6 +114,7 @@ class AnalysisPresenter(QObject):
         self.model_ready.emit(info)
         if not self.results.has_result():
             self.results.show_placeholder(self.studio.idle_reason())
+        self._held_for_load = False
         self.request_analysis()
 
     def _on_model_unavailable(self, request_id: int, entry: ModelEntry) -> None:
@@ -113,6 +126,7 @@ class AnalysisPresenter(QObject):
         self.status.model_label.setText(f"Model: {entry.name} ({unavailable_label(entry)}){kept}")
         if self.model_info is None:
             self.results.show_placeholder("No trained model is loaded.\nSee the message above.")
+        self._release_hold()  # the model in use answers, as the banner above says
 
     def _on_progress(self, request_id: int, message: str, fraction: float) -> None:
         if request_id != self.service.latest_load_id:
@@ -125,7 +139,7 @@ class AnalysisPresenter(QObject):
 
     def request_analysis(self) -> int | None:
         """Ask the worker to analyse the current inputs; returns the request id, if one was sent."""
-        if self.studio.in_batch or self._paused():
+        if self.studio.in_batch or self._paused() or self._held_for_load:
             return None
         if self.model_info is None:
             return None  # requested again once the model is loaded
@@ -204,6 +218,7 @@ class AnalysisPresenter(QObject):
             if self.model_info is None:
                 self.status.model_label.setText("Model: none loaded")
                 self.results.show_placeholder("No model is loaded.\nChoose one in the Model menu.")
+            self._release_hold()
             return
         if not self.studio.requests.accept_error(request_id):
             return  # a newer request is on its way; its own outcome is what counts

@@ -4,6 +4,10 @@ They come from the *test* pools (held-out fonts, handwriting, voices and phrasin
 them in the window shows the default model on inputs it never trained on. ``examples.json``
 names ready-made combinations, including ones where the modalities disagree, which is where a
 fusion model's behaviour is most interesting to watch.
+
+Those are the classifier's examples. Examples about another model (``"model": "digits-chat"``)
+are written into examples.json by hand and checked by packaging/example_claims.py: rewriting the
+samples keeps them.
 """
 
 from __future__ import annotations
@@ -153,8 +157,20 @@ def write_samples(out_dir: str | Path, *, seed: int = 0) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = _write_images(out, seed) + _write_audio(out, seed) + _write_texts(out)
     examples = out / "examples.json"
-    examples.write_text(json.dumps(_EXAMPLES, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    entries = [*_EXAMPLES, *_other_models_examples(examples)]
+    examples.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return [*written, examples]
+
+
+def _other_models_examples(index: Path) -> list[dict]:
+    """The examples already in ``index`` that name a model of their own (kept as they are)."""
+    try:
+        entries = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(entries, list):
+        return []
+    return [e for e in entries if isinstance(e, dict) and e.get("model")]
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
