@@ -6,9 +6,15 @@ Models: the four tiny random families of the tests (LLaVA, Qwen2-VL, Qwen2-Audio
 Qwen2.5-Omni thinker), built offline into a temporary folder, and any downloaded model folder
 given with ``--model DIR`` (repeatable): the same measurements on a real model.
 
-Usage: python benchmarks/generation.py [--model DIR ...] [--runs 5] [--curves 4]
-       [--max-new-tokens 32] [--families llava,qwen2_vl,...] [--no-write]
-Writes the "Generation" section of BENCHMARKS.md. All figures come from one run on one device.
+With ``--digits-chat`` the shipped digits-chat is measured too, asked about the repository's
+sample files (a digit image, a spoken number and a question about them, one of each question
+kind per seed) instead of the synthetic picture and tone.
+
+Usage: python benchmarks/generation.py [--model DIR ...] [--digits-chat] [--runs 5]
+       [--curves 4] [--max-new-tokens 32] [--families llava,qwen2_vl,...] [--section TITLE]
+       [--no-write]
+Writes the "Generation" section of BENCHMARKS.md (or ``--section``). All figures come from one
+run on one device.
 """
 
 from __future__ import annotations
@@ -112,6 +118,25 @@ def make_sample(model: GenerativeModel, seed: int, question: str = QUESTION) -> 
         noise = 0.05 * rng.standard_normal(t.size)
         audio = AudioClip((tone + noise).astype(np.float32), RATE)
     return Sample(image=image, text=question, audio=audio)
+
+
+DIGITS_CHAT = "`digits-chat`"
+DIGITS_QUESTIONS = (  # (image file, clip file, question): held-out phrasings of several kinds
+    ("digit_7.png", "three.wav", "What do the picture and the voice add up to?"),
+    ("digit_3.png", "seven.wav", "Does the number in the picture match the recording?"),
+    ("handwritten_5.png", "two.wav", "Which is bigger, the number in the image or the voice?"),
+    ("digit_9.png", "four.wav", "Which number is written in the image?"),
+)
+
+
+def digits_chat_sample(model: GenerativeModel, seed: int) -> Sample:
+    """One of DIGITS_QUESTIONS about the repository's sample files, by ``seed``."""
+    from mmstudio.inputs import make_sample as sample_from_files
+    from mmstudio.resources import samples_dir
+
+    image, clip, question = DIGITS_QUESTIONS[seed % len(DIGITS_QUESTIONS)]
+    folder = samples_dir()
+    return sample_from_files(image=folder / image, audio=folder / clip, text=question)
 
 
 # ---- timings -------------------------------------------------------------------------------------
@@ -421,7 +446,8 @@ def _through_cli(analyzer, sample, options) -> tuple[float, int]:
 
 def measure(name, model, args, options, folder: Path) -> dict:
     print(f"{name}: timing", flush=True)
-    sample = make_sample(model, 0)
+    make = digits_chat_sample if name == DIGITS_CHAT else make_sample
+    sample = make(model, 0)
     timed = time_generation(model, sample, options, args.runs)
     ids = timed["answer_ids"]
     timed["map_methods_ms"] = time_map_methods(model, sample, ids, args.runs)
@@ -431,7 +457,7 @@ def measure(name, model, args, options, folder: Path) -> dict:
     print(f"{name}: attention memory", flush=True)
     timed["rss"] = rss_probe(folder, 0, ids)
     print(f"{name}: deletion curves", flush=True)
-    samples = [make_sample(model, seed) for seed in range(args.curves)]
+    samples = [make(model, seed) for seed in range(args.curves)]
     timed["curves"] = method_curves(model, samples, options, args.steps, args.repeats)
     timed["parameters"] = parameter_count(model)
     timed["modalities"] = [m for m in model.modalities if m in sample.present]
@@ -612,6 +638,10 @@ def main(argv=None) -> int:
         default=max(1, min(2, os.cpu_count() or 1)),
         help="torch threads (1 keeps a shared machine's other processes from stalling them)",
     )
+    parser.add_argument(
+        "--digits-chat", action="store_true", help="measure the shipped digits-chat too"
+    )
+    parser.add_argument("--section", default=TITLE, help="the BENCHMARKS.md section to write")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument(
         "--no-window", action="store_true", help="skip the window's streaming overhead"
@@ -636,6 +666,10 @@ def main(argv=None) -> int:
         families = [f for f in args.families.split(",") if f]
         folders = tiny_folders(Path(scratch), families)
         folders.update({folder.name: folder for folder in args.model})
+        if args.digits_chat:
+            from mmstudio.resources import chat_model_dir
+
+            folders["digits-chat"] = chat_model_dir()
         for name, folder in folders.items():
             model = open_model(folder)
             label = f"tiny {name}" if name in families else f"`{name}`"
@@ -644,7 +678,7 @@ def main(argv=None) -> int:
         streaming = [] if args.no_window else window_streaming_overhead(folders, options, args.runs)
     body = report(results, args, time.perf_counter() - started, load, streaming)
     if not args.no_write:
-        write_section(TITLE, body, SCRIPT)
+        write_section(args.section, body, SCRIPT)
     print(body)
     return 0
 

@@ -3,10 +3,11 @@ as a PNG.
 
     xvfb-run -a -s "-screen 0 1920x1080x24" python -m tests.gui.answer_screenshot answer.png [MODEL]
 
-MODEL is a Hugging Face generative model folder, or the name of a tiny family of
-tests/generative/tiny_models.py (llava by default), built in a temporary folder: its answer is
-random words, so the picture shows the view, not a model. The question has an image, the text
-and, for a model that hears, a tone.
+MODEL is a Hugging Face generative model folder, ``digits-chat`` (the shipped model, asked what
+the sample digit 7 and the spoken "three" add up to, with the answer's last number word
+selected), or the name of a tiny family of tests/generative/tiny_models.py (llava by default),
+built in a temporary folder: its answer is random words, so the picture shows the view, not a
+model. The question has an image, the text and, for a model that hears, a tone.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def main(path: str, model: str = "llava") -> int:
     from tests.generative.tiny_models import FAMILIES, SAMPLING_RATE, sample_clip, sample_image
 
     folder = model
+    digits_chat = model == "digits-chat"
     if model in FAMILIES:
         folder = str(FAMILIES[model](Path(tempfile.mkdtemp(prefix="mmstudio-tiny-")) / model))
     app = create_application()
@@ -44,6 +46,9 @@ def main(path: str, model: str = "llava") -> int:
         if not steps["asked"]:
             steps["asked"] = True
             window.generation.choose(GenerationSettings(max_new_tokens=24))
+            if digits_chat:
+                ask_digits_chat(window)
+                return
             window.inputs.image_input.set_image(sample_image(384, 256), "picture.png")
             if "audio" in window.service.analyzer.modalities:
                 clip = AudioClip(sample_clip(2.0), SAMPLING_RATE)
@@ -52,7 +57,7 @@ def main(path: str, model: str = "llava") -> int:
 
     def on_shown(request_id: int) -> None:
         if request_id == window.service.latest_analysis_id:
-            window.results.answer.select(SELECTED_TOKEN)
+            window.results.answer.select(_selected(window.results.answer.analysis, digits_chat))
             QTimer.singleShot(SETTLE_MS, finish)
 
     def finish() -> None:
@@ -66,6 +71,27 @@ def main(path: str, model: str = "llava") -> int:
     code = app.exec()
     window.close()
     return code
+
+
+def ask_digits_chat(window) -> None:
+    from mmstudio.inputs import load_audio, load_image
+    from mmstudio.resources import samples_dir
+
+    folder = samples_dir()
+    window.inputs.image_input.set_image(load_image(folder / "digit_7.png"), "digit_7.png")
+    window.inputs.audio_input.set_clip(load_audio(folder / "three.wav"), "three.wav")
+    window.inputs.text_input.set_text("What do the picture and the voice add up to?")
+
+
+def _selected(analysis, digits_chat: bool) -> int:
+    """The answer's last number word for digits-chat (the sum), else SELECTED_TOKEN."""
+    if digits_chat and analysis is not None:
+        from mmstudio.training.chat.checks import number_word_tokens
+
+        words = number_word_tokens(analysis)
+        if words:
+            return words[-1]
+    return SELECTED_TOKEN
 
 
 if __name__ == "__main__":
