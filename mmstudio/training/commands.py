@@ -1,4 +1,5 @@
-"""Command-line subcommands for training: train, evaluate, build-digits and model-card.
+"""Command-line subcommands for training: train, evaluate, build-digits, build-digits-chat
+(:mod:`mmstudio.training.chat_dataset`) and model-card.
 
 ``mmstudio.cli`` calls :func:`add_subcommands` on its subparsers and dispatches to
 ``args.handler(args)``; ``python -m mmstudio.training.commands`` runs the same commands on
@@ -16,6 +17,7 @@ from typing import Any
 
 from mmstudio.inputs.errors import InputError
 from mmstudio.models.config import FUSION_STRATEGIES
+from mmstudio.training.chat_dataset import add_subcommand as add_build_digits_chat
 
 # What a checkpoint folder ships with; the training state stays behind in the run folder.
 SHIPPED_FILES = ("model.safetensors", "config.json", "labels.txt", "metrics.json")
@@ -27,6 +29,7 @@ def add_subcommands(subparsers) -> None:
     _add_train(subparsers)
     _add_evaluate(subparsers)
     _add_build_digits(subparsers)
+    add_build_digits_chat(subparsers)
     _add_model_card(subparsers)
 
 
