@@ -3,7 +3,8 @@ class, the accuracy of every coalition of modalities, modality interactions per 
 follow-up checks (swap test, faithfulness). Everything is drawn from the summary dict of
 :mod:`mmstudio.datasets.summary`; a generative model's (:mod:`mmstudio.datasets.
 generation_summary`) shows exact-match accuracy and reliance per slice, and the accuracy of
-every coalition, in the same places."""
+every coalition, in the same places, and a table per label (a question kind: exact match, each
+coalition's accuracy and the reliance; label_table.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from mmstudio.gui.common.plotting import pg, static_plot
 from mmstudio.gui.common.theme import MODALITY_COLORS, style_plot
 from mmstudio.gui.dataset.aggregates_panel import AggregatesPanel
 from mmstudio.gui.dataset.comparison_panel import ComparisonPanel
+from mmstudio.gui.dataset.label_table import LabelTable
 from mmstudio.gui.results import colormaps
 from mmstudio.result import GENERATION
 
@@ -105,12 +107,16 @@ class SummaryPanel(QWidget):
         layout.addWidget(self.confusion_plot, 1, 1)
         layout.addWidget(self.reliance_plot, 2, 0)
         layout.addWidget(self.coalitions, 2, 1)
+        # A generative model's labels (question kinds), with their coalitions (hidden otherwise).
+        self.per_label = LabelTable()
+        self.per_label.setVisible(False)
+        layout.addWidget(self.per_label, 3, 0, 1, 2)
         # Two models side by side, for rows written with a second model (hidden otherwise).
         self.comparison = ComparisonPanel()
-        layout.addWidget(self.comparison, 3, 0, 1, 2)
+        layout.addWidget(self.comparison, 4, 0, 1, 2)
         self.aggregates = AggregatesPanel()
-        layout.addWidget(self.aggregates, 4, 0)
-        layout.addWidget(self.aggregates.followups, 4, 1)
+        layout.addWidget(self.aggregates, 5, 0)
+        layout.addWidget(self.aggregates.followups, 5, 1)
 
     def _cell_clicked(self, row: int, column: int) -> None:
         if self.summary is not None:
@@ -124,6 +130,7 @@ class SummaryPanel(QWidget):
         if generation:
             self._show_generation(summary)
             return
+        self.per_label.setVisible(False)
         labels = summary["labels"]
         accuracy = summary["accuracy"]
         self.headline.setText(
@@ -176,6 +183,7 @@ class SummaryPanel(QWidget):
         _label_axis(self.accuracy_plot, "bottom", groups)
         self._show_reliance(summary, groups)
         self._show_coalitions(summary["coalitions"])
+        self.per_label.show_summary(summary)
         self.comparison.show_comparison(None)
 
     def _show_confusion(self, matrix: np.ndarray, labels: list[str]) -> None:
