@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from mmstudio.datasets.figures import percent
 from tests.chat.helpers import write_fake_digits
 from tests.conftest import require_module
 
@@ -40,7 +41,6 @@ def cells_of(table) -> list[list[str]]:
 
 
 def test_the_view_shows_each_kinds_exact_match_coalitions_and_reliance(qtbot, results):
-    from mmstudio.datasets.figures import percent
     from mmstudio.gui.dataset import DatasetView
 
     out, written = results
@@ -114,3 +114,50 @@ def test_rows_without_labels_hide_the_table(qtbot, results):
     assert summary["per_label"] == {} and summary["accuracy"] == written["accuracy"]
     panel.show_summary(summary)
     assert not panel.per_label.isVisible()
+
+
+def test_the_window_answers_under_every_coalition_when_the_menu_asks(
+    qtbot, window, results, tiny_model_folders, monkeypatch, tmp_path
+):
+    """Dataset ▸ Answer Under Every Coalition: the window's own run (the analysis service's
+    background lane) generates every coalition's answer, into results of their own, and the
+    per-label table shows the same figures the command line wrote."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from mmstudio.gui.common.settings import GenerationSettings
+
+    monkeypatch.setenv("MMSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    out, written = results
+    folder = tiny_model_folders["qwen25_omni_thinker"]
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(folder))
+    with qtbot.waitSignal(window.model_ready, timeout=120_000):
+        window.models.open_folder_action.trigger()
+    window.generation.choose(GenerationSettings(max_new_tokens=3))
+    data = out.parent / "questions"
+    mode = window.dataset_mode
+
+    def run() -> None:
+        job = mode.job
+        qtbot.waitUntil(lambda: job.done, timeout=300_000)
+        assert job.last is not None and job.last.finished
+
+    window.open_dataset(data)
+    run()
+    plain = mode.job.results
+    table = mode.view.summary_panel.per_label
+    qtbot.waitUntil(lambda: mode.view.summary_panel.summary is mode.view.summary)
+    # Without the option, the kinds' exact match and reliance, but no coalition measured.
+    coalitions = len(written["coalitions"])
+    assert all(row[3 : 3 + coalitions] == ["n/a"] * coalitions for row in cells_of(table))
+    action = window.dataset_actions.coalition_answers
+    assert action.isCheckable() and not action.isChecked()
+    action.trigger()  # the dataset shown is analysed again, every coalition answered
+    assert mode.coalition_answers
+    run()
+    assert mode.job.results != plain and mode.job.results.name.count("-coalitions") == 1
+    qtbot.waitUntil(lambda: mode.view.summary_panel.summary is mode.view.summary)
+    assert mode.view.summary["per_label"] == written["per_label"]
+    assert cells_of(table)[-1][3 : 3 + coalitions] == [
+        percent(written["per_label"]["all labels"]["coalitions"][name]["accuracy"])
+        for name in reversed(written["coalitions"])
+    ]
