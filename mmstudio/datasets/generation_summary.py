@@ -101,7 +101,7 @@ class GenerationSummaryBuilder:
         self.records = self.errors = self.tokens = 0
         self.finished: dict[str, int] = {}
         self.everything = _Group(len(self.modalities))
-        # Per label, in the order first seen, and every record with a label together.
+        # Per label (sorted by name in the result), and every record with a label together.
         self.labels: dict[str, _LabelGroup] = {}
         self.labelled = _LabelGroup(len(self.modalities), len(self.coalitions))
         self.coalition_counts = np.zeros((2, len(self.coalitions)), dtype=np.int64)
