@@ -80,11 +80,16 @@ def test_the_view_shows_each_kinds_exact_match_coalitions_and_reliance(qtbot, re
         assert row[3 + len(coalitions) :] == [
             percent(entry["shapley_share"][m]) for m in modalities
         ]
-    # The kinds are reliance slices: one stacked bar each in the reliance plot.
-    groups = list(summary["reliance"])
+    # The kinds are reliance slices: the plots show all records and one stacked bar per kind
+    # (the metadata slices, templates and sources, stay in the JSON).
     kinds = [label for label in written["per_label"] if label != "all labels"]
-    assert [f"label={k}" for k in kinds] == [g for g in groups if g.startswith("label=")]
+    groups = ["all records", *(f"label={k}" for k in kinds)]
+    assert set(groups) < set(summary["reliance"]) and len(summary["reliance"]) > len(groups)
     heights = [bars.opts["height"] for bars in panel.reliance_bars]
+    assert all(len(h) == len(groups) for h in heights)
+    assert list(panel.accuracy_bars.opts["height"]) == pytest.approx(
+        [summary["reliance"][g]["accuracy"] for g in groups]
+    )
     for kind in kinds:
         index = groups.index(f"label={kind}")
         shares = written["per_label"][kind]["shapley_share"]

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio.datasets.generation_summary import ALL_RECORDS, LABEL_SLICE
 from mmstudio.gui.common.plotting import pg, static_plot
 from mmstudio.gui.common.theme import MODALITY_COLORS, style_plot
 from mmstudio.gui.dataset.aggregates_panel import AggregatesPanel
@@ -37,11 +38,20 @@ _CLASSIFICATION_TITLES = (
     "How often the prediction with only these modalities is right",
 )
 _GENERATION_TITLES = (
-    "Exact-match accuracy, all records and per slice",
-    "Mean Shapley share of the answer per modality, per slice",
+    "Exact-match accuracy, all records and per slice (per label when there are labels)",
+    "Mean Shapley share of the answer per modality, per slice (per label when there are labels)",
     "How often the answer generated with only these modalities matches the expected one "
     "(measured by mmstudio analyze --coalition-answers; n/a otherwise)",
 )
+
+
+def _plotted_groups(summary: dict) -> list[str]:
+    """A generative summary's bars: all records and each label when the records have labels
+    (question kinds; the metadata slices stay in the JSON), else all records and each slice:
+    a question/answer dataset's extra fields (templates, sources) would crowd the kinds out."""
+    groups = list(summary["reliance"])
+    labelled = [g for g in groups if g.startswith(f"{LABEL_SLICE}=")]
+    return [ALL_RECORDS, *labelled] if labelled else groups
 
 
 def _label_axis(plot: pg.PlotWidget, side: str, labels: list[str]) -> None:
@@ -175,7 +185,7 @@ class SummaryPanel(QWidget):
             )
             + (f" · {tokens:.1f} tokens per answer" if tokens is not None else "")
         )
-        groups = list(summary["reliance"])
+        groups = _plotted_groups(summary)
         scores = [summary["reliance"][group]["accuracy"] for group in groups]
         self.accuracy_bars.setOpts(
             x=np.arange(len(groups)), height=[a or 0.0 for a in scores], width=0.7
