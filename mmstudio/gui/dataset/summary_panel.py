@@ -190,8 +190,10 @@ class SummaryPanel(QWidget):
         self.accuracy_bars.setOpts(
             x=np.arange(len(groups)), height=[a or 0.0 for a in scores], width=0.7
         )
-        _label_axis(self.accuracy_plot, "bottom", groups)
-        self._show_reliance(summary, groups)
+        # A kind's bar is named by the kind alone: "label=" on every tick would crowd them.
+        names = [g.removeprefix(f"{LABEL_SLICE}=") for g in groups]
+        _label_axis(self.accuracy_plot, "bottom", names)
+        self._show_reliance(summary, groups, names)
         self._show_coalitions(summary["coalitions"])
         self.per_label.show_summary(summary)
         self.comparison.show_comparison(None)
@@ -203,7 +205,10 @@ class SummaryPanel(QWidget):
         _label_axis(self.confusion_plot, "left", labels)
         _label_axis(self.confusion_plot, "bottom", labels)
 
-    def _show_reliance(self, summary: dict, labels: list[str]) -> None:
+    def _show_reliance(
+        self, summary: dict, labels: list[str], names: list[str] | None = None
+    ) -> None:
+        """Stacked bars of ``summary["reliance"][label]``, ticked with ``names`` (the labels)."""
         modalities = summary["modalities"]
         if [bars.opts["name"] for bars in self.reliance_bars] != modalities:
             self._new_reliance_bars(modalities)
@@ -216,7 +221,7 @@ class SummaryPanel(QWidget):
             )
             bars.setOpts(x=np.arange(len(labels)), y0=bottom.copy(), height=share, width=0.7)
             bottom += share
-        _label_axis(self.reliance_plot, "bottom", labels)
+        _label_axis(self.reliance_plot, "bottom", names or labels)
         # Room on the right for the legend, clear of the last bars.
         self.reliance_plot.setXRange(-0.6, len(labels) + 1.2, padding=0)
 
