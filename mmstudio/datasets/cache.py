@@ -54,15 +54,23 @@ def cache_root() -> Path:
 
 
 def cached_results_path(
-    model, dataset: str | Path, root: str | Path | None = None, compare=None, generation=None
+    model,
+    dataset: str | Path,
+    root: str | Path | None = None,
+    compare=None,
+    generation=None,
+    coalition_answers: bool = False,
 ) -> Path:
     """The results folder for ``model`` on ``dataset`` (compared with the model ``compare``,
     if given; a generative model decoding with ``generation``, GenerationOptions, has one per
-    set of options); it exists once an analysis wrote rows."""
+    set of options, and another with ``coalition_answers``, whose rows hold every coalition's
+    answer too); it exists once an analysis wrote rows."""
     versus = f"-vs-{model_fingerprint(compare)}" if compare is not None else ""
     decoding = ""
     if generation is not None:
         options = json.dumps(generation.to_dict(), sort_keys=True).encode("utf-8")
         decoding = f"-g{hashlib.sha256(options).hexdigest()[:8]}"
+        if coalition_answers:
+            decoding += "-coalitions"
     name = f"{model_fingerprint(model)}{versus}{decoding}-{dataset_fingerprint(dataset)}.parquet"
     return Path(root) / name if root is not None else cache_root() / name

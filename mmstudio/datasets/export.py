@@ -1,8 +1,10 @@
 """Writing a (filtered) results table as Parquet or CSV.
 
 CSV has no list cells, so the probability vector and the coalition columns are spread into one
-column per label or coalition, the notes are joined, and the embedding, a few hundred numbers
-of no use in a spreadsheet, is left to the Parquet export.
+column per label or coalition (a generative model's answers and their exact match under each
+coalition too: ``answer_<coalition>``, ``correct_<coalition>``, empty where they were not
+generated), the notes are joined, and the embedding, a few hundred numbers of no use in a
+spreadsheet, is left to the Parquet export.
 """
 
 from __future__ import annotations
@@ -44,13 +46,18 @@ def flat_table(table: pa.Table) -> pa.Table:
         "probabilities": [f"p_{label}" for label in info.get("labels", [])],
         "coalition_values": [f"value_{c}" for c in info.get("coalitions", [])],
         "coalition_predictions": [f"predicted_{c}" for c in info.get("coalitions", [])],
+        "coalition_answers": [f"answer_{c}" for c in info.get("coalitions", [])],
+        "coalition_correct": [f"correct_{c}" for c in info.get("coalitions", [])],
     }
     columns, fields = [], []
     for field, column in zip(table.schema, table.columns, strict=True):
         if field.name == "notes":
             columns.append(pc.binary_join(column, "; "))
             fields.append("notes")
-        elif pa.types.is_fixed_size_list(field.type) and field.name in names:
+        elif field.name in names and (
+            pa.types.is_fixed_size_list(field.type) or pa.types.is_list(field.type)
+        ):
+            # A generative row's lists hold one item per coalition, or are null as a whole.
             for k, name in enumerate(names[field.name]):
                 columns.append(pc.list_element(column, k))
                 fields.append(name)

@@ -1,11 +1,20 @@
 """The summary of a generative model's results: normalised exact-match accuracy overall, per
 coalition of modalities and per metadata slice, and reliance (each modality's mean share of the
-answer's absolute Shapley values) over all records and per slice.
+answer's absolute Shapley values) over all records and per slice; and the same per label (a
+question/answer dataset's question kind): ``per_label``.
 
-Read from the stored rows one batch at a time, like the classifier's summary. A record counts
-for a coalition only if it has every modality in it, and only when its row holds the answers
-generated under each coalition (``mmstudio analyze --coalition-answers``); without them the
-coalitions have counts of 0 and no accuracy.
+Read from the stored rows one batch at a time, like the classifier's summary. Coalition
+accuracies need the answers generated under each coalition (``mmstudio analyze
+--coalition-answers``); without them the coalitions have counts of 0 and no accuracy. They are
+counted two ways:
+
+- ``coalitions`` (over all records): a record counts for a coalition only if it has every
+  modality in it, as the classifier's summary counts (robustness to a missing modality);
+- ``per_label[label]["coalitions"]``: every record of the label counts, answered with the
+  coalition's modalities that it holds (a coalition naming a modality the record lacks is the
+  same prompt as the one without it). The full coalition is then each record's own prompt, so
+  its accuracy is the label's exact-match accuracy, and each smaller coalition shows what the
+  answers lose when those modalities are switched off.
 """
 
 from __future__ import annotations
@@ -21,6 +30,10 @@ from mmstudio.datasets.results_metadata import layout_of
 from mmstudio.result import GENERATION
 
 ALL_RECORDS = "all records"
+# per_label's row of every record that has a label, whatever it is.
+ALL_LABELS = "all labels"
+# The reliance slices of the label (per_label's), beside the metadata slices: "label=sum".
+LABEL_SLICE = "label"
 # A metadata column with more distinct values than this (an id, a file name) is not a slice.
 MAX_SLICE_VALUES = 50
 _FINISHED = {"eos": "ended by the model", "length": "cut at the most new tokens"}
@@ -50,6 +63,30 @@ class _Group:
         }
 
 
+class _LabelGroup(_Group):
+    """A label's group, with the records scored under each coalition (per_label)."""
+
+    def __init__(self, modalities: int, coalitions: int):
+        super().__init__(modalities)
+        self.coalitions = np.zeros((2, coalitions), dtype=np.int64)  # scored, right
+
+    def add_coalitions(self, correct: np.ndarray) -> None:
+        """``correct``: (N, K) bool, each record's answer under each coalition matched."""
+        self.coalitions[0] += len(correct)
+        self.coalitions[1] += correct.sum(0)
+
+    def labelled_result(self, modalities: list[str], names: list[str]) -> dict[str, Any]:
+        result = self.result(modalities)
+        result["coalitions"] = {
+            name: {
+                "count": int(self.coalitions[0, k]),
+                "accuracy": ratio(self.coalitions[1, k], self.coalitions[0, k]),
+            }
+            for k, name in enumerate(names)
+        }
+        return result
+
+
 class GenerationSummaryBuilder:
     """Accumulates the summary from result batches; ``result()`` may be read at any time."""
 
@@ -64,6 +101,9 @@ class GenerationSummaryBuilder:
         self.records = self.errors = self.tokens = 0
         self.finished: dict[str, int] = {}
         self.everything = _Group(len(self.modalities))
+        # Per label (sorted by name in the result), and every record with a label together.
+        self.labels: dict[str, _LabelGroup] = {}
+        self.labelled = _LabelGroup(len(self.modalities), len(self.coalitions))
         self.coalition_counts = np.zeros((2, len(self.coalitions)), dtype=np.int64)
         self._members = np.array(
             [[m in name.split("+") for m in self.modalities] for name in self.coalitions],
@@ -93,6 +133,7 @@ class GenerationSummaryBuilder:
         right = np.array([bool(c) for c in correct], dtype=bool)
         self.everything.add(shares, expected, right)
         self._add_coalitions(analysed, present)
+        self._add_labels(analysed, shares, expected, right)
         self._add_slices(analysed, shares, expected, right)
 
     def _add_errors(self, batch, failed: np.ndarray) -> None:
@@ -118,6 +159,22 @@ class GenerationSummaryBuilder:
             self.coalition_counts[0] += valid
             self.coalition_counts[1] += valid & np.array(correct, dtype=bool)
 
+    def _add_labels(self, analysed, shares, expected, right) -> None:
+        labels = analysed.column("label").to_pylist()
+        scored = analysed.column("coalition_correct").to_pylist()
+        for value in dict.fromkeys(v for v in labels if v is not None):
+            chosen = np.array([v == value for v in labels], dtype=bool)
+            group = self.labels.setdefault(
+                str(value), _LabelGroup(len(self.modalities), len(self.coalitions))
+            )
+            correct = np.array(
+                [c for c, keep in zip(scored, chosen, strict=True) if keep and c is not None],
+                dtype=bool,
+            ).reshape(-1, len(self.coalitions))
+            for target in (group, self.labelled):
+                target.add(shares[chosen], expected[chosen], right[chosen])
+                target.add_coalitions(correct)
+
     def _add_slices(self, analysed, shares, expected, right) -> None:
         for name in self.meta_columns:
             groups = self.slices[name]
@@ -142,7 +199,17 @@ class GenerationSummaryBuilder:
             for name, groups in self.slices.items()
             if groups
         }
+        per_label = {
+            label: group.labelled_result(self.modalities, self.coalitions)
+            for label, group in sorted(self.labels.items())
+        }
         reliance = {ALL_RECORDS: everything}
+        for label, entry in per_label.items():
+            reliance[f"{LABEL_SLICE}={label}"] = {
+                k: v for k, v in entry.items() if k != "coalitions"
+            }
+        if per_label:
+            per_label[ALL_LABELS] = self.labelled.labelled_result(self.modalities, self.coalitions)
         for column, values in slices.items():
             for value, entry in values.items():
                 reliance[f"{column}={value}"] = entry
@@ -167,6 +234,7 @@ class GenerationSummaryBuilder:
                 }
                 for k, name in enumerate(self.coalitions)
             },
+            "per_label": per_label,
             "slices": slices,
             "reliance_by": "slice",
             "reliance": reliance,
@@ -196,6 +264,7 @@ def format_generation_summary(summary: dict[str, Any]) -> list[str]:
                 "Accuracy by coalition: not measured (--coalition-answers generates the "
                 "answer under every coalition)"
             )
+    lines += format_per_label(summary)
     lines.append("Mean share of the answer's Shapley values per modality:")
     for group, entry in summary["reliance"].items():
         if entry["count"]:
@@ -206,4 +275,33 @@ def format_generation_summary(summary: dict[str, Any]) -> list[str]:
             lines.append(f"  {group:<20} {shares}  (n={entry['count']}{accuracy})")
     for example in summary["error_examples"][:3]:
         lines.append(f"Error: {example['id']}: {example['error']}")
+    return lines
+
+
+def format_per_label(summary: dict[str, Any]) -> list[str]:
+    """The per-label table: exact match, then each coalition's accuracy (the full one first)."""
+    per_label = summary.get("per_label") or {}
+    if not per_label or summary["accuracy"] is None:
+        return []
+    names = list(reversed(summary.get("coalitions", {})))
+    lines = [
+        "Per label: exact match, and with --coalition-answers the accuracy of the answer "
+        "generated with only each coalition's modalities (those the record holds):"
+    ]
+    measured = summary["coalition_answers"]
+    width = max(len(label) for label in per_label)
+    header = f"  {'label':<{width}} {'n':>6} {'exact':>7}"
+    if measured:
+        header += "".join(f" {name:>{max(7, len(name))}}" for name in names)
+    lines.append(header)
+    for label, entry in per_label.items():
+        line = (
+            f"  {label:<{width}} {entry['with_expected_answer']:>6} {percent(entry['accuracy']):>7}"
+        )
+        if measured:
+            line += "".join(
+                f" {percent(entry['coalitions'][name]['accuracy']):>{max(7, len(name))}}"
+                for name in names
+            )
+        lines.append(line)
     return lines

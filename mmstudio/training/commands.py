@@ -1,5 +1,6 @@
-"""Command-line subcommands for training: train, evaluate, build-digits, model-card and
-train-chat (digits-chat, in training/chat).
+"""Command-line subcommands for training: train, evaluate, build-digits, build-digits-chat
+(:mod:`mmstudio.training.chat_dataset`), model-card and train-chat (digits-chat, in
+training/chat).
 
 ``mmstudio.cli`` calls :func:`add_subcommands` on its subparsers and dispatches to
 ``args.handler(args)``; ``python -m mmstudio.training.commands`` runs the same commands on
@@ -18,6 +19,7 @@ from typing import Any
 from mmstudio.inputs.errors import InputError
 from mmstudio.models.config import FUSION_STRATEGIES
 from mmstudio.training.chat.command import add_train_chat
+from mmstudio.training.chat_dataset import add_subcommand as add_build_digits_chat
 
 # What a checkpoint folder ships with; the training state stays behind in the run folder.
 SHIPPED_FILES = ("model.safetensors", "config.json", "labels.txt", "metrics.json")
@@ -29,6 +31,7 @@ def add_subcommands(subparsers) -> None:
     _add_train(subparsers)
     _add_evaluate(subparsers)
     _add_build_digits(subparsers)
+    add_build_digits_chat(subparsers)
     _add_model_card(subparsers)
     add_train_chat(subparsers)
 

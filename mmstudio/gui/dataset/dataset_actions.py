@@ -1,6 +1,6 @@
 """The Dataset menu: show the Dataset view (Ctrl+D), open a dataset, compare it with a second
-model, export what it shows, and stop a running analysis. Open Dataset… is in the File menu
-too."""
+model, have a generative model answer under every coalition of modalities, export what it
+shows, and stop a running analysis. Open Dataset… is in the File menu too."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class DatasetActions:
     open: QAction
     compare: QAction
     stop_comparing: QAction
+    coalition_answers: QAction
     export_table: QAction
     export_summary: QAction
     cancel: QAction
@@ -67,6 +68,7 @@ def build_dataset_menu(
             lambda: _choose_compare_model(window, mode, model_folder(), compare_with),
         ),
         stop_comparing=add_action(menu, window, "Stop Com&paring", None, lambda: compare_with("")),
+        coalition_answers=_coalition_answers_action(menu, window, mode),
         export_table=add_action(
             menu,
             window,
@@ -100,6 +102,20 @@ def build_dataset_menu(
     menu.aboutToShow.connect(enable)
     enable()
     return actions
+
+
+def _coalition_answers_action(menu: QMenu, window: QWidget, mode: DatasetMode) -> QAction:
+    action = QAction("Answer Under Every &Coalition", window)
+    action.setCheckable(True)
+    action.setChecked(mode.coalition_answers)
+    action.setToolTip(
+        "A generative model also answers each record with only each coalition of its "
+        "modalities, so the summary gives every coalition's accuracy per label (2^M - 1 more "
+        "generations per record)"
+    )
+    action.toggled.connect(mode.set_coalition_answers)
+    menu.addAction(action)
+    return action
 
 
 def _choose_compare_model(window: QWidget, mode: DatasetMode, folder: str, choose) -> None:

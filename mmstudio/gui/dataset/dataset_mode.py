@@ -52,6 +52,9 @@ class DatasetMode(QObject):
         # The window's Generation options (a callable returning GenerationOptions), used when
         # the loaded model generates; None for the defaults.
         self.generation_options: Callable[[], object] | None = None
+        # A generative model also answers under every coalition (Dataset menu): the per-label
+        # table's coalition columns. Off by default: 2^M - 1 more generations per record.
+        self.coalition_answers = False
         self._view = None
 
     @property
@@ -111,6 +114,7 @@ class DatasetMode(QObject):
             cache_root=self.cache_root,
             compare=self.compare_model or None,
             generation=self.generation_options() if self.generation_options else None,
+            coalition_answers=self.coalition_answers,
             parent=self,
         )
         job.opened.connect(lambda _results, job=job: self._on_opened(job))
@@ -123,6 +127,15 @@ class DatasetMode(QObject):
         if spec == self.compare_model:
             return
         self.compare_model = spec
+        if self.dataset is not None:
+            self.open_dataset(self.dataset)
+
+    def set_coalition_answers(self, on: bool) -> None:
+        """Answer under every coalition too (a generative model); the dataset shown is
+        analysed again so (from the cache if it was before)."""
+        if on == self.coalition_answers:
+            return
+        self.coalition_answers = on
         if self.dataset is not None:
             self.open_dataset(self.dataset)
 

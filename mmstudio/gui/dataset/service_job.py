@@ -10,7 +10,9 @@ is known once the job has started.
 With ``compare`` (a second model's name or folder), the worker thread loads that model too, on
 the window's device, and every row holds both models' answers; the cache key includes it. A
 generative model answers with ``generation`` (the window's Generation options, contrastive
-answers left out), and the cache key includes those options.
+answers left out), and the cache key includes those options; with ``coalition_answers`` it
+also answers under every coalition of the record's modalities (2^M - 1 more generations per
+record), in results of their own.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class ServiceDatasetJob(QObject):
         batch_size: int = 4,
         compare: str | None = None,
         generation=None,
+        coalition_answers: bool = False,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -63,6 +66,7 @@ class ServiceDatasetJob(QObject):
         self.compare = compare or None
         # A generative model's decoding options (GenerationOptions; None: the defaults).
         self.generation = generation
+        self.coalition_answers = coalition_answers  # read only for a generative model
         self.results: Path | None = None
         self.last: Progress | None = None
         self.done = False
@@ -84,6 +88,7 @@ class ServiceDatasetJob(QObject):
             load_analyzer(self.compare, analyzer.device, explain=False) if self.compare else None
         )
         generation = None
+        coalitions = analyzer.generates and self.coalition_answers
         if analyzer.generates:
             generation = replace(self.generation or GenerationOptions(), contrastive=False)
         results = cached_results_path(
@@ -92,6 +97,7 @@ class ServiceDatasetJob(QObject):
             self.cache_root,
             compare=None if second is None else second.model,
             generation=generation,
+            coalition_answers=coalitions,
         )
         # The same model object without heatmaps: rows store none (a row's are recomputed when
         # it is opened), so a dataset pays only for predictions and coalitions.
@@ -106,6 +112,7 @@ class ServiceDatasetJob(QObject):
             resume=results.exists(),
             compare=second,
             generation=generation,
+            coalition_answers=coalitions,
         )
         yield (_OPENED, results)
         summary = RunningSummary(ResultsStore(results), SUMMARY_SECONDS)

@@ -3,7 +3,8 @@ class, the accuracy of every coalition of modalities, modality interactions per 
 follow-up checks (swap test, faithfulness). Everything is drawn from the summary dict of
 :mod:`mmstudio.datasets.summary`; a generative model's (:mod:`mmstudio.datasets.
 generation_summary`) shows exact-match accuracy and reliance per slice, and the accuracy of
-every coalition, in the same places."""
+every coalition, in the same places, and a table per label (a question kind: exact match, each
+coalition's accuracy and the reliance; label_table.py)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio.datasets.generation_summary import ALL_RECORDS, LABEL_SLICE
 from mmstudio.gui.common.plotting import pg, static_plot
 from mmstudio.gui.common.theme import MODALITY_COLORS, style_plot
 from mmstudio.gui.dataset.aggregates_panel import AggregatesPanel
 from mmstudio.gui.dataset.comparison_panel import ComparisonPanel
+from mmstudio.gui.dataset.label_table import LabelTable
 from mmstudio.gui.results import colormaps
 from mmstudio.result import GENERATION
 
@@ -35,11 +38,20 @@ _CLASSIFICATION_TITLES = (
     "How often the prediction with only these modalities is right",
 )
 _GENERATION_TITLES = (
-    "Exact-match accuracy, all records and per slice",
-    "Mean Shapley share of the answer per modality, per slice",
+    "Exact-match accuracy, all records and per slice (per label when there are labels)",
+    "Mean Shapley share of the answer per modality, per slice (per label when there are labels)",
     "How often the answer generated with only these modalities matches the expected one "
     "(measured by mmstudio analyze --coalition-answers; n/a otherwise)",
 )
+
+
+def _plotted_groups(summary: dict) -> list[str]:
+    """A generative summary's bars: all records and each label when the records have labels
+    (question kinds; the metadata slices stay in the JSON), else all records and each slice:
+    a question/answer dataset's extra fields (templates, sources) would crowd the kinds out."""
+    groups = list(summary["reliance"])
+    labelled = [g for g in groups if g.startswith(f"{LABEL_SLICE}=")]
+    return [ALL_RECORDS, *labelled] if labelled else groups
 
 
 def _label_axis(plot: pg.PlotWidget, side: str, labels: list[str]) -> None:
@@ -105,12 +117,16 @@ class SummaryPanel(QWidget):
         layout.addWidget(self.confusion_plot, 1, 1)
         layout.addWidget(self.reliance_plot, 2, 0)
         layout.addWidget(self.coalitions, 2, 1)
+        # A generative model's labels (question kinds), with their coalitions (hidden otherwise).
+        self.per_label = LabelTable()
+        self.per_label.setVisible(False)
+        layout.addWidget(self.per_label, 3, 0, 1, 2)
         # Two models side by side, for rows written with a second model (hidden otherwise).
         self.comparison = ComparisonPanel()
-        layout.addWidget(self.comparison, 3, 0, 1, 2)
+        layout.addWidget(self.comparison, 4, 0, 1, 2)
         self.aggregates = AggregatesPanel()
-        layout.addWidget(self.aggregates, 4, 0)
-        layout.addWidget(self.aggregates.followups, 4, 1)
+        layout.addWidget(self.aggregates, 5, 0)
+        layout.addWidget(self.aggregates.followups, 5, 1)
 
     def _cell_clicked(self, row: int, column: int) -> None:
         if self.summary is not None:
@@ -124,6 +140,7 @@ class SummaryPanel(QWidget):
         if generation:
             self._show_generation(summary)
             return
+        self.per_label.setVisible(False)
         labels = summary["labels"]
         accuracy = summary["accuracy"]
         self.headline.setText(
@@ -168,14 +185,17 @@ class SummaryPanel(QWidget):
             )
             + (f" · {tokens:.1f} tokens per answer" if tokens is not None else "")
         )
-        groups = list(summary["reliance"])
+        groups = _plotted_groups(summary)
         scores = [summary["reliance"][group]["accuracy"] for group in groups]
         self.accuracy_bars.setOpts(
             x=np.arange(len(groups)), height=[a or 0.0 for a in scores], width=0.7
         )
-        _label_axis(self.accuracy_plot, "bottom", groups)
-        self._show_reliance(summary, groups)
+        # A kind's bar is named by the kind alone: "label=" on every tick would crowd them.
+        names = [g.removeprefix(f"{LABEL_SLICE}=") for g in groups]
+        _label_axis(self.accuracy_plot, "bottom", names)
+        self._show_reliance(summary, groups, names)
         self._show_coalitions(summary["coalitions"])
+        self.per_label.show_summary(summary)
         self.comparison.show_comparison(None)
 
     def _show_confusion(self, matrix: np.ndarray, labels: list[str]) -> None:
@@ -185,7 +205,10 @@ class SummaryPanel(QWidget):
         _label_axis(self.confusion_plot, "left", labels)
         _label_axis(self.confusion_plot, "bottom", labels)
 
-    def _show_reliance(self, summary: dict, labels: list[str]) -> None:
+    def _show_reliance(
+        self, summary: dict, labels: list[str], names: list[str] | None = None
+    ) -> None:
+        """Stacked bars of ``summary["reliance"][label]``, ticked with ``names`` (the labels)."""
         modalities = summary["modalities"]
         if [bars.opts["name"] for bars in self.reliance_bars] != modalities:
             self._new_reliance_bars(modalities)
@@ -198,7 +221,7 @@ class SummaryPanel(QWidget):
             )
             bars.setOpts(x=np.arange(len(labels)), y0=bottom.copy(), height=share, width=0.7)
             bottom += share
-        _label_axis(self.reliance_plot, "bottom", labels)
+        _label_axis(self.reliance_plot, "bottom", names or labels)
         # Room on the right for the legend, clear of the last bars.
         self.reliance_plot.setXRange(-0.6, len(labels) + 1.2, padding=0)
 
