@@ -68,6 +68,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
             "what number is in the {a}?",
             "tell me the digit shown in the {a}.",
             "read the digit in the {a}.",
+            "what is the digit in the {a}?",
+            "what does the {a} show?",
+            "name the digit in the {a}.",
+            "what digit can you see in the {a}?",
         ),
         "heldout": (
             "what digit does the {a} show?",
@@ -80,6 +84,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
             "which number is spoken in the {a}?",
             "what number do you hear in the {a}?",
             "tell me the number the {a} says.",
+            "what does the {a} say?",
+            "what number is said in the {a}?",
+            "name the number spoken in the {a}.",
+            "which number can you hear in the {a}?",
         ),
         "heldout": (
             "which number does the {a} say?",
@@ -91,6 +99,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
             "what number does the {a} name?",
             "which number is written in the {a}?",
             "tell me the number in the {a}.",
+            "what number does the {a} give?",
+            "what does the {a} say?",
+            "name the number in the {a}.",
+            "which number is named in the {a}?",
         ),
         "heldout": (
             "which number does the {a} name?",
@@ -103,6 +115,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
             "add the {a} and the {b}.",
             "what do the {a} and the {b} make together?",
             "how much is the {a} plus the {b}?",
+            "what do the {a} and the {b} add up to?",
+            "what is the total of the {a} and the {b}?",
+            "sum the {a} and the {b}.",
+            "add up the {a} and the {b}.",
         ),
         "heldout": (
             "what is the {a} plus the {b}?",
@@ -114,6 +130,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
             "what is the difference between the {a} and the {b}?",
             "how far apart are the {a} and the {b}?",
             "subtract the smaller of the {a} and the {b} from the larger.",
+            "how much does the {a} differ from the {b}?",
+            "by how much do the {a} and the {b} differ?",
+            "what is the gap between the {a} and the {b}?",
+            "what is the larger minus the smaller of the {a} and the {b}?",
         ),
         "heldout": (
             "how much is the difference between the {a} and the {b}?",
@@ -125,6 +145,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
             "do the {a} and the {b} agree?",
             "do the {a} and the {b} say the same number?",
             "is the {a} the same number as the {b}?",
+            "does the {a} say the same as the {b}?",
+            "do the {a} and the {b} match?",
+            "is the {a} in agreement with the {b}?",
+            "do the {a} and the {b} give the same number?",
         ),
         "heldout": (
             "are the {a} and the {b} the same number?",
@@ -136,6 +160,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
             "which is larger, the {a} or the {b}?",
             "which number is larger: the {a} or the {b}?",
             "is the {a} larger than the {b}?",
+            "which is bigger, the {a} or the {b}?",
+            "which of the {a} and the {b} is larger?",
+            "is the {a} bigger than the {b}?",
+            "which number is greater: the {a} or the {b}?",
         ),
         "heldout": (
             "which one is larger, the {a} or the {b}?",
@@ -143,10 +171,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
         ),
     },
 }
-# Words of held-out templates that no training template holds: "minus", "other", "way",
-# "around", "one" (a number word) appear elsewhere in training (answers, the typed texts), so
-# the model has read them; ``test_questions`` checks every other word is a training word.
-HELDOUT_EXTRA_WORDS = frozenset({"minus", "other", "way", "around", "one", "with"})
+# Words of held-out templates that no training template holds: "other", "way", "around" and
+# "one" (a number word) appear elsewhere in training (answers, the typed texts), so the model
+# has read them; ``test_questions`` checks every other word is a training word.
+HELDOUT_EXTRA_WORDS = frozenset({"other", "way", "around", "one"})
 
 # The frame the typed text sits in, ahead of the question; split as the templates are.
 TEXT_FRAMES: dict[str, tuple[str, ...]] = {
