@@ -12,6 +12,7 @@ import pytest
 
 from mmstudio.analysis import Analyzer
 from mmstudio.inputs import make_sample
+from mmstudio.models.generative.options import GenerationOptions
 from mmstudio.models.registry import get_model
 from mmstudio.resources import samples_dir
 from mmstudio.training.chat import questions as q
@@ -60,13 +61,13 @@ def _ask(model, kind, asked, present, seed=0):
 def test_each_kind_of_question_is_answered_right(model, kind, asked):
     present = ("image", "audio") if kind == "describe" else tuple(m for m in asked if m in q.MEDIA)
     sample, expected = _ask(model, kind, asked, present)
-    said = model.decode(model.generate(sample).token_ids)
+    said = model.decode(model.generate(sample, GenerationOptions()).token_ids)
     assert normalised(said) == normalised(expected), sample.text
 
 
 def test_a_missing_voice_is_named_not_made_up(model):
     sample, expected = _ask(model, "sum", ("image", "audio"), present=("image",))
-    said = normalised(model.decode(model.generate(sample).token_ids))
+    said = normalised(model.decode(model.generate(sample, GenerationOptions()).token_ids))
     assert said == normalised(expected)
     assert "no voice" in said and "three" not in said
 

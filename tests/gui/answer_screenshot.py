@@ -4,7 +4,7 @@ as a PNG.
     xvfb-run -a -s "-screen 0 1920x1080x24" python -m tests.gui.answer_screenshot answer.png [MODEL]
 
 MODEL is a Hugging Face generative model folder, ``digits-chat`` (the shipped model, asked what
-the sample digit 7 and the spoken "three" add up to, with the answer's last number word
+the sample digit 7 and the spoken "three" add up to, the whole answer explained: no token
 selected), or the name of a tiny family of tests/generative/tiny_models.py (llava by default),
 built in a temporary folder: its answer is random words, so the picture shows the view, not a
 model. The question has an image, the text and, for a model that hears, a tone.
@@ -57,7 +57,7 @@ def main(path: str, model: str = "llava") -> int:
 
     def on_shown(request_id: int) -> None:
         if request_id == window.service.latest_analysis_id:
-            window.results.answer.select(_selected(window.results.answer.analysis, digits_chat))
+            window.results.answer.select(_selected(digits_chat))
             QTimer.singleShot(SETTLE_MS, finish)
 
     def finish() -> None:
@@ -83,15 +83,10 @@ def ask_digits_chat(window) -> None:
     window.inputs.text_input.set_text("What do the picture and the voice add up to?")
 
 
-def _selected(analysis, digits_chat: bool) -> int:
-    """The answer's last number word for digits-chat (the sum), else SELECTED_TOKEN."""
-    if digits_chat and analysis is not None:
-        from mmstudio.training.chat.checks import number_word_tokens
-
-        words = number_word_tokens(analysis)
-        if words:
-            return words[-1]
-    return SELECTED_TOKEN
+def _selected(digits_chat: bool) -> int | None:
+    """No token for digits-chat: the whole answer's values show both media at work (its result
+    word, teacher-forced, follows from the two number words before it), else SELECTED_TOKEN."""
+    return None if digits_chat else SELECTED_TOKEN
 
 
 if __name__ == "__main__":
