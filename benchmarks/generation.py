@@ -469,6 +469,25 @@ def _mib(value: float) -> str:
     return f"{value / 2**20:.2f} MiB" if value >= 2**16 else f"{value / 1024:.1f} KiB"
 
 
+def _models_and_prompts(results: dict[str, dict], extra: str, dtypes: str) -> str:
+    tiny = any(name != DIGITS_CHAT for name in results)
+    parts = []
+    if tiny:
+        parts.append(
+            "Models: the tests' tiny random families (built offline by "
+            f"`tests/generative/tiny_models.py`){extra}, in {dtypes}. Prompt: a "
+            f"{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} picture, a {AUDIO_SECONDS:.0f} s clip and a "
+            f"{len(QUESTION.split())}-word question, each where the model takes it"
+        )
+    if DIGITS_CHAT in results:
+        parts.append(
+            "digits-chat (the shipped model): the repository's sample files, a digit image and a "
+            "spoken number, with a question about them (`DIGITS_QUESTIONS`: a sum, an agreement, "
+            "a comparison, the image alone)"
+        )
+    return "; ".join(parts)
+
+
 def report(
     results: dict[str, dict], args, seconds: float, load: float, streaming: list[str]
 ) -> str:
@@ -537,10 +556,7 @@ def report(
     )
     return f"""All figures from one run of {seconds:.0f} s on this CPU (torch threads as above);
 the machine is shared (load average up to {load:.1f} on {os.cpu_count()} cores), which inflates
-every time but none of the ratios' meaning. Models: the tests' tiny random families (built
-offline by `tests/generative/tiny_models.py`){extra}, in {dtypes}. Prompt: a {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} picture,
-a {AUDIO_SECONDS:.0f} s clip and a {len(QUESTION.split())}-word question, each where the model
-takes it; greedy, `max_new_tokens` {args.max_new_tokens}. Medians over {args.runs} runs after
+every time but none of the ratios' meaning. {_models_and_prompts(results, extra, dtypes)}; greedy, `max_new_tokens` {args.max_new_tokens}. Medians over {args.runs} runs after
 one warm-up.
 
 ### Generation and the explanation's cost
