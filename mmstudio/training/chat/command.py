@@ -1,7 +1,7 @@
 """``mmstudio train-chat``: regenerate digits-chat from a digits dataset build.
 
     mmstudio build-digits data/digits
-    mmstudio train-chat data/digits data/chat-run            (about 90 minutes on 2 CPU cores)
+    mmstudio train-chat data/digits data/chat-run            (about 85 minutes on 2 CPU cores)
     mmstudio train-chat data/digits data/chat-run --ship resources/models/digits-chat
 
 Running it again continues an interrupted run (every stage saves its state); ``--ship`` copies

@@ -19,7 +19,7 @@ class ChatRecipe:
     audio_lr: float = 2e-3
     distill: bool = True
     chat_records: int = 120_000
-    chat_steps: int = 10_000
+    chat_steps: int = 6000
     chat_lr: float = 2e-3
     bank_variants: int = 4
     eval_records: int = 1000
