@@ -30,7 +30,9 @@ from mmstudio.training.chat.train import (
     ChatEvent,
     ChatTrainSettings,
     learning_rate,
+    load_moments,
     replace_folder,
+    save_moments,
 )
 from mmstudio.training.data import MediaCache
 from mmstudio.training.manifest import Record
@@ -241,13 +243,7 @@ class EncoderPretraining:
     def _save(self, folder: Path, optimizer: torch.optim.Optimizer, step: int) -> None:
         def write(target: Path) -> None:
             save_file(self._trained(), str(target / WEIGHTS))
-            state = optimizer.state_dict()
-            moments = {
-                f"{index}/{key}": torch.as_tensor(value).detach().contiguous().cpu()
-                for index, entry in state["state"].items()
-                for key, value in entry.items()
-            }
-            save_file(moments, str(target / OPTIMIZER))
+            save_moments(optimizer.state_dict(), target / OPTIMIZER)
             info = {"step": step, "media": list(self.media)}
             (target / STATE).write_text(json.dumps(info) + "\n", encoding="utf-8")
 
@@ -261,10 +257,7 @@ class EncoderPretraining:
             if info["media"] != list(self.media):
                 raise ValueError(f"it trained {info['media']}, not {list(self.media)}")
             self.load_weights(folder)
-            moments: dict[int, dict[str, torch.Tensor]] = {}
-            for key, value in load_file(str(folder / OPTIMIZER)).items():
-                index, name = key.split("/", 1)
-                moments.setdefault(int(index), {})[name] = value
+            moments = load_moments(folder / OPTIMIZER)
             saved = optimizer.state_dict()
             optimizer.load_state_dict({"state": moments, "param_groups": saved["param_groups"]})
             return int(info["step"])

@@ -223,16 +223,32 @@ def save_checkpoint(
     def write(target: Path) -> None:
         _save_pretrained(model, processor, target)
         state = optimizer.state_dict()
-        tensors = {}
-        for index, entry in state["state"].items():
-            for key, value in entry.items():
-                tensors[f"{index}/{key}"] = torch.as_tensor(value).detach().contiguous().cpu()
-        save_file(tensors, str(target / OPTIMIZER))
+        save_moments(state, target / OPTIMIZER)
         groups = [{k: v for k, v in g.items() if k != "params"} for g in state["param_groups"]]
         info = {"step": step, "settings": asdict(settings), "param_groups": groups}
         (target / STATE_JSON).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
     replace_folder(folder, write)
+
+
+def save_moments(state: dict[str, Any], path: Path) -> None:
+    """An optimizer state's per-parameter tensors (its moments, its step counts) as one
+    safetensors file, keyed "<parameter index>/<name>"."""
+    tensors = {
+        f"{index}/{key}": torch.as_tensor(value).detach().contiguous().cpu()
+        for index, entry in state["state"].items()
+        for key, value in entry.items()
+    }
+    save_file(tensors, str(path))
+
+
+def load_moments(path: Path) -> dict[int, dict[str, torch.Tensor]]:
+    """The ``state`` part of an optimizer state dict, as :func:`save_moments` wrote it."""
+    moments: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in load_file(str(path)).items():
+        index, name = key.split("/", 1)
+        moments.setdefault(int(index), {})[name] = value
+    return moments
 
 
 def load_checkpoint(folder: Path, settings: ChatTrainSettings):
@@ -248,10 +264,7 @@ def load_checkpoint(folder: Path, settings: ChatTrainSettings):
         processor = AutoProcessor.from_pretrained(str(folder), local_files_only=True)
         optimizer = make_optimizer(model, settings)
         saved = optimizer.state_dict()
-        per_param: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in load_file(str(folder / OPTIMIZER)).items():
-            index, name = key.split("/", 1)
-            per_param.setdefault(int(index), {})[name] = value
+        per_param = load_moments(folder / OPTIMIZER)
         groups = [
             {**group, **{k: v for k, v in kept.items() if k != "params"}}
             for group, kept in zip(saved["param_groups"], info["param_groups"], strict=True)
