@@ -109,3 +109,27 @@ def request_stop(folder: str | Path, run_dir: str | None = None) -> Path:
     stop = target / STOP
     stop.touch()
     return stop
+
+
+def driver_log(folder: str | Path) -> Path:
+    """Where the window sends a comparison driver's output: in the cache, not in the comparison
+    folder, which the driver must find new or empty. One file per folder, named by its path."""
+    import hashlib
+    import os
+
+    from platformdirs import user_cache_dir
+
+    root = Path(os.environ.get("MMSTUDIO_CACHE_DIR") or user_cache_dir("mmstudio")) / "training"
+    resolved = str(Path(folder).resolve())
+    digest = hashlib.sha1(resolved.encode("utf-8")).hexdigest()[:16]
+    return root / f"{Path(resolved).name}-{digest}.log"
+
+
+def log_tail(path: str | Path, lines: int = 6) -> str:
+    """The last lines of a driver's log: what it said before it failed."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    kept = [line for line in text.replace("\r", "\n").splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])

@@ -85,8 +85,12 @@ class PollResult:
 
 
 class ComparisonReader:
-    def __init__(self, folder: str | Path) -> None:
+    """``pid``: the driver's process id when the caller started it, known before driver.json
+    is written (a driver that fails at once, on bad arguments, writes none)."""
+
+    def __init__(self, folder: str | Path, pid: int | None = None) -> None:
         self.folder = Path(folder)
+        self.pid = pid
         self.plan: dict | None = None
         self.runs: list[PlannedRun] = []
         self.status: dict[str, RunStatus] = {}
@@ -105,6 +109,7 @@ class ComparisonReader:
         if self.plan is None:
             self.plan = _read_json(self.folder / PLAN)
             if self.plan is None:
+                self._check_finished(result)
                 return result
             self._adopt_plan(self.plan)
             result.plan_loaded = True
@@ -124,10 +129,13 @@ class ComparisonReader:
             if lines:
                 self._add_lines(run.id, lines)
                 result.new_points[run.id] = len(lines)
+        self._check_finished(result)
+        return result
+
+    def _check_finished(self, result: PollResult) -> None:
         if not self._finished and self._is_finished():
             self._finished = result.finished = True
             self.report = _read_json(self.folder / REPORT)
-        return result
 
     def _adopt_plan(self, plan: dict) -> None:
         self.runs = [
@@ -199,7 +207,7 @@ class ComparisonReader:
     @property
     def driver_pid(self) -> int | None:
         pid = self.driver.get("pid")
-        return pid if isinstance(pid, int) and pid > 0 else None
+        return pid if isinstance(pid, int) and pid > 0 else self.pid
 
     @property
     def finished(self) -> bool:

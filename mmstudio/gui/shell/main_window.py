@@ -44,6 +44,7 @@ from mmstudio.gui.shell.menus import build_file_menu, build_help_menu, fill_exam
 from mmstudio.gui.shell.model_menu import DEVICES, ModelMenu
 from mmstudio.gui.shell.presenter import AnalysisPresenter
 from mmstudio.gui.shell.status_bar import StudioStatusBar
+from mmstudio.gui.training.training_mode import TrainingMode, build_training_menu
 from mmstudio.studio import Studio
 
 __all__ = ["DEVICES", "MainWindow"]
@@ -172,6 +173,10 @@ class MainWindow(QMainWindow):
             model_folder=lambda: self.prefs.model_folder,
         )
         file_menu.insertAction(self.file_actions.paste, self.dataset_actions.open)
+        self.training = TrainingMode(
+            self, self.results_stack, self.results, self.settings, self.presenter.show_error
+        )
+        self.training_actions = build_training_menu(menus.addMenu("&Training"), self, self.training)
         self.model_menu = menus.addMenu("&Model")
         self.models = ModelMenu(self.model_menu, self.studio.model_spec, self.studio.device)
         self.generation = GenerationMenu(menus.addMenu("&Generation"), self, self.settings)
@@ -238,6 +243,11 @@ class MainWindow(QMainWindow):
         self.dataset_mode.record_swap_requested.connect(
             lambda record, modality: self.swaps.swap_record(record, modality, self._dataset_name())
         )
+        training = self.training
+        training.shown_changed.connect(self._on_training_shown)
+        training.open_requested.connect(self.open_checkpoint)
+        training.side_by_side_requested.connect(self.open_side_by_side)
+        training.dataset_requested.connect(self.compare_on_dataset)
 
     def _on_first_paint(self) -> None:
         self._started = True
@@ -259,6 +269,8 @@ class MainWindow(QMainWindow):
         self.load_model(self.studio.model_spec)
         self.inputs.start()
         self.results.lay_out_unseen()
+        # A comparison a closed window left training in the background shows again.
+        self.training.reattach()
         # PortAudio's first device scan takes a moment; let the views paint first.
         QTimer.singleShot(250, self._probe_microphones)
 
@@ -369,6 +381,34 @@ class MainWindow(QMainWindow):
             action.setChecked(key == device)
         self.presenter.load_model(self.studio.model_spec)
 
+    # Training
+
+    def open_checkpoint(self, folder: str) -> None:
+        """A strategy's best checkpoint from the comparison table, in the studio."""
+        self.training.set_shown(False)
+        self.dataset_mode.set_shown(False)
+        self.load_model(folder)
+        self.statusBar().showMessage(f"Opening {folder}", 5000)
+
+    def open_side_by_side(self, first: str, second: str) -> None:
+        self.open_checkpoint(first)
+        self.compare.choose(second)
+
+    def compare_on_dataset(self, first: str, second: str, test_split: str) -> None:
+        """Both strategies over the test split, in the Dataset view."""
+        self.training.set_shown(False)
+        self.load_model(first)
+        self.dataset_mode.compare_model = second
+        self._remember_compare_model(second)
+        self.open_dataset(test_split)
+
+    def _on_training_shown(self, shown: bool) -> None:
+        if shown and self.dataset_actions.show.isChecked():
+            # The training page took the Dataset page's place: only the check mark goes.
+            blocked = self.dataset_actions.show.blockSignals(True)
+            self.dataset_actions.show.setChecked(False)
+            self.dataset_actions.show.blockSignals(blocked)
+
     # Wiring
 
     def _on_recording_changed(self, recording: bool) -> None:
@@ -448,6 +488,9 @@ class MainWindow(QMainWindow):
     # Closing
 
     def closeEvent(self, event) -> None:
+        if not self._closing and not self.training.may_close():
+            event.ignore()
+            return
         if not self._closing:
             self._closing = True
             self.save_settings()
