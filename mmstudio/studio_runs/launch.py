@@ -4,6 +4,7 @@ STOP files the driver obeys (CONTRACT: DIR/STOP stops all, DIR/<run>/STOP stops 
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,7 @@ class TrainingSettings:
         """The arguments after ``python -m mmstudio``."""
         args = [
             "train",
-            str(Path(self.data).resolve()),
+            os.path.abspath(self.data),
             "--fusion",
             ",".join(self.fusions),
             "--seeds",
@@ -62,7 +63,7 @@ class TrainingSettings:
             "--device",
             self.device,
             "--out",
-            str(Path(self.out).resolve()),
+            os.path.abspath(self.out),
         ]
         for item in self.model_settings:
             args += ["--set", item]

@@ -31,6 +31,8 @@ REPORT = "report.json"
 # overall validation accuracy, and one per coalition (SUBSET_PREFIX + its name).
 LOSS = "train_loss"
 VAL_ACCURACY = "val_accuracy"
+# What the trainer keeps its best checkpoint by (validation over clean and corrupted inputs).
+VAL_SCORE = "val_score"
 SUBSET_PREFIX = "val_subsets/"
 _EVAL_LOSS = "eval/train_loss"
 FINAL_STATES = frozenset({"done", "stopped", "failed"})
@@ -171,6 +173,7 @@ class ComparisonReader:
                 continue
             _put(series, _EVAL_LOSS, step, line.get("train_loss"))
             _put(series, VAL_ACCURACY, step, line.get("val_accuracy"))
+            _put(series, VAL_SCORE, step, line.get("val_score"))
             subsets = line.get("val_subsets") or {}
             if isinstance(subsets, Mapping):
                 for name, value in subsets.items():

@@ -191,8 +191,8 @@ def test_settings_become_the_train_command(tmp_path):
     command = settings.command()
     assert command[:4] == [sys.executable, "-m", "mmstudio", "train"]
     assert command[4:] == [
-        str(data.resolve()), "--fusion", "concat,gated", "--seeds", "2", "--epochs", "3",
-        "--modality-dropout", "0.25", "--device", "cpu", "--out", str((tmp_path / "out").resolve()),
+        os.path.abspath(data), "--fusion", "concat,gated", "--seeds", "2", "--epochs", "3",
+        "--modality-dropout", "0.25", "--device", "cpu", "--out", os.path.abspath(tmp_path / "out"),
         "--set", "dim=32",
     ]  # fmt: skip
     assert not (tmp_path / "out").exists()  # checking writes nothing
@@ -224,3 +224,41 @@ def test_bad_settings_say_what_to_change(tmp_path, change, message):
         setattr(settings, key, value)
     with pytest.raises(InputError, match=message):
         settings.check()
+
+
+def test_the_table_takes_the_best_seed_by_validation_and_the_reports_figures(tmp_path):
+    from mmstudio.studio_runs.summary import SIGNIFICANT, strategy_rows
+
+    _plan(tmp_path, fusions=("concat", "late"), seeds=(0, 1))
+    for run, score, accuracy in (
+        ("concat-seed0", 0.9, 0.70),
+        ("concat-seed1", 0.6, 0.95),  # the better accuracy, not the better score
+        ("late-seed0", 0.5, 0.5),
+        ("late-seed1", 0.4, 0.4),
+    ):
+        line = json.loads(_eval(5, accuracy))
+        line["val_score"] = score
+        _append(tmp_path / run / "metrics.jsonl", json.dumps(line) + "\n")
+        _write_json(tmp_path / run / "status.json", {"state": "done", "step": 10})
+        _write_json(tmp_path / run / "checkpoint" / "config.json", {"fusion": run[:-6]})
+    _write_json(tmp_path / "late-seed1" / "status.json", {"state": "stopped", "step": 10})
+    interval = {"mean": 0.8, "half_width": 0.05, "n": 2}
+    report = {
+        "strategies": {
+            "concat": {"accuracy": interval, "accuracy/image": interval, "params": {"mean": 1234.0, "half_width": 0.0}},
+            "late": {"accuracy": {"mean": 0.5, "half_width": None}},
+        },
+        "comparisons": {"accuracy": [{"a": "concat", "b": "late", "mean_difference": -0.3, "significant": False}, {"a": "late", "b": "concat", "mean_difference": -0.3, "significant": True}]},
+    }  # fmt: skip
+    _write_json(tmp_path / "report.json", report)
+    reader = ComparisonReader(tmp_path)
+    reader.poll()
+    concat, late = strategy_rows(reader)
+    assert concat.best_run.id == "concat-seed0" and concat.best_seed == 0
+    assert concat.checkpoint == tmp_path / "concat-seed0" / "checkpoint"
+    assert concat.cells["test accuracy"] == "80.0 ± 5.0%"
+    assert concat.cells["with image"] == "80.0 ± 5.0%"
+    assert concat.cells["parameters"] == "1,234"
+    assert concat.cells[SIGNIFICANT] == "late" and late.cells[SIGNIFICANT] == "–"
+    assert late.cells["test accuracy"] == "50.0%" and late.cells["runs"] == "2/2"
+    assert late.best_run.id == "late-seed0"  # a stopped run counts, with its checkpoint

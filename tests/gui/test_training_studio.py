@@ -63,7 +63,8 @@ def driver_pids():
 def test_a_comparison_trains_from_the_window_and_opens_in_the_studio(
     qtbot, window, tmp_path, driver_pids
 ):
-    settings = small_comparison(tmp_path, fusions=("concat", "gated"), seeds=2, epochs=3)
+    # Four epochs: the run stopped after its first still has three to go when the STOP comes.
+    settings = small_comparison(tmp_path, fusions=("concat", "gated"), seeds=2, epochs=4)
     events: list[str] = []
     window.training.started.connect(lambda folder: events.append("started"))
     _fill_and_start(qtbot, window, settings, events)
@@ -77,7 +78,7 @@ def test_a_comparison_trains_from_the_window_and_opens_in_the_studio(
     assert view.reader.folder == folder
     # The dialog remembered its choices, but not the output folder (the next run needs a new one).
     again = window.training.settings
-    assert again.fusions == ["concat", "gated"] and again.seeds == 2 and again.epochs == 3
+    assert again.fusions == ["concat", "gated"] and again.seeds == 2 and again.epochs == 4
     assert window.settings.value("training/active") == str(folder)
 
     # Curves grow: the first strategy's mean gets a first evaluation, then more.
@@ -135,6 +136,39 @@ def test_a_comparison_trains_from_the_window_and_opens_in_the_studio(
     assert Path(loaded.args[0].source) == chosen
     assert not window.training.shown and window.results_stack.currentWidget() is window.results
     assert json.loads((chosen / "config.json").read_text())["fusion"] == "gated"
+    # The report's figures are in the table: the mean ± interval of test accuracy per strategy.
+    headers = [
+        view.table.table.horizontalHeaderItem(i).text()
+        for i in range(view.table.table.columnCount())
+    ]
+    assert "test accuracy" in headers and "with image+text+audio" in headers
+    column = headers.index("test accuracy")
+    assert "±" in view.table.table.item(0, column).text()
+
+    # Two strategies selected: side by side (Compare With), then on the test split.
+    window.training.set_shown(True)
+    table = view.table.table
+    table.selectRow(0)
+    table.selectionModel().select(
+        table.model().index(1, 0),
+        table.selectionModel().SelectionFlag.Select | table.selectionModel().SelectionFlag.Rows,
+    )
+    first, second = rows["concat"].checkpoint, rows["gated"].checkpoint
+    assert view.table.side_by_side.isEnabled()
+    with qtbot.waitSignal(window.model_ready, timeout=120_000) as loaded:
+        view.table.side_by_side.click()
+    assert Path(loaded.args[0].source) == first and window.compare.spec == str(second)
+    window.training.set_shown(True)
+    view.table.on_dataset.click()
+    test_split = folder / "test-split"
+    assert (test_split / "manifest.jsonl").is_file()
+    assert window.dataset_mode.shown and window.dataset_mode.dataset == test_split
+    assert window.dataset_mode.compare_model == str(second)
+    job = window.dataset_mode.job
+    with qtbot.waitSignal(job.finished, timeout=WAIT_MS):
+        pass
+    split_ids = [json.loads(line)["id"] for line in (test_split / "manifest.jsonl").open()]
+    assert split_ids and job.last.total == len(split_ids)  # exactly the test records
 
 
 def test_closing_during_training_asks_and_a_new_window_reattaches(

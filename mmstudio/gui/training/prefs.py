@@ -12,6 +12,9 @@ from mmstudio.studio_runs import TrainingSettings
 from mmstudio.studio_runs.launch import DEVICES
 
 ACTIVE = "training/active"
+# The driver's process id as the window started it: driver.json may not be written yet when the
+# window closes right after starting a comparison.
+ACTIVE_PID = "training/active_pid"
 
 
 def read_training_settings(store: QSettings) -> TrainingSettings:
@@ -47,10 +50,12 @@ def write_training_settings(store: QSettings, settings: TrainingSettings) -> Non
     store.sync()
 
 
-def read_active(store: QSettings) -> str:
-    return read_text(store, ACTIVE, "")
+def read_active(store: QSettings) -> tuple[str, int | None]:
+    pid = read_int(store, ACTIVE_PID, 0)
+    return read_text(store, ACTIVE, ""), pid if pid > 0 else None
 
 
-def write_active(store: QSettings, folder: str) -> None:
+def write_active(store: QSettings, folder: str, pid: int | None = None) -> None:
     store.setValue(ACTIVE, folder)
+    store.setValue(ACTIVE_PID, pid or 0)
     store.sync()

@@ -158,7 +158,7 @@ class TrainingMode(QObject):
 
     def watch(self, folder: str | Path, pid: int | None = None) -> None:
         self.active = str(Path(folder).resolve())
-        write_active(self.store, self.active)
+        write_active(self.store, self.active, pid)
         self.view.watch(self.active, pid)
         self.set_shown(True)
 
@@ -181,16 +181,16 @@ class TrainingMode(QObject):
 
     def reattach(self) -> bool:
         """At start: reopen the comparison a closed window left training, if it still runs."""
-        folder = read_active(self.store)
+        folder, started = read_active(self.store)
         if not folder:
             return False
-        reader = ComparisonReader(folder)
+        reader = ComparisonReader(folder, started)
         reader.poll()
         pid = reader.driver_pid
         if pid is None or reader.finished or not pid_alive(pid):
             write_active(self.store, "")
             return False
-        self.watch(folder)
+        self.watch(folder, pid)
         self.window.statusBar().showMessage(f"Reattached to the comparison in {folder}", 8000)
         return True
 
