@@ -262,3 +262,13 @@ def test_the_table_takes_the_best_seed_by_validation_and_the_reports_figures(tmp
     assert concat.cells[SIGNIFICANT] == "late" and late.cells[SIGNIFICANT] == "–"
     assert late.cells["test accuracy"] == "50.0%" and late.cells["runs"] == "2/2"
     assert late.best_run.id == "late-seed0"  # a stopped run counts, with its checkpoint
+
+
+def test_the_t_quantiles_match_scipy():
+    from scipy.stats import t
+
+    from mmstudio.studio_runs import t_quantile
+
+    for df in (*range(1, 40), 60, 100, 1000):
+        assert t_quantile(df) == pytest.approx(float(t.ppf(0.975, df)), abs=2e-6), df
+    assert t_quantile(5, 0.9) == pytest.approx(float(t.ppf(0.95, 5)))

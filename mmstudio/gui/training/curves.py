@@ -50,8 +50,13 @@ class StrategyItems:
 class CurvePlot(pg.PlotWidget):
     """One metric of every strategy: ``show(reader, metric)`` brings it up to date."""
 
-    def __init__(self, name: str, title: str, y_label: str) -> None:
+    def __init__(
+        self, name: str, title: str, y_label: str, bounds: tuple[float, float | None]
+    ) -> None:
         super().__init__(title=title)
+        # Where the metric can lie: a 95% band from two seeds (t = 12.7) reaches far past an
+        # accuracy of 1 or a loss of 0, and would squash the curves into a sliver.
+        self.bounds = bounds
         self.setObjectName(name)
         self.setMinimumHeight(170)
         self.setLabel("bottom", "optimiser step")
@@ -94,9 +99,10 @@ class CurvePlot(pg.PlotWidget):
             low, high = (
                 (band.ci_low, band.ci_high) if self.band_kind == BAND_CI else (band.low, band.high)
             )
+            floor, ceiling = self.bounds
             items.mean.setData(steps, np.asarray(band.mean))
-            items.lower.setData(steps, np.asarray(low))
-            items.upper.setData(steps, np.asarray(high))
+            items.lower.setData(steps, np.clip(np.asarray(low, dtype=float), floor, ceiling))
+            items.upper.setData(steps, np.clip(np.asarray(high, dtype=float), floor, ceiling))
             for run in reader.runs_of(fusion):
                 line = items.seeds.get(run.id)
                 if line is None:
@@ -145,7 +151,7 @@ class CurvePlot(pg.PlotWidget):
 
     def _hover(self, position: QPointF) -> None:
         box = self.plotItem.vb
-        if not self.sceneBoundingRect().contains(position) or not self._labels:
+        if not box.sceneBoundingRect().contains(position) or not self._labels:
             self._highlight(None, None)
             return
         point = box.mapSceneToView(position)
