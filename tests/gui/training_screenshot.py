@@ -4,7 +4,7 @@
     xvfb-run -a -s "-screen 0 1920x1080x24" python -m tests.gui.training_screenshot docs/training.png
 
 The real window (shipped digits model) starts a comparison from Training ▸ New Training Run…'s
-settings: concat, gated and attention, three seeds each, on a generated dataset with a shrunk
+settings: concat, gated and attention, two seeds each, on a generated dataset with a shrunk
 model. The picture is taken once the second strategy has a few evaluations, with one seed's
 line highlighted as the pointer would; then the comparison is stopped.
 """
@@ -23,7 +23,7 @@ SETTLE_MS = 800
 TIMEOUT_MS = 600_000
 FUSIONS = ("concat", "gated", "attention")
 # Evaluations of the second strategy before the picture: both have curves with bands by then.
-WANTED_EVALS = 3
+WANTED_EVALS = 2
 
 
 def main(path: str) -> int:
@@ -40,7 +40,7 @@ def main(path: str) -> int:
     app = create_application()
     window = MainWindow("digits", "cpu")
     window.resize(1900, 1000)
-    settings = small_comparison(scratch, fusions=FUSIONS, seeds=3, epochs=6, records=240)
+    settings = small_comparison(scratch, fusions=FUSIONS, seeds=2, epochs=4, records=160)
     state = {"started": False, "code": 3}
 
     def on_ready(_info) -> None:

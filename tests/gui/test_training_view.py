@@ -82,3 +82,29 @@ def test_stop_buttons_write_the_stop_files(qtbot, view, tmp_path):
     assert not (tmp_path / "late-seed1" / "STOP").exists()
     view.stop_all.click()
     assert (tmp_path / "STOP").is_file() and not view.stop_all.isEnabled()
+
+
+def test_the_dialog_says_what_is_wrong_before_anything_starts(qtbot, tmp_path):
+    from mmstudio.gui.training.dialog import NewTrainingDialog
+    from mmstudio.studio_runs import TrainingSettings
+    from tests.core.analysis_data import write_dataset
+
+    dialog = NewTrainingDialog(TrainingSettings(data=str(tmp_path / "missing")))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.out.setText(str(tmp_path / "out"))
+    dialog.buttons.accepted.emit()
+    # The message `mmstudio analyze` gives for the same folder.
+    assert dialog.error.isVisible() and "the dataset folder does not exist" in dialog.error.text()
+    assert dialog.chosen() is None and dialog.isVisible()
+    data = write_dataset(tmp_path / "data", count=30, broken=False)
+    dialog.data.setText(str(data))
+    for box in dialog.strategies.values():
+        box.setChecked(False)
+    dialog.buttons.accepted.emit()
+    assert "choose at least one fusion strategy" in dialog.error.text()
+    dialog.strategies["tensor"].setChecked(True)
+    dialog.buttons.accepted.emit()
+    chosen = dialog.chosen()
+    assert chosen is not None and chosen.fusions == ["tensor"] and not dialog.isVisible()
+    assert not (tmp_path / "out").exists()  # the dialog checks; the driver writes
