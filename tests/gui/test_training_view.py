@@ -37,13 +37,14 @@ def test_curves_hold_the_readers_bands_and_grow(qtbot, view, tmp_path):
     items = view.accuracy.items["concat"]
     x, y = items.mean.getData()
     assert list(x) == [5] and list(y) == pytest.approx([0.7])
+    assert view.band_kind.currentText() == "min–max"
+    assert list(items.lower.getData()[1]) == pytest.approx([0.6])
+    assert list(items.upper.getData()[1]) == pytest.approx([0.8])
+    view.band_kind.setCurrentText("95% interval")
     band = view.reader.band("concat", VAL_ACCURACY)
     assert band.ci_low[0] < 0 and band.ci_high[0] > 1  # two seeds: t(0.975, 1) = 12.7
     # Drawn within where an accuracy can lie.
     assert list(items.lower.getData()[1]) == [0.0] and list(items.upper.getData()[1]) == [1.0]
-    view.band_kind.setCurrentText("min–max")
-    assert list(items.lower.getData()[1]) == pytest.approx([0.6])
-    assert list(items.upper.getData()[1]) == pytest.approx([0.8])
     _append(tmp_path / "concat-seed0" / "metrics.jsonl", _eval(10, 0.9))
     view.poll()
     assert len(items.mean.getData()[0]) == 2 and len(items.seeds["concat-seed0"].getData()[0]) == 2

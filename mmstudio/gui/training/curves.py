@@ -67,7 +67,7 @@ class CurvePlot(pg.PlotWidget):
         self.legend = self.addLegend(offset=(-10, 10))
         style_plot(self, self)
         self.items: dict[str, StrategyItems] = {}
-        self.band_kind = BAND_CI
+        self.band_kind = BAND_RANGE
         self.metric = ""
         self._labels: dict[pg.PlotDataItem, str] = {}
         self._highlighted: pg.PlotDataItem | None = None
