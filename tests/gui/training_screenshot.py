@@ -68,6 +68,7 @@ def main(path: str) -> int:
         reader = window.training.view.reader
         request_stop(reader.folder)
         kill_driver(reader.driver_pid)
+        window.training.view.stop_watching()  # so closing does not ask about the training
         state["code"] = 0 if saved else 5
         app.exit(state["code"])
 

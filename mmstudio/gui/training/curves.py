@@ -192,6 +192,7 @@ class CurvePlot(pg.PlotWidget):
         line.setPen(pen)
         line.setZValue(20)
         step, value = where
+        self.hover_label.setColor(color)
         self.hover_label.setText(f"{self._labels[line]}: {value:.3g} at step {step:.0f}")
         self.hover_label.setPos(step, value)
         self.hover_label.show()

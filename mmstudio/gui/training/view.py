@@ -134,7 +134,8 @@ class TrainingView(QWidget):
 
     @property
     def watching(self) -> bool:
-        return self.reader is not None and not self.reader.finished
+        """Following a comparison that has not finished (the timer stops when it does)."""
+        return self.reader is not None and self.timer.isActive()
 
     def watch(self, folder: str | Path, pid: int | None = None) -> None:
         """Show the comparison in ``folder`` (``pid``: its driver, when this window started it)."""
