@@ -152,6 +152,12 @@ def all_sum(values: Sequence[float | torch.Tensor], context: DistributedContext)
     return total.tolist()
 
 
+def any_rank(flag: bool, context: DistributedContext) -> bool:
+    """Whether any rank says ``flag``: a decision such as stopping must be taken by all ranks
+    at the same step, or the others wait forever in the next collective."""
+    return all_sum([float(bool(flag))], context)[0] > 0
+
+
 def sum_gradients(parameters: Iterable[nn.Parameter], context: DistributedContext) -> None:
     """Sum every parameter's gradient over the ranks, in one flat all-reduce.
 
@@ -315,7 +321,7 @@ class LaunchResult:
 _FAILURE = re.compile(r"rank\s*:\s*(\d+)\s*\(local_rank:\s*\d+\)\s*\n\s*exitcode\s*:\s*(-?\d+)")
 _ROOT_CAUSE = "Root Cause"
 # A worker's own error, the last line of its traceback, which torch prefixes with its rank.
-_ERROR_LINE = re.compile(r"^\[rank(\d+)\]:\s*\S*(?:InputError|RunFailed|Error): (.+)$")
+_ERROR_LINE = re.compile(r"^(?:\[rank(\d+)\]:)?\s*\S*(?:InputError|RunFailed|Error): (.+)$")
 TAIL_LINES = 400
 
 
@@ -360,7 +366,8 @@ def _failure(returncode: int, output: str) -> LaunchResult:
     reported = [
         m[2]
         for line in output.splitlines()
-        if (m := _ERROR_LINE.match(line.strip())) and (rank is None or int(m[1]) == rank)
+        if (m := _ERROR_LINE.match(line.strip()))
+        and (rank is None or m[1] is None or int(m[1]) == rank)
     ]
     detail = f": {reported[-1]}" if reported else ""
     message = f"{who} {how}{detail}; torchrun stopped the other processes"
