@@ -1,6 +1,7 @@
 """A test-only training worker for torchrun: ``python -m tests.core.ddp_train SPEC.json``.
 
-SPEC holds the ``train`` arguments (data, out, fusion, epochs, batch_size, seed, overrides)
+SPEC holds the ``train`` arguments (data, out, fusion, epochs, batch_size, seed, overrides,
+and optionally resume)
 and ``audit``, a folder where each rank records, from Python's audit hooks, every file it
 opened for writing and every folder it created, renamed or removed under ``watch``. safetensors
 writes from Rust, out of the hooks' sight, but the trainer renames every state file into place.
@@ -57,7 +58,8 @@ def main(spec_path: str) -> int:
         for event in train(
             spec["data"], fusion=spec["fusion"], out_dir=spec["out"], epochs=spec["epochs"],
             batch_size=spec["batch_size"], seed=spec["seed"], device="cpu",
-            config_overrides=spec["overrides"], context=context,
+            config_overrides=spec["overrides"], resume=spec.get("resume", False),
+            context=context,
         ):  # fmt: skip
             if kill and event.kind == "step" and event.step == spec["kill_step"]:
                 os._exit(9)

@@ -135,7 +135,7 @@ def test_only_rank_0_writes_files(runs):
     )
 
 
-def test_a_killed_worker_fails_the_run_with_no_checkpoint(tmp_path):
+def test_a_killed_worker_fails_the_run_with_no_checkpoint_and_resume_completes_it(tmp_path):
     data = dataset(tmp_path, splits=SPLITS)
     (tmp_path / "runs").mkdir()
     out = tmp_path / "runs" / "ddp"
@@ -151,6 +151,15 @@ def test_a_killed_worker_fails_the_run_with_no_checkpoint(tmp_path):
     left = {p.name for p in partial.iterdir()} if partial.exists() else set()
     assert not left & {"model.safetensors", "config.json", "metrics.json"}
     assert not [p for p in left if p.endswith(".partial")]
+    assert json.loads((partial / "trainer_state.json").read_text(encoding="utf-8"))["epoch"] == 1
+    # Resumed with 2 processes: rank 1 reads epoch 1's state from rank 0's folder, writes nothing.
+    (tmp_path / "audit").rename(tmp_path / "audit-killed")
+    result, written = _torchrun(tmp_path, data=str(data), out=str(out), resume=True)
+    assert result.ok, result.output
+    assert written[1] == []
+    assert {f"os.rename {partial}", f"os.rename {out}"} <= set(written[0])
+    history = json.loads((out / "metrics.json").read_text(encoding="utf-8"))["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
 
 
 # ------------------------------------------------------------------ in one process, no group
