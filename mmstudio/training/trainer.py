@@ -515,9 +515,7 @@ def _step(run: _Run, batch, labels: torch.Tensor, lr: float) -> tuple[float, int
     for group in run.optimizer.param_groups:
         group["lr"] = lr
     context, model = run.context, run.model
-    count = len(labels) * context.world_size  # equal slices; the last batch may differ
-    if context.distributed:
-        count = int(all_sum([len(labels)], context)[0])
+    count = int(all_sum([len(labels)], context)[0])  # the global batch's size
     keep = modality_keep(
         run.state.seed, run.state.step, count, len(model.modalities),
         model.config.modality_dropout, context,
