@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from mmstudio.training.distributed import (
     DistributedContext,
     RankSlices,
     all_sum,
+    any_rank,
     barrier,
     broadcast_parameters,
     globalize_batch_norm,
@@ -84,7 +85,10 @@ class TrainEvent:
     """One progress report. ``kind`` is "start", "step", "epoch" or "done".
 
     ``step``/``total_steps`` count optimiser steps over the whole run; ``loss`` and
-    ``accuracy`` are running training averages within the current epoch.
+    ``accuracy`` are running training averages within the current epoch. A step event also
+    carries that step's own ``batch_loss`` and ``lr``; ``wall_seconds`` is the run's training
+    and validation time so far (resumed runs included), the x axis of a curve over time. An
+    epoch event's ``metrics`` is one evaluation line of a comparison's metrics.jsonl.
     """
 
     kind: str
@@ -97,6 +101,9 @@ class TrainEvent:
     val_accuracy: float | None = None
     message: str = ""
     metrics: dict[str, Any] | None = None
+    batch_loss: float | None = None
+    lr: float | None = None
+    wall_seconds: float | None = None
 
 
 @dataclass
@@ -113,6 +120,9 @@ class TrainerState:
     best_epoch: int = 0
     bad_epochs: int = 0
     stopped_early: bool = False
+    # Asked to stop (stop_requested) before the planned epochs; unlike early stopping, a resumed
+    # run goes on where it was stopped.
+    stopped: bool = False
     train_seconds: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
@@ -157,6 +167,11 @@ class _Run:
     patience: int
     best_weights: dict[str, torch.Tensor]
     context: DistributedContext = SINGLE
+    stop_requested: Callable[[], bool] | None = None
+    # Set when stop_requested answered yes in the middle of an epoch: that epoch is dropped.
+    stopping: bool = False
+    # When the current epoch's training began (perf_counter), for wall_seconds.
+    epoch_started: float = 0.0
 
     @property
     def out_dir(self) -> Path:
@@ -201,6 +216,7 @@ def train(
     mix: CorruptionMix | None = None,
     augmentation: Augmentation | None = None,
     context: DistributedContext | None = None,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> Iterator[TrainEvent]:
     """Train ``fusion`` on the manifest's train split, yielding progress; the checkpoint
     (with a fitted temperature) ends up in ``out_dir``. See the module docstring.
@@ -211,18 +227,28 @@ def train(
     With a distributed ``context`` (torchrun, see :mod:`mmstudio.training.distributed`) every
     process trains on its slice of each global batch of ``batch_size`` and the gradients are
     summed, so the run equals a single-process one; only rank 0 writes the run folder.
+
+    ``stop_requested`` is asked after every optimiser step; when it answers yes the run ends
+    like an early stop: the unfinished epoch is dropped and the best completed epoch's weights
+    are saved as the checkpoint (metrics say "stopped"). Asked before any epoch completed, the
+    run fails with :class:`RunFailed`, as there is nothing to save.
     """
     settings = TrainSettings(
         fusion, epochs, batch_size, lr, device, seed, patience, resume,
         config_overrides or {}, mix or CorruptionMix(), augmentation or Augmentation(),
     )  # fmt: skip
     run = _setup(Path(manifest_dir), Path(out_dir), settings, context or SINGLE)
+    run.stop_requested = stop_requested
+    run.state.stopped = False  # a resumed run that was stopped goes on
     first_epoch, stage = run.state.epoch, "training"
     try:
         yield _start_event(run)
         while run.state.epoch < epochs and not run.state.stopped_early:
             stage = f"epoch {run.state.epoch + 1}"
             yield from _train_epoch(run)
+            if run.stopping:
+                _check_stoppable(run)
+                break
             yield _end_epoch(run)
         stage = "saving the checkpoint"
         done = _finish(run) if run.context.is_main else _done_elsewhere(run)
@@ -237,6 +263,15 @@ def train(
         run.folder.abandon(run.state.epoch > first_epoch)
         raise
     yield done
+
+
+def _check_stoppable(run: _Run) -> None:
+    """A stop before the first completed epoch leaves no weights worth a checkpoint."""
+    run.state.stopped = True
+    if run.state.epoch == 0:
+        raise InputError(
+            f"stopped at step {run.state.step}, before the first epoch completed: nothing was saved"
+        )
 
 
 def _failure(error: BaseException) -> str:
@@ -380,6 +415,11 @@ def _records(manifest: Manifest, split: str, seed: int):
     return records
 
 
+def check_model_settings(manifest: Manifest, fusion: str, overrides: dict[str, Any]) -> None:
+    """Refuse model settings a run of ``fusion`` on ``manifest`` would refuse, before any run."""
+    _make_config(manifest, fusion, overrides)
+
+
 def _make_config(manifest: Manifest, fusion: str, overrides: dict[str, Any]) -> FusionConfig:
     known = {f.name for f in fields(FusionConfig)}
     unknown = sorted(set(overrides) - known)
@@ -489,24 +529,39 @@ def _train_epoch(run: _Run) -> Iterator[TrainEvent]:
     torch.manual_seed(state.seed * 1000 + epoch)  # dropout layers and audio augmentation
     loader = _train_loader(run)
     model.train()
-    started = time.perf_counter()
+    started = run.epoch_started = time.perf_counter()
     loss_sum = correct = seen = 0.0
     for batch, labels in loader:
-        loss, hits, count = _step(
-            run,
-            batch.to(run.device),
-            labels.to(run.device),
-            learning_rate(state.step, total, state.lr),
-        )
+        lr = learning_rate(state.step, total, state.lr)
+        loss, hits, count = _step(run, batch.to(run.device), labels.to(run.device), lr)
         state.step += 1
         loss_sum += loss * count
         correct += hits
         seen += count
         yield TrainEvent(
-            "step", epoch, run.epochs, state.step, total, loss_sum / seen, correct / seen
-        )
+            "step", epoch, run.epochs, state.step, total, loss_sum / seen, correct / seen,
+            batch_loss=loss, lr=lr, wall_seconds=_wall_seconds(run, time.perf_counter()),
+        )  # fmt: skip
+        if _stop_asked(run):
+            run.stopping = True
+            return  # the unfinished epoch is neither timed nor kept in the history
     state.train_seconds += time.perf_counter() - started
     state.history.append({"epoch": epoch, "loss": loss_sum / seen, "accuracy": correct / seen})
+
+
+def _stop_asked(run: _Run) -> bool:
+    """Whether the run stops after this step; every rank of a distributed run asks the others,
+    so they all stop at the same step (one rank may see a STOP file before another)."""
+    asked = run.stop_requested is not None and bool(run.stop_requested())
+    return any_rank(asked, run.context) if run.context.distributed else asked
+
+
+def _wall_seconds(run: _Run, now: float | None = None) -> float:
+    """Training and validation seconds of the run so far, the current epoch included."""
+    state = run.state
+    validation = sum(entry.get("val_seconds", 0.0) for entry in state.history)
+    current = 0.0 if now is None else now - run.epoch_started
+    return round(state.train_seconds + validation + current, 3)
 
 
 def _step(run: _Run, batch, labels: torch.Tensor, lr: float) -> tuple[float, int, int]:
@@ -576,17 +631,31 @@ def _end_epoch(run: _Run) -> TrainEvent:
     )
     if state.stopped_early:
         message += f"; stopping early, no improvement for {run.patience} epochs"
+    total = _steps_per_epoch(run) * run.epochs
     return TrainEvent(
-        "epoch",
-        state.epoch,
-        run.epochs,
-        state.step,
-        _steps_per_epoch(run) * run.epochs,
-        history["loss"],
-        history["accuracy"],
-        value,
-        message,
-    )
+        "epoch", state.epoch, run.epochs, state.step, total, history["loss"],
+        history["accuracy"], value, message, _eval_line(run, history, validation, total),
+    )  # fmt: skip
+
+
+def _eval_line(
+    run: _Run, history: dict[str, Any], validation: dict[str, Any], total: int
+) -> dict[str, Any]:
+    """The epoch's evaluation as a comparison's metrics.jsonl line ("kind": "eval")."""
+    return {
+        "kind": "eval",
+        "step": run.state.step,
+        "epoch": run.state.epoch,
+        "train_loss": history["loss"],
+        "train_accuracy": history["accuracy"],
+        "val_accuracy": validation["val_accuracy"],
+        "val_accuracy_clean": validation["val_accuracy_clean"],
+        "val_score": validation["val_score"],
+        "val_subsets": dict(validation["val_subsets"]),
+        # The rate of the epoch's last step.
+        "lr": learning_rate(max(0, run.state.step - 1), total, run.state.lr),
+        "wall_seconds": _wall_seconds(run),
+    }
 
 
 def _validate(run: _Run) -> dict[str, Any]:
@@ -640,6 +709,8 @@ def _finish(run: _Run) -> TrainEvent:
         "epochs_planned": run.epochs,
         "best_epoch": state.best_epoch,
         "stopped_early": state.stopped_early,
+        "stopped": state.stopped,
+        "steps": state.step,
         "params": model.parameter_count(),
         "train_seconds": round(state.train_seconds, 1),
         "device": describe_device(run.device),
@@ -660,7 +731,8 @@ def _finish(run: _Run) -> TrainEvent:
     }
     save_checkpoint(model, run.out_dir, metrics)
     message = (
-        f"best epoch {state.best_epoch}: val acc {_percent(best.get('val_accuracy'))}; "
+        ("stopped on request; " if state.stopped else "")
+        + f"best epoch {state.best_epoch}: val acc {_percent(best.get('val_accuracy'))}; "
         f"temperature {calibration['temperature']:.3f}; saved to {run.folder.out}"
     )
     return TrainEvent(
