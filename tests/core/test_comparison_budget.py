@@ -144,3 +144,57 @@ def test_a_run_stop_file_stops_the_worker_with_its_best_checkpoint(data, tmp_pat
     lines = [json.loads(t) for t in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines if line["kind"] == "eval"] == [4]
     assert is_final(status, run_dir)  # --resume leaves it as it is
+
+
+def test_an_interrupted_worker_resumes_from_its_last_epoch_without_repeating_lines(
+    data, tmp_path, monkeypatch
+):
+    directory = tmp_path / "cmp"
+    plan = make_plan(data, ["gated"], [0], Budget(EPOCHS, BATCH), device="cpu",
+                     config_overrides=dict(TINY))  # fmt: skip
+    directory.mkdir()
+    plan.write(directory)
+    run_dir = directory / "gated-seed0"
+    original = metrics_log.MetricsLog._eval_line
+
+    def interrupted_after_the_first_epoch(self, line):
+        original(self, line)
+        raise KeyboardInterrupt  # as a SIGTERM from the driver, or Ctrl-C
+
+    monkeypatch.setattr(metrics_log.MetricsLog, "_eval_line", interrupted_after_the_first_epoch)
+    assert Worker(directory, plan, plan.runs[0]).run() == 130
+    status = RunStatus.read(run_dir)
+    assert status.state == "pending" and "--resume continues" in status.message
+    assert (run_dir / ("checkpoint" + PARTIAL_SUFFIX)).is_dir()
+    assert not (run_dir / "checkpoint").exists()
+    monkeypatch.setattr(metrics_log.MetricsLog, "_eval_line", original)
+    assert Worker(directory, plan, plan.runs[0]).run() == 0
+    assert RunStatus.read(run_dir).state == "done"
+    lines = [json.loads(t) for t in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [(line["kind"], line["step"]) for line in lines] == [
+        ("train", 4), ("eval", 4), ("train", 8), ("eval", 8)
+    ]  # fmt: skip
+    history = json.loads((run_dir / "checkpoint" / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2]  # epoch 1 came from the saved state
+
+
+def test_the_comparison_stop_file_stops_the_run_and_starts_no_more(data, tmp_path):
+    from mmstudio.training.comparison.driver import drive
+
+    directory = tmp_path / "cmp"
+    plan = make_plan(data, ["concat", "late"], [0], Budget(EPOCHS, BATCH), device="cpu",
+                     config_overrides=dict(TINY))  # fmt: skip
+    directory.mkdir()
+    plan.write(directory)
+    events = []
+    for event in drive(directory, plan):
+        events.append(event)
+        if event.kind == "run" and event.run == "concat-seed0":
+            (directory / "STOP").touch()  # the window's Stop All, as the first run starts
+    assert [e.run for e in events if e.kind == "run"] == ["concat-seed0", "concat-seed0"]
+    first = RunStatus.read(directory / "concat-seed0")
+    assert (first.state, first.stopped_by) == ("stopped", "comparison")
+    assert not is_final(first, directory / "concat-seed0")  # --resume trains it again
+    assert not (directory / "late-seed0").exists()
+    assert "not finished: late-seed0" in events[-1].message
+    assert not (directory / "report.json").exists()
