@@ -88,6 +88,10 @@ def test_the_plan_gives_every_run_the_same_ceiling(data):
         "concat-seed0", "concat-seed1", "concat-seed2", "late-seed0"
     ]  # fmt: skip
     assert {run.steps for run in plan.runs} == {plan.budget["steps"]} == {EPOCHS * 4}
+    assert plan.budget["modality_dropout"] == 0.3  # the model settings' default
+    dropped = make_plan(data, ["late"], [0], Budget(EPOCHS, BATCH, modality_dropout=0.5),
+                        device="cpu", config_overrides=dict(TINY))  # fmt: skip
+    assert dropped.budget["modality_dropout"] == dropped.config_overrides["modality_dropout"] == 0.5
 
 
 def test_a_stop_before_the_first_epoch_saves_nothing(data, tmp_path):

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,10 @@ def test_a_comparison_folder_is_only_continued_with_resume(tmp_path):
     status, err = _cli(_args(data, out, "--resume", "--fusion", "gated,late"))
     assert status == 2 and "saved plan" in err
     assert [p.name for p in out.iterdir()] == ["plan.json"]
+    # A driver that has not finished and whose process still exists (this test's parent, as
+    # stand-in) is running the comparison: a second one would write the same files.
+    driver = {"pid": os.getppid(), "started": "2026-01-01T00:00:00+00:00", "finished": None}
+    (out / "driver.json").write_text(json.dumps(driver))
+    status, err = _cli(_args(data, out, "--resume"))
+    assert status == 2 and f"still running (process {os.getppid()})" in err
+    assert sorted(p.name for p in out.iterdir()) == ["driver.json", "plan.json"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mmstudio.inputs.errors import InputError
-from mmstudio.training.comparison.files import PLAN, RunStatus
+from mmstudio.training.comparison.files import PLAN, RunStatus, driver_running
 from mmstudio.training.comparison.launch import check_launchable
 from mmstudio.training.comparison.plan import Budget, Plan, check_seeds, make_plan
 
@@ -86,6 +86,12 @@ def _resumed_plan(args: argparse.Namespace, fusions: list[str]) -> Plan:
     if not args.resume:
         raise InputError(
             "this folder holds a comparison: add --resume to continue it, or give a new folder",
+            directory,
+        )
+    running = driver_running(directory)
+    if running is not None:
+        raise InputError(
+            f"this comparison is still running (process {running}); stop it before resuming",
             directory,
         )
     plan = Plan.read(directory)

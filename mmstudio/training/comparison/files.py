@@ -91,6 +91,29 @@ class RunStatus:
         write_json(run_dir / STATUS, asdict(self))
 
 
+def driver_running(directory: Path) -> int | None:
+    """The pid of a driver still running the comparison in ``directory``, or None.
+
+    driver.json names the driver and says whether it finished; a driver killed outright never
+    says so, hence the check that its process still exists (POSIX only: Windows' os.kill would
+    end the process rather than probe it, so there a stale driver.json is taken as gone).
+    """
+    try:
+        driver = json.loads((directory / DRIVER).read_text(encoding="utf-8"))
+        pid = int(driver["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if driver.get("finished") is not None or pid == os.getpid() or os.name != "posix":
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid  # someone else's process with that pid: it exists
+    return pid
+
+
 def stop_requested(directory: Path, run_dir: Path) -> str | None:
     """Who asks this run to stop: "run", "comparison" or nobody (None)."""
     if (run_dir / STOP).exists():
