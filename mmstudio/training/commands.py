@@ -58,7 +58,7 @@ def _add_train(subparsers) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="train each strategy with seeds 0..N-1 and compare them (a comparison)",
+        help="train each strategy with N seeds, from --seed on (0..N-1 by default), and compare",
     )
     parser.add_argument(
         "--out",

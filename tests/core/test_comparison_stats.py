@@ -40,6 +40,16 @@ def test_the_interval_matches_a_hand_computation():
     assert interval.n == 3 and interval.note == ""
 
 
+def test_the_interval_agrees_with_scipy():
+    from scipy import stats
+
+    values = [0.91, 0.87, 0.95, 0.9, 0.88]
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=sum(values) / 5,
+                                 scale=stats.sem(values))  # fmt: skip
+    interval = mean_interval(values)
+    assert (interval.low, interval.high) == pytest.approx((low, high))
+
+
 def test_one_seed_has_a_mean_but_no_interval():
     interval = mean_interval([0.7, None])
     assert interval.mean == 0.7 and interval.n == 1
