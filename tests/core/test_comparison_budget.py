@@ -202,3 +202,27 @@ def test_the_comparison_stop_file_stops_the_run_and_starts_no_more(data, tmp_pat
     assert not (directory / "late-seed0").exists()
     assert "not finished: late-seed0" in events[-1].message
     assert not (directory / "report.json").exists()
+
+
+def test_a_worker_whose_driver_died_ends_as_interrupted(data, tmp_path, monkeypatch):
+    import os
+
+    from mmstudio.training.comparison import worker as worker_module
+
+    directory = tmp_path / "cmp"
+    plan = make_plan(data, ["concat"], [0], Budget(EPOCHS, BATCH), device="cpu",
+                     config_overrides=dict(TINY))  # fmt: skip
+    directory.mkdir()
+    plan.write(directory)
+    worker = Worker(directory, plan, plan.runs[0])
+    original = metrics_log.MetricsLog._eval_line
+
+    def driver_killed_after_the_first_epoch(self, line):
+        original(self, line)
+        monkeypatch.setattr(worker_module.os, "getppid", lambda: os.getpid() + 10**6)
+
+    monkeypatch.setattr(metrics_log.MetricsLog, "_eval_line", driver_killed_after_the_first_epoch)
+    assert worker.run() == 130
+    status = RunStatus.read(directory / "concat-seed0")
+    assert status.state == "pending" and status.step == 5
+    assert (directory / "concat-seed0" / ("checkpoint" + PARTIAL_SUFFIX)).is_dir()

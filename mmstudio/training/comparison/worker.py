@@ -14,6 +14,7 @@ depends on what the run's folder already holds:
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import sys
@@ -66,9 +67,18 @@ class Worker:
         self.run_dir = directory / run.dir
         self.status = RunStatus()
         self.summary = ""
+        self.parent = os.getppid()
 
     def _stop(self) -> str | None:
         return stop_requested(self.directory, self.run_dir)
+
+    def _stop_training(self) -> bool:
+        """Asked after every step. A driver killed outright (SIGKILL, a crash) cannot stop its
+        worker; the worker notices it was orphaned and ends as if interrupted, so a resumed
+        comparison never shares the run with a worker nobody watches."""
+        if os.getppid() != self.parent:
+            raise KeyboardInterrupt
+        return self._stop() is not None
 
     def run(self) -> int:
         previous = RunStatus.read(self.run_dir)
@@ -126,7 +136,7 @@ class Worker:
             epochs=budget["epochs"], batch_size=budget["batch_size"], lr=budget["lr"],
             device=self.plan.device, seed=spec.seed, patience=budget["patience"], resume=True,
             config_overrides=self.plan.config_overrides,
-            stop_requested=lambda: self._stop() is not None,
+            stop_requested=self._stop_training,
         )  # fmt: skip
         metrics: dict[str, Any] = {}
         try:
