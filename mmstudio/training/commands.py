@@ -82,7 +82,10 @@ def _add_train(subparsers) -> None:
         help="the chance of dropping each modality in training (overrides the model setting)",
     )
     parser.add_argument(
-        "--nproc", type=int, default=1, help="processes per run (a comparison's plan)"
+        "--nproc",
+        type=int,
+        default=1,
+        help="processes per run of a comparison, launched by torchrun (docs/scale.md)",
     )
     parser.add_argument(
         "--resume",

@@ -197,3 +197,30 @@ def test_a_comparison_folder_is_only_continued_with_resume(tmp_path):
     status, err = _cli(_args(data, out, "--resume"))
     assert status == 2 and f"still running (process {os.getppid()})" in err
     assert sorted(p.name for p in out.iterdir()) == ["driver.json", "plan.json"]
+
+
+def test_nproc_trains_each_run_with_torchrun(tmp_path):
+    from mmstudio.training.comparison.launch import worker_command
+
+    command = worker_command(tmp_path / "cmp", "concat-seed0", 2)
+    assert command[1:3] == ["-m", "torch.distributed.run"] and "--nproc-per-node" in command
+    data, out = dataset(tmp_path), tmp_path / "cmp"
+    args = _args(data, out, "--nproc", "2")
+    args[args.index("--fusion") + 1], args[args.index("--seeds") + 1] = "concat", "1"
+    status, err = _cli(args)
+    assert status == 0, err
+    assert json.loads((out / "plan.json").read_text())["nproc"] == 2
+    run_dir = out / "concat-seed0"
+    assert RunStatus.read(run_dir).state == "done" and (run_dir / "test.json").is_file()
+    # The same global batches as one process: two epochs of four steps, logged once (rank 0).
+    assert [line["step"] for line in _lines(run_dir) if line["kind"] == "eval"] == [4, 8]
+    assert (out / "report.md").is_file()
+
+
+def test_a_batch_that_does_not_divide_among_the_processes_is_refused(tmp_path):
+    data, out = dataset(tmp_path), tmp_path / "cmp"
+    args = _args(data, out, "--nproc", "2")
+    args[args.index("--batch-size") + 1] = "3"
+    status, err = _cli(args)
+    assert status == 2 and "does not divide among 2 processes" in err
+    assert not out.exists()

@@ -61,7 +61,7 @@ def _new_plan(
 
     if args.seeds is not None:
         check_seeds(args.seeds)
-    check_launchable(args.nproc)
+    check_launchable(args.nproc, args.batch_size)
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise InputError("a comparison needs a new or empty folder for --out", directory)
     check_parents(directory)
@@ -107,7 +107,7 @@ def _resumed_plan(args: argparse.Namespace, fusions: list[str]) -> Plan:
             f"{', '.join(map(str, plan.seeds))}); leave out --fusion and --seeds or match them",
             directory,
         )
-    check_launchable(plan.nproc)
+    check_launchable(plan.nproc, plan.budget["batch_size"])
     from mmstudio.training.manifest import read_manifest
 
     read_manifest(plan.data)  # still there and readable, with the same messages as a new run

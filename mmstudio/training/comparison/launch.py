@@ -18,18 +18,27 @@ from mmstudio.training.comparison.files import WORKER_LOG
 WORKER_MODULE = "mmstudio.training.comparison.worker"
 
 
-def check_launchable(nproc: int) -> None:
+def check_launchable(nproc: int, batch_size: int) -> None:
     """Refuse, before anything is written, a launch :func:`worker_command` cannot build."""
     if nproc < 1:
         raise InputError(f"--nproc must be at least 1, not {nproc}")
-    if nproc > 1:
-        raise InputError("--nproc above 1 needs the torchrun launcher, which is not built yet")
+    if batch_size % nproc:
+        # Each process takes an equal slice of every global batch (see training.distributed).
+        raise InputError(
+            f"--batch-size {batch_size} does not divide among {nproc} processes; give a "
+            f"multiple of {nproc}"
+        )
 
 
 def worker_command(directory: Path, run_id: str, nproc: int = 1) -> list[str]:
-    """The command that trains and measures run ``run_id`` of the comparison in ``directory``."""
-    check_launchable(nproc)
-    return [sys.executable, "-m", WORKER_MODULE, str(directory), run_id]
+    """The command that trains and measures run ``run_id`` of the comparison in ``directory``:
+    the worker itself, or torchrun starting ``nproc`` of them (standalone, on this machine)."""
+    args = [str(directory), run_id]
+    if nproc == 1:
+        return [sys.executable, "-m", WORKER_MODULE, *args]
+    from mmstudio.training.distributed import torchrun_command
+
+    return torchrun_command(nproc, WORKER_MODULE, args)
 
 
 def start_worker(command: list[str], run_dir: Path) -> subprocess.Popen:

@@ -151,6 +151,13 @@ def make_plan(
             records = split_records(manifest, "train", seed)
             if not records:
                 raise InputError("the dataset has no 'train' records to train with", data)
+            last = len(records) % budget.batch_size
+            if 0 < last < nproc:  # every process needs a share of every batch, the last too
+                raise InputError(
+                    f"with seed {seed} the last batch of each epoch holds {last} of the "
+                    f"{len(records)} training records, too few for {nproc} processes; choose a "
+                    f"--batch-size that leaves at least {nproc} (or none) over"
+                )
             steps = math.ceil(len(records) / budget.batch_size) * budget.epochs
             run_id = f"{fusion}-seed{seed}"
             runs.append(PlannedRun(run_id, fusion, seed, run_id, steps))

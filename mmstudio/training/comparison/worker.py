@@ -47,14 +47,21 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m mmstudio.training.comparison.worker DIR RUN_ID", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _interrupt)  # a driver stopping us cleans up like Ctrl-C
+    from mmstudio.training.distributed import setup_from_env, teardown
+
     directory = Path(args[0]).resolve()
     try:
         plan = Plan.read(directory)
         run = plan.run(args[1])
+        # Under torchrun (--nproc above 1) each process joins the group; alone, a world of one.
+        context = setup_from_env(plan.device)
     except InputError as error:
         print(f"mmstudio: {error}", file=sys.stderr)
         return 2
-    return Worker(directory, plan, run).run()
+    try:
+        return Worker(directory, plan, run, context).run()
+    finally:
+        teardown(context)
 
 
 def _interrupt(signum, frame) -> None:
@@ -62,8 +69,14 @@ def _interrupt(signum, frame) -> None:
 
 
 class Worker:
-    def __init__(self, directory: Path, plan: Plan, run: PlannedRun):
+    """Rank 0 (or the only process) writes the run's files; the other ranks of a distributed
+    run only train their slices (the trainer keeps them from writing too)."""
+
+    def __init__(self, directory: Path, plan: Plan, run: PlannedRun, context=None):
+        from mmstudio.training.distributed import SINGLE
+
         self.directory, self.plan, self.run_spec = directory, plan, run
+        self.context = context or SINGLE
         self.run_dir = directory / run.dir
         self.status = RunStatus()
         self.summary = ""
@@ -81,6 +94,8 @@ class Worker:
         return self._stop() is not None
 
     def run(self) -> int:
+        if not self.context.is_main:
+            return self._train_slice()
         previous = RunStatus.read(self.run_dir)
         if previous.state == "failed":
             clear_outputs(self.run_dir)
@@ -116,6 +131,31 @@ class Worker:
         self._set(state, self.summary, finished=now_iso(), stopped_by=stopper)
         return 0
 
+    def _train_slice(self) -> int:
+        """Another rank: train alongside rank 0 unless rank 0 only measures."""
+        if measure_only(RunStatus.read(self.run_dir), self.run_dir):
+            return 0
+        try:
+            for _ in self._events():
+                pass
+        except InputError:
+            return EXIT_FAILED  # rank 0 reports it
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+        return 0
+
+    def _events(self):
+        from mmstudio.training.trainer import train
+
+        budget, spec = self.plan.budget, self.run_spec
+        return train(
+            self.plan.data, fusion=spec.fusion, out_dir=self.run_dir / CHECKPOINT,
+            epochs=budget["epochs"], batch_size=budget["batch_size"], lr=budget["lr"],
+            device=self.plan.device, seed=spec.seed, patience=budget["patience"], resume=True,
+            config_overrides=self.plan.config_overrides, stop_requested=self._stop_training,
+            context=self.context,
+        )  # fmt: skip
+
     def _set(self, state: str | None = None, message: str | None = None, **changes) -> None:
         if state is not None:
             self.status.state = state
@@ -127,17 +167,9 @@ class Worker:
 
     def _train(self) -> dict[str, Any]:
         from mmstudio.training.comparison.metrics_log import MetricsLog
-        from mmstudio.training.trainer import train
 
-        budget, spec = self.plan.budget, self.run_spec
         log = MetricsLog(self.run_dir, saved_step(self.run_dir / CHECKPOINT))
-        events = train(
-            self.plan.data, fusion=spec.fusion, out_dir=self.run_dir / CHECKPOINT,
-            epochs=budget["epochs"], batch_size=budget["batch_size"], lr=budget["lr"],
-            device=self.plan.device, seed=spec.seed, patience=budget["patience"], resume=True,
-            config_overrides=self.plan.config_overrides,
-            stop_requested=self._stop_training,
-        )  # fmt: skip
+        events = self._events()
         metrics: dict[str, Any] = {}
         try:
             for event in events:
@@ -162,7 +194,7 @@ class Worker:
         from mmstudio.models.device import pick_device
         from mmstudio.training.comparison.measure import measure_run
 
-        device = pick_device(self.plan.device)
+        device = self.context.device if self.context.distributed else pick_device(self.plan.device)
         result = measure_run(self.run_dir / CHECKPOINT, self.plan.data, device, training)
         result.update(run=self.run_spec.id, seed=self.run_spec.seed)
         write_json(self.run_dir / TEST, result)
