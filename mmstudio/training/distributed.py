@@ -1,10 +1,12 @@
 """Data-parallel training across processes launched by torchrun (``torch.distributed.run``).
 
-Every process holds the whole model and reads its own slice of each global batch; the gradients
-are summed across processes after the backward pass, so one optimiser step equals the
-single-process step on the whole global batch (to float rounding). Batch normalisation is the
-one layer whose forward pass depends on the other samples of the batch: :class:`GlobalBatchNorm2d`
-computes its statistics over the global batch, which torch's own SyncBatchNorm does only on GPUs.
+Every process holds the whole model and reads its own slice of each global batch; torch's
+DistributedDataParallel averages the gradients across processes during the backward pass, and
+each process scales its loss so that the average is the gradient of the global batch's mean
+loss: one optimiser step equals the single-process step on the whole global batch (to float
+rounding). Batch normalisation is the one layer whose forward pass depends on the other samples
+of the batch: :class:`GlobalBatchNorm2d` computes its statistics over the global batch, which
+torch's own SyncBatchNorm does only on GPUs.
 
 The process group uses gloo on the CPU and nccl on CUDA, the accelerator picked through
 ``torch.accelerator``. Only rank 0 writes files; see docs/scale.md for launching on several
@@ -18,14 +20,16 @@ import re
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import torch
 import torch.distributed as dist
 import torch.distributed.nn.functional as differentiable
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from mmstudio.inputs.errors import InputError
 from mmstudio.models.device import pick_device
@@ -135,14 +139,6 @@ def barrier(context: DistributedContext) -> None:
 # ------------------------------------------------------------------------- the training step
 
 
-def broadcast_parameters(model: nn.Module, context: DistributedContext) -> None:
-    """Every rank starts from rank 0's weights and buffers, whatever each one built."""
-    if context.distributed:
-        with torch.no_grad():
-            for tensor in [*model.parameters(), *model.buffers()]:
-                dist.broadcast(tensor, 0)
-
-
 def all_sum(values: Sequence[float | torch.Tensor], context: DistributedContext) -> list[float]:
     """The sums over ranks of a few scalars (one collective for all of them)."""
     total = torch.tensor([float(v) for v in values], dtype=torch.float64)
@@ -158,35 +154,39 @@ def any_rank(flag: bool, context: DistributedContext) -> bool:
     return all_sum([float(bool(flag))], context)[0] > 0
 
 
-def sum_gradients(parameters: Iterable[nn.Parameter], context: DistributedContext) -> None:
-    """Sum every parameter's gradient over the ranks, in one flat all-reduce.
+class _MethodForward(nn.Module):
+    """``model.<method>`` as a forward pass: DistributedDataParallel prepares its gradient
+    all-reduce only when its own forward runs, and training calls a method other than
+    ``forward``. The model is a submodule, so its parameters are this module's."""
 
-    A parameter no rank gave a gradient keeps none, as in a single process (AdamW skips it);
-    one that some ranks left without counts zero there.
+    def __init__(self, model: nn.Module, method: str):
+        super().__init__()
+        self.model, self.method = model, method
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.model, self.method)(*args, **kwargs)
+
+
+def data_parallel(model: nn.Module, method: str, context: DistributedContext) -> Callable[..., Any]:
+    """``model.<method>`` for one process; under a group, the same call through torch's
+    DistributedDataParallel, which starts every rank from rank 0's weights and buffers and,
+    in the backward pass, replaces each gradient by its mean over the ranks.
+
+    The model itself stays unwrapped, so its state dict (checkpoints, resumable state) has
+    no "module." prefixes. Parameters the method never uses (image and audio positions
+    outside attention fusion) keep no gradient, as in one process, through
+    ``find_unused_parameters``. Buffers are not broadcast at each step: batch normalisation
+    updates its running statistics from the global batch (:class:`GlobalBatchNorm2d`), so
+    they stay equal on every rank.
     """
     if not context.distributed:
-        return
-    params = [p for p in parameters if p.requires_grad]
-    flat = torch.cat(
-        [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]
-        + [
-            torch.tensor([p.grad is not None for p in params], device=context.device).to(
-                params[0].dtype
-            )
-        ]
+        return getattr(model, method)
+    return DistributedDataParallel(
+        _MethodForward(model, method),
+        device_ids=None if context.device.type == "cpu" else [context.device],
+        broadcast_buffers=False,
+        find_unused_parameters=True,
     )
-    dist.all_reduce(flat)
-    offset = 0
-    for p in params:
-        summed = flat[offset : offset + p.numel()].view(p.shape)
-        offset += p.numel()
-        if p.grad is None:
-            p.grad = summed.clone()
-        else:
-            p.grad.copy_(summed)
-    for p, given in zip(params, flat[offset:].tolist(), strict=True):
-        if not given:
-            p.grad = None
 
 
 class GlobalBatchNorm2d(nn.BatchNorm2d):

@@ -48,9 +48,8 @@ from mmstudio.training.distributed import (
     all_sum,
     any_rank,
     barrier,
-    broadcast_parameters,
+    data_parallel,
     globalize_batch_norm,
-    sum_gradients,
 )
 from mmstudio.training.evaluate import (
     ALL_INPUTS,
@@ -166,6 +165,8 @@ class _Run:
     epochs: int
     patience: int
     best_weights: dict[str, torch.Tensor]
+    # model.training_logits; under a process group, through DistributedDataParallel.
+    training_logits: Callable[..., tuple[torch.Tensor, torch.Tensor]]
     context: DistributedContext = SINGLE
     stop_requested: Callable[[], bool] | None = None
     # Set when stop_requested answered yes in the middle of an epoch: that epoch is dropped.
@@ -225,8 +226,9 @@ def train(
     model settings, seed, batch size, learning rate, corruption mix and augmentation.
 
     With a distributed ``context`` (torchrun, see :mod:`mmstudio.training.distributed`) every
-    process trains on its slice of each global batch of ``batch_size`` and the gradients are
-    summed, so the run equals a single-process one; only rank 0 writes the run folder.
+    process trains on its slice of each global batch of ``batch_size`` through
+    DistributedDataParallel, so the run equals a single-process one; only rank 0 writes the
+    run folder.
 
     ``stop_requested`` is asked after every optimiser step; when it answers yes the run ends
     like an early stop: the unfinished epoch is dropped and the best completed epoch's weights
@@ -300,6 +302,8 @@ def _setup(
         model, optimizer, best = _build_model(state, device, folder.work, context)
         train_set, val_set = _datasets(manifest, state, model, folder.work / STATE_JSON)
         _check_last_batch(len(train_set), state.batch_size, context)
+        # Last, once every rank has passed the checks: it waits for all of them.
+        training_logits = data_parallel(model, "training_logits", context)
     except BaseException:
         folder.abandon(progressed=False)
         raise
@@ -307,6 +311,7 @@ def _setup(
         manifest=manifest, model=model, optimizer=optimizer, state=state, train_set=train_set,
         val_set=val_set, device=device, folder=folder, epochs=settings.epochs,
         patience=settings.patience, best_weights=best, context=context,
+        training_logits=training_logits,
     )  # fmt: skip
 
 
@@ -375,7 +380,6 @@ def _build_model(
         best = _restore_tensors(out_dir, model, optimizer, state)
     else:
         best = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    broadcast_parameters(model, context)
     return model, optimizer, best
 
 
@@ -576,17 +580,18 @@ def _step(run: _Run, batch, labels: torch.Tensor, lr: float) -> tuple[float, int
         model.config.modality_dropout, context,
     ).to(run.device)  # fmt: skip
     # Every sample counts under modality dropout and under each of its modalities alone.
-    logits, valid = model.training_logits(batch, keep=keep)
+    logits, valid = run.training_logits(batch, keep=keep)
     targets = labels.unsqueeze(1).expand_as(valid)
     hits = int((logits[:, 0].argmax(-1) == labels).sum())
     if context.distributed:
         # The mean over the global batch's valid entries: each rank's sum over the global
-        # count, so the summed gradients are the single-process gradient.
+        # count, times the number of ranks, as DistributedDataParallel averages the ranks'
+        # gradients; the average is then the single-process gradient.
         total = F.cross_entropy(
             logits[valid], targets[valid], label_smoothing=LABEL_SMOOTHING, reduction="sum"
         )
         summed, entries, hits = all_sum([total.detach(), valid.sum(), hits], context)
-        loss, value = total / entries, summed / entries
+        loss, value = total * (context.world_size / entries), summed / entries
     else:
         loss = F.cross_entropy(logits[valid], targets[valid], label_smoothing=LABEL_SMOOTHING)
         value = float(loss.detach())
@@ -597,7 +602,6 @@ def _step(run: _Run, batch, labels: torch.Tensor, lr: float) -> tuple[float, int
         )
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    sum_gradients(model.parameters(), context)
     torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
     run.optimizer.step()
     return value, int(hits), count

@@ -162,6 +162,34 @@ def test_a_killed_worker_fails_the_run_with_no_checkpoint_and_resume_completes_i
     assert [h["epoch"] for h in history] == [1, 2]
 
 
+def test_data_parallel_starts_from_rank_0_and_averages_the_gradients(tmp_path):
+    from tests.core.ddp_parallel import SCALE, Toy, rank_input
+
+    env = checkout_environment()
+    env["OMP_NUM_THREADS"] = "1"
+    command = torchrun_command(2, "tests.core.ddp_parallel", [str(tmp_path)])
+    result = run_torchrun(command, cwd=ROOT, env=env)
+    assert result.ok, result.output
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text(encoding="utf-8")) for r in (0, 1)]
+    torch.manual_seed(100)  # rank 0's model
+    model = Toy()
+    for rank in ranks:
+        assert rank["weights"].keys() == model.state_dict().keys()  # no "module." prefix
+        for name, value in model.state_dict().items():
+            assert torch.equal(torch.tensor(rank["weights"][name]), value), name
+    for r in (0, 1):
+        model.score(rank_input(r), scale=SCALE).backward()  # accumulates the sum
+    for name, parameter in model.named_parameters():
+        if name == "unused":
+            assert parameter.grad is None
+            assert [rank["grads"][name] for rank in ranks] == [None, None]
+            continue
+        mean = parameter.grad / 2
+        assert float(mean.abs().max()) > 0
+        for rank in ranks:
+            assert torch.allclose(torch.tensor(rank["grads"][name]), mean, rtol=1e-6), name
+
+
 # ------------------------------------------------------------------ in one process, no group
 
 
