@@ -210,16 +210,23 @@ class FusionNet(nn.Module):
         output.logits = output.logits[:, 0]
         return output
 
-    def training_logits(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def training_logits(
+        self, batch: Batch, keep: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits (B, 1 + M, C) for training: a modality-dropout coalition, then each single
         modality alone; and (B, 1 + M) marking which of them have any input.
+
+        ``keep`` (B, M) says which modalities the dropout coalition keeps; without it they
+        are drawn here from the global random generator. The trainer passes its own, drawn
+        from a generator of its own, so every fusion strategy gets the same schedule.
 
         The encoders run once, so supervising every modality on its own costs only extra
         fusion-head passes, and it stops a strong modality from starving the others'
         encoders of gradient: each one must be able to decide alone.
         """
         present = batch.present
-        keep = torch.rand(present.shape, device=present.device) >= self.config.modality_dropout
+        if keep is None:
+            keep = torch.rand(present.shape, device=present.device) >= self.config.modality_dropout
         singles = torch.eye(len(self.modalities), dtype=torch.bool, device=present.device)
         presence = torch.cat(
             [(present & keep).unsqueeze(1), singles.expand(len(present), -1, -1)], 1

@@ -40,14 +40,31 @@ def _add_train(subparsers) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a fusion model on a dataset folder",
-        description="Train a FusionNet on a manifest folder's train split.",
+        description="Train a FusionNet on a manifest folder's train split. A list of "
+        "strategies (--fusion concat,late) or --seeds N trains every strategy with every seed at "
+        "an equal budget and writes a comparison report to --out.",
     )
     parser.add_argument(
         "data", type=Path, help="dataset folder with manifest.jsonl or manifest.csv"
     )
-    parser.add_argument("--fusion", choices=FUSION_STRATEGIES, default="attention")
     parser.add_argument(
-        "--out", type=Path, required=True, help="run folder for the checkpoint and state"
+        "--fusion",
+        default=None,
+        metavar="NAME[,NAME...]",
+        help=f"one or more of {', '.join(FUSION_STRATEGIES)}, comma-separated (default attention)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train each strategy with N seeds, from --seed on (0..N-1 by default), and compare",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="run folder for the checkpoint and state (a comparison: its folder of runs)",
     )
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -57,7 +74,24 @@ def _add_train(subparsers) -> None:
     parser.add_argument(
         "--patience", type=int, default=4, help="epochs without improvement before stopping"
     )
-    parser.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    parser.add_argument(
+        "--modality-dropout",
+        type=float,
+        default=None,
+        metavar="P",
+        help="the chance of dropping each modality in training (overrides the model setting)",
+    )
+    parser.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="processes per run of a comparison, launched by torchrun (docs/scale.md)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run (or the comparison) saved in --out",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -139,11 +173,22 @@ def _reporting_input_errors(handler):
 @_reporting_input_errors
 def run_train(args: argparse.Namespace) -> int:
     from mmstudio.progress import TerminalProgress, run_steps
+    from mmstudio.training.comparison.command import is_comparison, run_comparison
+    from mmstudio.training.comparison.plan import parse_fusions
+
+    fusions = parse_fusions(args.fusion or "attention")
+    if is_comparison(args, fusions):
+        return run_comparison(args, fusions, _overrides(args.set))
+    if args.nproc != 1:
+        raise InputError("--nproc applies to a comparison (a list of --fusion or --seeds)")
     from mmstudio.training.trainer import train
 
+    overrides = _overrides(args.set)
+    if args.modality_dropout is not None:
+        overrides["modality_dropout"] = args.modality_dropout
     events = train(
         args.data,
-        fusion=args.fusion,
+        fusion=fusions[0],
         out_dir=args.out,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -152,7 +197,7 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         patience=args.patience,
         resume=args.resume,
-        config_overrides=_overrides(args.set),
+        config_overrides=overrides,
     )
     # The bar is closed before any message, so an error never shares a line with it.
     with TerminalProgress("step") as bar:

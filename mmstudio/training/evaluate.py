@@ -157,6 +157,9 @@ def evaluate(
         "levels": [int(level) for level in levels],
         "subsets": list(SUBSETS),
         "accuracy": {level: entry["accuracy"] for level, entry in by_level.items()},
+        # Each record read with every input it has: the one number a dataset without some
+        # modality still gets (its full subset is empty there).
+        "overall": {level: entry["overall"] for level, entry in by_level.items()},
         "ece": {level: entry["ece"] for level, entry in by_level.items()},
         "nll": {level: entry["nll"] for level, entry in by_level.items()},
         "ece_clean": by_level.get("0", {}).get("ece"),
@@ -165,7 +168,10 @@ def evaluate(
         "params": model.parameter_count(),
         "temperature": model.config.temperature,
         "evaluation_seconds": round(evaluation_seconds, 1),
-        "latency_ms": measure_latency(model, records[0], cache, runs=latency_runs),
+        # latency_runs=0 leaves it out, for a caller that times the analysis its own way.
+        "latency_ms": (
+            measure_latency(model, records[0], cache, runs=latency_runs) if latency_runs else None
+        ),
     }
     model.to(device)
     if json_path is not None:
@@ -206,6 +212,7 @@ def _level_metrics(
     every_input = logits[:, ALL_INPUTS]
     return {
         "accuracy": subset_accuracy(logits, target, present),
+        "overall": mean_or_none(every_input.argmax(-1) == target),
         "ece": expected_calibration_error(every_input.softmax(-1), target),
         "nll": float(torch.nn.functional.cross_entropy(every_input, target)),
     }
@@ -272,7 +279,7 @@ def format_report(metrics: dict[str, Any]) -> str:
         lines.append(f"{name:<{width}}{cells}")
     ece = "".join(f"   {metrics['ece'][level]:6.3f}" for level in levels)
     lines += [f"{'ECE (all inputs)':<{width}}{ece}", ""]
-    latency = metrics.get("latency_ms", {})
+    latency = metrics.get("latency_ms") or {}
     lines.append(f"temperature {metrics['temperature']:.3f}   parameters {metrics['params']:,}")
     if latency:
         lines.append(

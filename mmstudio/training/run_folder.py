@@ -75,6 +75,22 @@ class RunFolder:
         return f"{self.out} is unchanged"
 
 
+class ReadOnlyRunFolder:
+    """The run folder as a distributed rank other than 0 sees it: rank 0 prepared it (a
+    :class:`RunFolder`), this one only reads a resumed state from it and writes nothing."""
+
+    def __init__(self, out: Path, resume: bool, has_state):
+        self.out = Path(os.path.abspath(out))
+        self.work = self.out.with_name(self.out.name + PARTIAL_SUFFIX)
+        self.resumed_from = self.work if resume and has_state(self.work) else None
+
+    def commit(self) -> None:
+        """Rank 0 commits."""
+
+    def abandon(self, progressed: bool) -> str:
+        return f"{self.out} is left to rank 0"
+
+
 def _check_destination(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise InputError(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,23 @@ from mmstudio.models.validation import check_size, meta_network
 from mmstudio.training.data import (
     SPREAD,
     Augmentation,
+    Collate,
     CorruptionMix,
     MediaCache,
     RecordDataset,
     make_loader,
     split_records,
+    stable_seed,
+)
+from mmstudio.training.distributed import (
+    SINGLE,
+    DistributedContext,
+    RankSlices,
+    all_sum,
+    any_rank,
+    barrier,
+    data_parallel,
+    globalize_batch_norm,
 )
 from mmstudio.training.evaluate import (
     ALL_INPUTS,
@@ -48,7 +60,7 @@ from mmstudio.training.evaluate import (
     subset_accuracy,
 )
 from mmstudio.training.manifest import Manifest, read_manifest
-from mmstudio.training.run_folder import RunFolder
+from mmstudio.training.run_folder import ReadOnlyRunFolder, RunFolder
 
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "trainer_state.json"
@@ -72,7 +84,10 @@ class TrainEvent:
     """One progress report. ``kind`` is "start", "step", "epoch" or "done".
 
     ``step``/``total_steps`` count optimiser steps over the whole run; ``loss`` and
-    ``accuracy`` are running training averages within the current epoch.
+    ``accuracy`` are running training averages within the current epoch. A step event also
+    carries that step's own ``batch_loss`` and ``lr``; ``wall_seconds`` is the run's training
+    and validation time so far (resumed runs included), the x axis of a curve over time. An
+    epoch event's ``metrics`` is one evaluation line of a comparison's metrics.jsonl.
     """
 
     kind: str
@@ -85,6 +100,9 @@ class TrainEvent:
     val_accuracy: float | None = None
     message: str = ""
     metrics: dict[str, Any] | None = None
+    batch_loss: float | None = None
+    lr: float | None = None
+    wall_seconds: float | None = None
 
 
 @dataclass
@@ -101,6 +119,9 @@ class TrainerState:
     best_epoch: int = 0
     bad_epochs: int = 0
     stopped_early: bool = False
+    # Asked to stop (stop_requested) before the planned epochs; unlike early stopping, a resumed
+    # run goes on where it was stopped.
+    stopped: bool = False
     train_seconds: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
@@ -144,6 +165,14 @@ class _Run:
     epochs: int
     patience: int
     best_weights: dict[str, torch.Tensor]
+    # model.training_logits; under a process group, through DistributedDataParallel.
+    training_logits: Callable[..., tuple[torch.Tensor, torch.Tensor]]
+    context: DistributedContext = SINGLE
+    stop_requested: Callable[[], bool] | None = None
+    # Set when stop_requested answered yes in the middle of an epoch: that epoch is dropped.
+    stopping: bool = False
+    # When the current epoch's training began (perf_counter), for wall_seconds.
+    epoch_started: float = 0.0
 
     @property
     def out_dir(self) -> Path:
@@ -187,28 +216,46 @@ def train(
     config_overrides: dict[str, Any] | None = None,
     mix: CorruptionMix | None = None,
     augmentation: Augmentation | None = None,
+    context: DistributedContext | None = None,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> Iterator[TrainEvent]:
     """Train ``fusion`` on the manifest's train split, yielding progress; the checkpoint
     (with a fitted temperature) ends up in ``out_dir``. See the module docstring.
 
     With ``resume`` the run saved in ``out_dir`` continues up to ``epochs`` with its saved
     model settings, seed, batch size, learning rate, corruption mix and augmentation.
+
+    With a distributed ``context`` (torchrun, see :mod:`mmstudio.training.distributed`) every
+    process trains on its slice of each global batch of ``batch_size`` through
+    DistributedDataParallel, so the run equals a single-process one; only rank 0 writes the
+    run folder.
+
+    ``stop_requested`` is asked after every optimiser step; when it answers yes the run ends
+    like an early stop: the unfinished epoch is dropped and the best completed epoch's weights
+    are saved as the checkpoint (metrics say "stopped"). Asked before any epoch completed, the
+    run fails with :class:`RunFailed`, as there is nothing to save.
     """
     settings = TrainSettings(
         fusion, epochs, batch_size, lr, device, seed, patience, resume,
         config_overrides or {}, mix or CorruptionMix(), augmentation or Augmentation(),
     )  # fmt: skip
-    run = _setup(Path(manifest_dir), Path(out_dir), settings)
+    run = _setup(Path(manifest_dir), Path(out_dir), settings, context or SINGLE)
+    run.stop_requested = stop_requested
+    run.state.stopped = False  # a resumed run that was stopped goes on
     first_epoch, stage = run.state.epoch, "training"
     try:
         yield _start_event(run)
         while run.state.epoch < epochs and not run.state.stopped_early:
             stage = f"epoch {run.state.epoch + 1}"
             yield from _train_epoch(run)
+            if run.stopping:
+                _check_stoppable(run)
+                break
             yield _end_epoch(run)
         stage = "saving the checkpoint"
-        done = _finish(run)
+        done = _finish(run) if run.context.is_main else _done_elsewhere(run)
         run.folder.commit()
+        barrier(run.context)  # the others return once the checkpoint is in place
     except (InputError, OSError, MemoryError, torch.OutOfMemoryError) as error:
         raise RunFailed(
             f"training failed in {stage}: {_failure(error)}; "
@@ -218,6 +265,15 @@ def train(
         run.folder.abandon(run.state.epoch > first_epoch)
         raise
     yield done
+
+
+def _check_stoppable(run: _Run) -> None:
+    """A stop before the first completed epoch leaves no weights worth a checkpoint."""
+    run.state.stopped = True
+    if run.state.epoch == 0:
+        raise InputError(
+            f"stopped at step {run.state.step}, before the first epoch completed: nothing was saved"
+        )
 
 
 def _failure(error: BaseException) -> str:
@@ -231,34 +287,64 @@ def _failure(error: BaseException) -> str:
 # ---------------------------------------------------------------------------------- setting up
 
 
-def _setup(manifest_dir: Path, out_dir: Path, settings: TrainSettings) -> _Run:
+def _setup(
+    manifest_dir: Path, out_dir: Path, settings: TrainSettings, context: DistributedContext
+) -> _Run:
     """Settings, data and model are checked here; a run refused here leaves no folder behind."""
-    _check_settings(settings)
+    _check_settings(settings, context)
     manifest = read_manifest(manifest_dir)
     device = settings.device
     device = device if isinstance(device, torch.device) else pick_device(device)
-    folder = RunFolder(out_dir, settings.resume, _has_state)
+    device = context.device if context.distributed else device
+    folder = _run_folder(out_dir, settings.resume, context)
     try:
         state = _initial_state(manifest, folder, settings)
-        model, optimizer, best = _build_model(state, device, folder.work)
+        model, optimizer, best = _build_model(state, device, folder.work, context)
         train_set, val_set = _datasets(manifest, state, model, folder.work / STATE_JSON)
+        _check_last_batch(len(train_set), state.batch_size, context)
+        # Last, once every rank has passed the checks: it waits for all of them.
+        training_logits = data_parallel(model, "training_logits", context)
     except BaseException:
         folder.abandon(progressed=False)
         raise
     return _Run(
         manifest=manifest, model=model, optimizer=optimizer, state=state, train_set=train_set,
         val_set=val_set, device=device, folder=folder, epochs=settings.epochs,
-        patience=settings.patience, best_weights=best,
+        patience=settings.patience, best_weights=best, context=context,
+        training_logits=training_logits,
     )  # fmt: skip
 
 
-def _check_settings(settings: TrainSettings) -> None:
+def _run_folder(out_dir: Path, resume: bool, context: DistributedContext):
+    """Rank 0 prepares the run folder; the other ranks wait for it and only read it."""
+    folder = RunFolder(out_dir, resume, _has_state) if context.is_main else None
+    barrier(context)
+    return folder or ReadOnlyRunFolder(out_dir, resume, _has_state)
+
+
+def _check_settings(settings: TrainSettings, context: DistributedContext = SINGLE) -> None:
     counts = {"--epochs": settings.epochs, "--batch-size": settings.batch_size}
     for option, value in {**counts, "--patience": settings.patience}.items():
         if value < 1:
             raise InputError(f"{option} must be at least 1, not {value}")
     if not (math.isfinite(settings.lr) and settings.lr > 0):
         raise InputError(f"--lr, the learning rate, must be a positive number, not {settings.lr}")
+    if settings.batch_size % context.world_size:
+        raise InputError(
+            f"--batch-size {settings.batch_size} does not divide among {context.world_size} "
+            f"processes; give a multiple of {context.world_size}"
+        )
+
+
+def _check_last_batch(records: int, batch_size: int, context: DistributedContext) -> None:
+    """Every process needs at least one record of every batch, the last one included."""
+    last = records % batch_size
+    if 0 < last < context.world_size:
+        raise InputError(
+            f"the last batch of each epoch holds {last} of the {records} training records, "
+            f"too few for {context.world_size} processes; choose a --batch-size that leaves "
+            f"at least {context.world_size} (or none) over"
+        )
 
 
 def _initial_state(manifest: Manifest, folder: RunFolder, settings: TrainSettings) -> TrainerState:
@@ -277,18 +363,24 @@ def _initial_state(manifest: Manifest, folder: RunFolder, settings: TrainSetting
     return state
 
 
-def _build_model(state: TrainerState, device: torch.device, out_dir: Path):
+def _build_model(
+    state: TrainerState, device: torch.device, out_dir: Path, context: DistributedContext = SINGLE
+):
     """The model, its optimiser and the best weights so far, restored when resuming."""
     torch.manual_seed(state.seed)
     model = FusionNet(_checked_config(state.config, out_dir / STATE_JSON))
+    if context.distributed:
+        globalize_batch_norm(model)
     if device.type == "cpu":
         # Channels-last convolutions are about a third faster on CPUs for these small CNNs.
         model = model.to(memory_format=torch.channels_last)
     model.to(device)
     optimizer = _make_optimizer(model, state.lr)
     if state.epoch > 0:
-        return model, optimizer, _restore_tensors(out_dir, model, optimizer, state)
-    return model, optimizer, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        best = _restore_tensors(out_dir, model, optimizer, state)
+    else:
+        best = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return model, optimizer, best
 
 
 def _datasets(manifest: Manifest, state: TrainerState, model: FusionNet, state_path: Path):
@@ -325,6 +417,11 @@ def _records(manifest: Manifest, split: str, seed: int):
     if not records:
         raise InputError(f"the dataset has no '{split}' records to train with", manifest.root)
     return records
+
+
+def check_model_settings(manifest: Manifest, fusion: str, overrides: dict[str, Any]) -> None:
+    """Refuse model settings a run of ``fusion`` on ``manifest`` would refuse, before any run."""
+    _make_config(manifest, fusion, overrides)
 
 
 def _make_config(manifest: Manifest, fusion: str, overrides: dict[str, Any]) -> FusionConfig:
@@ -396,51 +493,118 @@ def _steps_per_epoch(run: _Run) -> int:
     return math.ceil(len(run.train_set) / run.state.batch_size)
 
 
+def _train_loader(run: _Run):
+    """The seeded shuffled loader; a distributed rank draws the same global batches and
+    loads only its slice of each."""
+    loader = make_loader(
+        run.train_set, run.model, run.state.batch_size, shuffle=True, seed=run.state.seed
+    )
+    if not run.context.distributed:
+        return loader
+    # The loader draws from its generator first (a base seed), then shuffles with it: the
+    # same generator in the same order gives the same permutation as the loader above.
+    return torch.utils.data.DataLoader(
+        run.train_set,
+        batch_sampler=RankSlices(loader.batch_sampler, run.context),
+        generator=loader.generator,
+        collate_fn=Collate(run.model),
+        num_workers=0,
+    )
+
+
+def modality_keep(
+    seed: int, step: int, count: int, modalities: int, rate: float,
+    context: DistributedContext = SINGLE,
+) -> torch.Tensor:  # fmt: skip
+    """Which modalities modality dropout keeps, (rows of this rank, modalities), at ``step``
+    of a global batch of ``count``: drawn from its own generator seeded by (seed, step), so
+    every fusion strategy sees the same schedule whatever else draws random numbers, and
+    the ranks' slices concatenate to the single-process masks."""
+    generator = torch.Generator().manual_seed(stable_seed("modality dropout", seed, step))
+    keep = torch.rand((count, modalities), generator=generator) >= rate
+    return keep[context.slice_of(count)]
+
+
 def _train_epoch(run: _Run) -> Iterator[TrainEvent]:
     state, model = run.state, run.model
     epoch = state.epoch + 1
     total = _steps_per_epoch(run) * run.epochs
     run.train_set.set_epoch(epoch)
-    torch.manual_seed(state.seed * 1000 + epoch)  # modality dropout inside the model
-    loader = make_loader(run.train_set, model, state.batch_size, shuffle=True, seed=state.seed)
+    torch.manual_seed(state.seed * 1000 + epoch)  # dropout layers and audio augmentation
+    loader = _train_loader(run)
     model.train()
-    started = time.perf_counter()
+    started = run.epoch_started = time.perf_counter()
     loss_sum = correct = seen = 0.0
     for batch, labels in loader:
-        loss, hits = _step(
-            run,
-            batch.to(run.device),
-            labels.to(run.device),
-            learning_rate(state.step, total, state.lr),
-        )
+        lr = learning_rate(state.step, total, state.lr)
+        loss, hits, count = _step(run, batch.to(run.device), labels.to(run.device), lr)
         state.step += 1
-        loss_sum += loss * len(labels)
+        loss_sum += loss * count
         correct += hits
-        seen += len(labels)
+        seen += count
         yield TrainEvent(
-            "step", epoch, run.epochs, state.step, total, loss_sum / seen, correct / seen
-        )
+            "step", epoch, run.epochs, state.step, total, loss_sum / seen, correct / seen,
+            batch_loss=loss, lr=lr, wall_seconds=_wall_seconds(run, time.perf_counter()),
+        )  # fmt: skip
+        if _stop_asked(run):
+            run.stopping = True
+            return  # the unfinished epoch is neither timed nor kept in the history
     state.train_seconds += time.perf_counter() - started
     state.history.append({"epoch": epoch, "loss": loss_sum / seen, "accuracy": correct / seen})
 
 
-def _step(run: _Run, batch, labels: torch.Tensor, lr: float) -> tuple[float, int]:
+def _stop_asked(run: _Run) -> bool:
+    """Whether the run stops after this step; every rank of a distributed run asks the others,
+    so they all stop at the same step (one rank may see a STOP file before another)."""
+    asked = run.stop_requested is not None and bool(run.stop_requested())
+    return any_rank(asked, run.context) if run.context.distributed else asked
+
+
+def _wall_seconds(run: _Run, now: float | None = None) -> float:
+    """Training and validation seconds of the run so far, the current epoch included."""
+    state = run.state
+    validation = sum(entry.get("val_seconds", 0.0) for entry in state.history)
+    current = 0.0 if now is None else now - run.epoch_started
+    return round(state.train_seconds + validation + current, 3)
+
+
+def _step(run: _Run, batch, labels: torch.Tensor, lr: float) -> tuple[float, int, int]:
+    """One optimiser step on a global batch (this rank's slice of it when distributed):
+    the mean loss, the hits and the number of samples of the global batch."""
     for group in run.optimizer.param_groups:
         group["lr"] = lr
+    context, model = run.context, run.model
+    count = int(all_sum([len(labels)], context)[0])  # the global batch's size
+    keep = modality_keep(
+        run.state.seed, run.state.step, count, len(model.modalities),
+        model.config.modality_dropout, context,
+    ).to(run.device)  # fmt: skip
     # Every sample counts under modality dropout and under each of its modalities alone.
-    logits, valid = run.model.training_logits(batch)
+    logits, valid = run.training_logits(batch, keep=keep)
     targets = labels.unsqueeze(1).expand_as(valid)
-    loss = F.cross_entropy(logits[valid], targets[valid], label_smoothing=LABEL_SMOOTHING)
-    if not torch.isfinite(loss):
+    hits = int((logits[:, 0].argmax(-1) == labels).sum())
+    if context.distributed:
+        # The mean over the global batch's valid entries: each rank's sum over the global
+        # count, times the number of ranks, as DistributedDataParallel averages the ranks'
+        # gradients; the average is then the single-process gradient.
+        total = F.cross_entropy(
+            logits[valid], targets[valid], label_smoothing=LABEL_SMOOTHING, reduction="sum"
+        )
+        summed, entries, hits = all_sum([total.detach(), valid.sum(), hits], context)
+        loss, value = total * (context.world_size / entries), summed / entries
+    else:
+        loss = F.cross_entropy(logits[valid], targets[valid], label_smoothing=LABEL_SMOOTHING)
+        value = float(loss.detach())
+    if not math.isfinite(value):
         raise InputError(
-            f"the loss became {float(loss)} at step {run.state.step + 1}: training diverged; "
+            f"the loss became {value} at step {run.state.step + 1}: training diverged; "
             "try a lower --lr"
         )
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    torch.nn.utils.clip_grad_norm_(run.model.parameters(), GRAD_CLIP)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
     run.optimizer.step()
-    return float(loss.detach()), int((logits[:, 0].argmax(-1) == labels).sum())
+    return value, int(hits), count
 
 
 def _end_epoch(run: _Run) -> TrainEvent:
@@ -460,7 +624,8 @@ def _end_epoch(run: _Run) -> TrainEvent:
     else:
         state.bad_epochs += 1
         state.stopped_early = state.bad_epochs >= run.patience
-    _save_state(run)
+    if run.context.is_main:
+        _save_state(run)
     history = state.history[-1]
     message = (
         f"epoch {state.epoch}/{run.epochs}: loss {history['loss']:.4f}, "
@@ -470,17 +635,31 @@ def _end_epoch(run: _Run) -> TrainEvent:
     )
     if state.stopped_early:
         message += f"; stopping early, no improvement for {run.patience} epochs"
+    total = _steps_per_epoch(run) * run.epochs
     return TrainEvent(
-        "epoch",
-        state.epoch,
-        run.epochs,
-        state.step,
-        _steps_per_epoch(run) * run.epochs,
-        history["loss"],
-        history["accuracy"],
-        value,
-        message,
-    )
+        "epoch", state.epoch, run.epochs, state.step, total, history["loss"],
+        history["accuracy"], value, message, _eval_line(run, history, validation, total),
+    )  # fmt: skip
+
+
+def _eval_line(
+    run: _Run, history: dict[str, Any], validation: dict[str, Any], total: int
+) -> dict[str, Any]:
+    """The epoch's evaluation as a comparison's metrics.jsonl line ("kind": "eval")."""
+    return {
+        "kind": "eval",
+        "step": run.state.step,
+        "epoch": run.state.epoch,
+        "train_loss": history["loss"],
+        "train_accuracy": history["accuracy"],
+        "val_accuracy": validation["val_accuracy"],
+        "val_accuracy_clean": validation["val_accuracy_clean"],
+        "val_score": validation["val_score"],
+        "val_subsets": dict(validation["val_subsets"]),
+        # The rate of the epoch's last step.
+        "lr": learning_rate(max(0, run.state.step - 1), total, run.state.lr),
+        "wall_seconds": _wall_seconds(run),
+    }
 
 
 def _validate(run: _Run) -> dict[str, Any]:
@@ -534,6 +713,8 @@ def _finish(run: _Run) -> TrainEvent:
         "epochs_planned": run.epochs,
         "best_epoch": state.best_epoch,
         "stopped_early": state.stopped_early,
+        "stopped": state.stopped,
+        "steps": state.step,
         "params": model.parameter_count(),
         "train_seconds": round(state.train_seconds, 1),
         "device": describe_device(run.device),
@@ -554,7 +735,8 @@ def _finish(run: _Run) -> TrainEvent:
     }
     save_checkpoint(model, run.out_dir, metrics)
     message = (
-        f"best epoch {state.best_epoch}: val acc {_percent(best.get('val_accuracy'))}; "
+        ("stopped on request; " if state.stopped else "")
+        + f"best epoch {state.best_epoch}: val acc {_percent(best.get('val_accuracy'))}; "
         f"temperature {calibration['temperature']:.3f}; saved to {run.folder.out}"
     )
     return TrainEvent(
@@ -567,6 +749,15 @@ def _finish(run: _Run) -> TrainEvent:
         message=message,
         metrics=metrics,
     )
+
+
+def _done_elsewhere(run: _Run) -> TrainEvent:
+    """A rank other than 0 ends here: rank 0 calibrates and writes the checkpoint."""
+    state = run.state
+    return TrainEvent(
+        "done", state.epoch, run.epochs, state.step, state.step,
+        message=f"rank {run.context.rank} done; rank 0 writes the checkpoint",
+    )  # fmt: skip
 
 
 def _best_history(state: TrainerState) -> dict[str, Any]:

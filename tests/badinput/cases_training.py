@@ -113,6 +113,17 @@ def _missing_data(folder: Path) -> list[str]:
     return train(folder / "no-data", folder / "run")
 
 
+def _missing_data_seeds(folder: Path) -> list[str]:
+    return train(folder / "no-data", folder / "run", "--seeds", "2")
+
+
+def _comparison_in_documents(folder: Path) -> list[str]:
+    out = folder / "documents"
+    out.mkdir()
+    (out / "thesis.txt").write_text("years of work\n", encoding="utf-8")
+    return train(dataset(folder), out, "--seeds", "2")
+
+
 def _completed_run(folder: Path) -> tuple[Path, Path]:
     """A text-only dataset and a completed one-epoch attention run on it."""
     from mmstudio.training.trainer import train as run_training
@@ -271,6 +282,25 @@ CASES: list[Case] = [
     _error("train --patience 0", _train_with("--patience", "0"), "patience"),
     _error("train --device toaster", _train_with("--device", "toaster"), "toaster"),
     _error("train --fusion bogus", _train_with("--fusion", "bogus"), "--fusion"),
+    # comparisons (a list of strategies, or --seeds): refused before their folder is made
+    _error("train --fusion concat,bogus", _train_with("--fusion", "concat,bogus"), "bogus"),
+    _error(
+        "train --fusion concat,concat", _train_with("--fusion", "concat,concat"), "more than once"
+    ),
+    _error("train --seeds 0", _train_with("--seeds", "0"), "--seeds"),
+    _error(
+        "train --seeds 2 --set fusion_heads=0",
+        _train_with("--seeds", "2", "--set", "fusion_heads=0"),
+        "fusion_heads",
+    ),
+    _error(
+        "train --seeds 2 --modality-dropout 1",
+        _train_with("--seeds", "2", "--modality-dropout", "1"),
+        "--modality-dropout",
+    ),
+    _error("train --seeds 2 --nproc 0", _train_with("--seeds", "2", "--nproc", "0"), "--nproc"),
+    _error("train --seeds 2 on a missing dataset folder", _missing_data_seeds, "no-data"),
+    _error("train --seeds 2 --out holding other files", _comparison_in_documents, "documents"),
     # datasets
     _error("train on a missing dataset folder", _missing_data, "no-data"),
     _error(
