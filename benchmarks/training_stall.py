@@ -58,6 +58,14 @@ def _summary(ticks: list[float], seconds: float) -> dict:
     }
 
 
+def _worst_tick(ticks: list[float]) -> tuple[float, float]:
+    """The start and end of the longest gap between ticks."""
+    if len(ticks) < 2:
+        return (0.0, 0.0)
+    index = max(range(1, len(ticks)), key=lambda i: ticks[i] - ticks[i - 1])
+    return ticks[index - 1], ticks[index]
+
+
 def measure(folder: Path, idle_seconds: float, epochs: int) -> dict:
     """Runs in the child: the window, idle, then through a comparison."""
     from PySide6.QtCore import QEventLoop, Qt, QTimer
@@ -91,6 +99,18 @@ def measure(folder: Path, idle_seconds: float, epochs: int) -> dict:
         raise RuntimeError("the comparison did not start")
     view = window.training.view
     view.updated.connect(lambda: updates.append(1))
+    # How long each of the view's polls takes (read the folder, redraw the curves): the part of
+    # a stall that is the view's own work rather than the machine's scheduling.
+    polls: list[tuple[float, float]] = []
+    original_poll = view.poll
+
+    def timed_poll() -> None:
+        began = time.perf_counter()
+        original_poll()
+        polls.append((began, (time.perf_counter() - began) * 1000.0))
+
+    view.timer.timeout.disconnect()
+    view.timer.timeout.connect(timed_poll)
     view.finished.connect(lambda _reader: loop.quit())
     QTimer.singleShot(TIMEOUT_S * 1000, loop.quit)
     started = time.perf_counter()
@@ -99,11 +119,22 @@ def measure(folder: Path, idle_seconds: float, epochs: int) -> dict:
     timer.stop()
     seconds = time.perf_counter() - started
     states = sorted({status.state for status in view.reader.status.values()})
+    worst = _worst_tick(busy)
+    poll_ms = sorted(duration for _, duration in polls)
     kill_driver(view.reader.driver_pid)
     window.close()
     return {
         "idle": _summary(idle, idle_seconds),
-        "training": {**_summary(busy, seconds), "updates": len(updates), "states": states},
+        "training": {
+            **_summary(busy, seconds),
+            "updates": len(updates),
+            "states": states,
+            "polls": len(polls),
+            "poll_p50_ms": _percentile(poll_ms, 50),
+            "poll_max_ms": poll_ms[-1] if poll_ms else 0.0,
+            # Whether the longest stall held a poll: the view's work, or the machine's.
+            "worst_stall_polled": any(worst[0] <= t <= worst[1] for t, _ in polls),
+        },
         "runs": len(view.reader.runs),
         "steps": view.reader.steps_per_run,
         "epochs": epochs,
@@ -157,6 +188,15 @@ def report(result: dict) -> str:
             f"{row['p99_ms']:.2f} ms | {row['max_ms']:.1f} ms |"
         )
     lines += [
+        "",
+        f"The view polled {busy['polls']} times; a poll (read the new bytes, redraw the curves) "
+        f"took {busy['poll_p50_ms']:.1f} ms at the median and {busy['poll_max_ms']:.1f} ms at "
+        "most. The longest stall "
+        + (
+            "included a poll."
+            if busy["worst_stall_polled"]
+            else "held no poll of the view: the GUI thread was waiting for a core, not working."
+        ),
         "",
         f"- Target: p99 stall under {TARGET_P99_MS:.0f} ms while training ({verdict}: "
         f"{busy['p99_ms']:.2f} ms).",
