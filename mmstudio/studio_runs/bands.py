@@ -11,6 +11,7 @@ of, so its 95% band is the value itself (``count`` 1 says so).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -76,16 +77,26 @@ def confidence_halfwidth(values: Sequence[float], confidence: float = CONFIDENCE
 
 def band(series: Sequence[Mapping[int, float]]) -> Band:
     """The band over ``series``, one ``{step: value}`` per seed (values that are None or not
-    finite are left out: a coalition the data lacks)."""
-    by_step: dict[int, list[float]] = {}
+    finite are left out: a coalition the data lacks).
+
+    Seeds need not be evaluated at the same steps (a dataset without a split column is split
+    by each seed, so an epoch has a different number of steps per seed): at every step any seed
+    was evaluated at, each seed whose curve spans that step contributes its value there,
+    interpolated linearly between its own evaluations.
+    """
+    curves = []
     for seed in series:
-        for step, value in seed.items():
-            if value is not None and math.isfinite(value):
-                by_step.setdefault(step, []).append(float(value))
-    steps = sorted(by_step)
+        points = sorted(
+            (step, float(value))
+            for step, value in seed.items()
+            if value is not None and math.isfinite(value)
+        )
+        if points:
+            curves.append(([p[0] for p in points], [p[1] for p in points]))
+    steps = sorted({step for xs, _ in curves for step in xs})
     out = Band(steps, [], [], [], [], [], [])
     for step in steps:
-        values = by_step[step]
+        values = [_at(xs, ys, step) for xs, ys in curves if xs[0] <= step <= xs[-1]]
         mean = sum(values) / len(values)
         half = confidence_halfwidth(values)
         out.mean.append(mean)
@@ -95,3 +106,12 @@ def band(series: Sequence[Mapping[int, float]]) -> Band:
         out.ci_high.append(mean + half)
         out.count.append(len(values))
     return out
+
+
+def _at(xs: list[int], ys: list[float], step: int) -> float:
+    """The curve's value at ``step`` (within its span), linearly between its points."""
+    index = bisect_left(xs, step)
+    if xs[index] == step:
+        return ys[index]
+    x0, x1, y0, y1 = xs[index - 1], xs[index], ys[index - 1], ys[index]
+    return y0 + (y1 - y0) * (step - x0) / (x1 - x0)

@@ -23,6 +23,7 @@ class TrainingSettings:
     fusions: list[str] = field(default_factory=lambda: ["concat", "attention"])
     seeds: int = 3
     epochs: int = 20
+    batch_size: int = 64
     modality_dropout: float = 0.3
     device: str = "auto"
     # Model settings as `mmstudio train --set KEY=VALUE` takes them, e.g. "dim=32"
@@ -37,6 +38,8 @@ class TrainingSettings:
             raise InputError(f"the number of seeds must be at least 1, not {self.seeds}")
         if self.epochs < 1:
             raise InputError(f"the budget must be at least 1 epoch, not {self.epochs}")
+        if self.batch_size < 1:
+            raise InputError(f"the batch size must be at least 1, not {self.batch_size}")
         if not 0.0 <= self.modality_dropout < 1.0:
             raise InputError(
                 f"modality dropout is a probability below 1, not {self.modality_dropout}"
@@ -58,6 +61,8 @@ class TrainingSettings:
             str(self.seeds),
             "--epochs",
             str(self.epochs),
+            "--batch-size",
+            str(self.batch_size),
             "--modality-dropout",
             repr(float(self.modality_dropout)),
             "--device",

@@ -97,6 +97,16 @@ def test_the_band_over_seeds_matches_a_hand_computation():
     assert result.mean[1] == result.low[1] == result.ci_low[1] == result.ci_high[1] == 0.5
 
 
+def test_seeds_evaluated_at_different_steps_meet_on_their_common_span():
+    # Seeds split a dataset without a split column differently: 10 steps an epoch against 11.
+    result = band([{10: 0.2, 20: 0.4}, {11: 0.3, 22: 0.5}])
+    assert result.steps == [10, 11, 20, 22] and result.count == [1, 2, 2, 1]
+    assert result.mean == pytest.approx(
+        [0.2, (0.22 + 0.3) / 2, (0.4 + (0.3 + 0.2 * 9 / 11)) / 2, 0.5]
+    )
+    assert result.low[1] == pytest.approx(0.22) and result.high[1] == pytest.approx(0.3)
+
+
 def test_the_reader_groups_runs_by_strategy_as_they_are_written(tmp_path):
     _plan(tmp_path)
     reader = ComparisonReader(tmp_path)
@@ -183,6 +193,7 @@ def test_settings_become_the_train_command(tmp_path):
         fusions=["concat", "gated"],
         seeds=2,
         epochs=3,
+        batch_size=16,
         modality_dropout=0.25,
         device="cpu",
         model_settings=["dim=32"],
@@ -191,7 +202,7 @@ def test_settings_become_the_train_command(tmp_path):
     command = settings.command()
     assert command[:4] == [sys.executable, "-m", "mmstudio", "train"]
     assert command[4:] == [
-        os.path.abspath(data), "--fusion", "concat,gated", "--seeds", "2", "--epochs", "3",
+        os.path.abspath(data), "--fusion", "concat,gated", "--seeds", "2", "--epochs", "3", "--batch-size", "16",
         "--modality-dropout", "0.25", "--device", "cpu", "--out", os.path.abspath(tmp_path / "out"),
         "--set", "dim=32",
     ]  # fmt: skip
@@ -206,6 +217,7 @@ def test_settings_become_the_train_command(tmp_path):
         (dict(fusions=[]), "choose at least one fusion strategy"),
         (dict(seeds=0), "seeds must be at least 1"),
         (dict(epochs=0), "at least 1 epoch"),
+        (dict(batch_size=0), "batch size must be at least 1"),
         (dict(modality_dropout=1.0), "modality dropout"),
         (dict(model_settings=["dim"]), "KEY=VALUE"),
         (dict(out="full"), "the output folder is not empty"),

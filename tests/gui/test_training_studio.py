@@ -33,6 +33,7 @@ def _fill_and_start(qtbot, window, settings, events) -> None:
             box.setChecked(name in settings.fusions)
         dialog.seeds.setValue(settings.seeds)
         dialog.epochs.setValue(settings.epochs)
+        dialog.batch_size.setValue(settings.batch_size)
         dialog.dropout.setValue(settings.modality_dropout)
         dialog.device.setCurrentText(settings.device)
         dialog.model_settings.setText(" ".join(settings.model_settings))
@@ -79,6 +80,7 @@ def test_a_comparison_trains_from_the_window_and_opens_in_the_studio(
     # The dialog remembered its choices, but not the output folder (the next run needs a new one).
     again = window.training.settings
     assert again.fusions == ["concat", "gated"] and again.seeds == 2 and again.epochs == 4
+    assert again.batch_size == 64 and int(window.settings.value("training/batch_size")) == 64
     assert window.settings.value("training/active") == str(folder)
 
     # Curves grow: the first strategy's mean gets a first evaluation, then more.

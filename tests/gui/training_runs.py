@@ -28,6 +28,7 @@ def small_comparison(
     seeds: int = 2,
     epochs: int = 2,
     records: int = 120,
+    batch_size: int = 64,
 ) -> TrainingSettings:
     data = write_dataset(folder / "data", count=records, broken=False)
     return TrainingSettings(
@@ -36,6 +37,7 @@ def small_comparison(
         fusions=list(fusions),
         seeds=seeds,
         epochs=epochs,
+        batch_size=batch_size,
         modality_dropout=0.2,
         device="cpu",
         model_settings=list(TINY_MODEL),

@@ -40,7 +40,10 @@ def main(path: str) -> int:
     app = create_application()
     window = MainWindow("digits", "cpu")
     window.resize(1900, 1000)
-    settings = small_comparison(scratch, fusions=FUSIONS, seeds=2, epochs=4, records=160)
+    # Batches of 16: enough optimiser steps for the curves to move.
+    settings = small_comparison(
+        scratch, fusions=FUSIONS, seeds=2, epochs=5, records=200, batch_size=16
+    )
     state = {"started": False, "code": 3}
 
     def on_ready(_info) -> None:

@@ -31,6 +31,7 @@ from mmstudio.studio_runs.launch import DEVICES
 
 MAX_SEEDS = 20
 MAX_EPOCHS = 1000
+MAX_BATCH = 4096
 
 
 class NewTrainingDialog(QDialog):
@@ -55,6 +56,8 @@ class NewTrainingDialog(QDialog):
             "The same number of optimiser steps for every strategy; early stopping may end "
             "a run sooner, never later"
         )
+        self.batch_size = _spin(1, MAX_BATCH, current.batch_size)
+        self.batch_size.setToolTip("Records per optimiser step, the same for every strategy")
         self.dropout = QDoubleSpinBox()
         self.dropout.setRange(0.0, 0.95)
         self.dropout.setSingleStep(0.05)
@@ -79,6 +82,7 @@ class NewTrainingDialog(QDialog):
         form.addRow("Strategies", strategies)
         form.addRow("Seeds", self.seeds)
         form.addRow("Budget (epochs)", self.epochs)
+        form.addRow("Batch size", self.batch_size)
         form.addRow("Modality dropout", self.dropout)
         form.addRow("Device", self.device)
         form.addRow("Model settings", self.model_settings)
@@ -124,6 +128,7 @@ class NewTrainingDialog(QDialog):
             fusions=[name for name, box in self.strategies.items() if box.isChecked()],
             seeds=self.seeds.value(),
             epochs=self.epochs.value(),
+            batch_size=self.batch_size.value(),
             modality_dropout=round(self.dropout.value(), 4),
             device=self.device.currentText(),
             model_settings=self.model_settings.text().split(),

@@ -32,6 +32,7 @@ def read_training_settings(store: QSettings) -> TrainingSettings:
         fusions=fusions or default.fusions,
         seeds=max(1, read_int(store, "training/seeds", default.seeds)),
         epochs=max(1, read_int(store, "training/epochs", default.epochs)),
+        batch_size=max(1, read_int(store, "training/batch_size", default.batch_size)),
         modality_dropout=dropout if 0 <= dropout < 1 else default.modality_dropout,
         device=device if device in DEVICES else default.device,
         model_settings=read_text(store, "training/model_settings", "").split(),
@@ -44,6 +45,7 @@ def write_training_settings(store: QSettings, settings: TrainingSettings) -> Non
     store.setValue("training/fusions", ",".join(settings.fusions))
     store.setValue("training/seeds", settings.seeds)
     store.setValue("training/epochs", settings.epochs)
+    store.setValue("training/batch_size", settings.batch_size)
     store.setValue("training/modality_dropout", settings.modality_dropout)
     store.setValue("training/device", settings.device)
     store.setValue("training/model_settings", " ".join(settings.model_settings))
