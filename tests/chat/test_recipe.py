@@ -66,3 +66,25 @@ def test_train_chat_says_what_is_wrong(run, capsys):
     with pytest.raises(ValueError, match="no finished, scored model"):
         ship(run / "x", run / "s", run / "digits")
     assert not (run / "s").exists()
+
+
+def test_a_rerun_with_more_encoder_steps_is_told_in_the_card(run, capsys, monkeypatch):
+    """The image encoder resumes into a longer schedule; its state keeps both schedules, in
+    order, and the shipped card says so instead of claiming one schedule of the final length."""
+    monkeypatch.setenv("MMSTUDIO_CPU_DTYPE", "float32")
+    out = run / "longer"
+    assert main(["train-chat", str(run / "digits"), str(out), *TINY]) == 0
+    longer = [*TINY[:1], "4", *TINY[2:]]  # --image-steps 4
+    assert main(["train-chat", str(run / "digits"), str(out), *longer]) == 0
+    assert "[encoders/image] step 4/4" in capsys.readouterr().out
+    state = json.loads((out / "encoders/image/pretrain_state.json").read_text())
+    assert state["schedules"] == [
+        {"from": 0, "to": 2, "steps": 2},
+        {"from": 2, "to": 4, "steps": 4},
+    ]
+    audio = json.loads((out / "encoders/audio/pretrain_state.json").read_text())
+    assert audio["schedules"] == [{"from": 0, "to": 2, "steps": 2}]
+    ship(out, run / "ship-longer", run / "digits")
+    card = (run / "ship-longer" / "MODEL_CARD.md").read_text()
+    assert "steps 0–2 under a 2-step schedule, then steps 2–4 under a 4-step schedule" in card
+    assert "The audio encoder was trained in" not in card

@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from mmstudio.training.chat.recipe import CHAT_DIR, RECIPE, SCORES
+from mmstudio.training.chat.pretrain import MEDIA, STATE
+from mmstudio.training.chat.recipe import CHAT_DIR, ENCODERS_DIR, RECIPE, SCORES
 from mmstudio.training.chat.train import MODEL, replace_folder
 
 CARD = "MODEL_CARD.md"
@@ -50,7 +51,13 @@ def ship(run_dir: str | Path, target: str | Path, digits_dir: str | Path) -> Non
     scores = json.loads((run / SCORES).read_text(encoding="utf-8"))
     build = _build_info(Path(digits_dir))
     parts = _parameters(model)
-    metrics = {"recipe": recipe, "scores": scores, "parameters": parts, "data": build}
+    metrics = {
+        "recipe": recipe,
+        "scores": scores,
+        "parameters": parts,
+        "data": build,
+        "schedules": _schedules(run),
+    }
 
     def write(folder: Path) -> None:
         for item in model.iterdir():
@@ -62,6 +69,34 @@ def ship(run_dir: str | Path, target: str | Path, digits_dir: str | Path) -> Non
         (folder / CARD).write_text(model_card(metrics), encoding="utf-8")
 
     replace_folder(Path(target), write)
+
+
+def _schedules(run: Path) -> dict[str, list[dict[str, int]]]:
+    """Each encoder's learning-rate schedules, from its pretraining state."""
+    found = {}
+    for medium in MEDIA:
+        try:
+            state = json.loads((run / ENCODERS_DIR / medium / STATE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        found[medium] = state.get("schedules", [])
+    return found
+
+
+def _resumed_schedules(metrics: dict[str, Any]) -> list[str]:
+    """A sentence for each encoder that a longer rerun resumed into a longer schedule."""
+    lines = []
+    for medium, schedules in metrics.get("schedules", {}).items():
+        if len(schedules) > 1:
+            parts = ", then ".join(
+                f"steps {s['from']}–{s['to']} under a {s['steps']}-step schedule" for s in schedules
+            )
+            lines.append(
+                f"The {medium} encoder was trained in {len(schedules)} runs of the command: "
+                f"{parts} (a rerun with more steps resumes where the learning rate of the longer "
+                "schedule is at that step)."
+            )
+    return lines
 
 
 def _build_info(digits: Path) -> dict[str, Any]:
@@ -166,6 +201,7 @@ def model_card(metrics: dict[str, Any]) -> str:
         "forced cross-entropy on the answer tokens; the encoders frozen and read from a bank of "
         f"their tokens for each file and {recipe['bank_variants']} augmented variants.",
         "",
+        *(line for sentence in _resumed_schedules(metrics) for line in (sentence, "")),
         "## Accuracy (held-out test split, held-out templates)",
         "",
         "| question kind | exact match % | n | target | |",

@@ -90,6 +90,19 @@ def pooled_audio_features(model: Any, features, mask) -> torch.Tensor:
     return torch.stack([t.mean(0) for t in audio_token_groups(model, features, mask)])
 
 
+def schedule_history(history: list[dict[str, int]], step: int, steps: int) -> list[dict[str, int]]:
+    """The learning-rate schedules a state was trained under, oldest first: each one's first
+    and last step and its length. A rerun with more steps resumes into a longer schedule, and
+    the model card says so instead of claiming one schedule of the final length."""
+    history = [dict(h) for h in history]
+    if history and history[-1]["steps"] == steps:
+        history[-1]["to"] = step
+    else:
+        start = history[-1]["to"] if history else 0
+        history.append({"from": start, "to": step, "steps": steps})
+    return history
+
+
 class EncoderPretraining:
     """The vision tower and the audio encoder of ``model``, trained in place to classify digits
     records (each with a label, an image and a clip) through linear heads of their own."""
@@ -121,6 +134,7 @@ class EncoderPretraining:
         hidden = model.config.text_config.hidden_size
         torch.manual_seed(settings.seed)
         self.heads = torch.nn.ModuleDict({m: torch.nn.Linear(hidden, 10) for m in self.media})
+        self._history: list[dict[str, int]] = []
 
     def logits(
         self, batch: Sequence[Record], rng: np.random.Generator | None = None
@@ -244,16 +258,22 @@ class EncoderPretraining:
         def write(target: Path) -> None:
             save_file(self._trained(), str(target / WEIGHTS))
             save_moments(optimizer.state_dict(), target / OPTIMIZER)
-            info = {"step": step, "media": list(self.media)}
+            info = {
+                "step": step,
+                "media": list(self.media),
+                "schedules": schedule_history(self._history, step, self.settings.steps),
+            }
             (target / STATE).write_text(json.dumps(info) + "\n", encoding="utf-8")
 
         replace_folder(folder, write)
 
     def _resume(self, folder: Path, optimizer: torch.optim.Optimizer) -> int:
+        self._history = []
         if not (folder / STATE).is_file():
             return 0
         try:
             info = json.loads((folder / STATE).read_text(encoding="utf-8"))
+            self._history = list(info.get("schedules", []))
             if info["media"] != list(self.media):
                 raise ValueError(f"it trained {info['media']}, not {list(self.media)}")
             self.load_weights(folder)

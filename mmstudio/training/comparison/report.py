@@ -154,11 +154,12 @@ def format_markdown(report: dict[str, Any]) -> str:
     strategies = report["strategies"]
     fusions = list(strategies)
     seeds = report["seeds"]
+    epochs = report["budget"]["epochs"]
     lines = [
         "# Fusion strategy comparison",
         "",
         f"Data: `{report['data']}`. Seeds: {', '.join(map(str, seeds))} ({len(seeds)} per "
-        f"strategy). Budget: {report['budget']['epochs']} epochs, at most "
+        f"strategy). Budget: {epochs} epoch{'s' if epochs != 1 else ''}, at most "
         f"{report['budget']['steps']} optimiser steps per run, batch size "
         f"{report['budget']['batch_size']}, modality dropout {report['budget']['modality_dropout']}.",
         "",
