@@ -4,7 +4,6 @@ process: the settings and command (launch), the incremental reader of the compar
 
 from mmstudio.studio_runs.bands import Band, band, confidence_halfwidth, t_quantile
 from mmstudio.studio_runs.launch import TrainingSettings, check_dataset, request_stop
-from mmstudio.studio_runs.processes import pid_alive
 from mmstudio.studio_runs.reader import (
     LOSS,
     SUBSET_PREFIX,
@@ -13,6 +12,7 @@ from mmstudio.studio_runs.reader import (
     ComparisonReader,
     RunStatus,
 )
+from mmstudio.training.comparison.processes import pid_alive
 
 __all__ = [
     "LOSS",

@@ -18,14 +18,11 @@ from datetime import datetime
 from pathlib import Path
 
 from mmstudio.studio_runs.bands import Band, band
-from mmstudio.studio_runs.processes import pid_alive
 from mmstudio.studio_runs.tail import JsonLinesTail
-
-PLAN = "plan.json"
-DRIVER = "driver.json"
-STATUS = "status.json"
-METRICS = "metrics.jsonl"
-REPORT = "report.json"
+from mmstudio.training.comparison.files import DRIVER, METRICS, PLAN, STATUS, RunStatus
+from mmstudio.training.comparison.files import REPORT_JSON as REPORT
+from mmstudio.training.comparison.plan import PlannedRun
+from mmstudio.training.comparison.processes import pid_alive
 
 # Metric names the window plots: the loss of the "train" lines (else of the evaluations), the
 # overall validation accuracy, and one per coalition (SUBSET_PREFIX + its name).
@@ -35,29 +32,6 @@ VAL_ACCURACY = "val_accuracy"
 VAL_SCORE = "val_score"
 SUBSET_PREFIX = "val_subsets/"
 _EVAL_LOSS = "eval/train_loss"
-FINAL_STATES = frozenset({"done", "stopped", "failed"})
-
-
-@dataclass(frozen=True)
-class PlannedRun:
-    id: str
-    fusion: str
-    seed: int
-    dir: str
-
-
-@dataclass(frozen=True)
-class RunStatus:
-    state: str = "pending"
-    message: str = ""
-    step: int = 0
-    total_steps: int = 0
-    started: str | None = None
-    finished: str | None = None
-
-    @property
-    def final(self) -> bool:
-        return self.state in FINAL_STATES
 
 
 @dataclass(frozen=True)
@@ -122,7 +96,7 @@ class ComparisonReader:
             folder = self.folder / run.dir
             status = self._read_if_changed(folder / STATUS)
             if status is not None:
-                self.status[run.id] = _status(status)
+                self.status[run.id] = RunStatus.from_dict(status)
                 result.status_changed.add(run.id)
             tail = self._tails[run.id]
             lines = tail.read_new()
@@ -141,7 +115,13 @@ class ComparisonReader:
 
     def _adopt_plan(self, plan: dict) -> None:
         self.runs = [
-            PlannedRun(str(r["id"]), str(r["fusion"]), int(r["seed"]), str(r.get("dir", r["id"])))
+            PlannedRun(
+                str(r["id"]),
+                str(r["fusion"]),
+                int(r["seed"]),
+                str(r.get("dir", r["id"])),
+                int(r.get("steps") or self.steps_per_run),
+            )
             for r in plan.get("runs", [])
         ]
         for run in self.runs:
@@ -245,25 +225,6 @@ class ComparisonReader:
 def _put(series: dict[str, dict[int, float]], metric: str, step: int, value) -> None:
     if isinstance(value, int | float) and math.isfinite(value):
         series.setdefault(metric, {})[step] = float(value)
-
-
-def _status(data: dict) -> RunStatus:
-    def text(key):
-        value = data.get(key)
-        return value if isinstance(value, str) else None
-
-    def number(key):
-        value = data.get(key)
-        return int(value) if isinstance(value, int | float) else 0
-
-    return RunStatus(
-        state=text("state") or "pending",
-        message=text("message") or "",
-        step=number("step"),
-        total_steps=number("total_steps"),
-        started=text("started"),
-        finished=text("finished"),
-    )
 
 
 def _read_json(path: Path) -> dict | None:

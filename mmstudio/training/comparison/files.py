@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mmstudio.inputs.errors import InputError
+from mmstudio.training.comparison.processes import pid_alive
 
 PLAN = "plan.json"
 DRIVER = "driver.json"
@@ -81,10 +82,28 @@ class RunStatus:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return cls()
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunStatus:
+        """The status a status.json holds; a field of the wrong type takes its default, and
+        anything but a known state reads as pending."""
         if not isinstance(data, dict) or data.get("state") not in STATES:
             return cls()
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        kept = {}
+        for f in fields(cls):
+            value, default = data.get(f.name), getattr(cls, f.name)
+            if isinstance(default, int):
+                ok = isinstance(value, int | float) and not isinstance(value, bool)
+                kept[f.name] = int(value) if ok else default
+            else:
+                kept[f.name] = value if isinstance(value, str) else default
+        return cls(**kept)
+
+    @property
+    def final(self) -> bool:
+        """Nothing more will happen to the run in this comparison's driver."""
+        return self.state in (*FINISHED, "failed")
 
     def write(self, run_dir: Path) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -92,26 +111,17 @@ class RunStatus:
 
 
 def driver_running(directory: Path) -> int | None:
-    """The pid of a driver still running the comparison in ``directory``, or None.
-
-    driver.json names the driver and says whether it finished; a driver killed outright never
-    says so, hence the check that its process still exists (POSIX only: Windows' os.kill would
-    end the process rather than probe it, so there a stale driver.json is taken as gone).
-    """
+    """The pid of a driver still running the comparison in ``directory``, or None: driver.json
+    names the driver and says whether it finished, and a driver killed outright never says so,
+    hence the check that its process still exists."""
     try:
         driver = json.loads((directory / DRIVER).read_text(encoding="utf-8"))
         pid = int(driver["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if driver.get("finished") is not None or pid == os.getpid() or os.name != "posix":
+    if driver.get("finished") is not None or pid == os.getpid():
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid  # someone else's process with that pid: it exists
-    return pid
+    return pid if pid_alive(pid) else None
 
 
 def stop_requested(directory: Path, run_dir: Path) -> str | None:
