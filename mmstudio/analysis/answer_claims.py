@@ -86,7 +86,8 @@ def observed_facts(analysis: Any) -> dict[str, Any]:
     - ``shapley``: each present modality's Shapley value on the whole answer, by sign;
       ``largest``: the modality with the largest one;
     - ``number_shapley``: the same summed over the number-word tokens (absent when the answer
-      has none);
+      has none); ``number_largest``: for each number word in order, the present modality with
+      the largest Shapley value on its own token (which medium decided that word);
     - ``interactions`` and ``number_interactions``: each pair's Shapley interaction index on
       the whole answer and summed over the number words, by sign.
     """
@@ -107,10 +108,14 @@ def observed_facts(analysis: Any) -> dict[str, Any]:
     }
     positions = number_word_tokens(analysis)
     if positions:
-        summed = np.asarray(analysis.token_shapley, dtype=float)[positions].sum(0)
+        per_token = np.asarray(analysis.token_shapley, dtype=float)[positions]
+        summed = per_token.sum(0)
         facts["number_shapley"] = {
             m: sign(summed[i]) for i, m in enumerate(modalities) if m in present
         }
+        facts["number_largest"] = [
+            max(present, key=lambda m, row=row: row[modalities.index(m)]) for row in per_token
+        ]
         pairs = analysis.token_interactions[positions[0]].get(INDEX, {})
         facts["number_interactions"] = {
             pair: sign(sum(analysis.token_interactions[t][INDEX][pair] for t in positions))
@@ -142,6 +147,7 @@ CHECKS = {
     "largest": _same,
     "shapley": _subset,
     "number_shapley": _subset,
+    "number_largest": _same,
     "interactions": _subset,
     "number_interactions": _subset,
 }

@@ -86,5 +86,7 @@ def test_a_rerun_with_more_encoder_steps_is_told_in_the_card(run, capsys, monkey
     assert audio["schedules"] == [{"from": 0, "to": 2, "steps": 2}]
     ship(out, run / "ship-longer", run / "digits")
     card = (run / "ship-longer" / "MODEL_CARD.md").read_text()
-    assert "steps 0–2 under a 2-step schedule, then steps 2–4 under a 4-step schedule" in card
+    assert (
+        "steps 0–2 under a schedule of 2 steps, then steps 2–4 under a schedule of 4 steps" in card
+    )
     assert "The audio encoder was trained in" not in card

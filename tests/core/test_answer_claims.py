@@ -70,6 +70,8 @@ def test_the_facts_of_a_sum_answer():
     assert facts["number_words"] == ["seven", "three", "ten"]
     assert facts["names_missing"] == []
     assert facts["number_shapley"] == {"image": "positive", "text": "zero", "audio": "positive"}
+    # Each number word's own decider: seven the image, three the audio ("ten" ties them).
+    assert facts["number_largest"][:2] == ["image", "audio"]
     assert facts["number_interactions"] == {
         "image+text": "zero",
         "image+audio": "positive",
@@ -111,7 +113,7 @@ def test_an_unknown_claim_and_an_unexplained_answer_fail_with_a_reason():
     assert failed_claims({"number_shapley": {"image": "positive"}, "mood": "happy"}, facts) == [
         "number_shapley: the analysis does not show it (claimed {'image': 'positive'})",
         "'mood' is not a claim about an answer (known: answer, number_words, names_missing, "
-        "largest, shapley, number_shapley, interactions, number_interactions)",
+        "largest, shapley, number_shapley, number_largest, interactions, number_interactions)",
     ]
 
 

@@ -89,7 +89,8 @@ def _resumed_schedules(metrics: dict[str, Any]) -> list[str]:
     for medium, schedules in metrics.get("schedules", {}).items():
         if len(schedules) > 1:
             parts = ", then ".join(
-                f"steps {s['from']}–{s['to']} under a {s['steps']}-step schedule" for s in schedules
+                f"steps {s['from']}–{s['to']} under a schedule of {s['steps']} steps"
+                for s in schedules
             )
             lines.append(
                 f"The {medium} encoder was trained in {len(schedules)} runs of the command: "
