@@ -166,15 +166,9 @@ def test_a_comparison_trains_from_the_window_and_opens_in_the_studio(
     assert (test_split / "manifest.jsonl").is_file()
     assert window.dataset_mode.shown and window.dataset_mode.dataset == test_split
     assert window.dataset_mode.compare_model == str(second)
-
-    # The dataset job may start under the model loaded before and be restarted once `first`
-    # is ready (a job is cancelled when the model changes): wait for one that ran to the end.
-    def analysed() -> bool:
-        job = window.dataset_mode.job
-        return job is not None and job.done and job.last is not None
-
-    qtbot.waitUntil(analysed, timeout=WAIT_MS)
     job = window.dataset_mode.job
+    with qtbot.waitSignal(job.finished, timeout=WAIT_MS):
+        pass
     split_ids = [json.loads(line)["id"] for line in (test_split / "manifest.jsonl").open()]
     assert split_ids and job.last.total == len(split_ids)  # exactly the test records
 

@@ -397,10 +397,20 @@ class MainWindow(QMainWindow):
     def compare_on_dataset(self, first: str, second: str, test_split: str) -> None:
         """Both strategies over the test split, in the Dataset view."""
         self.training.set_shown(False)
-        self.load_model(first)
         self.dataset_mode.compare_model = second
         self._remember_compare_model(second)
-        self.open_dataset(test_split)
+        if self.studio.model_spec == first:
+            self.open_dataset(test_split)
+            return
+
+        # Loading a model cancels every job, so the analysis starts once ``first`` is in.
+        def loaded(info) -> None:
+            self.model_ready.disconnect(loaded)
+            if Path(str(info.source)) == Path(first):
+                self.open_dataset(test_split)
+
+        self.model_ready.connect(loaded)
+        self.load_model(first)
 
     def _on_training_shown(self, shown: bool) -> None:
         if shown and self.dataset_actions.show.isChecked():
