@@ -168,10 +168,7 @@ def evaluate(
         "params": model.parameter_count(),
         "temperature": model.config.temperature,
         "evaluation_seconds": round(evaluation_seconds, 1),
-        # latency_runs=0 leaves it out, for a caller that times the analysis its own way.
-        "latency_ms": (
-            measure_latency(model, records[0], cache, runs=latency_runs) if latency_runs else None
-        ),
+        "latency_ms": measure_latency(model, records[0], cache, runs=latency_runs),
     }
     model.to(device)
     if json_path is not None:
