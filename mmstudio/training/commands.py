@@ -132,11 +132,17 @@ def _add_model_card(subparsers) -> None:
     parser = subparsers.add_parser(
         "model-card",
         help="compare training runs and write the model card",
-        description="Compare evaluated runs, choose the best and write MODEL_CARD.md.",
+        description="Choose the best strategy of a comparison (or of evaluated runs) and write "
+        "MODEL_CARD.md.",
     )
-    parser.add_argument(
-        "--runs", type=Path, nargs="+", required=True, help="run folders with metrics_test.json"
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--comparison",
+        type=Path,
+        help="a finished comparison folder (mmstudio train --seeds): ships the strategy its "
+        "report favours, at its best-validation seed",
     )
+    source.add_argument("--runs", type=Path, nargs="+", help="run folders with metrics_test.json")
     parser.add_argument("--out", type=Path, default=DEFAULT_CARD)
     parser.add_argument(
         "--data", type=Path, help="dataset folder with build_info.json (default: from the runs)"
@@ -281,6 +287,8 @@ def run_build_digits(args: argparse.Namespace) -> int:
 def run_model_card(args: argparse.Namespace) -> int:
     from mmstudio.training.model_card import choose_best, write_model_card
 
+    if args.comparison is not None:
+        return _card_from_comparison(args)
     comparison = {}
     for folder in args.runs:
         metrics = load_run(folder)
@@ -291,7 +299,8 @@ def run_model_card(args: argparse.Namespace) -> int:
         _read_json(data / "build_info.json") if (data / "build_info.json").is_file() else {}
     )
     if args.install:
-        install_checkpoint(Path(comparison[chosen]["run_dir"]), args.out.parent)
+        run_dir = Path(comparison[chosen]["run_dir"])
+        install_checkpoint(run_dir, args.out.parent, _read_json(run_dir / TEST_METRICS))
     write_model_card(comparison, chosen, args.out, build_info)
     print(
         f"chose {chosen} fusion; wrote {args.out}"
@@ -316,15 +325,63 @@ def load_run(folder: Path) -> dict[str, Any]:
     return metrics
 
 
-def install_checkpoint(run_dir: Path, destination: Path) -> None:
+def _card_from_comparison(args: argparse.Namespace) -> int:
+    from mmstudio.models.checkpoint import load_checkpoint
+    from mmstudio.studio_runs.reader import ComparisonReader
+    from mmstudio.studio_runs.summary import strategy_rows
+    from mmstudio.training.comparison.files import REPORT_JSON, TEST
+    from mmstudio.training.model_card import choose_from_report, write_model_card
+
+    folder = args.comparison
+    if not (folder / REPORT_JSON).is_file():
+        raise InputError(
+            f"no {REPORT_JSON} here: the comparison has not finished (continue it with "
+            "mmstudio train ... --resume)",
+            folder,
+        )
+    report = _read_json(folder / REPORT_JSON)
+    chosen = choose_from_report(report)
+    reader = ComparisonReader(folder)
+    reader.poll()
+    row = next(r for r in strategy_rows(reader) if r.fusion == chosen)
+    if row.checkpoint is None or row.best_run is None:
+        raise InputError(f"no finished {chosen} run with a checkpoint", folder)
+    run_dir = folder / row.best_run.dir
+    metrics = _read_json(run_dir / TEST)
+    metrics["training"] = _read_json(row.checkpoint / "metrics.json")
+    metrics["training"].pop("history", None)
+    metrics["model_config"] = _read_json(row.checkpoint / "config.json")
+    metrics["run_dir"] = str(run_dir)
+    data = args.data or Path(report["data"])
+    build_info = (
+        _read_json(data / "build_info.json") if (data / "build_info.json").is_file() else {}
+    )
+    if "either_templates" in build_info:  # the digits dataset: its honesty probes apply
+        from mmstudio.training.ambiguity import either_probes, measure_either
+
+        metrics["either"] = measure_either(load_checkpoint(row.checkpoint), either_probes("test"))
+    if args.install:
+        install_checkpoint(row.checkpoint, args.out.parent, metrics)
+    write_model_card({chosen: metrics}, chosen, args.out, build_info, report=report)
+    print(
+        f"chose {chosen} fusion (seed {row.best_seed}, best validation of its seeds); wrote "
+        f"{args.out}" + (f" and its checkpoint to {args.out.parent}" if args.install else "")
+    )
+    return 0
+
+
+def install_checkpoint(checkpoint: Path, destination: Path, test_metrics: dict[str, Any]) -> None:
     """Copy the shipped files; metrics.json gains the test evaluation so the app can show it."""
     destination.mkdir(parents=True, exist_ok=True)
     for name in SHIPPED_FILES:
-        if not (run_dir / name).is_file():
-            raise InputError(f"{name} is missing from the run folder", run_dir)
-        shutil.copyfile(run_dir / name, destination / name)
-    metrics = _read_json(run_dir / "metrics.json")
-    metrics["test"] = _read_json(run_dir / TEST_METRICS)
+        if not (checkpoint / name).is_file():
+            raise InputError(f"{name} is missing from the run folder", checkpoint)
+        shutil.copyfile(checkpoint / name, destination / name)
+    metrics = _read_json(checkpoint / "metrics.json")
+    metrics["test"] = {
+        key: value for key, value in test_metrics.items()
+        if key not in ("training", "model_config", "run_dir")
+    }  # fmt: skip
     (destination / "metrics.json").write_text(
         json.dumps(metrics, indent=2) + "\n", encoding="utf-8"
     )

@@ -182,8 +182,13 @@ def _hashed_split(record_id: str, seed: int) -> str:
     return SPLIT_SHARES[-1][0]
 
 
+# A modality's label set as indices: what that modality alone allows (see Record.modality_labels).
+LabelSets = dict[str, tuple[int, ...]]
+
+
 class RecordDataset(Dataset):
-    """Items are ``(Sample, label index)``.
+    """Items are ``(Sample, label index, label sets)``; the label sets are None for a record
+    whose every modality names its label alone, as most do.
 
     ``level=None`` is training mode: levels come from ``mix`` and vary with ``epoch``
     (call :meth:`set_epoch`), so each pass sees different corruptions yet a rerun with
@@ -208,6 +213,10 @@ class RecordDataset(Dataset):
         index = {label: i for i, label in enumerate(labels)}
         self.records = list(records)
         self.targets = [index[r.label] for r in self.records]
+        self.label_sets: list[LabelSets | None] = [
+            {m: tuple(index[x] for x in names) for m, names in r.modality_labels.items()} or None
+            for r in self.records
+        ]
         self.level = level
         self.mix = mix
         self.augmentation = augmentation
@@ -221,10 +230,10 @@ class RecordDataset(Dataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def __getitem__(self, i: int) -> tuple[Sample, int]:
+    def __getitem__(self, i: int) -> tuple[Sample, int, LabelSets | None]:
         record = self.records[i]
         rng, levels = self._corruption(record)
-        return self._sample(record, levels, rng), self.targets[i]
+        return self._sample(record, levels, rng), self.targets[i], self.label_sets[i]
 
     def level_of(self, record: Record) -> int | None:
         """The evaluation level of ``record``; None in training mode."""
@@ -260,15 +269,30 @@ class RecordDataset(Dataset):
 
 
 class Collate:
-    """Samples -> (model Batch, label tensor) through the model's own preprocessing."""
+    """Items -> (model Batch, label tensor, allowed) through the model's own preprocessing.
+
+    ``allowed`` (B, M, C) says which labels each modality alone allows, the record's label
+    unless a label set says more; it is None when no item in the batch has a label set.
+    """
 
     def __init__(self, model):
         self.model = model
 
-    def __call__(self, items: list[tuple[Sample, int]]):
-        samples = [sample for sample, _ in items]
-        labels = torch.tensor([label for _, label in items], dtype=torch.long)
-        return self.model.preprocess(samples), labels
+    def __call__(self, items: list[tuple[Sample, int, LabelSets | None]]):
+        samples = [sample for sample, _, _ in items]
+        labels = torch.tensor([label for _, label, _ in items], dtype=torch.long)
+        return self.model.preprocess(samples), labels, self._allowed(items, labels)
+
+    def _allowed(self, items, labels: torch.Tensor) -> torch.Tensor | None:
+        if all(sets is None for _, _, sets in items):
+            return None
+        modalities = list(self.model.modalities)
+        allowed = torch.zeros(len(items), len(modalities), len(self.model.labels), dtype=torch.bool)
+        allowed[torch.arange(len(items)), :, labels] = True
+        for row, (_, _, sets) in enumerate(items):
+            for modality, indices in (sets or {}).items():
+                allowed[row, modalities.index(modality), list(indices)] = True
+        return allowed
 
 
 def make_loader(dataset: RecordDataset, model, batch_size: int, *, shuffle: bool, seed: int = 0):

@@ -56,7 +56,7 @@ def collect_logits(
     model.eval()
     masks = SUBSET_MASKS.to(device)
     logits, labels, present = [], [], []
-    for batch, target in loader:
+    for batch, target, _ in loader:
         batch = batch.to(device)
         encoded = model.encode(batch)
         output = model.fuse(encoded, masks.unsqueeze(0).expand(len(target), -1, -1))
@@ -225,7 +225,7 @@ def measure_latency(
     """
     from mmstudio.analysis import Analyzer
 
-    sample, _ = RecordDataset([record], [record.label], level=0, cache=cache)[0]
+    sample = RecordDataset([record], [record.label], level=0, cache=cache)[0][0]
     result: dict[str, Any] = {"device": "cpu", "threads": torch.get_num_threads(), "runs": runs}
     for key, explain in (("analyze", True), ("predict", False)):
         analyzer = Analyzer(model, "cpu", explain=explain)

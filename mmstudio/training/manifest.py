@@ -26,7 +26,12 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 MODALITY_FIELDS: tuple[str, ...] = ("image", "audio", "text")
 # The answer a generative model is expected to give (``expected_answer`` is the same field).
 ANSWER_FIELDS: tuple[str, ...] = ("answer", "expected_answer")
-RESERVED_FIELDS: tuple[str, ...] = ("id", "label", "split", *MODALITY_FIELDS, *ANSWER_FIELDS)
+# The labels one modality alone is consistent with, where it names more than the record's label
+# ("three or eight"): training teaches that modality alone to share its belief between them.
+LABEL_SET_FIELDS: dict[str, str] = {name: f"{name}_labels" for name in MODALITY_FIELDS}
+RESERVED_FIELDS: tuple[str, ...] = (
+    "id", "label", "split", *MODALITY_FIELDS, *ANSWER_FIELDS, *LABEL_SET_FIELDS.values(),
+)  # fmt: skip
 
 # People write "validation" or "dev" as often as "val"; accepting them costs nothing.
 _SPLIT_ALIASES = {
@@ -54,6 +59,9 @@ class Record:
     meta: dict[str, Any] = field(default_factory=dict)
     # What a generative model should answer (the manifest's ``answer`` column), or None.
     answer: str | None = None
+    # Modality -> the labels that modality alone allows, for the modalities that allow more
+    # than the record's label (the manifest's ``text_labels`` and the like).
+    modality_labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -252,6 +260,7 @@ def _parse_record(
         split=split,
         meta=meta,
         answer=_expected_answer(row, fail),
+        modality_labels=_modality_labels(row, label, declared_labels, fail),
     )
 
 
@@ -264,6 +273,35 @@ def _expected_answer(row: dict[str, Any], fail) -> str | None:
     if len(set(given.values())) > 1:
         raise fail("answer and expected_answer differ; give only one of them")
     return next(iter(given.values()), None)
+
+
+def _modality_labels(
+    row: dict[str, Any], label: str | None, declared_labels: list[str] | None, fail
+) -> dict[str, tuple[str, ...]]:
+    """``text_labels`` and the like: a list (or a string of labels joined by ``|``) that
+    holds the record's own label, for a modality the record has."""
+    found: dict[str, tuple[str, ...]] = {}
+    for modality, name in LABEL_SET_FIELDS.items():
+        value = row.get(name)
+        if value is None or value == "" or value == []:
+            continue
+        items = value.split("|") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise fail(f"{name} must be a list of labels, not {type(value).__name__}")
+        labels = tuple(
+            dict.fromkeys(_optional_string(item, name, fail, allow_numbers=True) for item in items)
+        )
+        if None in labels:
+            raise fail(f"{name} holds an empty label")
+        if row.get(modality) in (None, ""):
+            raise fail(f"{name} is given but the record has no {modality}")
+        unknown = [x for x in labels if declared_labels is not None and x not in declared_labels]
+        if unknown:
+            raise fail(f"{name}: unknown label {unknown[0]!r} not in {LABELS_FILE}")
+        if label is not None and label not in labels:
+            raise fail(f"{name} {list(labels)} must include the record's label {label!r}")
+        found[modality] = labels
+    return found
 
 
 def _optional_string(
@@ -336,6 +374,8 @@ def _record_to_row(record: Record, root: Path) -> dict[str, Any]:
         row["text"] = record.text
     if record.answer is not None:
         row["answer"] = record.answer
+    for modality, labels in record.modality_labels.items():
+        row[LABEL_SET_FIELDS[modality]] = list(labels)
     row.update(record.meta)
     return row
 

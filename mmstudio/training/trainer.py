@@ -535,9 +535,11 @@ def _train_epoch(run: _Run) -> Iterator[TrainEvent]:
     model.train()
     started = run.epoch_started = time.perf_counter()
     loss_sum = correct = seen = 0.0
-    for batch, labels in loader:
+    for batch, labels, allowed in loader:
         lr = learning_rate(state.step, total, state.lr)
-        loss, hits, count = _step(run, batch.to(run.device), labels.to(run.device), lr)
+        if allowed is not None:
+            allowed = allowed.to(run.device)
+        loss, hits, count = _step(run, batch.to(run.device), labels.to(run.device), lr, allowed)
         state.step += 1
         loss_sum += loss * count
         correct += hits
@@ -568,7 +570,9 @@ def _wall_seconds(run: _Run, now: float | None = None) -> float:
     return round(state.train_seconds + validation + current, 3)
 
 
-def _step(run: _Run, batch, labels: torch.Tensor, lr: float) -> tuple[float, int, int]:
+def _step(
+    run: _Run, batch, labels: torch.Tensor, lr: float, allowed: torch.Tensor | None = None
+) -> tuple[float, int, int]:
     """One optimiser step on a global batch (this rank's slice of it when distributed):
     the mean loss, the hits and the number of samples of the global batch."""
     for group in run.optimizer.param_groups:
@@ -581,7 +585,11 @@ def _step(run: _Run, batch, labels: torch.Tensor, lr: float) -> tuple[float, int
     ).to(run.device)  # fmt: skip
     # Every sample counts under modality dropout and under each of its modalities alone.
     logits, valid = run.training_logits(batch, keep=keep)
-    targets = labels.unsqueeze(1).expand_as(valid)
+    targets = (
+        labels.unsqueeze(1).expand_as(valid)
+        if allowed is None
+        else coalition_targets(allowed, batch.present & keep, labels)
+    )
     hits = int((logits[:, 0].argmax(-1) == labels).sum())
     if context.distributed:
         # The mean over the global batch's valid entries: each rank's sum over the global
@@ -605,6 +613,25 @@ def _step(run: _Run, batch, labels: torch.Tensor, lr: float) -> tuple[float, int
     torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
     run.optimizer.step()
     return value, int(hits), count
+
+
+def coalition_targets(
+    allowed: torch.Tensor, kept: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """Target distributions (B, 1 + M, C) for training_logits' columns: each column is
+    uniform over the labels that every modality it sees allows.
+
+    ``allowed`` (B, M, C) is Collate's; ``kept`` (B, M) the modalities of the dropout
+    coalition. Text that says "three or eight" alone gets half of each; beside an image of
+    a three, only the three. Modalities that contradict each other fall back to the label.
+    """
+    singles = torch.eye(kept.shape[1], dtype=torch.bool, device=kept.device)
+    seen = torch.cat([kept.unsqueeze(1), singles.expand(len(kept), -1, -1)], 1)  # (B, 1+M, M)
+    # A label survives where every modality in the column allows it; unseen ones allow all.
+    both = (allowed.unsqueeze(1) | ~seen.unsqueeze(-1)).all(2)  # (B, 1+M, C)
+    fallback = F.one_hot(labels, allowed.shape[-1]).bool().unsqueeze(1).expand_as(both)
+    both = torch.where(both.any(-1, keepdim=True), both, fallback)
+    return both.float() / both.sum(-1, keepdim=True)
 
 
 def _end_epoch(run: _Run) -> TrainEvent:

@@ -28,7 +28,7 @@ from mmstudio.training.comparison.files import RunStatus  # noqa: E402
 from mmstudio.training.comparison.plan import Budget, make_plan  # noqa: E402
 from tests.badinput.cases_training import TINY, TINY_FLAGS, dataset  # noqa: E402
 
-RUNS = ("concat-seed0", "concat-seed1", "late-seed0", "late-seed1")
+RUNS = ("concat-seed0", "late-seed0", "concat-seed1", "late-seed1")  # seed by seed
 STEPS = 8  # 2 epochs x 8 train records / batch 2
 
 
@@ -70,13 +70,13 @@ def comparison(tmp_path_factory):
     plan.write(out)
     events = drive(out, plan)
     for event in events:
-        if event.kind == "run" and event.run == "concat-seed1":
+        if event.kind == "run" and event.run == "late-seed0":
             break  # the driver is killed as the second run is about to start
     events.close()
     first = _snapshot(out / "concat-seed0")
     states_before = [RunStatus.read(out / run).state for run in RUNS]
-    (out / "concat-seed1").mkdir(exist_ok=True)
-    (out / "concat-seed1" / "STOP").touch()
+    (out / "late-seed0").mkdir(exist_ok=True)
+    (out / "late-seed0" / "STOP").touch()
     status, err = _cli(_args(data, out, "--resume"))
     return {"out": out, "status": status, "err": err, "first": first, "before": states_before}
 
@@ -94,23 +94,23 @@ def test_resume_keeps_the_finished_run_and_completes_the_rest(comparison):
 
 def test_a_stop_file_stops_its_run_and_the_comparison_goes_on(comparison):
     out = comparison["out"]
-    stopped = RunStatus.read(out / "concat-seed1")
+    stopped = RunStatus.read(out / "late-seed0")
     # Its STOP was there from the start: it stopped after one step, with no epoch to keep.
     assert stopped.stopped_by == "run" and "nothing was saved" in stopped.message
-    assert not (out / "concat-seed1" / "checkpoint").exists()
-    assert not (out / "concat-seed1" / "test.json").exists()
+    assert not (out / "late-seed0" / "checkpoint").exists()
+    assert not (out / "late-seed0" / "test.json").exists()
     report = json.loads((out / "report.json").read_text())
-    assert report["runs"]["concat-seed1"] == {"fusion": "concat", "seed": 1, "state": "stopped",
-                                              "result": False}  # fmt: skip
-    assert report["strategies"]["concat"]["accuracy"]["n"] == 1
-    assert report["strategies"]["late"]["accuracy"]["n"] == 2
+    assert report["runs"]["late-seed0"] == {"fusion": "late", "seed": 0, "state": "stopped",
+                                            "result": False}  # fmt: skip
+    assert report["strategies"]["late"]["accuracy"]["n"] == 1
+    assert report["strategies"]["concat"]["accuracy"]["n"] == 2
 
 
 def test_every_finished_run_had_the_same_budget(comparison):
     out = comparison["out"]
     plan = json.loads((out / "plan.json").read_text())
     assert plan["budget"]["steps"] == STEPS and {r["steps"] for r in plan["runs"]} == {STEPS}
-    for run in ("concat-seed0", "late-seed0", "late-seed1"):
+    for run in ("concat-seed0", "concat-seed1", "late-seed1"):
         status = RunStatus.read(out / run)
         assert (status.step, status.total_steps) == (STEPS, STEPS)
         evals = [line for line in _lines(out / run) if line["kind"] == "eval"]
@@ -124,7 +124,7 @@ def test_every_finished_run_had_the_same_budget(comparison):
 def test_tensorboard_reads_the_same_curves(comparison):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    run_dir = comparison["out"] / "late-seed0"
+    run_dir = comparison["out"] / "late-seed1"
     events = EventAccumulator(str(run_dir / "tensorboard"))
     events.Reload()
     tags = set(events.Tags()["scalars"])
@@ -147,8 +147,44 @@ def test_the_report_covers_every_strategy(comparison):
     assert "Which differences hold at 2 seeds" in markdown
     report = json.loads((out / "report.json").read_text())
     late = report["strategies"]["late"]
-    assert late["effective_robustness"]["values"] == pytest.approx([0.0, 0.0], abs=1e-12)
-    assert report["strategies"]["concat"]["accuracy"]["note"].startswith("one seed")
+    assert late["effective_robustness"]["values"] == pytest.approx([0.0], abs=1e-12)
+    assert late["accuracy"]["note"].startswith("one seed")
+    # Effective robustness is against late fusion of the same seed, which seed 0 lacks.
+    assert len(report["strategies"]["concat"]["effective_robustness"]["values"]) == 1
+
+
+def test_the_model_card_ships_the_strategy_the_report_favours(comparison, tmp_path):
+    from mmstudio.models.checkpoint import load_checkpoint
+    from mmstudio.training.model_card import choose_from_report
+
+    out = comparison["out"]
+    report = json.loads((out / "report.json").read_text())
+    chosen = choose_from_report(report)
+    card = tmp_path / "digits" / "MODEL_CARD.md"
+    status, err = _cli(["model-card", "--comparison", str(out), "--out", str(card), "--install"])
+    assert status == 0, err
+    text = card.read_text(encoding="utf-8")
+    assert "## Fusion strategies compared" in text and "--seeds 2 --epochs 2" in text
+    assert "### Which differences hold at 2 seeds" in text and "| concat |" in text
+    assert f"**Shipped: {chosen} fusion, seed " in text
+    assert "Unequal budgets" not in text
+    shipped = load_checkpoint(card.parent)
+    assert shipped.config.fusion == chosen
+    installed = json.loads((card.parent / "metrics.json").read_text())
+    seed = installed["settings"]["seed"]
+    # The installed weights are that seed's checkpoint, and its test figures come along.
+    run = out / f"{chosen}-seed{seed}"
+    assert (card.parent / "model.safetensors").read_bytes() == (
+        run / "checkpoint" / "model.safetensors"
+    ).read_bytes()
+    assert installed["test"]["overall"] == json.loads((run / "test.json").read_text())["overall"]
+
+
+def test_a_model_card_needs_a_finished_comparison(tmp_path):
+    status, err = _cli(["model-card", "--comparison", str(tmp_path), "--out",
+                        str(tmp_path / "card.md")])  # fmt: skip
+    assert status == 2 and "no report.json here: the comparison has not finished" in err
+    assert not (tmp_path / "card.md").exists()
 
 
 @pytest.mark.parametrize(

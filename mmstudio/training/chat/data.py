@@ -114,7 +114,8 @@ def _pools(records: Sequence[Record]) -> dict[str, dict[int, list[Record]]]:
     for record in records:
         digit = int(record.label)
         for source in questions.SOURCES:
-            if getattr(record, source) is not None:
+            # A phrase that names two digits ("three or eight") answers no question about one.
+            if getattr(record, source) is not None and source not in record.modality_labels:
                 pools[source][digit].append(record)
     for source, by_digit in pools.items():
         empty = [d for d, found in by_digit.items() if not found]

@@ -146,8 +146,10 @@ def make_plan(
     for fusion in fusions:
         check_model_settings(manifest, fusion, overrides)
     runs = []
-    for fusion in fusions:
-        for seed in seeds:
+    # Seed by seed: an interrupted or stopped comparison then holds every strategy for the
+    # seeds it finished, and the window draws every strategy's curve from the start.
+    for seed in seeds:
+        for fusion in fusions:
             records = split_records(manifest, "train", seed)
             if not records:
                 raise InputError("the dataset has no 'train' records to train with", data)

@@ -35,8 +35,16 @@ Progress = Callable[[str, int, int], None]
 
 # Separate random streams, so changing how one modality is made leaves the others unchanged.
 _SPLIT_CODE = {"train": 0, "val": 1, "test": 2}
-_IMAGE, _AUDIO, _TEXT, _PAIRING = 1, 2, 3, 4
+_IMAGE, _AUDIO, _TEXT, _PAIRING, _EITHER = 1, 2, 3, 4, 5
 _HANDWRITTEN_SHARE = 0.5
+# Training records whose phrase names a second digit as well ("three or eight"), so the text
+# alone learns to share its belief; the image and the speech still show the record's digit.
+# Held-out splits keep one digit per phrase: their scores stay comparable, and honesty is
+# measured on held-out two-digit frames instead (mmstudio.training.ambiguity).
+EITHER_SHARE = {"train": 0.1, "val": 0.0, "test": 0.0}
+# Elastic bending of the training handwriting, in the 8x8 samples' pixels (images.py); the
+# held-out writers are shown as they wrote.
+HANDWRITING_WARP = {"train": 0.6, "val": 0.0, "test": 0.0}
 
 
 @dataclass(frozen=True)
@@ -157,8 +165,9 @@ def _build_audio_pool(
 ) -> dict[int, list[_Clip]]:
     per_class = spec.audio_per_class[split]
     code = _SPLIT_CODE[split]
+    prosody = speech.TRAIN_PROSODY if split == "train" else speech.HELD_OUT_PROSODY
     plans = [
-        speech.plan_utterance(digit, split_voices, (seed, code, _AUDIO, digit, k))
+        speech.plan_utterance(digit, split_voices, (seed, code, _AUDIO, digit, k), prosody)
         for digit in range(10)
         for k in range(per_class)
     ]
@@ -209,7 +218,9 @@ def _build_records(
         meta: dict[str, object] = {}
         if image_rng.random() < _HANDWRITTEN_SHARE and len(hand_by_digit[digit]):
             index = int(hand_by_digit[digit][next(hand_order[digit])])
-            image = images.render_handwritten(hand_images[index], image_rng)
+            image = images.render_handwritten(
+                hand_images[index], image_rng, warp=HANDWRITING_WARP[split]
+            )
             meta.update(image_source="handwritten", sklearn_index=index)
         else:
             font = images.pick_font(fonts, image_rng)
@@ -222,9 +233,7 @@ def _build_records(
         meta.update(
             voice=clip.utterance.voice_spec, speed=clip.utterance.speed, pitch=clip.utterance.pitch
         )
-        phrase, text_meta = text.make_text(
-            digit, split, np.random.default_rng([seed, code, _TEXT, i])
-        )
+        phrase, text_meta, named = _phrase(digit, split, seed, code, i)
         meta.update(text_meta)
         records.append(
             Record(
@@ -235,11 +244,24 @@ def _build_records(
                 text=phrase,
                 split=split,
                 meta=meta,
+                modality_labels={"text": named} if len(named) > 1 else {},
             )
         )
         if (i + 1) % 200 == 0 or i + 1 == n:
             report(stage, i + 1, n)
     return records
+
+
+def _phrase(digit: int, split: str, seed: int, code: int, i: int):
+    """The record's phrase, its metadata and the labels it names (the digit, or two)."""
+    text_rng = np.random.default_rng([seed, code, _TEXT, i])
+    either = np.random.default_rng([seed, code, _EITHER, i])
+    if either.random() >= EITHER_SHARE[split]:
+        return (*text.make_text(digit, split, text_rng), (LABELS[digit],))
+    other = (digit + 1 + int(either.integers(9))) % 10
+    pair = (digit, other) if either.random() < 0.5 else (other, digit)
+    phrase, meta = text.make_either_text(pair, split, text_rng)
+    return phrase, meta, tuple(LABELS[d] for d in pair)
 
 
 def _cycle(rng: np.random.Generator, n: int):
@@ -288,6 +310,13 @@ def _build_info(seed: int, counts: dict, fonts: dict, voices: dict) -> dict:
             split: {lang: text.TEMPLATES[lang][split] for lang in text.LANGUAGES}
             for split in SPLITS
         },
+        "either_templates": {
+            split: {lang: text.EITHER_TEMPLATES[lang][split] for lang in text.LANGUAGES}
+            for split in SPLITS
+        },
+        "either_share": EITHER_SHARE,
+        "handwriting_warp": HANDWRITING_WARP,
+        "prosody": {"train": speech.TRAIN_PROSODY, "held_out": speech.HELD_OUT_PROSODY},
         "versions": {
             "espeak_ng": speech.espeak_version(),
             "pillow": PIL.__version__,

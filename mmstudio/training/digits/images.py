@@ -184,11 +184,20 @@ def handwriting_indices(split: str) -> np.ndarray:
     return np.arange(int(round(start * n)), int(round(stop * n)))
 
 
-def render_handwritten(pixels: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """An 8x8 sample upsampled smoothly, given a pen width, tilted and placed on paper."""
+def render_handwritten(
+    pixels: np.ndarray, rng: np.random.Generator, warp: float = 0.0
+) -> Image.Image:
+    """An 8x8 sample upsampled smoothly, given a pen width, tilted and placed on paper.
+
+    ``warp`` > 0 bends the strokes by a smooth random displacement of up to that many of the
+    sample's own pixels: a few dozen writers become many more hands, which is what a test
+    on writers that training never saw asks of the model.
+    """
     side = int(rng.integers(34, 50))
     small = Image.fromarray((pixels / 16.0).astype(np.float32), mode="F")
     big = np.asarray(small.resize((side, side), Image.Resampling.BICUBIC), dtype=np.float32)
+    if warp > 0:
+        big = _elastic(big, rng.uniform(0.0, warp) * side / 8, rng)
     # A soft threshold turns the blurry upsample into a pen stroke; its level sets the width.
     threshold = rng.uniform(0.25, 0.55)
     mask = 1.0 / (1.0 + np.exp(-(big - threshold) * rng.uniform(8.0, 16.0)))
@@ -196,6 +205,18 @@ def render_handwritten(pixels: np.ndarray, rng: np.random.Generator) -> Image.Im
     mask_img = mask_img.resize((max(8, int(side * rng.uniform(0.8, 1.1))), side), Image.BICUBIC)
     mask_img = mask_img.rotate(rng.uniform(-10, 10), Image.BICUBIC, expand=True)
     return compose(_place(_crop_to_ink(mask_img), rng, height=(36, 54)), rng)
+
+
+def _elastic(image: np.ndarray, amplitude: float, rng: np.random.Generator) -> np.ndarray:
+    """``image`` resampled along a smooth field of displacements up to ``amplitude`` pixels:
+    random offsets on a 4x4 grid, interpolated over the image."""
+    from scipy import ndimage
+
+    side = image.shape[0]
+    coarse = rng.uniform(-1.0, 1.0, size=(2, 4, 4)) * amplitude
+    dy, dx = (ndimage.zoom(c, side / 4, order=3)[:side, :side] for c in coarse)
+    rows, cols = np.mgrid[0:side, 0:side].astype(np.float32)
+    return ndimage.map_coordinates(image, [rows + dy, cols + dx], order=1, mode="constant")
 
 
 # ------------------------------------------------------------------------------------- printed

@@ -169,7 +169,7 @@ def _held_out(frames: Iterable[str]) -> tuple[set[str], str]:
     words: set[str] = set()
     texts = []
     for frame in frames:
-        bare = frame.replace("{n}", " ").lower()
+        bare = re.sub(r"\{[a-z]\}", " ", frame).lower()  # the number slots
         texts.append(bare)
         words.update(w for w in re.split(r"[\s,.:;!?'’：，、]+", bare) if w)
     return words, "\n".join(texts)

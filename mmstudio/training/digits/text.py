@@ -263,6 +263,80 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
     },
 }
 
+# Phrases that name two digits and commit to neither ("three or eight"): the text alone
+# allows both, and a model should say so. {a} and {b} are the two numbers. Split as above, and
+# no frame holds a number word of any language (such as French "un").
+EITHER_TEMPLATES: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "train": [
+            "{a} or {b}",
+            "either {a} or {b}",
+            "could be {a} or {b}",
+            "{a} or maybe {b}",
+            "I can't tell: {a} or {b}",
+            "it's {a} or {b}",
+            "looks like {a} or {b}",
+            "maybe {a}, maybe {b}",
+            "{a} or perhaps {b}",
+        ],
+        "val": ["probably {a} or {b}", "not sure if {a} or {b}"],
+        "test": ["it is a {a} or a {b}", "{a} or {b}, I can't decide", "either a {a} or a {b}"],
+    },
+    "fr": {
+        "train": [
+            "{a} ou {b}",
+            "soit {a} soit {b}",
+            "peut-être {a} ou {b}",
+            "c'est {a} ou {b}",
+            "{a} ou bien {b}",
+        ],
+        "val": ["plutôt {a} ou {b}"],
+        "test": ["je ne sais pas, {a} ou {b}", "{a} ou alors {b}"],
+    },
+    "de": {
+        "train": [
+            "{a} oder {b}",
+            "entweder {a} oder {b}",
+            "vielleicht {a} oder {b}",
+            "das ist {a} oder {b}",
+            "{a} oder doch {b}",
+        ],
+        "val": ["wahrscheinlich {a} oder {b}"],
+        "test": ["es ist eine {a} oder {b}", "ich weiß nicht, {a} oder {b}"],
+    },
+    "es": {
+        "train": [
+            "{a} o {b}",
+            "o {a} o {b}",
+            "quizás {a} o {b}",
+            "es {a} o {b}",
+            "{a} o tal vez {b}",
+        ],
+        "val": ["probablemente {a} o {b}"],
+        "test": ["es un {a} o un {b}", "no sé, {a} o {b}"],
+    },
+    "it": {
+        "train": ["{a} o {b}", "o {a} o {b}", "forse {a} o {b}", "è {a} o {b}", "{a} oppure {b}"],
+        "val": ["probabilmente {a} o {b}"],
+        "test": ["è un {a} o un {b}", "non so, {a} oppure {b}"],
+    },
+    "ru": {
+        "train": ["{a} или {b}", "либо {a}, либо {b}", "может быть {a} или {b}", "это {a} или {b}"],
+        "val": ["наверное, {a} или {b}"],
+        "test": ["это то ли {a}, то ли {b}", "не знаю, {a} или {b}"],
+    },
+    "zh": {
+        "train": ["{a}或{b}", "{a}还是{b}", "可能是{a}或者{b}", "是{a}或{b}"],
+        "val": ["大概是{a}或{b}"],
+        "test": ["不是{a}就是{b}", "我不确定，{a}还是{b}"],
+    },
+    "ja": {
+        "train": ["{a}か{b}", "{a}または{b}", "たぶん{a}か{b}", "{a}か{b}です"],
+        "val": ["おそらく{a}か{b}"],
+        "test": ["{a}か{b}かわからない", "{a}もしくは{b}"],
+    },
+}
+
 _RAW_DISTRACTORS: dict[str, list[str]] = {
     "en": [
         "hmm",
@@ -308,8 +382,8 @@ _RAW_DISTRACTORS: dict[str, list[str]] = {
 }
 
 
-# Private-use character: never typed, never produced by a template or a typo.
-_NUMBER_SLOT = "\ue000"
+# Private-use characters, one per number: never typed, never produced by a template or a typo.
+_NUMBER_SLOTS = ("\ue000", "\ue001")
 # Shorter number words ("un", "に", "7") lose their identity to any slip.
 _MIN_TYPO_NUMBER_LENGTH = 3
 
@@ -342,16 +416,50 @@ def make_text(
     digit: int, split: str, rng: np.random.Generator, style: TextStyle = TextStyle()
 ) -> tuple[str, dict[str, str | int]]:
     """A phrase naming ``digit`` using ``split``'s templates, and metadata about how it was made."""
+    lang = _language(rng, style)
+    template = _pick(TEMPLATES[lang][split], rng).format(n=_NUMBER_SLOTS[0])
+    text, spans, form = _fill(template, [digit], lang, split, rng, style)
+    # Where the number sits, in characters of the phrase: what a text explanation should find.
+    ((start, end),) = spans
+    meta = {
+        "text_lang": lang,
+        "text_form": form,
+        "text_number_start": start,
+        "text_number_end": end,
+    }
+    return text, meta
+
+
+def make_either_text(
+    digits: tuple[int, int], split: str, rng: np.random.Generator, style: TextStyle = TextStyle()
+) -> tuple[str, dict[str, object]]:
+    """A phrase naming both ``digits``, in that order, without choosing between them."""
+    lang = _language(rng, style)
+    template = _pick(EITHER_TEMPLATES[lang][split], rng).format(
+        a=_NUMBER_SLOTS[0], b=_NUMBER_SLOTS[1]
+    )
+    text, spans, form = _fill(template, list(digits), lang, split, rng, style)
+    meta = {"text_lang": lang, "text_form": form, "text_number_spans": [list(s) for s in spans]}
+    return text, meta
+
+
+def _language(rng: np.random.Generator, style: TextStyle) -> str:
     weights = np.array([style.english_weight if lang == "en" else 1.0 for lang in LANGUAGES])
-    lang = LANGUAGES[int(rng.choice(len(LANGUAGES), p=weights / weights.sum()))]
-    template = _pick(TEMPLATES[lang][split], rng)
+    return LANGUAGES[int(rng.choice(len(LANGUAGES), p=weights / weights.sum()))]
+
+
+def _fill(
+    template: str, digits: list[int], lang: str, split: str, rng, style: TextStyle
+) -> tuple[str, list[tuple[int, int]], str]:
+    """Noise around the numbers' slots, then the numbers: the text, each number's character
+    span and whether they were written as numerals or words."""
     if rng.random() < style.numeral_rate:
-        number, form = str(digit), "numeral"
+        numbers, form = [str(d) for d in digits], "numeral"
     else:
-        number, form = _pick(NUMBER_WORDS[lang][digit], rng), "word"
-    # The number stands in as a placeholder that typos skip: a slip may garble a long number
+        numbers, form = [_pick(NUMBER_WORDS[lang][d], rng) for d in digits], "word"
+    # The numbers stand in as placeholders that typos skip: a slip may garble a long number
     # word, but must never delete a one-character number ("七", "2") and leave no label at all.
-    text = template.format(n=_NUMBER_SLOT)
+    text = template
     if rng.random() < style.distractor_rate:
         text = _insert_words(
             text, [_pick(DISTRACTORS[lang], rng) for _ in range(_one_or_two(rng))], rng
@@ -361,17 +469,16 @@ def make_text(
         text = _insert_words(text, [w for w in made_up if w], rng)
     if rng.random() < style.typo_rate:
         text = add_typos(text, style.typo_char_rate, rng)
-        if len(number) >= _MIN_TYPO_NUMBER_LENGTH:
-            number = add_typos(number, style.typo_char_rate, rng)
-    # Where the number sits, in characters of the phrase: what a text explanation should find.
-    start = text.index(_NUMBER_SLOT)
-    meta = {
-        "text_lang": lang,
-        "text_form": form,
-        "text_number_start": start,
-        "text_number_end": start + len(number),
-    }
-    return text.replace(_NUMBER_SLOT, number), meta
+        numbers = [
+            add_typos(n, style.typo_char_rate, rng) if len(n) >= _MIN_TYPO_NUMBER_LENGTH else n
+            for n in numbers
+        ]
+    spans = []
+    for slot, number in zip(_NUMBER_SLOTS[: len(numbers)], numbers, strict=True):
+        start = text.index(slot)
+        text = text.replace(slot, number)
+        spans.append((start, start + len(number)))
+    return text, spans, form
 
 
 def phrase(digit: int, lang: str, template: str, *, numeral: bool = False) -> str:
@@ -387,7 +494,7 @@ def add_typos(text: str, rate: float, rng: np.random.Generator) -> str:
     i = 0
     while i < len(chars):
         char = chars[i]
-        if char.isspace() or char == _NUMBER_SLOT or rng.random() >= rate:
+        if char.isspace() or char in _NUMBER_SLOTS or rng.random() >= rate:
             out.append(char)
             i += 1
             continue
@@ -396,7 +503,7 @@ def add_typos(text: str, rate: float, rng: np.random.Generator) -> str:
             action == 0
             and i + 1 < len(chars)
             and not chars[i + 1].isspace()
-            and chars[i + 1] != _NUMBER_SLOT
+            and chars[i + 1] not in _NUMBER_SLOTS
         ):
             out.extend([chars[i + 1], char])
             i += 2
@@ -423,7 +530,11 @@ def _one_or_two(rng: np.random.Generator) -> int:
 @functools.lru_cache(maxsize=1)
 def _pseudo_words() -> PseudoWords:
     held_out = [
-        frame for lang in LANGUAGES for split in ("val", "test") for frame in TEMPLATES[lang][split]
+        frame
+        for templates in (TEMPLATES, EITHER_TEMPLATES)
+        for lang in LANGUAGES
+        for split in ("val", "test")
+        for frame in templates[lang][split]
     ]
     return PseudoWords(NUMBER_WORDS, held_out)
 
