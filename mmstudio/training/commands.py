@@ -24,6 +24,7 @@ from mmstudio.training.chat_dataset import add_subcommand as add_build_digits_ch
 # What a checkpoint folder ships with; the training state stays behind in the run folder.
 SHIPPED_FILES = ("model.safetensors", "config.json", "labels.txt", "metrics.json")
 TEST_METRICS = "metrics_test.json"
+CHECKPOINT = "checkpoint"  # a comparison run's checkpoint folder
 DEFAULT_CARD = Path("resources/models/digits/MODEL_CARD.md")
 
 
@@ -327,9 +328,8 @@ def load_run(folder: Path) -> dict[str, Any]:
 
 def _card_from_comparison(args: argparse.Namespace) -> int:
     from mmstudio.models.checkpoint import load_checkpoint
-    from mmstudio.studio_runs.reader import ComparisonReader
-    from mmstudio.studio_runs.summary import strategy_rows
     from mmstudio.training.comparison.files import REPORT_JSON, TEST
+    from mmstudio.training.comparison.plan import Plan
     from mmstudio.training.model_card import choose_from_report, write_model_card
 
     folder = args.comparison
@@ -341,16 +341,12 @@ def _card_from_comparison(args: argparse.Namespace) -> int:
         )
     report = _read_json(folder / REPORT_JSON)
     chosen = choose_from_report(report)
-    reader = ComparisonReader(folder)
-    reader.poll()
-    row = next(r for r in strategy_rows(reader) if r.fusion == chosen)
-    if row.checkpoint is None or row.best_run is None:
-        raise InputError(f"no finished {chosen} run with a checkpoint", folder)
-    run_dir = folder / row.best_run.dir
+    run_dir, seed = best_validation_run(folder, Plan.read(folder), chosen)
+    checkpoint = run_dir / CHECKPOINT
     metrics = _read_json(run_dir / TEST)
-    metrics["training"] = _read_json(row.checkpoint / "metrics.json")
+    metrics["training"] = _read_json(checkpoint / "metrics.json")
     metrics["training"].pop("history", None)
-    metrics["model_config"] = _read_json(row.checkpoint / "config.json")
+    metrics["model_config"] = _read_json(checkpoint / "config.json")
     metrics["run_dir"] = str(run_dir)
     data = args.data or Path(report["data"])
     build_info = (
@@ -359,15 +355,32 @@ def _card_from_comparison(args: argparse.Namespace) -> int:
     if "either_templates" in build_info:  # the digits dataset: its honesty probes apply
         from mmstudio.training.ambiguity import either_probes, measure_either
 
-        metrics["either"] = measure_either(load_checkpoint(row.checkpoint), either_probes("test"))
+        metrics["either"] = measure_either(load_checkpoint(checkpoint), either_probes("test"))
     if args.install:
-        install_checkpoint(row.checkpoint, args.out.parent, metrics)
+        install_checkpoint(checkpoint, args.out.parent, metrics)
     write_model_card({chosen: metrics}, chosen, args.out, build_info, report=report)
     print(
-        f"chose {chosen} fusion (seed {row.best_seed}, best validation of its seeds); wrote "
+        f"chose {chosen} fusion (seed {seed}, the best validation score of its seeds); wrote "
         f"{args.out}" + (f" and its checkpoint to {args.out.parent}" if args.install else "")
     )
     return 0
+
+
+def best_validation_run(folder: Path, plan, fusion: str) -> tuple[Path, int]:
+    """The run of ``fusion`` with the best validation score and a test result: what the
+    trainer keeps its checkpoint by. Choosing by the test split would flatter its figures."""
+    from mmstudio.training.comparison.files import TEST
+
+    scored = []
+    for run in plan.runs:
+        run_dir = folder / run.dir
+        metrics = run_dir / CHECKPOINT / "metrics.json"
+        if run.fusion == fusion and metrics.is_file() and (run_dir / TEST).is_file():
+            scored.append((_read_json(metrics).get("val_score", float("-inf")), -run.seed, run))
+    if not scored:
+        raise InputError(f"no finished {fusion} run with a checkpoint and a test result", folder)
+    _, _, best = max(scored, key=lambda item: item[:2])
+    return folder / best.dir, best.seed
 
 
 def install_checkpoint(checkpoint: Path, destination: Path, test_metrics: dict[str, Any]) -> None:
