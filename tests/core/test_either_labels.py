@@ -142,7 +142,7 @@ def test_some_training_phrases_name_two_digits_and_no_held_out_phrase_does(digit
     from mmstudio.training.digits.text import NUMBER_WORDS
 
     either = [r for r in digits.split("train") if r.modality_labels]
-    assert 0.04 < len(either) / len(digits.split("train")) < 0.2
+    assert 0.2 < len(either) / len(digits.split("train")) < 0.4
     for record in either:
         pair = record.modality_labels["text"]
         assert len(set(pair)) == 2 and record.label in pair
@@ -232,3 +232,23 @@ def test_measure_either_reads_the_probabilities_the_studio_shows():
     assert report["median_pair_mass"] == pytest.approx(sum(shares), abs=1e-5)
     assert report["median_max_share"] == pytest.approx(max(shares), abs=1e-5)
     assert report["probes"] == 1 and report["worst"][0]["text"] == probe.text
+
+
+def test_the_card_holds_the_model_to_the_honesty_and_per_modality_targets():
+    from mmstudio.training.model_card import HONEST_TARGET, targets
+
+    accuracy = {"image": 0.969, "text": 0.99, "audio": 0.91, "image+text+audio": 0.995}
+    metrics = {
+        "levels": [0, 3],
+        "accuracy": {"0": accuracy, "3": {**accuracy, "image+text+audio": 0.9}},
+        "ece_clean": 0.01,
+        "either": {"honest": 0.93},
+    }
+    found = {t.name: t.met for t in targets(metrics)}
+    assert found["image alone, clean"] is False  # 97 % asked, 96.9 % measured
+    assert found["audio alone, clean"] is True  # 90 % asked of voices never heard
+    assert found[HONEST_TARGET] is True
+    metrics["either"]["honest"] = 0.85
+    assert {t.name: t.met for t in targets(metrics)}[HONEST_TARGET] is False
+    del metrics["either"]
+    assert HONEST_TARGET not in {t.name for t in targets(metrics)}
