@@ -264,8 +264,8 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
 }
 
 # Phrases that name two digits and commit to neither ("three or eight"): the text alone
-# allows both, and a model should say so. {a} and {b} are the two numbers. Split as above, and
-# no frame holds a number word of any language (such as French "un").
+# allows both, and a model should say so. {a} and {b} are the two numbers, {a} first. Split as
+# above; no frame's own words are a number word of its language (French "un" would name a third).
 EITHER_TEMPLATES: dict[str, dict[str, list[str]]] = {
     "en": {
         "train": [
