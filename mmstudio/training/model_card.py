@@ -367,7 +367,9 @@ def _training_section(comparison: dict[str, dict[str, Any]], chosen: str) -> str
         "modality subsets, each validation record at one corruption level (spread evenly over "
         "0–3); training stops early when it has not improved for "
         f"{settings.get('patience', '?')} epochs. Afterwards the softmax temperature is fitted on "
-        "the validation set (minimum negative log-likelihood of the all-three predictions).",
+        "the validation set (minimum negative log-likelihood of the predictions of every "
+        "modality subset a record has, so a modality's own belief is calibrated as well as the "
+        "fused one).",
         "",
         f"The shipped model trained for {training.get('epochs', '?')} epochs "
         f"(best epoch {training.get('best_epoch', '?')}) in "

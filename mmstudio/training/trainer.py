@@ -58,6 +58,7 @@ from mmstudio.training.evaluate import (
     expected_calibration_error,
     mean_or_none,
     subset_accuracy,
+    subset_validity,
 )
 from mmstudio.training.manifest import Manifest, read_manifest
 from mmstudio.training.run_folder import ReadOnlyRunFolder, RunFolder
@@ -792,11 +793,14 @@ def _best_history(state: TrainerState) -> dict[str, Any]:
 
 
 def _calibrate(run: _Run) -> dict[str, float]:
-    """Fit the temperature on the validation full-modality logits; report NLL and ECE before and after."""
+    """Fit the temperature on the validation logits of every coalition a record has (each
+    modality alone, each pair, all): the studio shows them all, a modality's own belief as
+    much as the fused one. Report the full-modality NLL and ECE before and after."""
     run.model.config.temperature = 1.0
-    logits, labels, _ = _val_logits(run)
+    logits, labels, present = _val_logits(run)
+    valid = subset_validity(present)
+    temperature = fit_temperature(logits[valid], labels.unsqueeze(1).expand_as(valid)[valid])
     logits = logits[:, ALL_INPUTS]
-    temperature = fit_temperature(logits, labels)
     run.model.config.temperature = temperature
     return {
         "temperature": temperature,
