@@ -150,7 +150,9 @@ def _count(interval: dict[str, Any]) -> str:
     return _cell(interval, 1.0, 0)
 
 
-def format_markdown(report: dict[str, Any]) -> str:
+def format_markdown(report: dict[str, Any], *, list_insignificant: bool = True) -> str:
+    """report.md; without ``list_insignificant`` (a model card) the differences that do not
+    hold are counted per figure instead of listed one by one."""
     strategies = report["strategies"]
     fusions = list(strategies)
     seeds = report["seeds"]
@@ -196,7 +198,7 @@ def format_markdown(report: dict[str, Any]) -> str:
           _cell(strategies[f]["peak_memory_mib"], 1.0, 0),
           _cell(strategies[f]["analysis_latency_seconds"], 1000.0)] for f in fusions],
     )  # fmt: skip
-    lines += ["", *_significance(report), ""]
+    lines += ["", *_significance(report, list_insignificant), ""]
     missing = [run_id for run_id, run in report["runs"].items() if not run["result"]]
     if missing:
         lines += [
@@ -206,7 +208,7 @@ def format_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _significance(report: dict[str, Any]) -> list[str]:
+def _significance(report: dict[str, Any], list_insignificant: bool = True) -> list[str]:
     seeds = len(report["seeds"])
     lines = [
         f"## Which differences hold at {seeds} seed{'s' if seeds != 1 else ''}",
@@ -228,6 +230,20 @@ def _significance(report: dict[str, Any]) -> list[str]:
             elif name in HEADLINE:
                 not_significant.append(line + (f"; {test['note']}" if test["note"] else ""))
     lines += ["Significant:", "", *(significant or ["- none"]), ""]
+    if not list_insignificant:
+        counts = {
+            name: sum(1 for t in tests if not t["significant"])
+            for name, tests in report["comparisons"].items()
+            if name in HEADLINE
+        }
+        summary = "; ".join(
+            f"{name}: {count} of {len(report['comparisons'][name])} pairs"
+            for name, count in counts.items()
+        )
+        return [
+            *lines,
+            f"Not significant at this seed count: {summary or 'none'} (the comparison's report.md lists each).",
+        ]
     lines += ["Not significant at this seed count:", "", *(not_significant or ["- none"])]
     return lines
 
