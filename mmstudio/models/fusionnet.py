@@ -227,12 +227,7 @@ class FusionNet(nn.Module):
         present = batch.present
         if keep is None:
             keep = torch.rand(present.shape, device=present.device) >= self.config.modality_dropout
-        singles = torch.eye(len(self.modalities), dtype=torch.bool, device=present.device)
-        presence = torch.cat(
-            [(present & keep).unsqueeze(1), singles.expand(len(present), -1, -1)], 1
-        )
-        presence = presence & present.unsqueeze(1)
-        logits = self.fuse(self.encode(batch), presence).logits
+        logits = self.fuse(self.encode(batch), training_coalitions(present, keep)).logits
         valid = torch.cat([torch.ones_like(present[:, :1]), present], 1)
         return logits, valid
 
@@ -276,6 +271,14 @@ class FusionNet(nn.Module):
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def training_coalitions(present: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """The coalitions of :meth:`FusionNet.training_logits`' columns, (B, 1 + M, M): the
+    modalities the dropout coalition keeps, then each modality alone; only present ones."""
+    singles = torch.eye(present.shape[1], dtype=torch.bool, device=present.device)
+    presence = torch.cat([(present & keep).unsqueeze(1), singles.expand(len(present), -1, -1)], 1)
+    return presence & present.unsqueeze(1)
 
 
 def _split_rows(

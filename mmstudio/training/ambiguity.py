@@ -48,11 +48,11 @@ def measure_either(model, probes: list[Probe], batch_size: int = 64) -> dict[str
     """The share of probes answered honestly from the text alone, and the worst examples."""
     index = {label: i for i, label in enumerate(model.labels)}
     model.eval()
+    device = next(model.parameters()).device
     rows = []
     for start in range(0, len(probes), batch_size):
         chunk = probes[start : start + batch_size]
         batch = model.preprocess([Sample(text=p.text) for p in chunk])
-        device = next(model.parameters()).device
         probabilities = model(batch.to(device)).logits.softmax(-1).cpu()
         for probe, p in zip(chunk, probabilities, strict=True):
             shares = [float(p[index[str(d)]]) for d in probe.digits]

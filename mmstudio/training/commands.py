@@ -315,14 +315,19 @@ def load_run(folder: Path) -> dict[str, Any]:
     test_path = folder / TEST_METRICS
     if not test_path.is_file():
         raise InputError(f"no {TEST_METRICS} here: run mmstudio evaluate on this run first", folder)
-    metrics = _read_json(test_path)
+    return _with_training(_read_json(test_path), folder, folder)
+
+
+def _with_training(metrics: dict[str, Any], checkpoint: Path, run_dir: Path) -> dict[str, Any]:
+    """Test ``metrics`` with the checkpoint's training metrics under "training" (without the
+    per-epoch history), its model settings and the run folder."""
     metrics["training"] = (
-        _read_json(folder / "metrics.json") if (folder / "metrics.json").is_file() else {}
+        _read_json(checkpoint / "metrics.json") if (checkpoint / "metrics.json").is_file() else {}
     )
     metrics["training"].pop("history", None)
-    if (folder / "config.json").is_file():
-        metrics["model_config"] = _read_json(folder / "config.json")
-    metrics["run_dir"] = str(folder)
+    if (checkpoint / "config.json").is_file():
+        metrics["model_config"] = _read_json(checkpoint / "config.json")
+    metrics["run_dir"] = str(run_dir)
     return metrics
 
 
@@ -343,11 +348,7 @@ def _card_from_comparison(args: argparse.Namespace) -> int:
     chosen = choose_from_report(report)
     run_dir, seed = best_validation_run(folder, Plan.read(folder), chosen)
     checkpoint = run_dir / CHECKPOINT
-    metrics = _read_json(run_dir / TEST)
-    metrics["training"] = _read_json(checkpoint / "metrics.json")
-    metrics["training"].pop("history", None)
-    metrics["model_config"] = _read_json(checkpoint / "config.json")
-    metrics["run_dir"] = str(run_dir)
+    metrics = _with_training(_read_json(run_dir / TEST), checkpoint, run_dir)
     data = args.data or Path(report["data"])
     build_info = (
         _read_json(data / "build_info.json") if (data / "build_info.json").is_file() else {}

@@ -28,7 +28,7 @@ from mmstudio.inputs.errors import InputError
 from mmstudio.models.checkpoint import save_checkpoint
 from mmstudio.models.config import ConfigError, FusionConfig
 from mmstudio.models.device import describe_device, pick_device
-from mmstudio.models.fusionnet import FusionNet
+from mmstudio.models.fusionnet import FusionNet, training_coalitions
 from mmstudio.models.validation import check_size, meta_network
 from mmstudio.training.data import (
     SPREAD,
@@ -589,7 +589,7 @@ def _step(
     targets = (
         labels.unsqueeze(1).expand_as(valid)
         if allowed is None
-        else coalition_targets(allowed, batch.present & keep, labels)
+        else coalition_targets(allowed, training_coalitions(batch.present, keep), labels)
     )
     hits = int((logits[:, 0].argmax(-1) == labels).sum())
     if context.distributed:
@@ -617,17 +617,16 @@ def _step(
 
 
 def coalition_targets(
-    allowed: torch.Tensor, kept: torch.Tensor, labels: torch.Tensor
+    allowed: torch.Tensor, seen: torch.Tensor, labels: torch.Tensor
 ) -> torch.Tensor:
     """Target distributions (B, 1 + M, C) for training_logits' columns: each column is
     uniform over the labels that every modality it sees allows.
 
-    ``allowed`` (B, M, C) is Collate's; ``kept`` (B, M) the modalities of the dropout
-    coalition. Text that says "three or eight" alone gets half of each; beside an image of
-    a three, only the three. Modalities that contradict each other fall back to the label.
+    ``allowed`` (B, M, C) is Collate's; ``seen`` (B, 1 + M, M) the columns' coalitions
+    (training_coalitions). Text that says "three or eight" alone gets half of each; beside an
+    image of a three, only the three. Modalities that contradict each other fall back to the
+    label.
     """
-    singles = torch.eye(kept.shape[1], dtype=torch.bool, device=kept.device)
-    seen = torch.cat([kept.unsqueeze(1), singles.expand(len(kept), -1, -1)], 1)  # (B, 1+M, M)
     # A label survives where every modality in the column allows it; unseen ones allow all.
     both = (allowed.unsqueeze(1) | ~seen.unsqueeze(-1)).all(2)  # (B, 1+M, C)
     fallback = F.one_hot(labels, allowed.shape[-1]).bool().unsqueeze(1).expand_as(both)

@@ -60,7 +60,12 @@ def test_bad_label_sets_name_the_line(tmp_path, row, message):
 
 
 def test_each_coalition_is_taught_the_labels_all_its_modalities_allow():
+    from mmstudio.models.fusionnet import training_coalitions
     from mmstudio.training.trainer import coalition_targets
+
+    def columns(keep):  # every modality present, the dropout coalition keeping ``keep``
+        keep = torch.tensor([keep])
+        return training_coalitions(torch.ones_like(keep), keep)
 
     # One record of label 0 among classes 0..3, modalities (image, text, audio): the text
     # says "0 or 2", the image shows a 0, the audio is unambiguous too.
@@ -68,18 +73,18 @@ def test_each_coalition_is_taught_the_labels_all_its_modalities_allow():
     allowed[0, :, 0] = True
     allowed[0, 1, 2] = True
     labels = torch.tensor([0])
-    text_only = coalition_targets(allowed, torch.tensor([[False, True, False]]), labels)
+    text_only = coalition_targets(allowed, columns([False, True, False]), labels)
     # Columns: the dropout coalition, then image, text and audio alone.
     expected = torch.tensor([[[0.5, 0, 0.5, 0], [1, 0, 0, 0], [0.5, 0, 0.5, 0], [1, 0, 0, 0]]])
     assert torch.equal(text_only, expected)
-    with_image = coalition_targets(allowed, torch.tensor([[True, True, False]]), labels)
+    with_image = coalition_targets(allowed, columns([True, True, False]), labels)
     assert torch.equal(with_image[0, 0], torch.tensor([1.0, 0, 0, 0]))
 
     # Two modalities that contradict each other leave nothing: the record's label is taught.
     clash = torch.zeros(1, 3, 4, dtype=torch.bool)
     clash[0, 0, 1] = clash[0, 1, 3] = clash[0, :, 0] = True
     clash[0, 0, 0] = clash[0, 1, 0] = False
-    target = coalition_targets(clash, torch.tensor([[True, True, False]]), labels)
+    target = coalition_targets(clash, columns([True, True, False]), labels)
     assert torch.equal(target[0, 0], torch.tensor([1.0, 0, 0, 0]))
 
 
