@@ -25,6 +25,12 @@ PROBES = 400
 PROBE_STYLE = digit_text.TextStyle(distractor_rate=0.0, typo_rate=0.0)
 
 
+def honest_split(shares: list[float]) -> bool:
+    """Whether the probabilities of the named digits split honestly between them: together at
+    least ``PAIR_MASS``, none above ``MAX_SHARE``."""
+    return sum(shares) >= PAIR_MASS and max(shares) <= MAX_SHARE
+
+
 @dataclass(frozen=True)
 class Probe:
     text: str
@@ -56,19 +62,18 @@ def measure_either(model, probes: list[Probe], batch_size: int = 64) -> dict[str
         probabilities = model(batch.to(device)).logits.softmax(-1).cpu()
         for probe, p in zip(chunk, probabilities, strict=True):
             shares = [float(p[index[str(d)]]) for d in probe.digits]
-            rows.append((probe, sum(shares), max(shares)))
-    mass_ok = [mass >= PAIR_MASS for _, mass, _ in rows]
-    share_ok = [top <= MAX_SHARE for _, _, top in rows]
-    worst = sorted(rows, key=lambda row: (row[1] >= PAIR_MASS and row[2] <= MAX_SHARE, row[1]))
+            rows.append((probe, sum(shares), max(shares), honest_split(shares)))
+    # Honest rows last; among the dishonest, the ones that lose most of the pair's mass first.
+    worst = sorted(rows, key=lambda row: (row[3], row[1]))
     return {
         "probes": len(rows),
         "pair_mass_at_least": PAIR_MASS,
         "max_share_at_most": MAX_SHARE,
-        "pair_mass_ok": float(np.mean(mass_ok)),
-        "max_share_ok": float(np.mean(share_ok)),
-        "honest": float(np.mean([a and b for a, b in zip(mass_ok, share_ok, strict=True)])),
-        "median_pair_mass": float(np.median([mass for _, mass, _ in rows])),
-        "median_max_share": float(np.median([top for _, _, top in rows])),
+        "pair_mass_ok": float(np.mean([mass >= PAIR_MASS for _, mass, _, _ in rows])),
+        "max_share_ok": float(np.mean([top <= MAX_SHARE for _, _, top, _ in rows])),
+        "honest": float(np.mean([honest for *_, honest in rows])),
+        "median_pair_mass": float(np.median([mass for _, mass, _, _ in rows])),
+        "median_max_share": float(np.median([top for _, _, top, _ in rows])),
         "worst": [
             {
                 "text": probe.text,
@@ -76,6 +81,6 @@ def measure_either(model, probes: list[Probe], batch_size: int = 64) -> dict[str
                 "pair_mass": round(mass, 4),
                 "max_share": round(top, 4),
             }
-            for probe, mass, top in worst[:5]
+            for probe, mass, top, _ in worst[:5]
         ],  # fmt: skip
     }

@@ -335,7 +335,7 @@ def _card_from_comparison(args: argparse.Namespace) -> int:
     from mmstudio.models.checkpoint import load_checkpoint
     from mmstudio.training.comparison.files import REPORT_JSON, TEST
     from mmstudio.training.comparison.plan import Plan
-    from mmstudio.training.model_card import choose_from_report, write_model_card
+    from mmstudio.training.model_card import choose_shipped, rank_from_report, write_model_card
 
     folder = args.comparison
     if not (folder / REPORT_JSON).is_file():
@@ -345,24 +345,36 @@ def _card_from_comparison(args: argparse.Namespace) -> int:
             folder,
         )
     report = _read_json(folder / REPORT_JSON)
-    chosen = choose_from_report(report)
-    run_dir, seed = best_validation_run(folder, Plan.read(folder), chosen)
-    checkpoint = run_dir / CHECKPOINT
-    metrics = _with_training(_read_json(run_dir / TEST), checkpoint, run_dir)
     data = args.data or Path(report["data"])
     build_info = (
         _read_json(data / "build_info.json") if (data / "build_info.json").is_file() else {}
     )
-    if "either_templates" in build_info:  # the digits dataset: its honesty probes apply
-        from mmstudio.training.ambiguity import either_probes, measure_either
+    plan = Plan.read(folder)
+    shipped_runs: dict[str, tuple[Path, int, dict[str, Any]]] = {}
 
-        metrics["either"] = measure_either(load_checkpoint(checkpoint), either_probes("test"))
+    def shipped_metrics(fusion: str) -> dict[str, Any]:
+        """The test figures of ``fusion``'s best-validation seed, which it would ship."""
+        run_dir, seed = best_validation_run(folder, plan, fusion)
+        metrics = _with_training(_read_json(run_dir / TEST), run_dir / CHECKPOINT, run_dir)
+        if "either_templates" in build_info:  # the digits dataset: its honesty probes apply
+            from mmstudio.training.ambiguity import either_probes, measure_either
+
+            checkpoint = load_checkpoint(run_dir / CHECKPOINT)
+            metrics["either"] = measure_either(checkpoint, either_probes("test"))
+        shipped_runs[fusion] = (run_dir, seed, metrics)
+        return metrics
+
+    choice = choose_shipped(rank_from_report(report), shipped_metrics)
+    run_dir, seed, metrics = shipped_runs[choice.fusion]
     if args.install:
-        install_checkpoint(checkpoint, args.out.parent, metrics)
-    write_model_card({chosen: metrics}, chosen, args.out, build_info, report=report)
+        install_checkpoint(run_dir / CHECKPOINT, args.out.parent, metrics)
+    card = {choice.fusion: metrics}
+    write_model_card(card, choice.fusion, args.out, build_info, report=report, choice=choice)
     print(
-        f"chose {chosen} fusion (seed {seed}, the best validation score of its seeds); wrote "
-        f"{args.out}" + (f" and its checkpoint to {args.out.parent}" if args.install else "")
+        f"chose {choice.fusion} fusion (seed {seed}, the best validation score of its seeds"
+        + ("" if choice.meets_targets else "; no strategy met every target")
+        + f"); wrote {args.out}"
+        + (f" and its checkpoint to {args.out.parent}" if args.install else "")
     )
     return 0
 

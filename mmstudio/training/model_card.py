@@ -7,6 +7,7 @@ so the card cannot drift from the weights it describes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -107,10 +108,10 @@ def targets(metrics: dict[str, Any]) -> list[Target]:
 HONEST_TARGET = "honest about two-digit texts, text alone"
 
 
-def choose_from_report(report: dict[str, Any]) -> str:
-    """The strategy a comparison report favours: the highest mean clean accuracy over seeds
-    (to a tenth of a point, finer than seeds can tell apart), then the highest mean accuracy at
-    the strongest corruption, then the shortest analysis latency."""
+def rank_from_report(report: dict[str, Any]) -> list[str]:
+    """The strategies in the order a comparison report favours them: the highest mean clean
+    accuracy over seeds (to a tenth of a point, finer than seeds can tell apart), then the
+    highest mean accuracy at the strongest corruption, then the shortest analysis latency."""
 
     def key(fusion: str) -> tuple[float, float, float]:
         figures = report["strategies"][fusion]
@@ -125,7 +126,33 @@ def choose_from_report(report: dict[str, Any]) -> str:
     ranked = [f for f in report["strategies"] if report["strategies"][f]["accuracy"]["mean"]]
     if not ranked:
         raise ValueError("the comparison report has no strategy with a test accuracy")
-    return max(ranked, key=key)
+    return sorted(ranked, key=key, reverse=True)  # a stable sort: ties keep the report's order
+
+
+@dataclass
+class Choice:
+    """The shipped strategy, and why the ones the report ranks above it were passed over."""
+
+    fusion: str
+    ranked: list[str]
+    passed_over: dict[str, list[Target]]
+
+    @property
+    def meets_targets(self) -> bool:
+        return self.fusion not in self.passed_over
+
+
+def choose_shipped(ranked: list[str], metrics_of: Callable[[str], dict[str, Any]]) -> Choice:
+    """The targets are requirements and the report is the ranking: the first strategy in
+    ``ranked`` whose shipped run (``metrics_of(fusion)``) meets every target ships. When none
+    does, the first ranked ships and its misses stay on record."""
+    passed_over: dict[str, list[Target]] = {}
+    for fusion in ranked:
+        missed = [target for target in targets(metrics_of(fusion)) if not target.met]
+        if not missed:
+            return Choice(fusion, ranked, passed_over)
+        passed_over[fusion] = missed
+    return Choice(ranked[0], ranked, passed_over)
 
 
 def write_model_card(
@@ -134,11 +161,12 @@ def write_model_card(
     out_path: str | Path,
     build_info: dict[str, Any],
     report: dict[str, Any] | None = None,
+    choice: Choice | None = None,
 ) -> Path:
     """``comparison`` maps fusion name -> evaluation metrics (with training metrics under
     "training"); ``chosen`` names the shipped one. With a comparison ``report`` (seeds at an
     equal budget, mmstudio.training.comparison) the card compares the strategies by it, and
-    ``comparison`` need only hold the shipped run."""
+    ``comparison`` need only hold the shipped run, and ``choice`` says how it was chosen."""
     if chosen not in comparison:
         raise ValueError(f"the chosen run {chosen!r} is not among the compared runs")
     sections = [
@@ -147,7 +175,7 @@ def write_model_card(
         _splits_section(build_info),
         _training_section(comparison, chosen),
         (
-            _protocol_section(report, chosen, comparison[chosen])
+            _protocol_section(report, choice or Choice(chosen, [chosen], {}), comparison[chosen])
             if report is not None
             else _comparison_section(comparison, chosen)
         ),
@@ -508,7 +536,7 @@ def _comparison_section(comparison: dict[str, dict[str, Any]], chosen: str) -> s
     )
 
 
-def _protocol_section(report: dict[str, Any], chosen: str, metrics: dict[str, Any]) -> str:
+def _protocol_section(report: dict[str, Any], choice: Choice, metrics: dict[str, Any]) -> str:
     """The comparison report's tables, and how the shipped strategy and seed were chosen."""
     from mmstudio.training.comparison.report import format_markdown
 
@@ -527,12 +555,31 @@ def _protocol_section(report: dict[str, Any], chosen: str, metrics: dict[str, An
             "",
             body.rstrip(),
             "",
-            f"**Shipped: {chosen} fusion, seed {seed}.** The strategy is the report's highest mean "
-            "clean test accuracy (to a tenth of a point), then the highest mean accuracy at the "
-            "strongest corruption, then the shortest analysis latency; the seed is the one with "
-            "the best validation score, as the studio's comparison table opens it. The test "
-            "split chose nothing about the seed.",
+            f"**Shipped: {choice.fusion} fusion, seed {seed}.** The report ranks the strategies "
+            "by mean clean test accuracy (to a tenth of a point), then mean accuracy at the "
+            "strongest corruption, then the shortest analysis latency: "
+            f"{', '.join(choice.ranked)}. The targets under Targets are requirements, so the "
+            "first strategy whose shipped run meets all of them ships"
+            + _passed_over(choice)
+            + " Each strategy's shipped run is the seed with the best validation score, as the "
+            "studio's comparison table opens it: the test split chose nothing about the seed.",
         ]
+    )
+
+
+def _passed_over(choice: Choice) -> str:
+    def misses(fusion: str) -> str:
+        return f"{fusion} missed " + " and ".join(
+            f"“{target.name}”" for target in choice.passed_over[fusion]
+        )
+
+    if not choice.passed_over:
+        return "."
+    if choice.meets_targets:
+        return "; ranked above it, " + "; ".join(map(misses, choice.passed_over)) + "."
+    return (
+        ". None did (" + "; ".join(map(misses, choice.passed_over)) + "), so the "
+        "report's first ships."
     )
 
 
@@ -553,30 +600,36 @@ def _chosen_section(metrics: dict[str, Any]) -> str:
     )
 
 
+def _measured(target: Target) -> str:
+    """``target``'s measured value in the units the card uses."""
+    if target.value is None:
+        return "–"
+    if "calibration" in target.name:
+        return f"{target.value:.3f}"
+    if "minus" in target.name:
+        return f"{100 * target.value:+.1f} points"
+    return f"{_pct(target.value, 1 if target.name == HONEST_TARGET else 2)} %"
+
+
+def _required(target: Target) -> str:
+    sign = "≥" if target.at_least else "≤"
+    if "calibration" in target.name:
+        return f"{sign} {target.threshold:.2f}"
+    unit = "points" if "minus" in target.name else "%"
+    return f"{sign} {100 * target.threshold:.0f} {unit}"
+
+
 def _targets_section(metrics: dict[str, Any]) -> str:
     rows = []
     for target in targets(metrics):
-        sign = "≥" if target.at_least else "≤"
-        if "calibration" in target.name:
-            value, threshold = (
-                ("–" if target.value is None else f"{target.value:.3f}"),
-                f"{target.threshold:.2f}",
-            )
-        elif target.name == HONEST_TARGET:
+        value = _measured(target)
+        if target.name == HONEST_TARGET:
             either = metrics["either"]
-            value = (
-                f"{_pct(target.value)} % of {either['probes']} phrases (median pair "
-                f"{_pct(either['median_pair_mass'])} %, larger share {_pct(either['median_max_share'])} %)"
+            value += (
+                f" of {either['probes']} phrases (median pair {_pct(either['median_pair_mass'])} "
+                f"%, larger share {_pct(either['median_max_share'])} %)"
             )
-            threshold = f"{100 * target.threshold:.0f} %"
-        elif "minus" in target.name:
-            value = "–" if target.value is None else f"{100 * target.value:+.1f} points"
-            threshold = f"{100 * target.threshold:.0f} points"
-        else:
-            value, threshold = f"{_pct(target.value, 2)} %", f"{100 * target.threshold:.0f} %"
-        rows.append(
-            [target.name, f"{sign} {threshold}", value, "met" if target.met else "**missed**"]
-        )
+        rows.append([target.name, _required(target), value, "met" if target.met else "**missed**"])
     lines = ["## Targets (test split)", "", _table(["target", "required", "measured", ""], rows)]
     if "either" in metrics:
         either = metrics["either"]

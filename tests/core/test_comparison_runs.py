@@ -155,11 +155,12 @@ def test_the_report_covers_every_strategy(comparison):
 
 def test_the_model_card_ships_the_strategy_the_report_favours(comparison, tmp_path):
     from mmstudio.models.checkpoint import load_checkpoint
-    from mmstudio.training.model_card import choose_from_report
+    from mmstudio.training.model_card import rank_from_report
 
     out = comparison["out"]
     report = json.loads((out / "report.json").read_text())
-    chosen = choose_from_report(report)
+    # A tiny model on data without audio meets no target, so the report's first ships.
+    chosen = rank_from_report(report)[0]
     card = tmp_path / "digits" / "MODEL_CARD.md"
     status, err = _cli(["model-card", "--comparison", str(out), "--out", str(card), "--install"])
     assert status == 0, err
@@ -167,6 +168,7 @@ def test_the_model_card_ships_the_strategy_the_report_favours(comparison, tmp_pa
     assert "## Fusion strategies compared" in text and "--seeds 2 --epochs 2" in text
     assert "### Which differences hold at 2 seeds" in text and "| concat |" in text
     assert f"**Shipped: {chosen} fusion, seed " in text
+    assert "None did (" in text and "so the report's first ships." in text
     assert "Unequal budgets" not in text
     shipped = load_checkpoint(card.parent)
     assert shipped.config.fusion == chosen
@@ -178,6 +180,36 @@ def test_the_model_card_ships_the_strategy_the_report_favours(comparison, tmp_pa
         run / "checkpoint" / "model.safetensors"
     ).read_bytes()
     assert installed["test"]["overall"] == json.loads((run / "test.json").read_text())["overall"]
+
+
+@pytest.mark.parametrize(
+    ("met", "shipped", "passed_over"),
+    [
+        ({"late": True, "concat": True}, "concat", []),
+        ({"late": True, "concat": False}, "late", ["concat"]),
+        ({"late": False, "concat": False}, "concat", ["concat", "late"]),
+    ],
+    ids=["the first ranked qualifies", "a lower one qualifies", "none qualifies"],
+)
+def test_the_first_ranked_strategy_meeting_every_target_ships(monkeypatch, met, shipped,
+                                                              passed_over):  # fmt: skip
+    from mmstudio.training import model_card
+
+    def targets(metrics):
+        return [model_card.Target("image alone, clean", metrics["image"], 0.97)]
+
+    monkeypatch.setattr(model_card, "targets", targets)
+    asked = []
+
+    def metrics_of(fusion):
+        asked.append(fusion)
+        return {"image": 0.99 if met[fusion] else 0.5}
+
+    choice = model_card.choose_shipped(["concat", "late"], metrics_of)
+    assert (choice.fusion, list(choice.passed_over)) == (shipped, passed_over)
+    assert choice.meets_targets == met[shipped]
+    # Strategies ranked below the shipped one are not measured at all.
+    assert asked == (["concat"] if met["concat"] else ["concat", "late"])
 
 
 def test_a_model_card_needs_a_finished_comparison(tmp_path):

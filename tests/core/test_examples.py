@@ -15,6 +15,7 @@ from mmstudio.inputs import load_audio, load_image
 from mmstudio.inputs.sample import Sample
 from mmstudio.models.registry import get_entry, get_model
 from mmstudio.resources import samples_dir
+from mmstudio.training.ambiguity import honest_split
 from tests.conftest import require_or_skip
 
 SIGNS = {"positive": 1.0, "negative": -1.0}
@@ -71,6 +72,9 @@ def _check(claim: str, expected, analysis, alone) -> None:
     elif claim == "fusion_weight":
         for modality, (low, high) in expected.items():
             assert low <= analysis.fusion_weights[modality] <= high, modality
+    elif claim == "honest_between":
+        shares = [float(analysis.probabilities[analysis.labels.index(lab)]) for lab in expected]
+        assert honest_split(shares), shares
     elif claim == "interactions":
         pairs = analysis.interactions["shapley_interaction"]
         for pair, sign in expected.items():
