@@ -17,6 +17,7 @@ from mmstudio.models.registry import get_entry, get_model
 from mmstudio.resources import samples_dir
 from mmstudio.training.ambiguity import honest_split
 from tests.conftest import require_or_skip
+from tests.core.test_training import KNOWN_MISSES
 
 SIGNS = {"positive": 1.0, "negative": -1.0}
 CLAIMS_SCRIPT = Path(__file__).resolve().parents[2] / "packaging" / "example_claims.py"
@@ -72,9 +73,11 @@ def _check(claim: str, expected, analysis, alone) -> None:
     elif claim == "fusion_weight":
         for modality, (low, high) in expected.items():
             assert low <= analysis.fusion_weights[modality] <= high, modality
-    elif claim == "honest_between":
-        shares = [float(analysis.probabilities[analysis.labels.index(lab)]) for lab in expected]
-        assert honest_split(shares), shares
+    elif claim == "alone_honest_between":
+        for modality, labels in expected.items():
+            result = alone[modality]
+            shares = [float(result.probabilities[result.labels.index(lab)]) for lab in labels]
+            assert honest_split(shares), (modality, shares)
     elif claim == "interactions":
         pairs = analysis.interactions["shapley_interaction"]
         for pair, sign in expected.items():
@@ -87,7 +90,9 @@ def _check(claim: str, expected, analysis, alone) -> None:
 def test_each_examples_claims_hold_for_the_shipped_model(analyzer, example):
     claims = example.get("claims")
     assert claims, f"the example {example['name']!r} makes no checkable claim"
-    assert claims["prediction"] == example["expected"]
+    # A note may describe a known miss of the shipped model (listed with the others in
+    # test_training.KNOWN_MISSES, so that one list says which examples it gets wrong).
+    assert (claims["prediction"] == example["expected"]) != (example["name"] in KNOWN_MISSES)
     sample = _sample(example)
     analysis = analyzer.analyze(sample)
     alone = {
