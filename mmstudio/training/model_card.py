@@ -570,7 +570,7 @@ def _protocol_section(report: dict[str, Any], choice: Choice, metrics: dict[str,
 def _passed_over(choice: Choice) -> str:
     def misses(fusion: str) -> str:
         return f"{fusion} missed " + " and ".join(
-            f"“{target.name}”" for target in choice.passed_over[fusion]
+            f"“{target.name}” ({_measured(target)})" for target in choice.passed_over[fusion]
         )
 
     if not choice.passed_over:
