@@ -237,11 +237,11 @@ def _predict(analyzer, **inputs) -> str:
     return analysis.labels[analysis.predicted_index]
 
 
-# Known misses of the shipped model on the shipped samples (none now: the spoken "two" from a
-# held-out voice that the previous model heard as another digit is read right). A miss would be
-# kept visible here rather than hidden by choosing other samples; the test fails if a listed
-# one starts passing, so the list stays true.
-KNOWN_MISSES: set[str] = set()
+# Known misses of the shipped model on the shipped samples, kept visible here rather than hidden
+# by choosing other samples; the test fails if a listed one starts passing, so the list stays
+# true. "outvoted speech": the attention model follows a confident voice against the image and
+# the text that agree (its example note says so).
+KNOWN_MISSES: set[str] = {"outvoted speech"}
 
 
 def test_shipped_model_gets_the_examples_right():
